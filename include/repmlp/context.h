@@ -1,0 +1,109 @@
+/* repmlp-vk: the context — one Vulkan device and the library state bound to it.
+ *
+ * A context is created either by the library (repmlp_context_create: it makes its own
+ * instance and device) or, for applications that already own Vulkan, from the caller's
+ * objects (see repmlp/vulkan.h). Models are loaded onto a context and may only be used with
+ * the context they were loaded on. Every function here returns a repmlp_status and, on
+ * failure, leaves a one-line explanation in repmlp_last_error().
+ *
+ * Threads: one context may be used from several threads at once as long as each thread runs
+ * its own prepared models; queue submission is serialised inside the context. Destroying a
+ * context while another thread uses it, or before the models loaded on it, is a programming
+ * error. */
+#ifndef REPMLP_CONTEXT_H
+#define REPMLP_CONTEXT_H
+
+#include <stdint.h>
+
+#include "repmlp/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct repmlp_context repmlp_context;
+
+typedef enum repmlp_log_level {
+    REPMLP_LOG_DEBUG = 0,
+    REPMLP_LOG_INFO = 1,
+    REPMLP_LOG_WARNING = 2,
+    REPMLP_LOG_ERROR = 3,
+} repmlp_log_level;
+
+/* Receives library messages (device choice, validation-layer reports, ignored caches). The
+ * library never prints; without a callback messages are dropped. */
+typedef void (*repmlp_log_fn)(void *user, repmlp_log_level level, const char *message);
+
+typedef enum repmlp_device_type {
+    REPMLP_DEVICE_OTHER = 0,
+    REPMLP_DEVICE_INTEGRATED_GPU = 1,
+    REPMLP_DEVICE_DISCRETE_GPU = 2,
+    REPMLP_DEVICE_VIRTUAL_GPU = 3,
+    REPMLP_DEVICE_CPU = 4,
+} repmlp_device_type;
+
+typedef struct repmlp_device_info {
+    uint32_t index; /* position in repmlp_list_devices() order (the loader's order) */
+    char name[256];
+    repmlp_device_type type;
+    uint32_t vendor_id;
+    uint32_t device_id;
+    uint32_t api_version; /* VK_MAKE_API_VERSION encoding */
+    uint32_t driver_version;
+    uint32_t usable; /* 1 when the device meets the library's needs (Vulkan 1.1, compute) */
+} repmlp_device_info;
+
+/* Context creation flags (bit mask). */
+enum {
+    /* Enable VK_LAYER_KHRONOS_validation and route its reports to the log callback; creation
+     * fails with REPMLP_ERROR_UNSUPPORTED if the layer is not installed. */
+    REPMLP_CONTEXT_VALIDATION = 1u << 0,
+    /* Never use 16-bit storage even where the device has it (fp32 everywhere). */
+    REPMLP_CONTEXT_NO_FP16 = 1u << 1,
+};
+
+typedef struct repmlp_context_desc {
+    /* NULL or "" picks the best device (discrete > integrated > virtual > CPU > other); a
+     * decimal number is an index from repmlp_list_devices(); anything else is matched as a
+     * case-insensitive substring of the device name. */
+    const char *device;
+    uint32_t flags;
+    repmlp_log_fn log;
+    void *log_user;
+    /* How long a run may wait for the device before REPMLP_ERROR_TIMEOUT; 0 means 60 s. */
+    uint64_t timeout_ns;
+} repmlp_context_desc;
+
+/* Lists the Vulkan devices. On input *count is the capacity of infos (infos may be NULL with
+ * *count 0 to query the number); on output it is the number of devices. If the capacity was
+ * too small the first *capacity entries are filled and REPMLP_ERROR_TOO_LARGE is returned. */
+repmlp_status repmlp_list_devices(repmlp_device_info *infos, uint32_t *count);
+
+/* Creates a context on the selected device. desc may be NULL for all defaults. */
+repmlp_status repmlp_context_create(const repmlp_context_desc *desc, repmlp_context **out);
+
+/* Waits for the device to be idle, then frees everything the context made. Objects the
+ * caller imported are never destroyed. NULL is allowed. */
+void repmlp_context_destroy(repmlp_context *ctx);
+
+/* The device the context runs on. */
+repmlp_status repmlp_context_device(const repmlp_context *ctx, repmlp_device_info *out);
+
+/* How many warnings and errors the validation layer reported on this context so far (0 when
+ * validation is off). Tests treat any non-zero value as a failure. */
+uint32_t repmlp_context_validation_messages(const repmlp_context *ctx);
+
+/* Library version, as "MAJOR.MINOR.PATCH" and as MAJOR*10000 + MINOR*100 + PATCH. */
+#define REPMLP_VERSION_MAJOR 0
+#define REPMLP_VERSION_MINOR 1
+#define REPMLP_VERSION_PATCH 0
+#define REPMLP_VERSION_NUMBER                                                                      \
+    (REPMLP_VERSION_MAJOR * 10000 + REPMLP_VERSION_MINOR * 100 + REPMLP_VERSION_PATCH)
+const char *repmlp_version_string(void);
+unsigned repmlp_version_number(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

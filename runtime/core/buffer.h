@@ -1,0 +1,38 @@
+/* Private: device buffers and host transfers. */
+#ifndef RM_BUFFER_H
+#define RM_BUFFER_H
+
+#include "core/context.h"
+
+typedef enum rm_buffer_kind {
+    /* Storage for kernels. Device-local; mapped directly when the device shares host memory
+     * (CPU drivers, integrated GPUs), else filled through a staging copy. */
+    RM_BUFFER_DEVICE = 0,
+    /* Host-visible, for staging copies and read-back. */
+    RM_BUFFER_STAGING,
+} rm_buffer_kind;
+
+typedef struct rm_buffer {
+    VkBuffer buffer;
+    VkDeviceMemory memory;
+    VkDeviceSize size;
+    void *mapped; /* non-NULL when host-visible and coherent */
+} rm_buffer;
+
+/* Creates a buffer of `size` bytes (> 0). Checks size against the device's allocation limit
+ * and heap before asking the driver, so an impossible request gets a clear message. */
+repmlp_status rm_buffer_create(repmlp_context *ctx, VkDeviceSize size, rm_buffer_kind kind,
+                               rm_buffer *out);
+void rm_buffer_destroy(repmlp_context *ctx, rm_buffer *buf); /* zeroed or NULL buffer ok */
+
+/* Copies between host memory and buffer bytes [offset, offset + size); synchronous. */
+repmlp_status rm_buffer_upload(repmlp_context *ctx, rm_buffer *buf, VkDeviceSize offset,
+                               const void *src, VkDeviceSize size);
+repmlp_status rm_buffer_download(repmlp_context *ctx, const rm_buffer *buf, VkDeviceSize offset,
+                                 void *dst, VkDeviceSize size);
+
+/* One-off command buffer on the context's transfer pool: begin, then end+submit+wait+free. */
+repmlp_status rm_oneoff_begin(repmlp_context *ctx, VkCommandBuffer *cmd);
+repmlp_status rm_oneoff_submit(repmlp_context *ctx, VkCommandBuffer cmd);
+
+#endif

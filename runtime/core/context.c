@@ -1,0 +1,370 @@
+/* Context creation: device choice, logical device, capabilities, teardown. */
+#include "core/context.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/instance.h"
+#include "core/pipeline.h"
+
+#define RM_DEFAULT_TIMEOUT_NS (60ull * 1000 * 1000 * 1000)
+
+void rm_log(const repmlp_context *ctx, repmlp_log_level level, const char *fmt, ...) {
+    if (!ctx || !ctx->log) return;
+    char message[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof message, fmt, ap);
+    va_end(ap);
+    ctx->log(ctx->log_user, level, message);
+}
+
+const char *rm_vk_result_name(VkResult r) {
+    switch (r) {
+#define RM_CASE(x)                                                                                 \
+    case x:                                                                                        \
+        return #x;
+        RM_CASE(VK_SUCCESS)
+        RM_CASE(VK_NOT_READY)
+        RM_CASE(VK_TIMEOUT)
+        RM_CASE(VK_INCOMPLETE)
+        RM_CASE(VK_ERROR_OUT_OF_HOST_MEMORY)
+        RM_CASE(VK_ERROR_OUT_OF_DEVICE_MEMORY)
+        RM_CASE(VK_ERROR_INITIALIZATION_FAILED)
+        RM_CASE(VK_ERROR_DEVICE_LOST)
+        RM_CASE(VK_ERROR_MEMORY_MAP_FAILED)
+        RM_CASE(VK_ERROR_LAYER_NOT_PRESENT)
+        RM_CASE(VK_ERROR_EXTENSION_NOT_PRESENT)
+        RM_CASE(VK_ERROR_FEATURE_NOT_PRESENT)
+        RM_CASE(VK_ERROR_INCOMPATIBLE_DRIVER)
+        RM_CASE(VK_ERROR_TOO_MANY_OBJECTS)
+        RM_CASE(VK_ERROR_FORMAT_NOT_SUPPORTED)
+        RM_CASE(VK_ERROR_FRAGMENTED_POOL)
+        RM_CASE(VK_ERROR_OUT_OF_POOL_MEMORY)
+        RM_CASE(VK_ERROR_INVALID_EXTERNAL_HANDLE)
+        RM_CASE(VK_ERROR_UNKNOWN)
+#undef RM_CASE
+        default:
+            return "VkResult(unknown)";
+    }
+}
+
+repmlp_status rm_vk_fail(repmlp_context *ctx, VkResult r, const char *call) {
+    repmlp_status st;
+    switch (r) {
+        case VK_ERROR_OUT_OF_HOST_MEMORY:
+            st = REPMLP_ERROR_OUT_OF_HOST_MEMORY;
+            break;
+        case VK_ERROR_OUT_OF_DEVICE_MEMORY:
+        case VK_ERROR_OUT_OF_POOL_MEMORY:
+        case VK_ERROR_FRAGMENTED_POOL:
+            st = REPMLP_ERROR_OUT_OF_DEVICE_MEMORY;
+            break;
+        case VK_ERROR_DEVICE_LOST:
+            if (ctx) ctx->lost = true;
+            st = REPMLP_ERROR_DEVICE_LOST;
+            break;
+        case VK_TIMEOUT:
+            st = REPMLP_ERROR_TIMEOUT;
+            break;
+        default:
+            st = REPMLP_ERROR_VULKAN;
+    }
+    return rm_fail(st, "%s failed: %s", call, rm_vk_result_name(r));
+}
+
+repmlp_status rm_check_alive(repmlp_context *ctx) {
+    if (ctx->lost)
+        return rm_fail(REPMLP_ERROR_DEVICE_LOST,
+                       "the Vulkan device '%s' was lost; destroy and recreate the context",
+                       ctx->info.name);
+    return REPMLP_OK;
+}
+
+static VKAPI_ATTR VkBool32 VKAPI_CALL on_debug_message(
+    VkDebugUtilsMessageSeverityFlagBitsEXT severity, VkDebugUtilsMessageTypeFlagsEXT types,
+    const VkDebugUtilsMessengerCallbackDataEXT *data, void *user) {
+    (void)types;
+    repmlp_context *ctx = user;
+    repmlp_log_level level = REPMLP_LOG_DEBUG;
+    if (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT)
+        level = REPMLP_LOG_ERROR;
+    else if (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT)
+        level = REPMLP_LOG_WARNING;
+    if (level >= REPMLP_LOG_WARNING) ctx->validation_messages++;
+    rm_log(ctx, level, "validation: %s", data && data->pMessage ? data->pMessage : "(no text)");
+    return VK_FALSE;
+}
+
+static repmlp_status create_messenger(repmlp_context *ctx) {
+    VkDebugUtilsMessengerCreateInfoEXT info = {
+        .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
+        .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
+                           VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+        .messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
+                       VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT |
+                       VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
+        .pfnUserCallback = on_debug_message,
+        .pUserData = ctx,
+    };
+    VkResult r = vkCreateDebugUtilsMessengerEXT(ctx->instance, &info, NULL, &ctx->messenger);
+    return r == VK_SUCCESS ? REPMLP_OK : rm_vk_fail(ctx, r, "vkCreateDebugUtilsMessengerEXT");
+}
+
+/* Reads limits and optional features; `storage16` says whether the feature is available. */
+static void read_caps(repmlp_context *ctx, bool *storage16_available) {
+    VkPhysicalDeviceSubgroupProperties subgroup = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
+    VkPhysicalDeviceMaintenance3Properties maint3 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES, .pNext = &subgroup};
+    VkPhysicalDeviceProperties2 props2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2,
+                                          .pNext = &maint3};
+    vkGetPhysicalDeviceProperties2(ctx->physical_device, &props2);
+    ctx->properties = props2.properties;
+    vkGetPhysicalDeviceMemoryProperties(ctx->physical_device, &ctx->memory);
+
+    VkPhysicalDevice16BitStorageFeatures f16 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
+    VkPhysicalDeviceFeatures2 features2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+                                           .pNext = &f16};
+    vkGetPhysicalDeviceFeatures2(ctx->physical_device, &features2);
+    *storage16_available = f16.storageBuffer16BitAccess == VK_TRUE;
+
+    const VkPhysicalDeviceLimits *l = &ctx->properties.limits;
+    rm_device_caps *c = &ctx->caps;
+    c->max_workgroup_invocations = l->maxComputeWorkGroupInvocations;
+    for (int i = 0; i < 3; i++) {
+        c->max_workgroup_size[i] = l->maxComputeWorkGroupSize[i];
+        c->max_workgroup_count[i] = l->maxComputeWorkGroupCount[i];
+    }
+    c->max_shared_memory = l->maxComputeSharedMemorySize;
+    c->max_push_constants = l->maxPushConstantsSize;
+    c->max_storage_buffer_range = l->maxStorageBufferRange;
+    c->max_texel_buffer_elements = l->maxTexelBufferElements;
+    c->min_storage_buffer_offset_alignment = l->minStorageBufferOffsetAlignment;
+    c->max_allocation_size = maint3.maxMemoryAllocationSize;
+    c->subgroup_size = subgroup.subgroupSize;
+    c->subgroup_arithmetic = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
+                             (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
+    c->timestamp_period_ns = l->timestampPeriod;
+    for (uint32_t i = 0; i < ctx->memory.memoryHeapCount; i++)
+        if ((ctx->memory.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) &&
+            ctx->memory.memoryHeaps[i].size > c->device_local_bytes)
+            c->device_local_bytes = ctx->memory.memoryHeaps[i].size;
+    const VkMemoryPropertyFlags uma = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT |
+                                      VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                                      VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+    for (uint32_t i = 0; i < ctx->memory.memoryTypeCount; i++)
+        if ((ctx->memory.memoryTypes[i].propertyFlags & uma) == uma) c->unified_memory = true;
+}
+
+static repmlp_status read_queue_caps(repmlp_context *ctx) {
+    uint32_t count = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(ctx->physical_device, &count, NULL);
+    VkQueueFamilyProperties *q = rm_calloc(count, sizeof *q);
+    if (!q) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    vkGetPhysicalDeviceQueueFamilyProperties(ctx->physical_device, &count, q);
+    ctx->caps.timestamps = ctx->queue_family < count &&
+                           q[ctx->queue_family].timestampValidBits > 0 &&
+                           ctx->caps.timestamp_period_ns > 0;
+    rm_free(q);
+    return REPMLP_OK;
+}
+
+static repmlp_status create_device(repmlp_context *ctx, bool storage16_available) {
+    float priority = 1.0f;
+    VkDeviceQueueCreateInfo queue = {
+        .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+        .queueFamilyIndex = ctx->queue_family,
+        .queueCount = 1,
+        .pQueuePriorities = &priority,
+    };
+    bool use16 = storage16_available && !(ctx->flags & REPMLP_CONTEXT_NO_FP16);
+    VkPhysicalDevice16BitStorageFeatures f16 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
+        .storageBuffer16BitAccess = use16 ? VK_TRUE : VK_FALSE,
+    };
+    VkPhysicalDeviceFeatures2 features = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+                                          .pNext = &f16};
+    VkDeviceCreateInfo info = {
+        .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+        .pNext = &features,
+        .queueCreateInfoCount = 1,
+        .pQueueCreateInfos = &queue,
+    };
+    VkResult r = vkCreateDevice(ctx->physical_device, &info, NULL, &ctx->device);
+    if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateDevice");
+    ctx->caps.storage_16bit = use16;
+    return REPMLP_OK;
+}
+
+/* Everything after the VkDevice exists: function table, queue, pools, caches. Shared by the
+ * library-owned and the imported paths. */
+repmlp_status rm_context_finish(repmlp_context *ctx) {
+    volkLoadDeviceTable(&ctx->vk, ctx->device);
+    ctx->vk.vkGetDeviceQueue(ctx->device, ctx->queue_family, 0, &ctx->queue);
+    repmlp_status st = read_queue_caps(ctx);
+    if (st != REPMLP_OK) return st;
+
+    VkCommandPoolCreateInfo pool = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+        .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+        .queueFamilyIndex = ctx->queue_family,
+    };
+    VkResult r = ctx->vk.vkCreateCommandPool(ctx->device, &pool, NULL, &ctx->command_pool);
+    if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateCommandPool");
+    VkFenceCreateInfo fence = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    r = ctx->vk.vkCreateFence(ctx->device, &fence, NULL, &ctx->fence);
+    if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateFence");
+    VkPipelineCacheCreateInfo cache = {.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
+    r = ctx->vk.vkCreatePipelineCache(ctx->device, &cache, NULL, &ctx->pipeline_cache);
+    if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreatePipelineCache");
+    rm_log(ctx, REPMLP_LOG_INFO, "device: %s (Vulkan %u.%u, subgroup %u, 16-bit storage %s)",
+           ctx->info.name, VK_API_VERSION_MAJOR(ctx->info.api_version),
+           VK_API_VERSION_MINOR(ctx->info.api_version), ctx->caps.subgroup_size,
+           ctx->caps.storage_16bit ? "on" : "off");
+    return REPMLP_OK;
+}
+
+repmlp_status rm_context_alloc(const repmlp_context_desc *desc, repmlp_context **out) {
+    repmlp_context *ctx = rm_calloc(1, sizeof *ctx);
+    if (!ctx) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    if (rm_mutex_init(&ctx->lock) != 0) {
+        rm_free(ctx);
+        return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "cannot create a mutex");
+    }
+    if (rm_mutex_init(&ctx->transfer_lock) != 0) {
+        rm_mutex_destroy(&ctx->lock);
+        rm_free(ctx);
+        return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "cannot create a mutex");
+    }
+    if (desc) {
+        ctx->flags = desc->flags;
+        ctx->log = desc->log;
+        ctx->log_user = desc->log_user;
+        ctx->timeout_ns = desc->timeout_ns;
+    }
+    if (!ctx->timeout_ns) ctx->timeout_ns = RM_DEFAULT_TIMEOUT_NS;
+    *out = ctx;
+    return REPMLP_OK;
+}
+
+static repmlp_status pick_device(repmlp_context *ctx, const char *selector) {
+    VkPhysicalDevice *devices = NULL;
+    uint32_t count = 0;
+    repmlp_status st = rm_enumerate(ctx->instance, &devices, &count);
+    if (st != REPMLP_OK) return st;
+    repmlp_device_info *infos = rm_calloc(count, sizeof *infos);
+    if (!infos) {
+        rm_free(devices);
+        return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    }
+    for (uint32_t i = 0; i < count; i++) rm_describe_device(devices[i], i, &infos[i]);
+    int chosen = rm_select_device(infos, count, selector);
+    if (chosen < 0) {
+        char names[512] = "";
+        size_t used = 0;
+        for (uint32_t i = 0; i < count && used < sizeof names; i++)
+            used += (size_t)snprintf(names + used, sizeof names - used, "%s%u: %s%s", i ? ", " : "",
+                                     i, infos[i].name, infos[i].usable ? "" : " (unusable)");
+        st = rm_fail(REPMLP_ERROR_NO_DEVICE, "no usable Vulkan device matches '%s' (devices: %s)",
+                     selector && *selector ? selector : "(default)", count ? names : "none");
+    } else {
+        ctx->physical_device = devices[chosen];
+        ctx->info = infos[chosen];
+        rm_find_compute_queue(ctx->physical_device, &ctx->queue_family);
+    }
+    rm_free(infos);
+    rm_free(devices);
+    return st;
+}
+
+repmlp_status repmlp_context_create(const repmlp_context_desc *desc, repmlp_context **out) {
+    if (!out) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_context_create: out is NULL");
+    *out = NULL;
+    repmlp_context *ctx;
+    repmlp_status st = rm_context_alloc(desc, &ctx);
+    if (st != REPMLP_OK) return st;
+    ctx->owns_instance = ctx->owns_device = true;
+    bool validation = (ctx->flags & REPMLP_CONTEXT_VALIDATION) != 0;
+    bool storage16 = false;
+    st = rm_instance_create(validation, &ctx->instance);
+    if (st == REPMLP_OK && validation) st = create_messenger(ctx);
+    if (st == REPMLP_OK) st = pick_device(ctx, desc ? desc->device : NULL);
+    if (st == REPMLP_OK) {
+        read_caps(ctx, &storage16);
+        st = create_device(ctx, storage16);
+    }
+    if (st == REPMLP_OK) st = rm_context_finish(ctx);
+    if (st != REPMLP_OK) {
+        repmlp_context_destroy(ctx);
+        return st;
+    }
+    *out = ctx;
+    return REPMLP_OK;
+}
+
+void repmlp_context_destroy(repmlp_context *ctx) {
+    if (!ctx) return;
+    if (ctx->device) {
+        ctx->vk.vkDeviceWaitIdle(ctx->device);
+        rm_pipelines_destroy_all(ctx);
+        if (ctx->pipeline_cache)
+            ctx->vk.vkDestroyPipelineCache(ctx->device, ctx->pipeline_cache, NULL);
+        if (ctx->fence) ctx->vk.vkDestroyFence(ctx->device, ctx->fence, NULL);
+        if (ctx->command_pool) ctx->vk.vkDestroyCommandPool(ctx->device, ctx->command_pool, NULL);
+        if (ctx->owns_device) ctx->vk.vkDestroyDevice(ctx->device, NULL);
+    }
+    if (ctx->messenger) vkDestroyDebugUtilsMessengerEXT(ctx->instance, ctx->messenger, NULL);
+    if (ctx->instance && ctx->owns_instance) vkDestroyInstance(ctx->instance, NULL);
+    rm_mutex_destroy(&ctx->transfer_lock);
+    rm_mutex_destroy(&ctx->lock);
+    rm_free(ctx);
+}
+
+repmlp_status repmlp_context_device(const repmlp_context *ctx, repmlp_device_info *out) {
+    if (!ctx || !out)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_context_device: NULL argument");
+    *out = ctx->info;
+    return REPMLP_OK;
+}
+
+uint32_t repmlp_context_validation_messages(const repmlp_context *ctx) {
+    return ctx ? ctx->validation_messages : 0;
+}
+
+const char *repmlp_version_string(void) {
+#define RM_STR2(x) #x
+#define RM_STR(x) RM_STR2(x)
+    return RM_STR(REPMLP_VERSION_MAJOR) "." RM_STR(REPMLP_VERSION_MINOR) "." RM_STR(
+        REPMLP_VERSION_PATCH);
+}
+
+unsigned repmlp_version_number(void) {
+    return REPMLP_VERSION_NUMBER;
+}
+
+repmlp_status rm_submit_wait(repmlp_context *ctx, VkCommandBuffer cmd, VkFence fence) {
+    repmlp_status st = rm_check_alive(ctx);
+    if (st != REPMLP_OK) return st;
+    VkSubmitInfo submit = {
+        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO,
+        .commandBufferCount = 1,
+        .pCommandBuffers = &cmd,
+    };
+    VkResult r = ctx->vk.vkResetFences(ctx->device, 1, &fence);
+    if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkResetFences");
+    rm_mutex_lock(&ctx->lock);
+    r = ctx->vk.vkQueueSubmit(ctx->queue, 1, &submit, fence);
+    rm_mutex_unlock(&ctx->lock);
+    if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkQueueSubmit");
+    r = ctx->vk.vkWaitForFences(ctx->device, 1, &fence, VK_TRUE, ctx->timeout_ns);
+    if (r == VK_TIMEOUT)
+        return rm_fail(REPMLP_ERROR_TIMEOUT, "the device '%s' did not finish within %.1f s",
+                       ctx->info.name, (double)ctx->timeout_ns / 1e9);
+    if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkWaitForFences");
+    return REPMLP_OK;
+}

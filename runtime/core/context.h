@@ -1,0 +1,88 @@
+/* Private: the context's insides, shared by every runtime file. */
+#ifndef RM_CONTEXT_H
+#define RM_CONTEXT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <volk.h>
+
+#include "repmlp/context.h"
+#include "core/mutex.h"
+
+/* What the device can do, read once at context creation; kernels are chosen from this. */
+typedef struct rm_device_caps {
+    uint32_t max_workgroup_invocations;
+    uint32_t max_workgroup_size[3];
+    uint32_t max_workgroup_count[3];
+    uint32_t max_shared_memory;
+    uint32_t max_push_constants;
+    uint64_t max_storage_buffer_range;
+    uint64_t max_texel_buffer_elements;
+    uint64_t min_storage_buffer_offset_alignment;
+    uint64_t max_allocation_size; /* VkPhysicalDeviceMaintenance3Properties */
+    uint64_t device_local_bytes;  /* size of the largest device-local heap */
+    uint32_t subgroup_size;
+    bool subgroup_arithmetic; /* compute-stage subgroup arithmetic operations */
+    bool storage_16bit;       /* storageBuffer16BitAccess, enabled on the device */
+    bool timestamps;          /* compute queue has timestamp bits */
+    float timestamp_period_ns;
+    bool unified_memory; /* a device-local memory type is also host-visible and coherent */
+} rm_device_caps;
+
+struct rm_pipeline_cache_entry;
+
+struct repmlp_context {
+    VkInstance instance;
+    VkDebugUtilsMessengerEXT messenger;
+    VkPhysicalDevice physical_device;
+    VkDevice device;
+    bool owns_instance; /* false when imported from the application */
+    bool owns_device;
+    uint32_t queue_family;
+    VkQueue queue;
+    struct VolkDeviceTable vk;
+
+    VkPhysicalDeviceProperties properties;
+    VkPhysicalDeviceMemoryProperties memory;
+    rm_device_caps caps;
+    repmlp_device_info info;
+
+    VkCommandPool command_pool; /* for one-off transfers; guarded by lock */
+    VkFence fence;              /* for one-off transfers; guarded by lock */
+    VkPipelineCache pipeline_cache;
+    struct rm_pipeline_cache_entry *pipelines; /* built pipelines, shared by all ops */
+
+    rm_mutex lock;          /* queue submission, the transfer pool, the pipeline list */
+    rm_mutex transfer_lock; /* one-off transfers share ctx->fence: one at a time */
+    uint64_t timeout_ns;
+    uint32_t flags;
+    repmlp_log_fn log;
+    void *log_user;
+    uint32_t validation_messages;
+    bool lost; /* VK_ERROR_DEVICE_LOST seen: every later call reports it */
+};
+
+void rm_log(const repmlp_context *ctx, repmlp_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Maps a failed VkResult to a status and message naming the call; marks device loss. */
+repmlp_status rm_vk_fail(repmlp_context *ctx, VkResult result, const char *call);
+
+/* Returns REPMLP_ERROR_DEVICE_LOST (with a message) once the device has been lost. */
+repmlp_status rm_check_alive(repmlp_context *ctx);
+
+/* Submits cmd on the context's queue and waits for it, within the context's timeout. */
+repmlp_status rm_submit_wait(repmlp_context *ctx, VkCommandBuffer cmd, VkFence fence);
+
+const char *rm_vk_result_name(VkResult result);
+
+/* Context construction steps shared by the library-owned and the imported paths. */
+repmlp_status rm_context_alloc(const repmlp_context_desc *desc, repmlp_context **out);
+/* After ctx->device, physical_device, queue_family, info and caps are set. */
+repmlp_status rm_context_finish(repmlp_context *ctx);
+
+#endif

@@ -1,0 +1,50 @@
+/* Private: one recorded compute dispatch (pipeline, bound buffers, push constants, grid),
+ * and the descriptor pools that back them. Dispatches are bound once at prepare time and
+ * recorded into command buffers that are replayed, so nothing here runs per inference. */
+#ifndef RM_DISPATCH_H
+#define RM_DISPATCH_H
+
+#include "core/pipeline.h"
+
+#define RM_MAX_BINDINGS 8
+#define RM_MAX_PUSH 128
+
+typedef struct rm_binding {
+    VkBuffer buffer;
+    VkDeviceSize offset;
+    VkDeviceSize range; /* bytes; never VK_WHOLE_SIZE, so limits can be checked */
+} rm_binding;
+
+typedef struct rm_dispatch {
+    const rm_pipeline *pipeline;
+    VkDescriptorSet set;
+    uint32_t groups[3];
+    uint32_t push_size;
+    uint8_t push[RM_MAX_PUSH];
+} rm_dispatch;
+
+/* A pool big enough for `sets` descriptor sets of at most RM_MAX_BINDINGS buffers each. */
+repmlp_status rm_descriptor_pool_create(repmlp_context *ctx, uint32_t sets, VkDescriptorPool *out);
+void rm_descriptor_pool_destroy(repmlp_context *ctx, VkDescriptorPool pool);
+
+/* Allocates d->set from pool and points its bindings at the given buffer ranges, checking each
+ * range against maxStorageBufferRange and the offset alignment. */
+repmlp_status rm_dispatch_bind(repmlp_context *ctx, VkDescriptorPool pool, rm_dispatch *d,
+                               const rm_binding *bindings);
+
+void rm_dispatch_record(const repmlp_context *ctx, VkCommandBuffer cmd, const rm_dispatch *d);
+
+/* Makes compute-shader writes visible to the next dispatches. */
+void rm_barrier_compute(const repmlp_context *ctx, VkCommandBuffer cmd);
+/* Makes compute-shader writes visible to host reads and transfers after the fence. */
+void rm_barrier_to_host(const repmlp_context *ctx, VkCommandBuffer cmd);
+
+/* Splits a 1-D count of workgroups over x and y so that neither exceeds the device limit. */
+repmlp_status rm_grid_1d(const repmlp_context *ctx, uint64_t invocations, uint32_t local_size,
+                         uint32_t groups[3]);
+/* Ceiling division, for group counts. */
+static inline uint64_t rm_div_up(uint64_t a, uint64_t b) {
+    return (a + b - 1) / b;
+}
+
+#endif

@@ -1,0 +1,23 @@
+/* Private: recording the thread's last error message. */
+#ifndef RM_ERROR_H
+#define RM_ERROR_H
+
+#include "repmlp/status.h"
+
+#if defined(__GNUC__)
+#define RM_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#define RM_PRINTF(fmt, args)
+#endif
+
+/* Formats the message into this thread's last-error slot and returns status, so that a
+ * failure path reads `return rm_fail(REPMLP_ERROR_IO, "%s: cannot open", path);`. */
+repmlp_status rm_fail(repmlp_status status, const char *fmt, ...) RM_PRINTF(2, 3);
+
+/* Prefixes the current last-error message with "prefix: ", keeping the status. Used where a
+ * caller knows context (a file name) that the failing callee did not. */
+repmlp_status rm_fail_prefix(repmlp_status status, const char *fmt, ...) RM_PRINTF(2, 3);
+
+void rm_clear_error(void);
+
+#endif

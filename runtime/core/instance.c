@@ -1,0 +1,243 @@
+/* Vulkan loading, instance creation and device enumeration. */
+#include "core/instance.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/context.h"
+#include "core/error.h"
+
+#define RM_VALIDATION_LAYER "VK_LAYER_KHRONOS_validation"
+
+repmlp_status rm_load_vulkan(void) {
+    /* volk keeps process-wide function pointers; loading twice is harmless. */
+    if (vkGetInstanceProcAddr) return REPMLP_OK;
+    if (volkInitialize() != VK_SUCCESS)
+        return rm_fail(REPMLP_ERROR_NO_LOADER,
+                       "Vulkan loader (libvulkan.so.1 / vulkan-1.dll) could not be loaded");
+    return REPMLP_OK;
+}
+
+static bool has_layer(const char *name) {
+    uint32_t count = 0;
+    if (vkEnumerateInstanceLayerProperties(&count, NULL) != VK_SUCCESS) return false;
+    VkLayerProperties *layers = rm_calloc(count, sizeof *layers);
+    if (!layers) return false;
+    bool found = false;
+    if (vkEnumerateInstanceLayerProperties(&count, layers) == VK_SUCCESS)
+        for (uint32_t i = 0; i < count && !found; i++)
+            found = strcmp(layers[i].layerName, name) == 0;
+    rm_free(layers);
+    return found;
+}
+
+static bool has_instance_extension(const char *name) {
+    uint32_t count = 0;
+    if (vkEnumerateInstanceExtensionProperties(NULL, &count, NULL) != VK_SUCCESS) return false;
+    VkExtensionProperties *exts = rm_calloc(count, sizeof *exts);
+    if (!exts) return false;
+    bool found = false;
+    if (vkEnumerateInstanceExtensionProperties(NULL, &count, exts) == VK_SUCCESS)
+        for (uint32_t i = 0; i < count && !found; i++)
+            found = strcmp(exts[i].extensionName, name) == 0;
+    rm_free(exts);
+    return found;
+}
+
+repmlp_status rm_instance_create(bool validation, VkInstance *out) {
+    repmlp_status st = rm_load_vulkan();
+    if (st != REPMLP_OK) return st;
+
+    uint32_t api = VK_API_VERSION_1_0;
+    if (vkEnumerateInstanceVersion) vkEnumerateInstanceVersion(&api);
+    if (api < VK_API_VERSION_1_1)
+        return rm_fail(REPMLP_ERROR_UNSUPPORTED,
+                       "the Vulkan loader supports only %u.%u; Vulkan 1.1 is required",
+                       VK_API_VERSION_MAJOR(api), VK_API_VERSION_MINOR(api));
+
+    const char *layers[1] = {RM_VALIDATION_LAYER};
+    const char *extensions[2];
+    uint32_t extension_count = 0;
+    VkInstanceCreateFlags flags = 0;
+    if (validation) {
+        if (!has_layer(RM_VALIDATION_LAYER))
+            return rm_fail(REPMLP_ERROR_UNSUPPORTED, "validation requested but %s is not installed",
+                           RM_VALIDATION_LAYER);
+        extensions[extension_count++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+    }
+    /* Lets the loader list portability (layered) drivers too, such as MoltenVK. */
+    if (has_instance_extension(VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME)) {
+        extensions[extension_count++] = VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME;
+        flags |= VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR;
+    }
+
+    VkApplicationInfo app = {
+        .sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+        .pApplicationName = "repmlp-vk",
+        .pEngineName = "repmlp-vk",
+        .engineVersion = REPMLP_VERSION_NUMBER,
+        .apiVersion = VK_API_VERSION_1_1,
+    };
+    VkInstanceCreateInfo info = {
+        .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+        .flags = flags,
+        .pApplicationInfo = &app,
+        .enabledLayerCount = validation ? 1 : 0,
+        .ppEnabledLayerNames = layers,
+        .enabledExtensionCount = extension_count,
+        .ppEnabledExtensionNames = extensions,
+    };
+    VkInstance instance = VK_NULL_HANDLE;
+    VkResult r = vkCreateInstance(&info, NULL, &instance);
+    if (r != VK_SUCCESS)
+        return rm_fail(r == VK_ERROR_OUT_OF_HOST_MEMORY ? REPMLP_ERROR_OUT_OF_HOST_MEMORY
+                                                        : REPMLP_ERROR_VULKAN,
+                       "vkCreateInstance failed: %s", rm_vk_result_name(r));
+    volkLoadInstanceOnly(instance);
+    *out = instance;
+    return REPMLP_OK;
+}
+
+static repmlp_device_type device_type(VkPhysicalDeviceType t) {
+    switch (t) {
+        case VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU:
+            return REPMLP_DEVICE_INTEGRATED_GPU;
+        case VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU:
+            return REPMLP_DEVICE_DISCRETE_GPU;
+        case VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU:
+            return REPMLP_DEVICE_VIRTUAL_GPU;
+        case VK_PHYSICAL_DEVICE_TYPE_CPU:
+            return REPMLP_DEVICE_CPU;
+        default:
+            return REPMLP_DEVICE_OTHER;
+    }
+}
+
+bool rm_find_compute_queue(VkPhysicalDevice pd, uint32_t *family) {
+    uint32_t count = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(pd, &count, NULL);
+    VkQueueFamilyProperties *q = rm_calloc(count, sizeof *q);
+    if (!q) return false;
+    vkGetPhysicalDeviceQueueFamilyProperties(pd, &count, q);
+    /* Prefer a compute-only family (async compute on GPUs), else any with compute. */
+    int best = -1;
+    for (uint32_t i = 0; i < count; i++) {
+        if (!(q[i].queueFlags & VK_QUEUE_COMPUTE_BIT) || q[i].queueCount == 0) continue;
+        if (best < 0 || !(q[i].queueFlags & VK_QUEUE_GRAPHICS_BIT)) best = (int)i;
+        if (!(q[i].queueFlags & VK_QUEUE_GRAPHICS_BIT)) break;
+    }
+    rm_free(q);
+    if (best < 0) return false;
+    *family = (uint32_t)best;
+    return true;
+}
+
+void rm_describe_device(VkPhysicalDevice pd, uint32_t index, repmlp_device_info *out) {
+    VkPhysicalDeviceProperties p;
+    vkGetPhysicalDeviceProperties(pd, &p);
+    memset(out, 0, sizeof *out);
+    out->index = index;
+    snprintf(out->name, sizeof out->name, "%s", p.deviceName);
+    out->type = device_type(p.deviceType);
+    out->vendor_id = p.vendorID;
+    out->device_id = p.deviceID;
+    out->api_version = p.apiVersion;
+    out->driver_version = p.driverVersion;
+    uint32_t family;
+    out->usable = p.apiVersion >= VK_API_VERSION_1_1 && rm_find_compute_queue(pd, &family);
+}
+
+repmlp_status rm_enumerate(VkInstance instance, VkPhysicalDevice **devices, uint32_t *count) {
+    uint32_t n = 0;
+    VkResult r = vkEnumeratePhysicalDevices(instance, &n, NULL);
+    if (r != VK_SUCCESS)
+        return rm_fail(REPMLP_ERROR_VULKAN, "vkEnumeratePhysicalDevices failed: %s",
+                       rm_vk_result_name(r));
+    VkPhysicalDevice *list = rm_calloc(n, sizeof *list);
+    if (!list) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    r = vkEnumeratePhysicalDevices(instance, &n, list);
+    if (r != VK_SUCCESS && r != VK_INCOMPLETE) {
+        rm_free(list);
+        return rm_fail(REPMLP_ERROR_VULKAN, "vkEnumeratePhysicalDevices failed: %s",
+                       rm_vk_result_name(r));
+    }
+    *devices = list;
+    *count = n;
+    return REPMLP_OK;
+}
+
+static int type_rank(repmlp_device_type t) {
+    switch (t) {
+        case REPMLP_DEVICE_DISCRETE_GPU:
+            return 4;
+        case REPMLP_DEVICE_INTEGRATED_GPU:
+            return 3;
+        case REPMLP_DEVICE_VIRTUAL_GPU:
+            return 2;
+        case REPMLP_DEVICE_CPU:
+            return 1;
+        default:
+            return 0;
+    }
+}
+
+static bool contains_ignore_case(const char *hay, const char *needle) {
+    size_t n = strlen(needle);
+    for (; *hay; hay++) {
+        size_t i = 0;
+        while (i < n && hay[i] &&
+               tolower((unsigned char)hay[i]) == tolower((unsigned char)needle[i]))
+            i++;
+        if (i == n) return true;
+    }
+    return n == 0;
+}
+
+static bool is_index(const char *s) {
+    if (!*s) return false;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s)) return false;
+    return true;
+}
+
+int rm_select_device(const repmlp_device_info *infos, uint32_t count, const char *selector) {
+    if (selector && is_index(selector)) {
+        unsigned long idx = strtoul(selector, NULL, 10);
+        if (idx < count && infos[idx].usable) return (int)idx;
+        return -1;
+    }
+    int best = -1;
+    for (uint32_t i = 0; i < count; i++) {
+        if (!infos[i].usable) continue;
+        if (selector && *selector && !contains_ignore_case(infos[i].name, selector)) continue;
+        if (best < 0 || type_rank(infos[i].type) > type_rank(infos[best].type)) best = (int)i;
+    }
+    return best;
+}
+
+repmlp_status repmlp_list_devices(repmlp_device_info *infos, uint32_t *count) {
+    if (!count) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_list_devices: count is NULL");
+    if (*count && !infos)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_list_devices: infos is NULL");
+    VkInstance instance;
+    repmlp_status st = rm_instance_create(false, &instance);
+    if (st != REPMLP_OK) return st;
+    VkPhysicalDevice *devices = NULL;
+    uint32_t n = 0;
+    st = rm_enumerate(instance, &devices, &n);
+    if (st == REPMLP_OK) {
+        uint32_t capacity = *count;
+        for (uint32_t i = 0; i < n && i < capacity; i++)
+            rm_describe_device(devices[i], i, &infos[i]);
+        *count = n;
+        if (capacity && capacity < n)
+            st = rm_fail(REPMLP_ERROR_TOO_LARGE, "repmlp_list_devices: %u devices, room for %u", n,
+                         capacity);
+    }
+    rm_free(devices);
+    vkDestroyInstance(instance, NULL);
+    return st;
+}

@@ -1,0 +1,30 @@
+#include "core/mutex.h"
+
+#ifdef _WIN32
+int rm_mutex_init(rm_mutex *m) {
+    InitializeSRWLock(m);
+    return 0;
+}
+void rm_mutex_destroy(rm_mutex *m) {
+    (void)m;
+}
+void rm_mutex_lock(rm_mutex *m) {
+    AcquireSRWLockExclusive(m);
+}
+void rm_mutex_unlock(rm_mutex *m) {
+    ReleaseSRWLockExclusive(m);
+}
+#else
+int rm_mutex_init(rm_mutex *m) {
+    return pthread_mutex_init(m, NULL);
+}
+void rm_mutex_destroy(rm_mutex *m) {
+    pthread_mutex_destroy(m);
+}
+void rm_mutex_lock(rm_mutex *m) {
+    pthread_mutex_lock(m);
+}
+void rm_mutex_unlock(rm_mutex *m) {
+    pthread_mutex_unlock(m);
+}
+#endif

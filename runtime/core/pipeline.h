@@ -1,0 +1,42 @@
+/* Private: the embedded shaders and the compute pipelines built from them. */
+#ifndef RM_PIPELINE_H
+#define RM_PIPELINE_H
+
+#include "core/context.h"
+
+typedef enum rm_shader_id {
+    RM_SHADER_AVGPOOL = 0,
+    RM_SHADER_BROADCAST_ADD,
+    RM_SHADER_GEMM,
+    RM_SHADER_COUNT
+} rm_shader_id;
+
+typedef struct rm_shader_info {
+    const char *name;
+    const uint32_t *code;
+    size_t code_size; /* bytes */
+    uint32_t binding_count;
+    uint32_t push_size;
+} rm_shader_info;
+
+const rm_shader_info *rm_shader(rm_shader_id id);
+
+#define RM_MAX_SPEC 40
+/* Specialization constants 0..2 are the workgroup size (x, y, z) in every shader. */
+typedef struct rm_pipeline {
+    rm_shader_id shader;
+    uint32_t spec[RM_MAX_SPEC];
+    uint32_t spec_count;
+    VkDescriptorSetLayout set_layout;
+    VkPipelineLayout layout;
+    VkPipeline pipeline;
+} rm_pipeline;
+
+/* Returns the context's pipeline for this shader and specialization (built on first use,
+ * then shared; it lives as long as the context). spec[0..2] = workgroup size, each checked
+ * against the device's limits. */
+repmlp_status rm_pipeline_get(repmlp_context *ctx, rm_shader_id shader, const uint32_t *spec,
+                              uint32_t spec_count, const rm_pipeline **out);
+void rm_pipelines_destroy_all(repmlp_context *ctx);
+
+#endif

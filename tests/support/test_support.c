@@ -1,0 +1,126 @@
+#define _POSIX_C_SOURCE 200809L
+#include "test_support.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/context.h"
+
+void ts_log(void *user, repmlp_log_level level, const char *message) {
+    (void)user;
+    if (level >= REPMLP_LOG_WARNING) fprintf(stderr, "[repmlp] %s\n", message);
+}
+
+uint32_t ts_context_flags(void) {
+    const char *v = getenv("REPMLP_TEST_VALIDATION");
+    return v && strcmp(v, "1") == 0 ? REPMLP_CONTEXT_VALIDATION : 0;
+}
+
+repmlp_context *ts_context(void) {
+    const char *icd = getenv("REPMLP_TEST_ICD");
+    const char *expect = getenv("REPMLP_TEST_DEVICE");
+    if (icd && access(icd, R_OK) != 0)
+        fail_msg("Vulkan driver manifest %s is missing: install the driver (see README)", icd);
+    repmlp_context_desc desc = {.device = expect, .flags = ts_context_flags(), .log = ts_log};
+    repmlp_context *ctx = NULL;
+    repmlp_status st = repmlp_context_create(&desc, &ctx);
+    if (st != REPMLP_OK)
+        fail_msg("context creation failed: %s: %s", repmlp_status_name(st), repmlp_last_error());
+    repmlp_device_info info;
+    assert_int_equal(repmlp_context_device(ctx, &info), REPMLP_OK);
+    print_message("device: %s (validation %s)\n", info.name,
+                  desc.flags & REPMLP_CONTEXT_VALIDATION ? "on" : "off");
+    return ctx;
+}
+
+void ts_context_done(repmlp_context *ctx) {
+    uint32_t messages = repmlp_context_validation_messages(ctx);
+    repmlp_context_destroy(ctx);
+    if (messages) fail_msg("the validation layer reported %u messages (see stderr)", messages);
+}
+
+ts_rng ts_rng_make(uint64_t seed) {
+    ts_rng r = {seed * 0x9E3779B97F4A7C15ull + 0x632BE59BD9B4E019ull};
+    if (!r.state) r.state = 1;
+    return r;
+}
+
+float ts_uniform(ts_rng *r, float lo, float hi) {
+    r->state ^= r->state >> 12;
+    r->state ^= r->state << 25;
+    r->state ^= r->state >> 27;
+    uint64_t v = r->state * 0x2545F4914F6CDD1Dull;
+    return lo + (hi - lo) * (float)((double)(v >> 11) / 9007199254740992.0);
+}
+
+void ts_fill(ts_rng *r, float *x, size_t n, float lo, float hi) {
+    for (size_t i = 0; i < n; i++) x[i] = ts_uniform(r, lo, hi);
+}
+
+double ts_max_rel_error(const float *got, const double *want, size_t n) {
+    double scale = 1e-30, err = 0;
+    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(want[i]));
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - want[i]);
+        if (!(d <= err)) err = d; /* NaN propagates as a failure */
+    }
+    return err / scale;
+}
+
+rm_buffer ts_buffer_from(repmlp_context *ctx, const float *host, size_t n) {
+    rm_buffer b;
+    repmlp_status st = rm_buffer_create(ctx, n * sizeof(float), RM_BUFFER_DEVICE, &b);
+    if (st != REPMLP_OK) fail_msg("buffer: %s", repmlp_last_error());
+    if (host) {
+        st = rm_buffer_upload(ctx, &b, 0, host, n * sizeof(float));
+    } else {
+        float *zeros = calloc(n, sizeof(float));
+        st = rm_buffer_upload(ctx, &b, 0, zeros, n * sizeof(float));
+        free(zeros);
+    }
+    if (st != REPMLP_OK) fail_msg("upload: %s", repmlp_last_error());
+    return b;
+}
+
+void ts_buffer_read(repmlp_context *ctx, const rm_buffer *b, float *host, size_t n) {
+    repmlp_status st = rm_buffer_download(ctx, b, 0, host, n * sizeof(float));
+    if (st != REPMLP_OK) fail_msg("download: %s", repmlp_last_error());
+}
+
+rm_binding ts_bind(const rm_buffer *b) {
+    rm_binding r = {b->buffer, 0, b->size};
+    return r;
+}
+
+double ts_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+double ts_run(repmlp_context *ctx, rm_dispatch *dispatches, const rm_binding *const *bindings,
+              size_t count) {
+    VkDescriptorPool pool;
+    assert_int_equal(rm_descriptor_pool_create(ctx, (uint32_t)count, &pool), REPMLP_OK);
+    for (size_t i = 0; i < count; i++) {
+        repmlp_status st = rm_dispatch_bind(ctx, pool, &dispatches[i], bindings[i]);
+        if (st != REPMLP_OK) fail_msg("bind: %s", repmlp_last_error());
+    }
+    VkCommandBuffer cmd;
+    assert_int_equal(rm_oneoff_begin(ctx, &cmd), REPMLP_OK);
+    for (size_t i = 0; i < count; i++) {
+        if (i) rm_barrier_compute(ctx, cmd);
+        rm_dispatch_record(ctx, cmd, &dispatches[i]);
+    }
+    rm_barrier_to_host(ctx, cmd);
+    double t0 = ts_now_ms();
+    repmlp_status st = rm_oneoff_submit(ctx, cmd);
+    double t1 = ts_now_ms();
+    if (st != REPMLP_OK) fail_msg("submit: %s", repmlp_last_error());
+    rm_descriptor_pool_destroy(ctx, pool);
+    return t1 - t0;
+}

@@ -1,0 +1,48 @@
+/* Shared helpers for the cmocka tests: the device under test, random data, comparisons. */
+#ifndef RM_TEST_SUPPORT_H
+#define RM_TEST_SUPPORT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "repmlp/context.h"
+#include "core/buffer.h"
+#include "core/dispatch.h"
+
+/* The context for device tests. The driver comes from the environment that ctest sets
+ * (VK_ICD_FILENAMES, REPMLP_TEST_DEVICE = expected name substring, REPMLP_TEST_VALIDATION);
+ * a missing driver or validation layer fails the test, it never skips. Prints the device. */
+repmlp_context *ts_context(void);
+/* Fails the test if the validation layer reported anything, then destroys the context. */
+void ts_context_done(repmlp_context *ctx);
+/* Flags for contexts that a test creates itself (validation when the run asks for it). */
+uint32_t ts_context_flags(void);
+void ts_log(void *user, repmlp_log_level level, const char *message);
+
+/* Deterministic pseudo-random numbers (xorshift64*). */
+typedef struct ts_rng {
+    uint64_t state;
+} ts_rng;
+ts_rng ts_rng_make(uint64_t seed);
+float ts_uniform(ts_rng *r, float lo, float hi);
+void ts_fill(ts_rng *r, float *x, size_t n, float lo, float hi);
+
+/* max |got - want| / max(max |want|, 1e-30) */
+double ts_max_rel_error(const float *got, const double *want, size_t n);
+
+/* Device buffer holding n floats copied from host (host may be NULL: zero-filled). */
+rm_buffer ts_buffer_from(repmlp_context *ctx, const float *host, size_t n);
+void ts_buffer_read(repmlp_context *ctx, const rm_buffer *b, float *host, size_t n);
+rm_binding ts_bind(const rm_buffer *b);
+
+/* Binds the dispatches to the given bindings (bindings[i] is dispatch i's array), records them
+ * with barriers in between, runs them once and returns the device time in milliseconds. */
+double ts_run(repmlp_context *ctx, rm_dispatch *dispatches, const rm_binding *const *bindings,
+              size_t count);
+
+double ts_now_ms(void);
+
+#endif

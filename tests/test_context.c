@@ -1,0 +1,123 @@
+/* Context creation, device selection and the runtime's error paths. */
+#include "test_support.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/context.h"
+#include "core/pipeline.h"
+#include "ops/ops.h"
+
+static void default_context_and_info(void **state) {
+    (void)state;
+    repmlp_context *ctx = ts_context();
+    repmlp_device_info info;
+    assert_int_equal(repmlp_context_device(ctx, &info), REPMLP_OK);
+    assert_true(info.usable);
+    assert_true(strlen(info.name) > 0);
+    assert_true(ctx->caps.max_workgroup_invocations >= 128);
+    print_message("limits: %u invocations, storage range %llu, subgroup %u, fp16 storage %d, "
+                  "timestamps %d, unified memory %d\n",
+                  ctx->caps.max_workgroup_invocations,
+                  (unsigned long long)ctx->caps.max_storage_buffer_range, ctx->caps.subgroup_size,
+                  ctx->caps.storage_16bit, ctx->caps.timestamps, ctx->caps.unified_memory);
+    ts_context_done(ctx);
+}
+
+static void list_devices(void **state) {
+    (void)state;
+    uint32_t count = 0;
+    assert_int_equal(repmlp_list_devices(NULL, &count), REPMLP_OK);
+    assert_true(count >= 1);
+    repmlp_device_info infos[16];
+    uint32_t cap = 16;
+    assert_int_equal(repmlp_list_devices(infos, &cap), REPMLP_OK);
+    assert_int_equal(cap, count);
+    assert_int_equal(infos[0].index, 0);
+    assert_int_equal(repmlp_list_devices(NULL, NULL), REPMLP_ERROR_INVALID_ARGUMENT);
+}
+
+static void selector_errors(void **state) {
+    (void)state;
+    repmlp_context *ctx = (repmlp_context *)0x1;
+    repmlp_context_desc desc = {
+        .device = "no-such-device-xyz", .flags = ts_context_flags(), .log = ts_log};
+    assert_int_equal(repmlp_context_create(&desc, &ctx), REPMLP_ERROR_NO_DEVICE);
+    assert_null(ctx);
+    assert_non_null(strstr(repmlp_last_error(), "no-such-device-xyz"));
+    desc.device = "4096";
+    assert_int_equal(repmlp_context_create(&desc, &ctx), REPMLP_ERROR_NO_DEVICE);
+    assert_int_equal(repmlp_context_create(&desc, NULL), REPMLP_ERROR_INVALID_ARGUMENT);
+    /* Selection by index 0 and by a case-insensitive name substring both work. */
+    const char *expect = getenv("REPMLP_TEST_DEVICE");
+    desc.device = "0";
+    assert_int_equal(repmlp_context_create(&desc, &ctx), REPMLP_OK);
+    repmlp_context_destroy(ctx);
+    if (expect) {
+        char upper[64];
+        size_t i = 0;
+        for (; expect[i] && i < sizeof upper - 1; i++)
+            upper[i] = (char)(expect[i] >= 'a' && expect[i] <= 'z' ? expect[i] - 32 : expect[i]);
+        upper[i] = 0;
+        desc.device = upper;
+        assert_int_equal(repmlp_context_create(&desc, &ctx), REPMLP_OK);
+        repmlp_context_destroy(ctx);
+    }
+    repmlp_context_destroy(NULL);
+}
+
+static void buffer_errors(void **state) {
+    (void)state;
+    repmlp_context *ctx = ts_context();
+    rm_buffer b;
+    assert_int_equal(rm_buffer_create(ctx, 0, RM_BUFFER_DEVICE, &b), REPMLP_ERROR_INVALID_ARGUMENT);
+    repmlp_status st = rm_buffer_create(ctx, (VkDeviceSize)1 << 62, RM_BUFFER_DEVICE, &b);
+    assert_true(st == REPMLP_ERROR_TOO_LARGE || st == REPMLP_ERROR_OUT_OF_DEVICE_MEMORY);
+    assert_int_equal(rm_buffer_create(ctx, 64, RM_BUFFER_DEVICE, &b), REPMLP_OK);
+    char data[65] = {0};
+    assert_int_equal(rm_buffer_upload(ctx, &b, 8, data, 64), REPMLP_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(rm_buffer_download(ctx, &b, 65, data, 0), REPMLP_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(rm_buffer_upload(ctx, &b, 0, data, 64), REPMLP_OK);
+    rm_buffer_destroy(ctx, &b);
+    rm_buffer_destroy(ctx, NULL);
+    ts_context_done(ctx);
+}
+
+static void op_errors(void **state) {
+    (void)state;
+    repmlp_context *ctx = ts_context();
+    rm_dispatch d;
+    rm_avgpool_params pool = {1, 3, 7, 7, 2, 2};
+    assert_int_equal(rm_avgpool_prepare(ctx, &pool, &d), REPMLP_ERROR_INVALID_ARGUMENT);
+    assert_non_null(strstr(repmlp_last_error(), "avgpool"));
+    rm_broadcast_add_params add = {1, 3, 8, 8, 3, 4};
+    assert_int_equal(rm_broadcast_add_prepare(ctx, &add, &d), REPMLP_ERROR_INVALID_ARGUMENT);
+    rm_gemm_params g = {.M = 0, .K = 1, .NO = 1, .groups = 1};
+    assert_int_equal(rm_gemm_prepare(ctx, &g, &d), REPMLP_ERROR_INVALID_ARGUMENT);
+    g = (rm_gemm_params){.M = 1u << 20,
+                         .K = 1u << 13,
+                         .NO = 1,
+                         .groups = 1,
+                         .a_rows = rm_map_stride(1u << 13),
+                         .a_cols = rm_map_stride(1),
+                         .y_rows = rm_map_stride(1),
+                         .y_cols = rm_map_stride(1)};
+    assert_int_equal(rm_gemm_prepare(ctx, &g, &d), REPMLP_ERROR_TOO_LARGE);
+    /* A workgroup over the device's invocation limit is refused before the driver sees it. */
+    uint32_t spec[3] = {ctx->caps.max_workgroup_invocations + 1, 1, 1};
+    const rm_pipeline *p;
+    assert_int_equal(rm_pipeline_get(ctx, RM_SHADER_AVGPOOL, spec, 3, &p),
+                     REPMLP_ERROR_UNSUPPORTED);
+    ts_context_done(ctx);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(default_context_and_info),
+        cmocka_unit_test(list_devices),
+        cmocka_unit_test(selector_errors),
+        cmocka_unit_test(buffer_errors),
+        cmocka_unit_test(op_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

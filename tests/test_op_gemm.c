@@ -1,0 +1,170 @@
+/* Grouped GEMM shader vs the C reference: sizes that are not tile multiples, several group
+ * counts, bias and ReLU on/off, and the partition gather/scatter index maps. */
+#include "test_support.h"
+
+#include <stdlib.h>
+
+#include "ops/ops.h"
+#include "ops_ref.h"
+
+static repmlp_context *ctx;
+
+static void plain(uint32_t M, uint32_t K, uint32_t NO, uint32_t g, bool bias, bool relu) {
+    size_t nx = (size_t)M * g * K, nw = (size_t)g * NO * K, ny = (size_t)M * g * NO;
+    float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), *b = malloc(g * NO * 4);
+    float *y = malloc(ny * sizeof *y);
+    double *want = malloc(ny * sizeof *want);
+    ts_rng rng = ts_rng_make(M * 7 + K * 131 + NO * 31 + g + bias * 3 + relu);
+    ts_fill(&rng, x, nx, -1.0f, 1.0f);
+    ts_fill(&rng, w, nw, -1.0f, 1.0f);
+    ts_fill(&rng, b, g * NO, -1.0f, 1.0f);
+    ref_gemm(x, w, bias ? b : NULL, M, K, NO, g, relu, want);
+
+    rm_buffer bx = ts_buffer_from(ctx, x, nx), bw = ts_buffer_from(ctx, w, nw);
+    rm_buffer bb = ts_buffer_from(ctx, b, g * NO), by = ts_buffer_from(ctx, NULL, ny);
+    rm_gemm_params p = {.M = M,
+                        .K = K,
+                        .NO = NO,
+                        .groups = g,
+                        .has_bias = bias,
+                        .act = relu ? RM_ACT_RELU : RM_ACT_NONE,
+                        .a_rows = rm_map_stride(g * K),
+                        .a_cols = rm_map_stride(1),
+                        .y_rows = rm_map_stride(g * NO),
+                        .y_cols = rm_map_stride(1)};
+    rm_dispatch d;
+    assert_int_equal(rm_gemm_prepare(ctx, &p, &d), REPMLP_OK);
+    rm_binding bind[4] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by)};
+    const rm_binding *bl[1] = {bind};
+    double ms = ts_run(ctx, &d, bl, 1);
+    ts_buffer_read(ctx, &by, y, ny);
+    double err = ts_max_rel_error(y, want, ny);
+    print_message("gemm M=%u K=%u N=%u g=%u bias=%d relu=%d: max rel error %.3g (%.2f ms)\n", M, K,
+                  NO, g, bias, relu, err, ms);
+    assert_true(err < 1e-5);
+    rm_buffer_destroy(ctx, &bx);
+    rm_buffer_destroy(ctx, &bw);
+    rm_buffer_destroy(ctx, &bb);
+    rm_buffer_destroy(ctx, &by);
+    free(x);
+    free(w);
+    free(b);
+    free(y);
+    free(want);
+}
+
+static void odd_sizes(void **state) {
+    (void)state;
+    plain(1, 1, 1, 1, false, false);
+    plain(1, 3, 7, 1, true, false);
+    plain(3, 7, 1, 1, true, true);
+    plain(7, 49, 97, 1, true, false);
+    plain(49, 97, 3, 1, false, true);
+    plain(97, 1, 49, 1, true, false);
+    plain(3136, 7, 5, 1, true, true);
+    plain(33, 64, 33, 1, true, false);
+}
+
+static void groups(void **state) {
+    (void)state;
+    plain(5, 3, 7, 2, true, false);
+    plain(49, 49, 49, 4, true, true);
+    plain(7, 98, 13, 8, false, false);
+    plain(97, 12, 3, 3, true, false);
+    plain(2, 1, 1, 64, true, false);
+}
+
+/* The RepMLP partition perceptron: the input (N,C,H,W) is read as rows (n,ip,jp) and columns
+ * (c,y,x) of (N*hp*wp, C*h*w), and the output is written back as (N,O,H,W), all through index
+ * maps. Checked against an explicit permute + plain GEMM + inverse permute in C. */
+static void partition_maps(uint32_t N, uint32_t C, uint32_t O, uint32_t H, uint32_t W, uint32_t h,
+                           uint32_t w, uint32_t g) {
+    uint32_t hp = H / h, wp = W / w, M = N * hp * wp;
+    uint32_t K = C * h * w / g, NO = O * h * w / g;
+    size_t nx = (size_t)N * C * H * W, ny = (size_t)N * O * H * W, nw = (size_t)g * NO * K;
+    float *x = malloc(nx * 4), *wt = malloc(nw * 4), *b = malloc((size_t)g * NO * 4);
+    float *xp = malloc(nx * 4), *y = malloc(ny * 4);
+    double *yp = malloc(ny * 8), *want = malloc(ny * 8);
+    ts_rng rng = ts_rng_make(N + C * 3 + O * 5 + H * 7 + W * 11 + h * 13 + w * 17 + g);
+    ts_fill(&rng, x, nx, -1.0f, 1.0f);
+    ts_fill(&rng, wt, nw, -0.5f, 0.5f);
+    ts_fill(&rng, b, (size_t)g * NO, -1.0f, 1.0f);
+    /* xp = x.reshape(N,C,hp,h,wp,w).permute(0,2,4,1,3,5) */
+    for (uint32_t n = 0; n < N; n++)
+        for (uint32_t c = 0; c < C; c++)
+            for (uint32_t yy = 0; yy < H; yy++)
+                for (uint32_t xx = 0; xx < W; xx++) {
+                    size_t row = ((size_t)n * hp + yy / h) * wp + xx / w;
+                    size_t col = ((size_t)c * h + yy % h) * w + xx % w;
+                    xp[row * C * h * w + col] = x[(((size_t)n * C + c) * H + yy) * W + xx];
+                }
+    ref_gemm(xp, wt, b, M, K, NO, g, 0, yp);
+    for (uint32_t n = 0; n < N; n++)
+        for (uint32_t o = 0; o < O; o++)
+            for (uint32_t yy = 0; yy < H; yy++)
+                for (uint32_t xx = 0; xx < W; xx++) {
+                    size_t row = ((size_t)n * hp + yy / h) * wp + xx / w;
+                    size_t col = ((size_t)o * h + yy % h) * w + xx % w;
+                    want[(((size_t)n * O + o) * H + yy) * W + xx] = yp[row * O * h * w + col];
+                }
+
+    rm_buffer bx = ts_buffer_from(ctx, x, nx), bw = ts_buffer_from(ctx, wt, nw);
+    rm_buffer bb = ts_buffer_from(ctx, b, (size_t)g * NO), by = ts_buffer_from(ctx, NULL, ny);
+    rm_gemm_params p = {
+        .M = M,
+        .K = K,
+        .NO = NO,
+        .groups = g,
+        .has_bias = true,
+        .a_rows = {{wp, hp, 0}, {w, h * W, C * H * W, 0}},
+        .a_cols = {{w, h, 0}, {1, W, H * W, 0}},
+        .y_rows = {{wp, hp, 0}, {w, h * W, O * H * W, 0}},
+        .y_cols = {{w, h, 0}, {1, W, H * W, 0}},
+    };
+    rm_dispatch d;
+    assert_int_equal(rm_gemm_prepare(ctx, &p, &d), REPMLP_OK);
+    rm_binding bind[4] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by)};
+    const rm_binding *bl[1] = {bind};
+    ts_run(ctx, &d, bl, 1);
+    ts_buffer_read(ctx, &by, y, ny);
+    double err = ts_max_rel_error(y, want, ny);
+    print_message("partition gemm N=%u C=%u O=%u %ux%u part %ux%u g=%u: max rel error %.3g\n", N, C,
+                  O, H, W, h, w, g, err);
+    assert_true(err < 1e-5);
+    rm_buffer_destroy(ctx, &bx);
+    rm_buffer_destroy(ctx, &bw);
+    rm_buffer_destroy(ctx, &bb);
+    rm_buffer_destroy(ctx, &by);
+    free(x);
+    free(wt);
+    free(b);
+    free(xp);
+    free(y);
+    free(yp);
+    free(want);
+}
+
+static void partitions(void **state) {
+    (void)state;
+    partition_maps(1, 1, 1, 1, 1, 1, 1, 1);
+    partition_maps(2, 4, 6, 14, 14, 7, 7, 2);
+    partition_maps(3, 8, 8, 6, 10, 3, 5, 4);
+    partition_maps(1, 3, 5, 7, 7, 7, 7, 1);
+}
+
+static int setup(void **state) {
+    (void)state;
+    ctx = ts_context();
+    return 0;
+}
+static int teardown(void **state) {
+    (void)state;
+    ts_context_done(ctx);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {cmocka_unit_test(odd_sizes), cmocka_unit_test(groups),
+                                       cmocka_unit_test(partitions)};
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
