@@ -1,5 +1,8 @@
 #version 450
-// Grouped GEMM: Y[m, G*NO + n] = act(sum_k X[m, G*K + k] * Wt[G*NO + n, k] + b[G*NO + n]).
+// Grouped GEMM: Y[m, G*NO + n] = act(sum_k X'[m, G*K + k] * Wt[G*NO + n, k] + b[G*NO + n]),
+// where X' = X, or X + V when an addend V is bound (the RepMLP global-perceptron broadcast
+// add, folded into the loads: V has its own row and column maps, with strides of 0 where it
+// broadcasts).
 //
 // X and Y are *logical* matrices: where an element lives in memory is given by four index
 // maps (rows and columns of X and of Y), each a mixed-radix split of the index with a stride
@@ -49,6 +52,21 @@ layout(constant_id = 31) const uint CC_S0 = 1;
 layout(constant_id = 32) const uint CC_S1 = 0;
 layout(constant_id = 33) const uint CC_S2 = 0;
 layout(constant_id = 34) const uint CC_S3 = 0;
+layout(constant_id = 35) const uint HAS_ADDEND = 0;
+layout(constant_id = 36) const uint VR_R0 = 0;
+layout(constant_id = 37) const uint VR_R1 = 0;
+layout(constant_id = 38) const uint VR_R2 = 0;
+layout(constant_id = 39) const uint VR_S0 = 1;
+layout(constant_id = 40) const uint VR_S1 = 0;
+layout(constant_id = 41) const uint VR_S2 = 0;
+layout(constant_id = 42) const uint VR_S3 = 0;
+layout(constant_id = 43) const uint VC_R0 = 0;
+layout(constant_id = 44) const uint VC_R1 = 0;
+layout(constant_id = 45) const uint VC_R2 = 0;
+layout(constant_id = 46) const uint VC_S0 = 1;
+layout(constant_id = 47) const uint VC_S1 = 0;
+layout(constant_id = 48) const uint VC_S2 = 0;
+layout(constant_id = 49) const uint VC_S3 = 0;
 
 layout(std430, binding = 0) readonly buffer Input {
     float x[];
@@ -61,6 +79,9 @@ layout(std430, binding = 2) readonly buffer Bias {
 };
 layout(std430, binding = 3) writeonly buffer Output {
     float y[];
+};
+layout(std430, binding = 4) readonly buffer Addend {
+    float v[];
 };
 
 layout(push_constant) uniform Params {
@@ -88,9 +109,11 @@ void main() {
     if (n0 >= NO || m0 >= p.M) return;
 
     uint arow[TM];
+    uint vrow[TM];
     for (uint i = 0; i < TM; i++) {
         uint m = min(m0 + i, p.M - 1); // clamped rows load valid data and are not stored
         arow[i] = map_index(m, AR_R0, AR_R1, AR_R2, AR_S0, AR_S1, AR_S2, AR_S3);
+        vrow[i] = map_index(m, VR_R0, VR_R1, VR_R2, VR_S0, VR_S1, VR_S2, VR_S3);
     }
     uint wrow[TN];
     for (uint j = 0; j < TN; j++) wrow[j] = (g * NO + min(n0 + j, NO - 1)) * K;
@@ -104,6 +127,10 @@ void main() {
         float a[TM];
         float b[TN];
         for (uint i = 0; i < TM; i++) a[i] = x[arow[i] + acol];
+        if (HAS_ADDEND != 0) {
+            uint vcol = map_index(g * K + k, VC_R0, VC_R1, VC_R2, VC_S0, VC_S1, VC_S2, VC_S3);
+            for (uint i = 0; i < TM; i++) a[i] += v[vrow[i] + vcol];
+        }
         for (uint j = 0; j < TN; j++) b[j] = wt[wrow[j] + k];
         for (uint i = 0; i < TM; i++)
             for (uint j = 0; j < TN; j++) acc[i][j] = fma(a[i], b[j], acc[i][j]);

@@ -34,7 +34,7 @@ static void plain(uint32_t M, uint32_t K, uint32_t NO, uint32_t g, bool bias, bo
                         .y_cols = rm_map_stride(1)};
     rm_dispatch d;
     assert_int_equal(rm_gemm_prepare(ctx, &p, &d), REPMLP_OK);
-    rm_binding bind[4] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by)};
+    rm_binding bind[5] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by), ts_bind(&bx)};
     const rm_binding *bl[1] = {bind};
     double ms = ts_run(ctx, &d, bl, 1);
     ts_buffer_read(ctx, &by, y, ny);
@@ -76,19 +76,23 @@ static void groups(void **state) {
 
 /* The RepMLP partition perceptron: the input (N,C,H,W) is read as rows (n,ip,jp) and columns
  * (c,y,x) of (N*hp*wp, C*h*w), and the output is written back as (N,O,H,W), all through index
- * maps. Checked against an explicit permute + plain GEMM + inverse permute in C. */
+ * maps; with `addend`, v (N,C,hp,wp) is broadcast-added to each partition on load (the global
+ * perceptron). Checked against an explicit add + permute + plain GEMM + inverse permute. */
 static void partition_maps(uint32_t N, uint32_t C, uint32_t O, uint32_t H, uint32_t W, uint32_t h,
-                           uint32_t w, uint32_t g) {
+                           uint32_t w, uint32_t g, bool addend) {
     uint32_t hp = H / h, wp = W / w, M = N * hp * wp;
     uint32_t K = C * h * w / g, NO = O * h * w / g;
     size_t nx = (size_t)N * C * H * W, ny = (size_t)N * O * H * W, nw = (size_t)g * NO * K;
     float *x = malloc(nx * 4), *wt = malloc(nw * 4), *b = malloc((size_t)g * NO * 4);
     float *xp = malloc(nx * 4), *y = malloc(ny * 4);
+    size_t nv = (size_t)N * C * hp * wp;
+    float *v = malloc(nv * 4);
     double *yp = malloc(ny * 8), *want = malloc(ny * 8);
     ts_rng rng = ts_rng_make(N + C * 3 + O * 5 + H * 7 + W * 11 + h * 13 + w * 17 + g);
     ts_fill(&rng, x, nx, -1.0f, 1.0f);
     ts_fill(&rng, wt, nw, -0.5f, 0.5f);
     ts_fill(&rng, b, (size_t)g * NO, -1.0f, 1.0f);
+    ts_fill(&rng, v, nv, -2.0f, 2.0f);
     /* xp = x.reshape(N,C,hp,h,wp,w).permute(0,2,4,1,3,5) */
     for (uint32_t n = 0; n < N; n++)
         for (uint32_t c = 0; c < C; c++)
@@ -96,7 +100,8 @@ static void partition_maps(uint32_t N, uint32_t C, uint32_t O, uint32_t H, uint3
                 for (uint32_t xx = 0; xx < W; xx++) {
                     size_t row = ((size_t)n * hp + yy / h) * wp + xx / w;
                     size_t col = ((size_t)c * h + yy % h) * w + xx % w;
-                    xp[row * C * h * w + col] = x[(((size_t)n * C + c) * H + yy) * W + xx];
+                    float add = addend ? v[(((size_t)n * C + c) * hp + yy / h) * wp + xx / w] : 0;
+                    xp[row * C * h * w + col] = x[(((size_t)n * C + c) * H + yy) * W + xx] + add;
                 }
     ref_gemm(xp, wt, b, M, K, NO, g, 0, yp);
     for (uint32_t n = 0; n < N; n++)
@@ -116,25 +121,33 @@ static void partition_maps(uint32_t N, uint32_t C, uint32_t O, uint32_t H, uint3
         .NO = NO,
         .groups = g,
         .has_bias = true,
+        .has_addend = addend,
+        /* v[n, c, ip, jp]: rows (n, ip, jp) and columns (c, y, x) with y, x broadcast */
+        .v_rows = {{wp, hp, 0}, {1, wp, C * hp * wp, 0}},
+        .v_cols = {{w, h, 0}, {0, 0, hp * wp, 0}},
         .a_rows = {{wp, hp, 0}, {w, h * W, C * H * W, 0}},
         .a_cols = {{w, h, 0}, {1, W, H * W, 0}},
         .y_rows = {{wp, hp, 0}, {w, h * W, O * H * W, 0}},
         .y_cols = {{w, h, 0}, {1, W, H * W, 0}},
     };
+    rm_buffer bv = ts_buffer_from(ctx, v, nv);
     rm_dispatch d;
     assert_int_equal(rm_gemm_prepare(ctx, &p, &d), REPMLP_OK);
-    rm_binding bind[4] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by)};
+    rm_binding bind[5] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by), ts_bind(&bv)};
     const rm_binding *bl[1] = {bind};
     ts_run(ctx, &d, bl, 1);
     ts_buffer_read(ctx, &by, y, ny);
     double err = ts_max_rel_error(y, want, ny);
-    print_message("partition gemm N=%u C=%u O=%u %ux%u part %ux%u g=%u: max rel error %.3g\n", N, C,
-                  O, H, W, h, w, g, err);
+    print_message("partition gemm N=%u C=%u O=%u %ux%u part %ux%u g=%u addend=%d: max rel error "
+                  "%.3g\n",
+                  N, C, O, H, W, h, w, g, addend, err);
     assert_true(err < 1e-5);
     rm_buffer_destroy(ctx, &bx);
     rm_buffer_destroy(ctx, &bw);
     rm_buffer_destroy(ctx, &bb);
     rm_buffer_destroy(ctx, &by);
+    rm_buffer_destroy(ctx, &bv);
+    free(v);
     free(x);
     free(wt);
     free(b);
@@ -146,10 +159,13 @@ static void partition_maps(uint32_t N, uint32_t C, uint32_t O, uint32_t H, uint3
 
 static void partitions(void **state) {
     (void)state;
-    partition_maps(1, 1, 1, 1, 1, 1, 1, 1);
-    partition_maps(2, 4, 6, 14, 14, 7, 7, 2);
-    partition_maps(3, 8, 8, 6, 10, 3, 5, 4);
-    partition_maps(1, 3, 5, 7, 7, 7, 7, 1);
+    partition_maps(1, 1, 1, 1, 1, 1, 1, 1, false);
+    partition_maps(2, 4, 6, 14, 14, 7, 7, 2, false);
+    partition_maps(3, 8, 8, 6, 10, 3, 5, 4, false);
+    partition_maps(1, 3, 5, 7, 7, 7, 7, 1, false);
+    partition_maps(2, 4, 6, 14, 14, 7, 7, 2, true);
+    partition_maps(3, 8, 8, 6, 10, 3, 5, 4, true);
+    partition_maps(1, 2, 2, 3, 3, 1, 1, 1, true);
 }
 
 static int setup(void **state) {

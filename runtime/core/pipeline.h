@@ -21,7 +21,7 @@ typedef struct rm_shader_info {
 
 const rm_shader_info *rm_shader(rm_shader_id id);
 
-#define RM_MAX_SPEC 40
+#define RM_MAX_SPEC 56
 /* Specialization constants 0..2 are the workgroup size (x, y, z) in every shader. */
 typedef struct rm_pipeline {
     rm_shader_id shader;

@@ -36,7 +36,10 @@ repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_d
     uint64_t y_max = rm_map_max_offset(&p->y_rows, p->M) +
                      rm_map_max_offset(&p->y_cols, (uint64_t)p->groups * p->NO);
     uint64_t w_max = (uint64_t)p->groups * p->NO * p->K;
-    if (a_max >= UINT32_MAX || y_max >= UINT32_MAX || w_max >= UINT32_MAX)
+    uint64_t v_max = p->has_addend ? rm_map_max_offset(&p->v_rows, p->M) +
+                                         rm_map_max_offset(&p->v_cols, (uint64_t)p->groups * p->K)
+                                   : 0;
+    if (a_max >= UINT32_MAX || y_max >= UINT32_MAX || w_max >= UINT32_MAX || v_max >= UINT32_MAX)
         return rm_fail(REPMLP_ERROR_TOO_LARGE,
                        "gemm: M=%u K=%u N=%u g=%u addresses more than 2^32 elements", p->M, p->K,
                        p->NO, p->groups);
@@ -49,13 +52,21 @@ repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_d
                        p->M, p->NO, p->groups, (unsigned long long)gx, (unsigned long long)gy,
                        p->groups);
 
-    uint32_t spec[35] = {RM_GEMM_LX,      RM_GEMM_LY, 1, p->K, p->NO, p->has_bias ? 1u : 0u,
+    uint32_t spec[50] = {RM_GEMM_LX,      RM_GEMM_LY, 1, p->K, p->NO, p->has_bias ? 1u : 0u,
                          (uint32_t)p->act};
     put_map(spec + 7, &p->a_rows);
     put_map(spec + 14, &p->a_cols);
     put_map(spec + 21, &p->y_rows);
     put_map(spec + 28, &p->y_cols);
-    repmlp_status st = rm_pipeline_get(ctx, RM_SHADER_GEMM, spec, 35, &out->pipeline);
+    spec[35] = p->has_addend ? 1u : 0u;
+    if (p->has_addend) {
+        put_map(spec + 36, &p->v_rows);
+        put_map(spec + 43, &p->v_cols);
+    } else {
+        /* Unused maps are zeroed so that they do not split the pipeline cache. */
+        memset(spec + 36, 0, 14 * sizeof *spec);
+    }
+    repmlp_status st = rm_pipeline_get(ctx, RM_SHADER_GEMM, spec, 50, &out->pipeline);
     if (st != REPMLP_OK) return st;
     out->groups[0] = (uint32_t)gx;
     out->groups[1] = (uint32_t)gy;

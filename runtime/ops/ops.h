@@ -38,15 +38,19 @@ uint64_t rm_map_max_offset(const rm_index_map *map, uint64_t count);
 
 typedef enum rm_activation { RM_ACT_NONE = 0, RM_ACT_RELU = 1 } rm_activation;
 
-/* Grouped GEMM: Y[m, G*NO + n] = act(sum_k X[m, G*K + k] * Wt[G*NO + n, k] + b[G*NO + n]) for
- * m < M, G < groups. Wt is (groups*NO, K) row-major. X's and Y's element positions come from
- * the index maps (row-major X is a_rows = stride(groups*K), a_cols = stride(1)).
- * Bindings: 0 X, 1 Wt, 2 bias (any non-empty buffer when has_bias is false), 3 Y. */
+/* Grouped GEMM: Y[m, G*NO + n] = act(sum_k X'[m, G*K + k] * Wt[G*NO + n, k] + b[G*NO + n])
+ * for m < M, G < groups, with X' = X, or X + V when has_addend (V addressed by v_rows/v_cols;
+ * a stride of 0 broadcasts). Wt is (groups*NO, K) row-major. X's and Y's element positions
+ * come from the index maps (row-major X is a_rows = stride(groups*K), a_cols = stride(1)).
+ * Bindings: 0 X, 1 Wt, 2 bias, 3 Y, 4 V; an unused bias or V binding takes any non-empty
+ * buffer. */
 typedef struct rm_gemm_params {
     uint32_t M, K, NO, groups;
     bool has_bias;
+    bool has_addend;
     rm_activation act;
     rm_index_map a_rows, a_cols, y_rows, y_cols;
+    rm_index_map v_rows, v_cols;
 } rm_gemm_params;
 repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_dispatch *out);
 
