@@ -68,20 +68,35 @@ layout(constant_id = 47) const uint VC_S1 = 0;
 layout(constant_id = 48) const uint VC_S2 = 0;
 layout(constant_id = 49) const uint VC_S3 = 0;
 
+// Operands that are read many times (X, Wt, V) come through uniform texel buffers in the
+// RM_TEXEL variant: on some CPU drivers (lavapipe) texel fetches are far faster than
+// storage-buffer loads with per-invocation addresses. Other devices use storage buffers.
+#ifdef RM_TEXEL
+layout(binding = 0) uniform samplerBuffer x_texels;
+layout(binding = 1) uniform samplerBuffer wt_texels;
+layout(binding = 4) uniform samplerBuffer v_texels;
+#define LOAD_X(i) texelFetch(x_texels, int(i)).r
+#define LOAD_W(i) texelFetch(wt_texels, int(i)).r
+#define LOAD_V(i) texelFetch(v_texels, int(i)).r
+#else
 layout(std430, binding = 0) readonly buffer Input {
     float x[];
 };
 layout(std430, binding = 1) readonly buffer Weight {
     float wt[];
 };
+layout(std430, binding = 4) readonly buffer Addend {
+    float v[];
+};
+#define LOAD_X(i) x[i]
+#define LOAD_W(i) wt[i]
+#define LOAD_V(i) v[i]
+#endif
 layout(std430, binding = 2) readonly buffer Bias {
     float bias[];
 };
 layout(std430, binding = 3) writeonly buffer Output {
     float y[];
-};
-layout(std430, binding = 4) readonly buffer Addend {
-    float v[];
 };
 
 layout(push_constant) uniform Params {
@@ -126,12 +141,12 @@ void main() {
         uint acol = map_index(g * K + k, AC_R0, AC_R1, AC_R2, AC_S0, AC_S1, AC_S2, AC_S3);
         float a[TM];
         float b[TN];
-        for (uint i = 0; i < TM; i++) a[i] = x[arow[i] + acol];
+        for (uint i = 0; i < TM; i++) a[i] = LOAD_X(arow[i] + acol);
         if (HAS_ADDEND != 0) {
             uint vcol = map_index(g * K + k, VC_R0, VC_R1, VC_R2, VC_S0, VC_S1, VC_S2, VC_S3);
-            for (uint i = 0; i < TM; i++) a[i] += v[vrow[i] + vcol];
+            for (uint i = 0; i < TM; i++) a[i] += LOAD_V(vrow[i] + vcol);
         }
-        for (uint j = 0; j < TN; j++) b[j] = wt[wrow[j] + k];
+        for (uint j = 0; j < TN; j++) b[j] = LOAD_W(wrow[j] + k);
         for (uint i = 0; i < TM; i++)
             for (uint j = 0; j < TN; j++) acc[i][j] = fma(a[i], b[j], acc[i][j]);
     }

@@ -8,6 +8,11 @@
 #include "ops_ref.h"
 
 static repmlp_context *ctx;
+/* Every case runs with both operand variants, so both kernels are checked on every driver. */
+static rm_gemm_variant variant;
+static const char *variant_name(void) {
+    return variant == RM_GEMM_TEXEL ? "texel" : "storage";
+}
 
 static void plain(uint32_t M, uint32_t K, uint32_t NO, uint32_t g, bool bias, bool relu) {
     size_t nx = (size_t)M * g * K, nw = (size_t)g * NO * K, ny = (size_t)M * g * NO;
@@ -31,7 +36,8 @@ static void plain(uint32_t M, uint32_t K, uint32_t NO, uint32_t g, bool bias, bo
                         .a_rows = rm_map_stride(g * K),
                         .a_cols = rm_map_stride(1),
                         .y_rows = rm_map_stride(g * NO),
-                        .y_cols = rm_map_stride(1)};
+                        .y_cols = rm_map_stride(1),
+                        .variant = variant};
     rm_dispatch d;
     assert_int_equal(rm_gemm_prepare(ctx, &p, &d), REPMLP_OK);
     rm_binding bind[5] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by), ts_bind(&bx)};
@@ -39,8 +45,8 @@ static void plain(uint32_t M, uint32_t K, uint32_t NO, uint32_t g, bool bias, bo
     double ms = ts_run(ctx, &d, bl, 1);
     ts_buffer_read(ctx, &by, y, ny);
     double err = ts_max_rel_error(y, want, ny);
-    print_message("gemm M=%u K=%u N=%u g=%u bias=%d relu=%d: max rel error %.3g (%.2f ms)\n", M, K,
-                  NO, g, bias, relu, err, ms);
+    print_message("gemm %s M=%u K=%u N=%u g=%u bias=%d relu=%d: max rel error %.3g (%.2f ms)\n",
+                  variant_name(), M, K, NO, g, bias, relu, err, ms);
     assert_true(err < 1e-5);
     rm_buffer_destroy(ctx, &bx);
     rm_buffer_destroy(ctx, &bw);
@@ -54,7 +60,7 @@ static void plain(uint32_t M, uint32_t K, uint32_t NO, uint32_t g, bool bias, bo
 }
 
 static void odd_sizes(void **state) {
-    (void)state;
+    variant = *(rm_gemm_variant *)*state;
     plain(1, 1, 1, 1, false, false);
     plain(1, 3, 7, 1, true, false);
     plain(3, 7, 1, 1, true, true);
@@ -66,7 +72,7 @@ static void odd_sizes(void **state) {
 }
 
 static void groups(void **state) {
-    (void)state;
+    variant = *(rm_gemm_variant *)*state;
     plain(5, 3, 7, 2, true, false);
     plain(49, 49, 49, 4, true, true);
     plain(7, 98, 13, 8, false, false);
@@ -122,6 +128,7 @@ static void partition_maps(uint32_t N, uint32_t C, uint32_t O, uint32_t H, uint3
         .groups = g,
         .has_bias = true,
         .has_addend = addend,
+        .variant = variant,
         /* v[n, c, ip, jp]: rows (n, ip, jp) and columns (c, y, x) with y, x broadcast */
         .v_rows = {{wp, hp, 0}, {1, wp, C * hp * wp, 0}},
         .v_cols = {{w, h, 0}, {0, 0, hp * wp, 0}},
@@ -138,9 +145,9 @@ static void partition_maps(uint32_t N, uint32_t C, uint32_t O, uint32_t H, uint3
     ts_run(ctx, &d, bl, 1);
     ts_buffer_read(ctx, &by, y, ny);
     double err = ts_max_rel_error(y, want, ny);
-    print_message("partition gemm N=%u C=%u O=%u %ux%u part %ux%u g=%u addend=%d: max rel error "
-                  "%.3g\n",
-                  N, C, O, H, W, h, w, g, addend, err);
+    print_message("partition gemm %s N=%u C=%u O=%u %ux%u part %ux%u g=%u addend=%d: max rel "
+                  "error %.3g\n",
+                  variant_name(), N, C, O, H, W, h, w, g, addend, err);
     assert_true(err < 1e-5);
     rm_buffer_destroy(ctx, &bx);
     rm_buffer_destroy(ctx, &bw);
@@ -158,7 +165,7 @@ static void partition_maps(uint32_t N, uint32_t C, uint32_t O, uint32_t H, uint3
 }
 
 static void partitions(void **state) {
-    (void)state;
+    variant = *(rm_gemm_variant *)*state;
     partition_maps(1, 1, 1, 1, 1, 1, 1, 1, false);
     partition_maps(2, 4, 6, 14, 14, 7, 7, 2, false);
     partition_maps(3, 8, 8, 6, 10, 3, 5, 4, false);
@@ -180,7 +187,14 @@ static int teardown(void **state) {
 }
 
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(odd_sizes), cmocka_unit_test(groups),
-                                       cmocka_unit_test(partitions)};
+    static rm_gemm_variant storage = RM_GEMM_STORAGE, texel = RM_GEMM_TEXEL;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_prestate(odd_sizes, &storage),
+        cmocka_unit_test_prestate(groups, &storage),
+        cmocka_unit_test_prestate(partitions, &storage),
+        cmocka_unit_test_prestate(odd_sizes, &texel),
+        cmocka_unit_test_prestate(groups, &texel),
+        cmocka_unit_test_prestate(partitions, &texel),
+    };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -54,6 +54,7 @@ static double run(repmlp_context *ctx, rm_dispatch *d, const rm_binding *binding
     double t0 = now_ms();
     CHECK(rm_oneoff_submit(ctx, cmd));
     double t = now_ms() - t0;
+    rm_dispatch_unbind(ctx, d);
     rm_descriptor_pool_destroy(ctx, pool);
     return t;
 }

@@ -154,6 +154,7 @@ static void read_caps(repmlp_context *ctx, bool *storage16_available) {
         if ((ctx->memory.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) &&
             ctx->memory.memoryHeaps[i].size > c->device_local_bytes)
             c->device_local_bytes = ctx->memory.memoryHeaps[i].size;
+    c->prefer_texel_operands = strstr(ctx->properties.deviceName, "llvmpipe") != NULL;
     const VkMemoryPropertyFlags uma = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT |
                                       VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
                                       VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;

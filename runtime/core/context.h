@@ -28,6 +28,9 @@ typedef struct rm_device_caps {
     bool timestamps;          /* compute queue has timestamp bits */
     float timestamp_period_ns;
     bool unified_memory; /* a device-local memory type is also host-visible and coherent */
+    /* Driver facts (measured, see bench/): kernels read operands through uniform texel buffers
+     * where those are much faster than storage buffers (lavapipe: ~10x). */
+    bool prefer_texel_operands;
 } rm_device_caps;
 
 struct rm_pipeline_cache_entry;

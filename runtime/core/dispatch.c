@@ -7,13 +7,15 @@
 
 repmlp_status rm_descriptor_pool_create(repmlp_context *ctx, uint32_t sets, VkDescriptorPool *out) {
     if (sets == 0) sets = 1;
-    VkDescriptorPoolSize sizes[1] = {
+    VkDescriptorPoolSize sizes[2] = {
         {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .descriptorCount = sets * RM_MAX_BINDINGS},
+        {.type = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
+         .descriptorCount = sets * RM_MAX_BINDINGS},
     };
     VkDescriptorPoolCreateInfo info = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
         .maxSets = sets,
-        .poolSizeCount = 1,
+        .poolSizeCount = 2,
         .pPoolSizes = sizes,
     };
     VkResult r = rm_fault_hit(RM_FAULT_VULKAN_ALLOC)
@@ -30,28 +32,59 @@ void rm_descriptor_pool_destroy(repmlp_context *ctx, VkDescriptorPool pool) {
     if (pool) ctx->vk.vkDestroyDescriptorPool(ctx->device, pool, NULL);
 }
 
+static repmlp_status check_binding(const repmlp_context *ctx, const rm_shader_info *info,
+                                  uint32_t i, const rm_binding *b, bool texel) {
+    if (!b->buffer || b->range == 0)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "%s: binding %u is empty", info->name, i);
+    if (!texel && b->range > ctx->caps.max_storage_buffer_range)
+        return rm_fail(REPMLP_ERROR_TOO_LARGE,
+                       "%s: binding %u spans %llu bytes, over the device's storage-buffer "
+                       "range of %llu",
+                       info->name, i, (unsigned long long)b->range,
+                       (unsigned long long)ctx->caps.max_storage_buffer_range);
+    uint64_t align = texel ? ctx->properties.limits.minTexelBufferOffsetAlignment
+                           : ctx->caps.min_storage_buffer_offset_alignment;
+    if (align && b->offset % align)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                       "%s: binding %u offset %llu is not a multiple of %llu", info->name, i,
+                       (unsigned long long)b->offset, (unsigned long long)align);
+    return REPMLP_OK;
+}
+
 repmlp_status rm_dispatch_bind(repmlp_context *ctx, VkDescriptorPool pool, rm_dispatch *d,
                                const rm_binding *bindings) {
     const rm_shader_info *info = rm_shader(d->pipeline->shader);
     VkDescriptorBufferInfo buffers[RM_MAX_BINDINGS];
     VkWriteDescriptorSet writes[RM_MAX_BINDINGS];
+    rm_dispatch_unbind(ctx, d);
     for (uint32_t i = 0; i < info->binding_count; i++) {
         const rm_binding *b = &bindings[i];
-        if (!b->buffer || b->range == 0)
-            return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "%s: binding %u is empty", info->name, i);
-        if (b->range > ctx->caps.max_storage_buffer_range)
-            return rm_fail(REPMLP_ERROR_TOO_LARGE,
-                           "%s: binding %u spans %llu bytes, over the device's storage-buffer "
-                           "range of %llu",
-                           info->name, i, (unsigned long long)b->range,
-                           (unsigned long long)ctx->caps.max_storage_buffer_range);
-        if (b->offset % ctx->caps.min_storage_buffer_offset_alignment)
-            return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
-                           "%s: binding %u offset %llu is not a multiple of %llu", info->name, i,
-                           (unsigned long long)b->offset,
-                           (unsigned long long)ctx->caps.min_storage_buffer_offset_alignment);
-        buffers[i] =
-            (VkDescriptorBufferInfo){.buffer = b->buffer, .offset = b->offset, .range = b->range};
+        bool texel = (info->texel_mask >> i) & 1;
+        repmlp_status st = check_binding(ctx, info, i, b, texel);
+        if (st != REPMLP_OK) {
+            rm_dispatch_unbind(ctx, d);
+            return st;
+        }
+        buffers[i] = (VkDescriptorBufferInfo){
+            .buffer = b->buffer, .offset = b->offset, .range = b->range};
+        if (texel) {
+            /* The op checked that it reads fewer elements than the view limit, so the view
+             * may be shorter than the binding. */
+            uint64_t max_bytes = ctx->caps.max_texel_buffer_elements * sizeof(float);
+            VkBufferViewCreateInfo view = {
+                .sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
+                .buffer = b->buffer,
+                .format = VK_FORMAT_R32_SFLOAT,
+                .offset = b->offset,
+                .range = b->range < max_bytes ? b->range / 4 * 4 : max_bytes,
+            };
+            VkResult r = ctx->vk.vkCreateBufferView(ctx->device, &view, NULL, &d->views[i]);
+            if (r != VK_SUCCESS) {
+                d->views[i] = VK_NULL_HANDLE;
+                rm_dispatch_unbind(ctx, d);
+                return rm_vk_fail(ctx, r, "vkCreateBufferView");
+            }
+        }
     }
     VkDescriptorSetAllocateInfo alloc = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
@@ -60,18 +93,33 @@ repmlp_status rm_dispatch_bind(repmlp_context *ctx, VkDescriptorPool pool, rm_di
         .pSetLayouts = &d->pipeline->set_layout,
     };
     VkResult r = ctx->vk.vkAllocateDescriptorSets(ctx->device, &alloc, &d->set);
-    if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkAllocateDescriptorSets");
-    for (uint32_t i = 0; i < info->binding_count; i++)
+    if (r != VK_SUCCESS) {
+        rm_dispatch_unbind(ctx, d);
+        return rm_vk_fail(ctx, r, "vkAllocateDescriptorSets");
+    }
+    for (uint32_t i = 0; i < info->binding_count; i++) {
+        bool texel = (info->texel_mask >> i) & 1;
         writes[i] = (VkWriteDescriptorSet){
             .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
             .dstSet = d->set,
             .dstBinding = i,
             .descriptorCount = 1,
-            .descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-            .pBufferInfo = &buffers[i],
+            .descriptorType =
+                texel ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+            .pBufferInfo = texel ? NULL : &buffers[i],
+            .pTexelBufferView = texel ? &d->views[i] : NULL,
         };
+    }
     ctx->vk.vkUpdateDescriptorSets(ctx->device, info->binding_count, writes, 0, NULL);
     return REPMLP_OK;
+}
+
+void rm_dispatch_unbind(repmlp_context *ctx, rm_dispatch *d) {
+    for (int i = 0; i < RM_MAX_BINDINGS; i++)
+        if (d->views[i]) {
+            ctx->vk.vkDestroyBufferView(ctx->device, d->views[i], NULL);
+            d->views[i] = VK_NULL_HANDLE;
+        }
 }
 
 void rm_dispatch_record(const repmlp_context *ctx, VkCommandBuffer cmd, const rm_dispatch *d) {

@@ -18,6 +18,7 @@ typedef struct rm_binding {
 typedef struct rm_dispatch {
     const rm_pipeline *pipeline;
     VkDescriptorSet set;
+    VkBufferView views[RM_MAX_BINDINGS]; /* for texel bindings; owned, see rm_dispatch_unbind */
     uint32_t groups[3];
     uint32_t push_size;
     uint8_t push[RM_MAX_PUSH];
@@ -31,6 +32,9 @@ void rm_descriptor_pool_destroy(repmlp_context *ctx, VkDescriptorPool pool);
  * range against maxStorageBufferRange and the offset alignment. */
 repmlp_status rm_dispatch_bind(repmlp_context *ctx, VkDescriptorPool pool, rm_dispatch *d,
                                const rm_binding *bindings);
+
+/* Destroys the buffer views made by rm_dispatch_bind (the set returns with its pool). */
+void rm_dispatch_unbind(repmlp_context *ctx, rm_dispatch *d);
 
 void rm_dispatch_record(const repmlp_context *ctx, VkCommandBuffer cmd, const rm_dispatch *d);
 

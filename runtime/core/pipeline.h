@@ -8,6 +8,7 @@ typedef enum rm_shader_id {
     RM_SHADER_AVGPOOL = 0,
     RM_SHADER_BROADCAST_ADD,
     RM_SHADER_GEMM,
+    RM_SHADER_GEMM_TEXEL,
     RM_SHADER_COUNT
 } rm_shader_id;
 
@@ -17,6 +18,7 @@ typedef struct rm_shader_info {
     size_t code_size; /* bytes */
     uint32_t binding_count;
     uint32_t push_size;
+    uint32_t texel_mask; /* bindings that are uniform texel buffers (R32_SFLOAT views) */
 } rm_shader_info;
 
 const rm_shader_info *rm_shader(rm_shader_id id);

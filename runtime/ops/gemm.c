@@ -66,7 +66,19 @@ repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_d
         /* Unused maps are zeroed so that they do not split the pipeline cache. */
         memset(spec + 36, 0, 14 * sizeof *spec);
     }
-    repmlp_status st = rm_pipeline_get(ctx, RM_SHADER_GEMM, spec, 50, &out->pipeline);
+    uint64_t texel_limit = ctx->caps.max_texel_buffer_elements;
+    bool texel_fits = a_max < texel_limit && w_max < texel_limit && v_max < texel_limit;
+    rm_shader_id shader = RM_SHADER_GEMM;
+    if (p->variant == RM_GEMM_TEXEL) {
+        if (!texel_fits)
+            return rm_fail(REPMLP_ERROR_TOO_LARGE,
+                           "gemm: operands exceed the device's %llu texel-buffer elements",
+                           (unsigned long long)texel_limit);
+        shader = RM_SHADER_GEMM_TEXEL;
+    } else if (p->variant == RM_GEMM_AUTO && ctx->caps.prefer_texel_operands && texel_fits) {
+        shader = RM_SHADER_GEMM_TEXEL;
+    }
+    repmlp_status st = rm_pipeline_get(ctx, shader, spec, 50, &out->pipeline);
     if (st != REPMLP_OK) return st;
     out->groups[0] = (uint32_t)gx;
     out->groups[1] = (uint32_t)gy;

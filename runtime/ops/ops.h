@@ -38,6 +38,14 @@ uint64_t rm_map_max_offset(const rm_index_map *map, uint64_t count);
 
 typedef enum rm_activation { RM_ACT_NONE = 0, RM_ACT_RELU = 1 } rm_activation;
 
+/* Which kernel variant reads the operands: chosen from the device's caps by default; tests
+ * and benchmarks force one to cover both on every driver. */
+typedef enum rm_gemm_variant {
+    RM_GEMM_AUTO = 0,
+    RM_GEMM_STORAGE, /* storage buffers: works everywhere */
+    RM_GEMM_TEXEL,   /* uniform texel buffers: X, Wt, V each below maxTexelBufferElements */
+} rm_gemm_variant;
+
 /* Grouped GEMM: Y[m, G*NO + n] = act(sum_k X'[m, G*K + k] * Wt[G*NO + n, k] + b[G*NO + n])
  * for m < M, G < groups, with X' = X, or X + V when has_addend (V addressed by v_rows/v_cols;
  * a stride of 0 broadcasts). Wt is (groups*NO, K) row-major. X's and Y's element positions
@@ -51,6 +59,7 @@ typedef struct rm_gemm_params {
     rm_activation act;
     rm_index_map a_rows, a_cols, y_rows, y_cols;
     rm_index_map v_rows, v_cols;
+    rm_gemm_variant variant;
 } rm_gemm_params;
 repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_dispatch *out);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/context.h"
@@ -121,6 +122,33 @@ double ts_run(repmlp_context *ctx, rm_dispatch *dispatches, const rm_binding *co
     repmlp_status st = rm_oneoff_submit(ctx, cmd);
     double t1 = ts_now_ms();
     if (st != REPMLP_OK) fail_msg("submit: %s", repmlp_last_error());
+    for (size_t i = 0; i < count; i++) rm_dispatch_unbind(ctx, &dispatches[i]);
     rm_descriptor_pool_destroy(ctx, pool);
     return t1 - t0;
+}
+
+int ts_system(const char *command, char *out, size_t size) {
+    char *full = malloc(strlen(command) + 8);
+    sprintf(full, "%s 2>&1", command);
+    FILE *p = popen(full, "r");
+    free(full);
+    if (!p) return -1;
+    size_t n = 0;
+    if (size) out[0] = 0;
+    int c;
+    while ((c = fgetc(p)) != EOF)
+        if (n + 1 < size) {
+            out[n++] = (char)c;
+            out[n] = 0;
+        }
+    int status = pclose(p);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+const char *ts_tool(const char *name) {
+    static char slots[4][1024];
+    static int next;
+    char *buf = slots[next++ % 4];
+    snprintf(buf, sizeof slots[0], "%s/bin/%s", REPMLP_BINARY_DIR, name);
+    return buf;
 }

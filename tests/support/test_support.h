@@ -45,4 +45,10 @@ double ts_run(repmlp_context *ctx, rm_dispatch *dispatches, const rm_binding *co
 
 double ts_now_ms(void);
 
+/* Runs a shell command line, capturing stdout and stderr together into out (NUL-terminated,
+ * truncated to size); returns the exit status (-1 if it did not exit normally). */
+int ts_system(const char *command, char *out, size_t size);
+/* Path of a built tool: REPMLP_BINARY_DIR "/bin/" name (static storage, 4 rotating slots). */
+const char *ts_tool(const char *name);
+
 #endif

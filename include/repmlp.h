@@ -1,0 +1,9 @@
+/* repmlp-vk: RepMLP inference on Vulkan. The umbrella header; see each part for details. */
+#ifndef REPMLP_H
+#define REPMLP_H
+
+#include "repmlp/status.h"
+#include "repmlp/context.h"
+#include "repmlp/model.h"
+
+#endif

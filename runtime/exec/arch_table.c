@@ -1,0 +1,16 @@
+/* Architectures the runtime executes: one entry each. */
+#include <string.h>
+
+#include "exec/model.h"
+
+extern const rm_arch rm_arch_block_v1;
+
+static const rm_arch *const arch_table[] = {
+    &rm_arch_block_v1,
+};
+
+const rm_arch *rm_arch_find(const char *name) {
+    for (size_t i = 0; i < sizeof arch_table / sizeof arch_table[0]; i++)
+        if (strcmp(arch_table[i]->name, name) == 0) return arch_table[i];
+    return NULL;
+}

@@ -1,0 +1,57 @@
+/* Private: a loaded model and the architecture table that turns its config into graphs. */
+#ifndef RM_MODEL_H
+#define RM_MODEL_H
+
+#include <cjson/cJSON.h>
+
+#include "repmlp/model.h"
+#include "core/buffer.h"
+#include "graph/graph.h"
+
+typedef struct rm_weight {
+    char *name;
+    int ndim;
+    int64_t shape[4];
+    uint64_t count;
+    uint64_t offset; /* bytes in the weight buffer */
+} rm_weight;
+
+struct rm_builder;
+
+/* One entry per architecture that the runtime can execute. */
+typedef struct rm_arch {
+    const char *name;
+    /* Parses the config JSON (where names the file) into a rm_malloc'd arch config. */
+    repmlp_status (*parse_config)(const cJSON *json, const char *where, void **config);
+    void (*shapes)(const void *config, repmlp_shape *input, repmlp_shape *output);
+    /* Builds the graph for `batch` into b->graph, taking weights with rm_builder_weight. */
+    repmlp_status (*build)(struct rm_builder *b, uint32_t batch);
+} rm_arch;
+
+const rm_arch *rm_arch_find(const char *name);
+
+struct repmlp_model {
+    repmlp_context *ctx;
+    const rm_arch *arch;
+    void *config;
+    char *path;
+    rm_weight *weights;
+    size_t weight_count;
+    rm_buffer weight_buffer;
+    uint64_t weight_bytes;
+};
+
+/* State of one graph build. Errors are sticky: the first one is kept in `status` and later
+ * calls return -1, so a builder can chain calls and check once. */
+typedef struct rm_builder {
+    const repmlp_model *model;
+    rm_graph *graph;
+    repmlp_status status;
+    bool *used; /* non-NULL at load time: marks the weights the graph takes */
+} rm_builder;
+
+/* The value id of weight `name`, after checking its shape; -1 (and b->status set, with a
+ * message naming the file and tensor) if it is missing or mis-shaped. */
+int rm_builder_weight(rm_builder *b, const char *name, int ndim, const int64_t *shape);
+
+#endif

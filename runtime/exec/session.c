@@ -1,0 +1,267 @@
+/* Sessions: plan memory, build dispatches, record once, replay per run. */
+#include "exec/session.h"
+#include "repmlp/vulkan.h"
+
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "graph/memplan.h"
+
+static repmlp_status build_graph(repmlp_session *s) {
+    rm_graph_init(&s->graph);
+    rm_builder b = {s->model, &s->graph, REPMLP_OK, NULL};
+    repmlp_status st = s->model->arch->build(&b, s->batch);
+    if (st == REPMLP_OK) st = rm_graph_finish(&s->graph);
+    if (st != REPMLP_OK) return st;
+    for (int i = 0; i < s->graph.value_count; i++) {
+        const rm_value *v = &s->graph.values[i];
+        if (v->kind == RM_VALUE_INPUT) s->input_count = v->count;
+        if (v->kind == RM_VALUE_OUTPUT) s->output_count = v->count;
+    }
+    return REPMLP_OK;
+}
+
+/* Refuses a batch whose buffers cannot fit before anything is allocated. */
+static repmlp_status check_fits(repmlp_session *s) {
+    const rm_device_caps *caps = &s->ctx->caps;
+    uint64_t in = s->input_count * sizeof(float), out = s->output_count * sizeof(float);
+    uint64_t total = in + out + s->arena_bytes + s->model->weight_bytes;
+    if (caps->device_local_bytes && total > caps->device_local_bytes)
+        return rm_fail(REPMLP_ERROR_OUT_OF_DEVICE_MEMORY,
+                       "%s: batch %u needs %llu bytes of device memory; the device has %llu",
+                       s->model->path, s->batch, (unsigned long long)total,
+                       (unsigned long long)caps->device_local_bytes);
+    for (int i = 0; i < s->graph.value_count; i++) {
+        uint64_t bytes = s->graph.values[i].count * sizeof(float);
+        if (bytes > caps->max_storage_buffer_range)
+            return rm_fail(REPMLP_ERROR_TOO_LARGE,
+                           "%s: batch %u needs a %llu-byte tensor; the device binds at most %llu "
+                           "bytes (use a smaller batch)",
+                           s->model->path, s->batch, (unsigned long long)bytes,
+                           (unsigned long long)caps->max_storage_buffer_range);
+    }
+    return REPMLP_OK;
+}
+
+static repmlp_status create_buffers(repmlp_session *s) {
+    repmlp_context *ctx = s->ctx;
+    repmlp_status st = rm_buffer_create(ctx, s->input_count * 4, RM_BUFFER_DEVICE, &s->input);
+    if (st == REPMLP_OK)
+        st = rm_buffer_create(ctx, s->output_count * 4, RM_BUFFER_DEVICE, &s->output);
+    if (st == REPMLP_OK && s->arena_bytes)
+        st = rm_buffer_create(ctx, s->arena_bytes, RM_BUFFER_DEVICE, &s->arena);
+    if (st == REPMLP_OK) st = rm_buffer_create(ctx, 16, RM_BUFFER_DEVICE, &s->dummy);
+    s->input_binding = (rm_binding){s->input.buffer, 0, s->input.size};
+    s->output_binding = (rm_binding){s->output.buffer, 0, s->output.size};
+    return st;
+}
+
+static repmlp_status create_dispatches(repmlp_session *s) {
+    s->dispatches = rm_calloc((size_t)s->graph.node_count, sizeof *s->dispatches);
+    if (!s->dispatches) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    for (int i = 0; i < s->graph.node_count; i++) {
+        const rm_node *n = &s->graph.nodes[i];
+        repmlp_status st = rm_op_kinds[n->kind].prepare(s->ctx, n, &s->dispatches[i]);
+        if (st != REPMLP_OK) return rm_fail_prefix(st, "%s: op %s", s->model->path, n->label);
+    }
+    return rm_descriptor_pool_create(s->ctx, (uint32_t)s->graph.node_count, &s->pool);
+}
+
+static repmlp_status create_commands(repmlp_session *s) {
+    repmlp_context *ctx = s->ctx;
+    VkCommandPoolCreateInfo pool = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+        .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+        .queueFamilyIndex = ctx->queue_family,
+    };
+    VkResult r = ctx->vk.vkCreateCommandPool(ctx->device, &pool, NULL, &s->command_pool);
+    if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateCommandPool");
+    VkCommandBufferAllocateInfo alloc = {
+        .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+        .commandPool = s->command_pool,
+        .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+        .commandBufferCount = 1,
+    };
+    r = ctx->vk.vkAllocateCommandBuffers(ctx->device, &alloc, &s->command_buffer);
+    if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkAllocateCommandBuffers");
+    VkFenceCreateInfo fence = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    r = ctx->vk.vkCreateFence(ctx->device, &fence, NULL, &s->fence);
+    if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateFence");
+    return REPMLP_OK;
+}
+
+static rm_binding binding_of(const repmlp_session *s, int value_id) {
+    const rm_value *v = &s->graph.values[value_id];
+    VkDeviceSize bytes = v->count * sizeof(float);
+    switch (v->kind) {
+        case RM_VALUE_INPUT:
+            return s->input_binding;
+        case RM_VALUE_OUTPUT:
+            return s->output_binding;
+        case RM_VALUE_TEMP:
+            return (rm_binding){s->arena.buffer, v->offset, bytes};
+        case RM_VALUE_WEIGHT:
+            return (rm_binding){s->model->weight_buffer.buffer, v->offset, bytes};
+        case RM_VALUE_NONE:
+        default:
+            return (rm_binding){s->dummy.buffer, 0, s->dummy.size};
+    }
+}
+
+void rm_session_record_into(const repmlp_session *s, VkCommandBuffer cmd) {
+    for (int i = 0; i < s->graph.node_count; i++) {
+        if (i) rm_barrier_compute(s->ctx, cmd);
+        rm_dispatch_record(s->ctx, cmd, &s->dispatches[i]);
+    }
+}
+
+repmlp_status rm_session_record(repmlp_session *s) {
+    repmlp_context *ctx = s->ctx;
+    VkResult r = ctx->vk.vkResetDescriptorPool(ctx->device, s->pool, 0);
+    if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkResetDescriptorPool");
+    for (int i = 0; i < s->graph.node_count; i++) {
+        const rm_node *n = &s->graph.nodes[i];
+        rm_binding bindings[RM_MAX_BINDINGS];
+        for (uint32_t k = 0; k < rm_op_kinds[n->kind].binding_count; k++)
+            bindings[k] = binding_of(s, n->args[k]);
+        repmlp_status st = rm_dispatch_bind(ctx, s->pool, &s->dispatches[i], bindings);
+        if (st != REPMLP_OK) return rm_fail_prefix(st, "%s: op %s", s->model->path, n->label);
+    }
+    VkCommandBufferBeginInfo begin = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    r = ctx->vk.vkBeginCommandBuffer(s->command_buffer, &begin);
+    if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkBeginCommandBuffer");
+    rm_session_record_into(s, s->command_buffer);
+    rm_barrier_to_host(ctx, s->command_buffer);
+    r = ctx->vk.vkEndCommandBuffer(s->command_buffer);
+    if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkEndCommandBuffer");
+    return REPMLP_OK;
+}
+
+repmlp_status repmlp_session_create(repmlp_model *model, uint32_t batch, repmlp_session **out) {
+    if (!model || !out)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_session_create: NULL argument");
+    *out = NULL;
+    if (batch == 0)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_session_create: batch must be >= 1");
+    repmlp_status st = rm_check_alive(model->ctx);
+    if (st != REPMLP_OK) return st;
+    repmlp_session *s = rm_calloc(1, sizeof *s);
+    if (!s) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    s->model = model;
+    s->ctx = model->ctx;
+    s->batch = batch;
+    uint64_t alignment = s->ctx->caps.min_storage_buffer_offset_alignment;
+    if (alignment < 16) alignment = 16;
+    st = build_graph(s);
+    if (st == REPMLP_OK) st = rm_memplan(&s->graph, alignment, &s->arena_bytes);
+    if (st == REPMLP_OK) st = check_fits(s);
+    if (st == REPMLP_OK) st = create_buffers(s);
+    if (st == REPMLP_OK) st = create_dispatches(s);
+    if (st == REPMLP_OK) st = create_commands(s);
+    if (st == REPMLP_OK) st = rm_session_record(s);
+    if (st != REPMLP_OK) {
+        repmlp_session_destroy(s);
+        return st;
+    }
+    *out = s;
+    return REPMLP_OK;
+}
+
+void repmlp_session_destroy(repmlp_session *s) {
+    if (!s) return;
+    repmlp_context *ctx = s->ctx;
+    if (s->fence) {
+        /* Never free what the device may still be using. */
+        if (s->pending) ctx->vk.vkWaitForFences(ctx->device, 1, &s->fence, VK_TRUE, UINT64_MAX);
+        ctx->vk.vkDestroyFence(ctx->device, s->fence, NULL);
+    }
+    if (s->command_pool) ctx->vk.vkDestroyCommandPool(ctx->device, s->command_pool, NULL);
+    for (int i = 0; s->dispatches && i < s->graph.node_count; i++)
+        rm_dispatch_unbind(ctx, &s->dispatches[i]);
+    rm_descriptor_pool_destroy(ctx, s->pool);
+    rm_free(s->dispatches);
+    rm_buffer_destroy(ctx, &s->arena);
+    rm_buffer_destroy(ctx, &s->input);
+    rm_buffer_destroy(ctx, &s->output);
+    rm_buffer_destroy(ctx, &s->dummy);
+    rm_graph_free(&s->graph);
+    rm_free(s);
+}
+
+uint32_t repmlp_session_batch(const repmlp_session *s) {
+    return s ? s->batch : 0;
+}
+
+uint64_t repmlp_session_activation_bytes(const repmlp_session *s) {
+    return s ? s->arena_bytes : 0;
+}
+
+static repmlp_status check_count(const repmlp_session *s, const void *ptr, size_t count,
+                                 uint64_t expected, const char *what) {
+    if (!s || !ptr)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "session %s: NULL argument", what);
+    if (count != expected)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                       "session %s: %zu floats given, the model at batch %u takes %llu", what,
+                       count, s->batch, (unsigned long long)expected);
+    return REPMLP_OK;
+}
+
+repmlp_status repmlp_session_write_input(repmlp_session *s, const float *input, size_t count) {
+    repmlp_status st = check_count(s, input, count, s ? s->input_count : 0, "input");
+    if (st != REPMLP_OK) return st;
+    return rm_buffer_upload(s->ctx, &s->input, 0, input, count * sizeof(float));
+}
+
+repmlp_status repmlp_session_read_output(repmlp_session *s, float *output, size_t count) {
+    repmlp_status st = check_count(s, output, count, s ? s->output_count : 0, "output");
+    if (st != REPMLP_OK) return st;
+    return rm_buffer_download(s->ctx, &s->output, 0, output, count * sizeof(float));
+}
+
+repmlp_status repmlp_session_execute(repmlp_session *s) {
+    if (!s) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_session_execute: NULL session");
+    if (s->pending) {
+        /* The last run timed out: it must finish before the command buffer is reused. */
+        VkResult r = s->ctx->vk.vkWaitForFences(s->ctx->device, 1, &s->fence, VK_TRUE,
+                                                s->ctx->timeout_ns);
+        if (r == VK_TIMEOUT)
+            return rm_fail(REPMLP_ERROR_TIMEOUT, "the previous run is still on the device");
+        if (r != VK_SUCCESS) return rm_vk_fail(s->ctx, r, "vkWaitForFences");
+        s->pending = false;
+    }
+    repmlp_status st = rm_submit_wait(s->ctx, s->command_buffer, s->fence);
+    if (st == REPMLP_ERROR_TIMEOUT) s->pending = true;
+    return st;
+}
+
+repmlp_status repmlp_session_run(repmlp_session *s, const float *input, size_t input_count,
+                                 float *output, size_t output_count) {
+    repmlp_status st = repmlp_session_write_input(s, input, input_count);
+    if (st == REPMLP_OK) st = check_count(s, output, output_count, s->output_count, "output");
+    if (st == REPMLP_OK) st = repmlp_session_execute(s);
+    if (st == REPMLP_OK) st = repmlp_session_read_output(s, output, output_count);
+    return st;
+}
+
+repmlp_status repmlp_session_bind_buffers(repmlp_session *s, VkBuffer input,
+                                          VkDeviceSize input_offset, VkBuffer output,
+                                          VkDeviceSize output_offset) {
+    if (!s) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "bind_buffers: NULL session");
+    uint64_t align = s->ctx->caps.min_storage_buffer_offset_alignment;
+    if ((input && input_offset % align) || (output && output_offset % align))
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                       "bind_buffers: offsets must be multiples of %llu (the device's "
+                       "minStorageBufferOffsetAlignment)",
+                       (unsigned long long)align);
+    if (s->pending)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                       "bind_buffers: the session's last run has not finished");
+    s->input_binding = input ? (rm_binding){input, input_offset, s->input_count * sizeof(float)}
+                             : (rm_binding){s->input.buffer, 0, s->input.size};
+    s->output_binding = output
+                            ? (rm_binding){output, output_offset, s->output_count * sizeof(float)}
+                            : (rm_binding){s->output.buffer, 0, s->output.size};
+    return rm_session_record(s);
+}

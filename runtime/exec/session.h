@@ -1,0 +1,33 @@
+/* Private: a model prepared for one batch size. */
+#ifndef RM_SESSION_H
+#define RM_SESSION_H
+
+#include "exec/model.h"
+
+struct repmlp_session {
+    repmlp_model *model;
+    repmlp_context *ctx;
+    uint32_t batch;
+    rm_graph graph;
+    uint64_t input_count, output_count; /* floats */
+    uint64_t arena_bytes;
+    rm_buffer arena, input, output, dummy;
+    /* Where the dispatches read input and write output: the session's own buffers, or the
+     * caller's (repmlp_session_bind_buffers). */
+    rm_binding input_binding, output_binding;
+    rm_dispatch *dispatches;
+    VkDescriptorPool pool;
+    VkCommandPool command_pool; /* per session, so threads never share one */
+    VkCommandBuffer command_buffer;
+    VkFence fence;
+    bool pending; /* a submission timed out and may still be running */
+};
+
+/* (Re)binds every dispatch to the current buffers and re-records the command buffer. Runs at
+ * creation and when the caller rebinds input/output, never per run. */
+repmlp_status rm_session_record(repmlp_session *s);
+
+/* Records the session's dispatches (with barriers between them) into cmd. */
+void rm_session_record_into(const repmlp_session *s, VkCommandBuffer cmd);
+
+#endif

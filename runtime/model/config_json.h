@@ -1,0 +1,44 @@
+/* Private: typed, checked access to a model config given as a JSON object, shared by every
+ * architecture's config parser. Every error is REPMLP_ERROR_CONFIG with one line
+ * "<where>: config key '<key>': <what>", where `where` names the source (a file, or
+ * "<file>: --config"). */
+#ifndef RM_CONFIG_JSON_H
+#define RM_CONFIG_JSON_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "repmlp/status.h"
+
+/* Largest value of any one size parameter (channels, spatial sizes, kernel sizes...). */
+#define RM_CFG_MAX_DIM ((int64_t)1 << 20)
+/* Largest element count of any one tensor a config may imply; keeps every byte size far from
+ * overflow and rejects absurd configs before anything is allocated. */
+#define RM_CFG_MAX_ELEMENTS ((int64_t)1 << 36)
+
+/* Checks that obj is a JSON object whose keys are all in `allowed` (NULL-terminated) and
+ * appear once each. Call it first: the getters below read the first occurrence of a key. */
+repmlp_status rm_cfg_check_keys(const cJSON *obj, const char *where, const char *const *allowed);
+
+/* Reads integer `key` into *out. Absent (or null): REPMLP_ERROR_CONFIG if `required`, else
+ * *out = def. Present: must be an exact integer in [min, max]. */
+repmlp_status rm_cfg_get_int(const cJSON *obj, const char *where, const char *key, bool required,
+                             int64_t def, int64_t min, int64_t max, int64_t *out);
+
+/* Reads an array of at most max_count integers, each in [min, max], into values[] and *count.
+ * Absent or null gives *count = 0 (an "empty list" default). */
+repmlp_status rm_cfg_get_int_array(const cJSON *obj, const char *where, const char *key,
+                                   int max_count, int64_t min, int64_t max, int64_t *values,
+                                   int *count);
+
+/* Reads string `key`, which must be one of `choices` (NULL-terminated), into *index. Absent
+ * (or null): error if `required`, else *index = def. */
+repmlp_status rm_cfg_get_choice(const cJSON *obj, const char *where, const char *key,
+                                const char *const *choices, bool required, int def, int *index);
+
+/* a * b into *out if both are non-negative and the product is at most RM_CFG_MAX_ELEMENTS. */
+bool rm_cfg_mul(int64_t a, int64_t b, int64_t *out);
+
+#endif

@@ -1,0 +1,32 @@
+/* Private: the fused model file (CONTRACT.md "Files"). A safetensors file of F32 deploy
+ * tensors whose __metadata__ holds:
+ *   "format":         "repmlp-vk-fused"
+ *   "format_version": "1"
+ *   "arch":           "RepMLP" (one of CONTRACT.md's ARCH names)
+ *   "config":         the arch's full config as compact JSON (for RepMLP:
+ *                     rm_block_v1_config_to_json), so the runner needs nothing else.
+ * Tensor names are SPEC.md's deploy names, e.g. for RepMLP fc1_fc2.fc1.{weight,bias},
+ * fc1_fc2.fc2.{weight,bias} (GP only), fc3.weight, fc3.bias. */
+#ifndef RM_FUSED_FORMAT_H
+#define RM_FUSED_FORMAT_H
+
+#include "io/safetensors.h"
+#include "repmlp/status.h"
+
+#define RM_FUSED_FORMAT "repmlp-vk-fused"
+#define RM_FUSED_FORMAT_VERSION "1"
+#define RM_FUSED_KEY_FORMAT "format"
+#define RM_FUSED_KEY_VERSION "format_version"
+#define RM_FUSED_KEY_ARCH "arch"
+#define RM_FUSED_KEY_CONFIG "config"
+
+/* Sets the four metadata entries on a writer. */
+repmlp_status rm_fused_set_metadata(rm_st_writer *w, const char *arch, const char *config_json);
+
+/* Checks that an opened file is a fused model of this format version and returns its arch
+ * and config JSON text (owned by st). Errors: REPMLP_ERROR_FORMAT naming the file and the
+ * metadata key ("<file>: __metadata__ key 'format': expected 'repmlp-vk-fused', got ..."). */
+repmlp_status rm_fused_read_metadata(const rm_safetensors *st, const char **arch,
+                                     const char **config_json);
+
+#endif

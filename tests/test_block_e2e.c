@@ -1,0 +1,287 @@
+/* End to end, through the real tools: PyTorch fixture (training-time block) -> repmlp-fuse ->
+ * repmlp-run on this test's driver, compared with PyTorch's float64 output, at batch 1, at
+ * the fixture's batch and at a larger reordered batch. Then the library API on the same
+ * fused files: the one-call run, the three-step device-resident run, and misuse errors. */
+#define _POSIX_C_SOURCE 200809L
+#include "test_support.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "repmlp.h"
+#include "repmlp/vulkan.h"
+#include "core/buffer.h"
+#include "io/safetensors.h"
+#include "core/context.h"
+
+#define FIXTURES REPMLP_SOURCE_DIR "/tests/fixtures/block_v1"
+#define TOLERANCE 1e-5
+
+static char scratch[1024];
+
+/* snprintf that fails the test instead of silently truncating a path or command. */
+#define FORMAT(buf, ...)                                                                           \
+    do {                                                                                           \
+        int n_ = snprintf(buf, sizeof buf, __VA_ARGS__);                                           \
+        if (n_ < 0 || (size_t)n_ >= sizeof buf) fail_msg("path or command too long");              \
+    } while (0)
+
+typedef struct tensor {
+    int ndim;
+    int64_t shape[8];
+    size_t count;
+    double *data;
+} tensor;
+
+static tensor read_tensor(const char *path, const char *name) {
+    rm_safetensors *st;
+    if (rm_safetensors_open(path, &st) != REPMLP_OK) fail_msg("%s", repmlp_last_error());
+    const rm_st_tensor *t = rm_safetensors_find(st, name);
+    if (!t) fail_msg("%s: no tensor %s", path, name);
+    tensor r = {t->ndim, {0}, t->count, malloc(t->count * sizeof(double))};
+    memcpy(r.shape, t->shape, sizeof r.shape);
+    assert_true(rm_st_tensor_to_f64(t, r.data));
+    rm_safetensors_close(st);
+    return r;
+}
+
+/* Writes images `pick[0..n)` of t as a new tensor file (F32 for inputs, F64 for refs). */
+static void write_subset(const tensor *t, const int *pick, int n, const char *name, rm_dtype dtype,
+                         const char *path) {
+    size_t per = t->count / (size_t)t->shape[0];
+    int64_t shape[8];
+    memcpy(shape, t->shape, sizeof shape);
+    shape[0] = n;
+    size_t esize = dtype == RM_DTYPE_F32 ? 4 : 8;
+    char *buf = malloc((size_t)n * per * esize);
+    for (int i = 0; i < n; i++)
+        for (size_t k = 0; k < per; k++) {
+            double v = t->data[(size_t)pick[i] * per + k];
+            if (dtype == RM_DTYPE_F32)
+                ((float *)buf)[(size_t)i * per + k] = (float)v;
+            else
+                ((double *)buf)[(size_t)i * per + k] = v;
+        }
+    rm_st_writer *w;
+    assert_int_equal(rm_st_writer_create(&w), REPMLP_OK);
+    assert_int_equal(rm_st_writer_add(w, name, dtype, t->ndim, shape, buf), REPMLP_OK);
+    assert_int_equal(rm_st_writer_write(w, path), REPMLP_OK);
+    rm_st_writer_destroy(w);
+    free(buf);
+}
+
+static double max_rel(const float *got, const double *want, size_t n) {
+    return ts_max_rel_error(got, want, n);
+}
+
+/* Runs repmlp-run and independently re-checks its output file. Returns the max rel error. */
+static double run_cli(const char *fused, const char *input, const char *expected,
+                      const char *output) {
+    char cmd[16384], out[8192];
+    const char *device = getenv("REPMLP_TEST_DEVICE");
+    FORMAT(cmd, "%s %s --input %s --output %s --expect %s --tolerance %g %s%s%s",
+           ts_tool("repmlp-run"), fused, input, output, expected, TOLERANCE,
+           ts_context_flags() ? "--validation " : "", device ? "--device " : "",
+           device ? device : "");
+    int rc = ts_system(cmd, out, sizeof out);
+    if (rc != 0) fail_msg("repmlp-run exited %d:\n%s", rc, out);
+    if (!strstr(out, "PASS")) fail_msg("repmlp-run did not report PASS:\n%s", out);
+    tensor got = read_tensor(output, "output"), want = read_tensor(expected, "output");
+    assert_int_equal(got.count, want.count);
+    float *gf = malloc(got.count * sizeof(float));
+    for (size_t i = 0; i < got.count; i++) gf[i] = (float)got.data[i];
+    double err = max_rel(gf, want.data, got.count);
+    free(gf);
+    free(got.data);
+    free(want.data);
+    return err;
+}
+
+static void fuse_case(const char *dir, const char *fused) {
+    char cmd[16384], out[4096];
+    FORMAT(cmd, "%s --arch RepMLP --config @%s/config.json %s/train.safetensors %s",
+           ts_tool("repmlp-fuse"), dir, dir, fused);
+    int rc = ts_system(cmd, out, sizeof out);
+    if (rc != 0) fail_msg("repmlp-fuse exited %d:\n%s", rc, out);
+}
+
+static void each_case(void (*fn)(const char *name, const char *dir)) {
+    DIR *d = opendir(FIXTURES);
+    if (!d) fail_msg("fixtures missing: %s", FIXTURES);
+    char names[64][256];
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 64)
+        if (e->d_name[0] != '.') snprintf(names[n++], sizeof names[0], "%s", e->d_name);
+    closedir(d);
+    assert_true(n >= 6);
+    for (int i = 0; i < n; i++) {
+        char dir[2048];
+        FORMAT(dir, "%s/%s", FIXTURES, names[i]);
+        fn(names[i], dir);
+    }
+}
+
+static void cli_case(const char *name, const char *dir) {
+    char fused[4096], path_in[4096], path_ref[4096], path_out[4096], p[4096];
+    FORMAT(fused, "%s/%s.fused.safetensors", scratch, name);
+    fuse_case(dir, fused);
+    FORMAT(p, "%s/input.safetensors", dir);
+    tensor input = read_tensor(p, "input");
+    FORMAT(p, "%s/expected.safetensors", dir);
+    tensor expected = read_tensor(p, "output");
+    int fixture_n = (int)input.shape[0];
+    assert_true(fixture_n >= 2);
+
+    /* batch 1, the fixture's batch, and a larger batch in a different order */
+    int pick1[1] = {fixture_n - 1};
+    int all[16], big[7];
+    for (int i = 0; i < fixture_n && i < 16; i++) all[i] = i;
+    for (int i = 0; i < 7; i++) big[i] = (i * 5 + 2) % fixture_n;
+    const int *picks[3] = {pick1, all, big};
+    int counts[3] = {1, fixture_n, 7};
+    for (int k = 0; k < 3; k++) {
+        FORMAT(path_in, "%s/%s.in%d.safetensors", scratch, name, counts[k]);
+        FORMAT(path_ref, "%s/%s.ref%d.safetensors", scratch, name, counts[k]);
+        FORMAT(path_out, "%s/%s.out%d.safetensors", scratch, name, counts[k]);
+        write_subset(&input, picks[k], counts[k], "input", RM_DTYPE_F32, path_in);
+        write_subset(&expected, picks[k], counts[k], "output", RM_DTYPE_F64, path_ref);
+        double err = run_cli(fused, path_in, path_ref, path_out);
+        print_message("%-28s batch %d: max rel error %.3g\n", name, counts[k], err);
+        assert_true(err <= TOLERANCE);
+    }
+    free(input.data);
+    free(expected.data);
+}
+
+static void cli_end_to_end(void **state) {
+    (void)state;
+    each_case(cli_case);
+}
+
+static repmlp_context *api_ctx;
+
+static void api_case(const char *name, const char *dir) {
+    char fused[4096], p[4096];
+    FORMAT(fused, "%s/%s.fused.safetensors", scratch, name);
+    struct stat sb;
+    if (stat(fused, &sb) != 0) fuse_case(dir, fused);
+    FORMAT(p, "%s/input.safetensors", dir);
+    tensor input = read_tensor(p, "input");
+    FORMAT(p, "%s/expected.safetensors", dir);
+    tensor expected = read_tensor(p, "output");
+
+    repmlp_model *model;
+    assert_int_equal(repmlp_model_load(api_ctx, fused, &model), REPMLP_OK);
+    repmlp_shape in_shape, out_shape;
+    assert_int_equal(repmlp_model_input_shape(model, &in_shape), REPMLP_OK);
+    assert_int_equal(repmlp_model_output_shape(model, &out_shape), REPMLP_OK);
+    assert_string_equal(repmlp_model_arch(model), "RepMLP");
+    for (int d = 1; d < 4; d++) {
+        assert_int_equal(in_shape.dims[d], input.shape[d]);
+        assert_int_equal(out_shape.dims[d], expected.shape[d]);
+    }
+    uint32_t batch = (uint32_t)input.shape[0];
+    float *x = malloc(input.count * sizeof(float)), *y = malloc(expected.count * sizeof(float));
+    for (size_t i = 0; i < input.count; i++) x[i] = (float)input.data[i];
+
+    repmlp_session *s;
+    assert_int_equal(repmlp_session_create(model, batch, &s), REPMLP_OK);
+    assert_int_equal(repmlp_session_batch(s), batch);
+    assert_int_equal(repmlp_session_run(s, x, input.count, y, expected.count), REPMLP_OK);
+    double err = max_rel(y, expected.data, expected.count);
+    assert_true(err <= TOLERANCE);
+
+    /* Device-resident path: write once, execute twice, read. */
+    memset(y, 0, expected.count * sizeof(float));
+    assert_int_equal(repmlp_session_write_input(s, x, input.count), REPMLP_OK);
+    assert_int_equal(repmlp_session_execute(s), REPMLP_OK);
+    assert_int_equal(repmlp_session_execute(s), REPMLP_OK);
+    assert_int_equal(repmlp_session_read_output(s, y, expected.count), REPMLP_OK);
+    assert_true(max_rel(y, expected.data, expected.count) <= TOLERANCE);
+
+    /* Caller-owned device buffers: the session reads and writes them directly. */
+    rm_buffer in_buf, out_buf;
+    size_t align = (size_t)api_ctx->caps.min_storage_buffer_offset_alignment;
+    if (align < 4) align = 4;
+    assert_int_equal(rm_buffer_create(api_ctx, align + input.count * 4, RM_BUFFER_DEVICE, &in_buf),
+                     REPMLP_OK);
+    assert_int_equal(rm_buffer_create(api_ctx, expected.count * 4, RM_BUFFER_DEVICE, &out_buf),
+                     REPMLP_OK);
+    assert_int_equal(rm_buffer_upload(api_ctx, &in_buf, align, x, input.count * 4), REPMLP_OK);
+    assert_int_equal(repmlp_session_bind_buffers(s, in_buf.buffer, align, out_buf.buffer, 0),
+                     REPMLP_OK);
+    assert_int_equal(repmlp_session_execute(s), REPMLP_OK);
+    memset(y, 0, expected.count * sizeof(float));
+    assert_int_equal(rm_buffer_download(api_ctx, &out_buf, 0, y, expected.count * 4), REPMLP_OK);
+    assert_true(max_rel(y, expected.data, expected.count) <= TOLERANCE);
+    if (align > 4)
+        assert_int_equal(repmlp_session_bind_buffers(s, in_buf.buffer, 4, out_buf.buffer, 0),
+                         REPMLP_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(repmlp_session_bind_buffers(s, VK_NULL_HANDLE, 0, VK_NULL_HANDLE, 0),
+                     REPMLP_OK);
+    rm_buffer_destroy(api_ctx, &in_buf);
+    rm_buffer_destroy(api_ctx, &out_buf);
+
+    /* Misuse is an error with a message, never a crash. */
+    assert_int_equal(repmlp_session_run(s, x, input.count - 1, y, expected.count),
+                     REPMLP_ERROR_INVALID_ARGUMENT);
+    assert_non_null(strstr(repmlp_last_error(), "floats given"));
+    assert_int_equal(repmlp_session_run(s, x, input.count, y, expected.count + 1),
+                     REPMLP_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(repmlp_session_run(s, NULL, input.count, y, expected.count),
+                     REPMLP_ERROR_INVALID_ARGUMENT);
+    repmlp_session *bad = NULL;
+    assert_int_equal(repmlp_session_create(model, 0, &bad), REPMLP_ERROR_INVALID_ARGUMENT);
+    assert_null(bad);
+    print_message("%-28s API batch %u: max rel error %.3g, activations %llu bytes\n", name, batch,
+                  err, (unsigned long long)repmlp_session_activation_bytes(s));
+    repmlp_session_destroy(s);
+    repmlp_model_destroy(model);
+    free(x);
+    free(y);
+    free(input.data);
+    free(expected.data);
+}
+
+static void api_end_to_end(void **state) {
+    (void)state;
+    api_ctx = ts_context();
+    each_case(api_case);
+    ts_context_done(api_ctx);
+}
+
+/* A training-time file or a non-model file is refused by the loader with a clear message. */
+static void load_errors(void **state) {
+    (void)state;
+    repmlp_context *ctx = ts_context();
+    repmlp_model *m = NULL;
+    assert_int_equal(repmlp_model_load(ctx, FIXTURES "/gp_c4_k13/train.safetensors", &m),
+                     REPMLP_ERROR_FORMAT);
+    assert_null(m);
+    assert_non_null(strstr(repmlp_last_error(), "train.safetensors"));
+    assert_int_equal(repmlp_model_load(ctx, FIXTURES "/no-such-file.safetensors", &m),
+                     REPMLP_ERROR_IO);
+    assert_int_equal(repmlp_model_load(ctx, NULL, &m), REPMLP_ERROR_INVALID_ARGUMENT);
+    ts_context_done(ctx);
+}
+
+static int setup(void **state) {
+    (void)state;
+    const char *driver = getenv("REPMLP_TEST_DEVICE");
+    FORMAT(scratch, "%s/tmp-block-e2e-%s", REPMLP_BINARY_DIR, driver ? driver : "default");
+    mkdir(scratch, 0755);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(cli_end_to_end),
+        cmocka_unit_test(api_end_to_end),
+        cmocka_unit_test(load_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, NULL);
+}

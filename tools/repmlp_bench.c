@@ -1,0 +1,224 @@
+/* repmlp-bench: measures the runtime on a Vulkan device.
+ *
+ *   repmlp-bench --gemm M N K [--groups G] [--repeat R] [--device SEL] [--json]
+ *       the grouped GEMM kernel alone: R dispatches in one submission, best of 5, as GFLOP/s
+ *       (the practical peak through Vulkan on this device);
+ *   repmlp-bench FUSED.safetensors [--batch N] [--repeat R] [--device SEL] [--json]
+ *       a fused model end to end: median/min latency (host to host and device only),
+ *       images/s, weight and activation memory.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "repmlp.h"
+#include "core/buffer.h"
+#include "exec/session.h"
+#include "ops/ops.h"
+
+typedef struct options {
+    const char *model, *device;
+    long gemm[3];
+    long groups, batch, repeat;
+    int json;
+} options;
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int fail_status(repmlp_status st) {
+    fprintf(stderr, "repmlp-bench: %s (%s)\n", repmlp_last_error(), repmlp_status_name(st));
+    return 1;
+}
+
+#define TRY(call)                                                                                  \
+    do {                                                                                           \
+        repmlp_status st_ = (call);                                                                \
+        if (st_ != REPMLP_OK) return fail_status(st_);                                             \
+    } while (0)
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: repmlp-bench --gemm M N K [--groups G] [--repeat R] [--device SEL] "
+               "[--json]\n"
+               "       repmlp-bench FUSED.safetensors [--batch N] [--repeat R] [--device SEL] "
+               "[--json]\n");
+}
+
+static long parse_long(const char *flag, const char *s) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || v < 1 || v > 1L << 30) {
+        fprintf(stderr, "repmlp-bench: %s: bad value '%s'\n", flag, s);
+        exit(2);
+    }
+    return v;
+}
+
+static void parse(int argc, char **argv, options *o) {
+    memset(o, 0, sizeof *o);
+    o->groups = 1;
+    o->batch = 1;
+    o->repeat = 20;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_value = i + 1 < argc;
+        if (strcmp(a, "--gemm") == 0 && i + 3 < argc) {
+            for (int k = 0; k < 3; k++) o->gemm[k] = parse_long(a, argv[++i]);
+        } else if (strcmp(a, "--groups") == 0 && has_value) {
+            o->groups = parse_long(a, argv[++i]);
+        } else if (strcmp(a, "--batch") == 0 && has_value) {
+            o->batch = parse_long(a, argv[++i]);
+        } else if (strcmp(a, "--repeat") == 0 && has_value) {
+            o->repeat = parse_long(a, argv[++i]);
+        } else if (strcmp(a, "--device") == 0 && has_value) {
+            o->device = argv[++i];
+        } else if (strcmp(a, "--json") == 0) {
+            o->json = 1;
+        } else if (a[0] != '-' && !o->model) {
+            o->model = a;
+        } else {
+            usage(stderr);
+            exit(2);
+        }
+    }
+    if (!o->model == !o->gemm[0]) {
+        usage(stderr);
+        exit(2);
+    }
+}
+
+static int bench_gemm(repmlp_context *ctx, const options *o, const char *device) {
+    uint32_t M = (uint32_t)o->gemm[0], N = (uint32_t)o->gemm[1], K = (uint32_t)o->gemm[2];
+    uint32_t g = (uint32_t)o->groups;
+    size_t nx = (size_t)M * K * g, nw = (size_t)N * K * g, ny = (size_t)M * N * g;
+    float *host = calloc(nx > nw ? nx : nw, sizeof(float));
+    for (size_t i = 0; i < (nx > nw ? nx : nw); i++) host[i] = (float)(i % 7) * 0.125f;
+    rm_buffer bx, bw, bb, by;
+    TRY(rm_buffer_create(ctx, nx * 4, RM_BUFFER_DEVICE, &bx));
+    TRY(rm_buffer_create(ctx, nw * 4, RM_BUFFER_DEVICE, &bw));
+    TRY(rm_buffer_create(ctx, (size_t)N * g * 4, RM_BUFFER_DEVICE, &bb));
+    TRY(rm_buffer_create(ctx, ny * 4, RM_BUFFER_DEVICE, &by));
+    TRY(rm_buffer_upload(ctx, &bx, 0, host, nx * 4));
+    TRY(rm_buffer_upload(ctx, &bw, 0, host, nw * 4));
+    TRY(rm_buffer_upload(ctx, &bb, 0, host, (size_t)N * g * 4));
+    free(host);
+    rm_gemm_params p = {.M = M, .K = K, .NO = N, .groups = g, .has_bias = true,
+                        .a_rows = rm_map_stride(g * K), .a_cols = rm_map_stride(1),
+                        .y_rows = rm_map_stride(g * N), .y_cols = rm_map_stride(1)};
+    rm_dispatch d;
+    TRY(rm_gemm_prepare(ctx, &p, &d));
+    VkDescriptorPool pool;
+    TRY(rm_descriptor_pool_create(ctx, 1, &pool));
+    rm_binding b[5] = {{bx.buffer, 0, bx.size}, {bw.buffer, 0, bw.size}, {bb.buffer, 0, bb.size},
+                       {by.buffer, 0, by.size}, {bx.buffer, 0, bx.size}};
+    TRY(rm_dispatch_bind(ctx, pool, &d, b));
+    double best = 1e30;
+    for (int trial = 0; trial < 5; trial++) {
+        VkCommandBuffer cmd;
+        TRY(rm_oneoff_begin(ctx, &cmd));
+        for (long r = 0; r < o->repeat; r++) {
+            if (r) rm_barrier_compute(ctx, cmd);
+            rm_dispatch_record(ctx, cmd, &d);
+        }
+        double t0 = now_ms();
+        TRY(rm_oneoff_submit(ctx, cmd));
+        double t = (now_ms() - t0) / (double)o->repeat;
+        if (t < best) best = t;
+    }
+    double gflops = 2.0 * M * N * K * g / (best * 1e6);
+    if (o->json)
+        printf("{\"device\": \"%s\", \"gemm\": [%u, %u, %u], \"groups\": %u, \"ms\": %.4f, "
+               "\"gflops\": %.3f}\n",
+               device, M, N, K, g, best, gflops);
+    else
+        printf("device: %s\ngemm M=%u N=%u K=%u groups=%u: %.3f ms per dispatch, %.2f GFLOP/s\n",
+               device, M, N, K, g, best, gflops);
+    rm_dispatch_unbind(ctx, &d);
+    rm_descriptor_pool_destroy(ctx, pool);
+    rm_buffer_destroy(ctx, &bx);
+    rm_buffer_destroy(ctx, &bw);
+    rm_buffer_destroy(ctx, &bb);
+    rm_buffer_destroy(ctx, &by);
+    return 0;
+}
+
+static int bench_model(repmlp_context *ctx, const options *o, const char *device) {
+    repmlp_model *model;
+    TRY(repmlp_model_load(ctx, o->model, &model));
+    repmlp_session *s;
+    repmlp_status st = repmlp_session_create(model, (uint32_t)o->batch, &s);
+    if (st != REPMLP_OK) {
+        repmlp_model_destroy(model);
+        return fail_status(st);
+    }
+    size_t nin = s->input_count, nout = s->output_count;
+    float *in = calloc(nin, sizeof(float)), *out = calloc(nout, sizeof(float));
+    for (size_t i = 0; i < nin; i++) in[i] = (float)sin((double)i);
+    double *host = calloc((size_t)o->repeat, sizeof(double));
+    double *dev = calloc((size_t)o->repeat, sizeof(double));
+    st = repmlp_session_run(s, in, nin, out, nout); /* warm-up */
+    for (long r = 0; st == REPMLP_OK && r < o->repeat; r++) {
+        double t0 = now_ms();
+        st = repmlp_session_run(s, in, nin, out, nout);
+        host[r] = now_ms() - t0;
+        t0 = now_ms();
+        if (st == REPMLP_OK) st = repmlp_session_execute(s);
+        dev[r] = now_ms() - t0;
+    }
+    int rc = 0;
+    if (st != REPMLP_OK) {
+        rc = fail_status(st);
+    } else {
+        qsort(host, (size_t)o->repeat, sizeof *host, cmp_double);
+        qsort(dev, (size_t)o->repeat, sizeof *dev, cmp_double);
+        double med = host[o->repeat / 2];
+        if (o->json)
+            printf("{\"device\": \"%s\", \"model\": \"%s\", \"batch\": %ld, \"median_ms\": %.4f, "
+                   "\"min_ms\": %.4f, \"execute_median_ms\": %.4f, \"images_per_s\": %.2f, "
+                   "\"weight_bytes\": %llu, \"activation_bytes\": %llu}\n",
+                   device, o->model, o->batch, med, host[0], dev[o->repeat / 2],
+                   1e3 * (double)o->batch / med,
+                   (unsigned long long)repmlp_model_weight_bytes(model),
+                   (unsigned long long)repmlp_session_activation_bytes(s));
+        else
+            printf("device: %s\nmodel: %s (%s), batch %ld\n"
+                   "latency host to host: median %.3f ms, min %.3f ms; execute only: median "
+                   "%.3f ms\nthroughput: %.2f images/s\nmemory: weights %.2f MiB, activations "
+                   "%.2f MiB\n",
+                   device, o->model, repmlp_model_arch(model), o->batch, med, host[0],
+                   dev[o->repeat / 2], 1e3 * (double)o->batch / med,
+                   (double)repmlp_model_weight_bytes(model) / 1048576.0,
+                   (double)repmlp_session_activation_bytes(s) / 1048576.0);
+    }
+    free(in);
+    free(out);
+    free(host);
+    free(dev);
+    repmlp_session_destroy(s);
+    repmlp_model_destroy(model);
+    return rc;
+}
+
+int main(int argc, char **argv) {
+    options o;
+    parse(argc, argv, &o);
+    repmlp_context_desc desc = {.device = o.device};
+    repmlp_context *ctx;
+    TRY(repmlp_context_create(&desc, &ctx));
+    repmlp_device_info info;
+    repmlp_context_device(ctx, &info);
+    int rc = o.gemm[0] ? bench_gemm(ctx, &o, info.name) : bench_model(ctx, &o, info.name);
+    repmlp_context_destroy(ctx);
+    return rc;
+}

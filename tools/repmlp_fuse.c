@@ -1,0 +1,216 @@
+/* repmlp-fuse: turns a training-time state_dict (safetensors) into a fused deploy model file.
+ * CLI and exit codes per CONTRACT.md: 0 success, 1 a failure of the input files or config,
+ * 2 a usage error or an arch/preset that this build does not implement yet. Every error is
+ * one line on stderr, "repmlp-fuse: <file>: <what>", and never leaves FUSED behind (the
+ * writer renames a complete temporary file into place as its very last step). */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "io/file_map.h"
+#include "io/json.h"
+#include "model/config.h"
+#include "model/fuse_block_v1.h"
+
+#define TOOL "repmlp-fuse"
+#define EXIT_FAILED 1
+#define EXIT_USAGE 2
+
+/* How one architecture is fused. `config` is the parsed --config object or NULL, `where`
+ * names its source for messages. A NULL fuse marks an arch that is known but not implemented. */
+typedef repmlp_status (*fuse_fn)(const cJSON *config, const char *where, const char *preset,
+                                 const char *train, const char *out);
+
+static repmlp_status fuse_repmlp_block_v1(const cJSON *config, const char *where,
+                                          const char *preset, const char *train, const char *out) {
+    (void)preset; /* the v1 block has no presets: main() rejects one */
+    if (!config) {
+        return rm_fail(REPMLP_ERROR_CONFIG, "%s: --arch RepMLP needs --config (it has no presets)",
+                       train);
+    }
+    rm_block_v1_config cfg;
+    repmlp_status s = rm_block_v1_config_from_json(config, where, &cfg);
+    if (s == REPMLP_OK) s = rm_fuse_block_v1_file(&cfg, train, out);
+    return s;
+}
+
+static const struct arch_entry {
+    const char *name;
+    const char *what;
+    fuse_fn fuse;
+} archs[] = {
+    {"RepMLP", "RepMLP block, version 1", fuse_repmlp_block_v1},
+    {"RepMLPBlock", "RepMLPNet block, version 2", NULL},
+    {"RepMLPResNet", "RepMLP-ResNet network", NULL},
+    {"RepMLPNet", "RepMLPNet network", NULL},
+};
+
+static const struct preset_entry {
+    const char *name;
+    const char *arch;
+} presets[] = {
+    {"RepMLPRes50-Light-224", "RepMLPResNet"}, {"RepMLPRes50-Bottleneck-224", "RepMLPResNet"},
+    {"RepMLPNet-T224", "RepMLPNet"},           {"RepMLPNet-T256", "RepMLPNet"},
+    {"RepMLPNet-B224", "RepMLPNet"},           {"RepMLPNet-B256", "RepMLPNet"},
+    {"RepMLPNet-D256", "RepMLPNet"},           {"RepMLPNet-L256", "RepMLPNet"},
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+static void usage(FILE *fp) {
+    fprintf(fp, "usage: " TOOL " --arch ARCH [--preset NAME] [--config JSON|@FILE.json]\n"
+                "                   TRAIN.safetensors FUSED.safetensors\n\n"
+                "Fuses a training-time state_dict into the deploy model that repmlp-run loads.\n\n"
+                "  --arch ARCH      architecture:\n");
+    for (size_t i = 0; i < COUNT(archs); i++) {
+        fprintf(fp, "                     %-13s %s%s\n", archs[i].name, archs[i].what,
+                archs[i].fuse ? "" : " (not implemented yet)");
+    }
+    fprintf(fp, "  --preset NAME    a named configuration; implies its arch:\n");
+    for (size_t i = 0; i < COUNT(presets); i++) {
+        fprintf(fp, "                     %-27s (%s)\n", presets[i].name, presets[i].arch);
+    }
+    fprintf(fp,
+            "  --config JSON    constructor parameters as a JSON object (overrides the preset);\n"
+            "                   @FILE.json reads it from a file\n"
+            "  --help           this text\n\n"
+            "Exit status: 0 success, 1 bad input or config, 2 usage error or not implemented.\n");
+}
+
+/* One line, whatever the message holds: tensor names come from untrusted files. */
+static void print_error(const char *message) {
+    fputs(TOOL ": ", stderr);
+    for (const char *p = message; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        fputc(c < 0x20 || c == 0x7f ? '?' : c, stderr);
+    }
+    fputc('\n', stderr);
+}
+
+static int fail_usage(const char *message) {
+    print_error(message);
+    return EXIT_USAGE;
+}
+
+static const struct arch_entry *find_arch(const char *name) {
+    for (size_t i = 0; i < COUNT(archs); i++) {
+        if (strcmp(archs[i].name, name) == 0) return &archs[i];
+    }
+    return NULL;
+}
+
+static const struct preset_entry *find_preset(const char *name) {
+    for (size_t i = 0; i < COUNT(presets); i++) {
+        if (strcmp(presets[i].name, name) == 0) return &presets[i];
+    }
+    return NULL;
+}
+
+/* Parses --config: inline JSON (messages say "<TRAIN>: --config") or @file. */
+static repmlp_status load_config(const char *arg, const char *train, char *where, size_t where_size,
+                                 cJSON **out) {
+    if (arg[0] != '@') {
+        snprintf(where, where_size, "%s: --config", train);
+        return rm_json_parse(arg, strlen(arg), where, out);
+    }
+    snprintf(where, where_size, "%s", arg + 1);
+    rm_file_map map;
+    repmlp_status s = rm_file_map_open(arg + 1, &map);
+    if (s != REPMLP_OK) return s;
+    s = rm_json_parse((const char *)map.data, map.size, where, out);
+    rm_file_map_close(&map);
+    return s;
+}
+
+/* Accepts "--name value" and "--name=value"; *i advances past what it consumed. */
+static bool option_value(int argc, char **argv, int *i, const char *name, const char **value) {
+    size_t len = strlen(name);
+    if (strncmp(argv[*i], name, len) != 0) return false;
+    if (argv[*i][len] == '=') {
+        *value = argv[*i] + len + 1;
+        return true;
+    }
+    if (argv[*i][len] != '\0') return false;
+    *value = *i + 1 < argc ? argv[++*i] : NULL;
+    return true;
+}
+
+int main(int argc, char **argv) {
+    const char *arch_name = NULL, *preset_name = NULL, *config_arg = NULL;
+    const char *files[2] = {NULL, NULL};
+    int nfiles = 0;
+    char msg[512];
+    bool options_done = false;
+
+    for (int i = 1; i < argc; i++) {
+        const char *value = NULL;
+        const char *arg = argv[i];
+        if (!options_done && (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)) {
+            usage(stdout);
+            return 0;
+        } else if (!options_done && strcmp(arg, "--") == 0) {
+            options_done = true;
+        } else if (!options_done && option_value(argc, argv, &i, "--arch", &value)) {
+            if (!value) return fail_usage("--arch needs a value (try --help)");
+            arch_name = value;
+        } else if (!options_done && option_value(argc, argv, &i, "--preset", &value)) {
+            if (!value) return fail_usage("--preset needs a value (try --help)");
+            preset_name = value;
+        } else if (!options_done && option_value(argc, argv, &i, "--config", &value)) {
+            if (!value) return fail_usage("--config needs a value (try --help)");
+            config_arg = value;
+        } else if (!options_done && arg[0] == '-' && arg[1] != '\0') {
+            snprintf(msg, sizeof msg, "unknown option '%s' (try --help)", arg);
+            return fail_usage(msg);
+        } else if (nfiles < 2) {
+            files[nfiles++] = arg;
+        } else {
+            snprintf(msg, sizeof msg, "unexpected argument '%s' (try --help)", arg);
+            return fail_usage(msg);
+        }
+    }
+    if (nfiles != 2) {
+        return fail_usage("expected TRAIN.safetensors and FUSED.safetensors (try --help)");
+    }
+
+    const struct preset_entry *preset = NULL;
+    if (preset_name) {
+        preset = find_preset(preset_name);
+        if (!preset) {
+            snprintf(msg, sizeof msg, "unknown preset '%s' (try --help)", preset_name);
+            return fail_usage(msg);
+        }
+        if (arch_name && strcmp(arch_name, preset->arch) != 0) {
+            snprintf(msg, sizeof msg, "preset '%s' is for --arch %s, not %s", preset_name,
+                     preset->arch, arch_name);
+            return fail_usage(msg);
+        }
+        arch_name = preset->arch;
+    }
+    if (!arch_name) return fail_usage("--arch (or --preset) is required (try --help)");
+    const struct arch_entry *arch = find_arch(arch_name);
+    if (!arch) {
+        snprintf(msg, sizeof msg, "unknown arch '%s' (try --help)", arch_name);
+        return fail_usage(msg);
+    }
+    if (!arch->fuse) {
+        snprintf(msg, sizeof msg, "%s: --arch %s%s%s is not implemented yet", files[0], arch_name,
+                 preset ? " --preset " : "", preset ? preset_name : "");
+        return fail_usage(msg);
+    }
+
+    cJSON *config = NULL;
+    char where[1024];
+    where[0] = '\0';
+    repmlp_status s = REPMLP_OK;
+    if (config_arg) s = load_config(config_arg, files[0], where, sizeof where, &config);
+    if (s == REPMLP_OK) s = arch->fuse(config, where, preset_name, files[0], files[1]);
+    cJSON_Delete(config);
+    if (s != REPMLP_OK) {
+        print_error(repmlp_last_error());
+        return EXIT_FAILED;
+    }
+    return 0;
+}
