@@ -113,15 +113,24 @@ static int bench_gemm(repmlp_context *ctx, const options *o, const char *device)
     TRY(rm_buffer_upload(ctx, &bw, 0, host, nw * 4));
     TRY(rm_buffer_upload(ctx, &bb, 0, host, (size_t)N * g * 4));
     free(host);
-    rm_gemm_params p = {.M = M, .K = K, .NO = N, .groups = g, .has_bias = true,
-                        .a_rows = rm_map_stride(g * K), .a_cols = rm_map_stride(1),
-                        .y_rows = rm_map_stride(g * N), .y_cols = rm_map_stride(1)};
+    rm_gemm_params p = {.M = M,
+                        .K = K,
+                        .NO = N,
+                        .groups = g,
+                        .has_bias = true,
+                        .a_rows = rm_map_stride(g * K),
+                        .a_cols = rm_map_stride(1),
+                        .y_rows = rm_map_stride(g * N),
+                        .y_cols = rm_map_stride(1)};
     rm_dispatch d;
     TRY(rm_gemm_prepare(ctx, &p, &d));
     VkDescriptorPool pool;
     TRY(rm_descriptor_pool_create(ctx, 1, &pool));
-    rm_binding b[5] = {{bx.buffer, 0, bx.size}, {bw.buffer, 0, bw.size}, {bb.buffer, 0, bb.size},
-                       {by.buffer, 0, by.size}, {bx.buffer, 0, bx.size}};
+    rm_binding b[5] = {{bx.buffer, 0, bx.size},
+                       {bw.buffer, 0, bw.size},
+                       {bb.buffer, 0, bb.size},
+                       {by.buffer, 0, by.size},
+                       {bx.buffer, 0, bx.size}};
     TRY(rm_dispatch_bind(ctx, pool, &d, b));
     double best = 1e30;
     for (int trial = 0; trial < 5; trial++) {

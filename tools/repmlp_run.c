@@ -63,10 +63,14 @@ static int parse_args(int argc, char **argv, options *o) {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **target = NULL;
-        if (strcmp(a, "--input") == 0) target = &o->input;
-        else if (strcmp(a, "--output") == 0) target = &o->output;
-        else if (strcmp(a, "--device") == 0) target = &o->device;
-        else if (strcmp(a, "--expect") == 0) target = &o->expect;
+        if (strcmp(a, "--input") == 0)
+            target = &o->input;
+        else if (strcmp(a, "--output") == 0)
+            target = &o->output;
+        else if (strcmp(a, "--device") == 0)
+            target = &o->device;
+        else if (strcmp(a, "--expect") == 0)
+            target = &o->expect;
         if (target) {
             if (++i >= argc) return fprintf(stderr, "repmlp-run: %s needs a value\n", a), 2;
             *target = argv[i];
@@ -76,8 +80,10 @@ static int parse_args(int argc, char **argv, options *o) {
             double v = strtod(argv[i], &end);
             if (*end || !(v >= 0) || (a[2] == 'r' && (v != floor(v) || v > 1e6)))
                 return fprintf(stderr, "repmlp-run: %s: bad value '%s'\n", a, argv[i]), 2;
-            if (a[2] == 'r') o->repeat = (long)v;
-            else o->tolerance = v;
+            if (a[2] == 'r')
+                o->repeat = (long)v;
+            else
+                o->tolerance = v;
         } else if (strcmp(a, "--list-devices") == 0) {
             o->list_devices = 1;
         } else if (strcmp(a, "--validation") == 0) {
@@ -107,9 +113,9 @@ static int list_devices(void) {
     if (st != REPMLP_OK && st != REPMLP_ERROR_TOO_LARGE) return fail_status(st);
     static const char *types[] = {"other", "integrated GPU", "discrete GPU", "virtual GPU", "CPU"};
     for (uint32_t i = 0; i < count && i < 32; i++)
-        printf("%u: %s (%s, Vulkan %u.%u)%s\n", infos[i].index, infos[i].name,
-               types[infos[i].type], infos[i].api_version >> 22,
-               (infos[i].api_version >> 12) & 0x3ff, infos[i].usable ? "" : " [unusable]");
+        printf("%u: %s (%s, Vulkan %u.%u)%s\n", infos[i].index, infos[i].name, types[infos[i].type],
+               infos[i].api_version >> 22, (infos[i].api_version >> 12) & 0x3ff,
+               infos[i].usable ? "" : " [unusable]");
     return 0;
 }
 
@@ -141,8 +147,10 @@ static int read_input(const char *path, const repmlp_shape *want, float **data, 
         } else {
             *batch = t->shape[0];
             *data = malloc(t->count * sizeof(float));
-            if (!*data) rc = fail("out of memory");
-            else rm_st_tensor_to_f32(t, *data);
+            if (!*data)
+                rc = fail("out of memory");
+            else
+                rm_st_tensor_to_f32(t, *data);
         }
     }
     rm_safetensors_close(st);
@@ -242,8 +250,7 @@ int main(int argc, char **argv) {
     }
     double t_prepare = now_ms() - t0;
     size_t in_count = 1, out_count = 1;
-    for (uint32_t d = 0; d < in_shape.ndim; d++)
-        in_count *= (size_t)(d ? in_shape.dims[d] : batch);
+    for (uint32_t d = 0; d < in_shape.ndim; d++) in_count *= (size_t)(d ? in_shape.dims[d] : batch);
     for (uint32_t d = 0; d < out_shape.ndim; d++)
         out_count *= (size_t)(d ? out_shape.dims[d] : batch);
     output = malloc(out_count * sizeof *output);
@@ -262,8 +269,7 @@ int main(int argc, char **argv) {
            repmlp_model_arch(model), (long long)batch,
            (double)repmlp_model_weight_bytes(model) / 1048576.0,
            (double)repmlp_session_activation_bytes(session) / 1048576.0);
-    printf("time: load %.2f ms, prepare %.2f ms, first run %.3f ms\n", t_load, t_prepare,
-           t_first);
+    printf("time: load %.2f ms, prepare %.2f ms, first run %.3f ms\n", t_load, t_prepare, t_first);
     if (o.repeat > 0) {
         double *times = malloc((size_t)o.repeat * sizeof *times);
         if (!times) {

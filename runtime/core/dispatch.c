@@ -33,7 +33,7 @@ void rm_descriptor_pool_destroy(repmlp_context *ctx, VkDescriptorPool pool) {
 }
 
 static repmlp_status check_binding(const repmlp_context *ctx, const rm_shader_info *info,
-                                  uint32_t i, const rm_binding *b, bool texel) {
+                                   uint32_t i, const rm_binding *b, bool texel) {
     if (!b->buffer || b->range == 0)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "%s: binding %u is empty", info->name, i);
     if (!texel && b->range > ctx->caps.max_storage_buffer_range)
@@ -65,8 +65,8 @@ repmlp_status rm_dispatch_bind(repmlp_context *ctx, VkDescriptorPool pool, rm_di
             rm_dispatch_unbind(ctx, d);
             return st;
         }
-        buffers[i] = (VkDescriptorBufferInfo){
-            .buffer = b->buffer, .offset = b->offset, .range = b->range};
+        buffers[i] =
+            (VkDescriptorBufferInfo){.buffer = b->buffer, .offset = b->offset, .range = b->range};
         if (texel) {
             /* The op checked that it reads fewer elements than the view limit, so the view
              * may be shorter than the binding. */

@@ -31,8 +31,7 @@ static repmlp_status build(rm_builder *b, uint32_t batch) {
     const rm_block_v1_config *c = b->model->config;
     rm_graph *g = b->graph;
     const uint32_t N = batch, C = (uint32_t)c->in_channels, O = (uint32_t)c->out_channels;
-    const uint32_t H = (uint32_t)c->H, W = (uint32_t)c->W, h = (uint32_t)c->h,
-                   w = (uint32_t)c->w;
+    const uint32_t H = (uint32_t)c->H, W = (uint32_t)c->W, h = (uint32_t)c->h, w = (uint32_t)c->w;
     const uint32_t hp = H / h, wp = W / w, g3 = (uint32_t)c->fc3_groups, I = (uint32_t)c->I;
     const uint32_t chw = C * h * w, ohw = O * h * w, cpp = C * hp * wp; /* config-capped */
 
@@ -58,15 +57,27 @@ static repmlp_status build(rm_builder *b, uint32_t batch) {
         v = rm_graph_value(g, RM_VALUE_TEMP, (uint64_t)N * cpp, 0);
         rm_avgpool_params pool = {N, C, H, W, h, w};
         rm_graph_node(g, RM_NODE_AVGPOOL, &pool, (int[]){x, pooled}, "gp.avgpool");
-        rm_gemm_params fc1 = {.M = N, .K = cpp, .NO = I, .groups = 1, .has_bias = true,
-                              .act = RM_ACT_RELU, .a_rows = rm_map_stride(cpp),
-                              .a_cols = rm_map_stride(1), .y_rows = rm_map_stride(I),
+        rm_gemm_params fc1 = {.M = N,
+                              .K = cpp,
+                              .NO = I,
+                              .groups = 1,
+                              .has_bias = true,
+                              .act = RM_ACT_RELU,
+                              .a_rows = rm_map_stride(cpp),
+                              .a_cols = rm_map_stride(1),
+                              .y_rows = rm_map_stride(I),
                               .y_cols = rm_map_stride(1)};
         rm_graph_node(g, RM_NODE_GEMM, &fc1, (int[]){pooled, wts[0], wts[1], hidden, none},
                       "gp.fc1");
-        rm_gemm_params fc2 = {.M = N, .K = I, .NO = cpp, .groups = 1, .has_bias = true,
-                              .a_rows = rm_map_stride(I), .a_cols = rm_map_stride(1),
-                              .y_rows = rm_map_stride(cpp), .y_cols = rm_map_stride(1)};
+        rm_gemm_params fc2 = {.M = N,
+                              .K = I,
+                              .NO = cpp,
+                              .groups = 1,
+                              .has_bias = true,
+                              .a_rows = rm_map_stride(I),
+                              .a_cols = rm_map_stride(1),
+                              .y_rows = rm_map_stride(cpp),
+                              .y_cols = rm_map_stride(1)};
         rm_graph_node(g, RM_NODE_GEMM, &fc2, (int[]){hidden, wts[2], wts[3], v, none}, "gp.fc2");
     }
     int64_t s_fc3[4] = {ohw, chw / g3, 1, 1}, s_b3[1] = {ohw};

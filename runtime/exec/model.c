@@ -54,8 +54,8 @@ static repmlp_status read_tensors(repmlp_model *m, rm_safetensors *st, uint64_t 
             return rm_fail(REPMLP_ERROR_FORMAT, "%s: tensor '%s': dtype %s, fused files hold F32",
                            m->path, t->name, rm_dtype_name(t->dtype));
         if (t->ndim < 1 || t->ndim > 4 || t->count == 0)
-            return rm_fail(REPMLP_ERROR_FORMAT, "%s: tensor '%s': %d dims / %zu elements",
-                           m->path, t->name, t->ndim, t->count);
+            return rm_fail(REPMLP_ERROR_FORMAT, "%s: tensor '%s': %d dims / %zu elements", m->path,
+                           t->name, t->ndim, t->count);
         w->ndim = t->ndim;
         memcpy(w->shape, t->shape, (size_t)t->ndim * sizeof *w->shape);
         w->count = t->count;
@@ -101,8 +101,8 @@ static repmlp_status load(repmlp_model *m, rm_safetensors *st) {
     m->arch = rm_arch_find(arch_name);
     if (!m->arch)
         return rm_fail(REPMLP_ERROR_UNSUPPORTED,
-                       "%s: __metadata__ key 'arch': '%s' cannot be run by this version",
-                       m->path, arch_name);
+                       "%s: __metadata__ key 'arch': '%s' cannot be run by this version", m->path,
+                       arch_name);
     char where[512];
     snprintf(where, sizeof where, "%s: __metadata__ key 'config'", m->path);
     cJSON *json = NULL;
@@ -117,10 +117,9 @@ static repmlp_status load(repmlp_model *m, rm_safetensors *st) {
     float *host = NULL;
     s = read_tensors(m, st, alignment, &host);
     if (s == REPMLP_OK) s = check_tensors(m);
-    if (s == REPMLP_OK) s = rm_buffer_create(m->ctx, m->weight_bytes, RM_BUFFER_DEVICE,
-                                             &m->weight_buffer);
     if (s == REPMLP_OK)
-        s = rm_buffer_upload(m->ctx, &m->weight_buffer, 0, host, m->weight_bytes);
+        s = rm_buffer_create(m->ctx, m->weight_bytes, RM_BUFFER_DEVICE, &m->weight_buffer);
+    if (s == REPMLP_OK) s = rm_buffer_upload(m->ctx, &m->weight_buffer, 0, host, m->weight_bytes);
     rm_free(host);
     return s;
 }

@@ -224,8 +224,8 @@ repmlp_status repmlp_session_execute(repmlp_session *s) {
     if (!s) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_session_execute: NULL session");
     if (s->pending) {
         /* The last run timed out: it must finish before the command buffer is reused. */
-        VkResult r = s->ctx->vk.vkWaitForFences(s->ctx->device, 1, &s->fence, VK_TRUE,
-                                                s->ctx->timeout_ns);
+        VkResult r =
+            s->ctx->vk.vkWaitForFences(s->ctx->device, 1, &s->fence, VK_TRUE, s->ctx->timeout_ns);
         if (r == VK_TIMEOUT)
             return rm_fail(REPMLP_ERROR_TIMEOUT, "the previous run is still on the device");
         if (r != VK_SUCCESS) return rm_vk_fail(s->ctx, r, "vkWaitForFences");

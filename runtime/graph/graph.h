@@ -18,9 +18,9 @@ typedef enum rm_value_kind {
 
 typedef struct rm_value {
     rm_value_kind kind;
-    uint64_t count;      /* float elements */
-    uint64_t offset;     /* bytes: in the weight buffer, or in the arena once planned */
-    int first_use;       /* node indices, for the memory plan */
+    uint64_t count;  /* float elements */
+    uint64_t offset; /* bytes: in the weight buffer, or in the arena once planned */
+    int first_use;   /* node indices, for the memory plan */
     int last_use;
 } rm_value;
 
