@@ -40,7 +40,8 @@ static void plain(uint32_t M, uint32_t K, uint32_t NO, uint32_t g, bool bias, bo
                         .variant = variant};
     rm_dispatch d;
     assert_int_equal(rm_gemm_prepare(ctx, &p, &d), REPMLP_OK);
-    rm_binding bind[5] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by), ts_bind(&bx)};
+    rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
+                          ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
     const rm_binding *bl[1] = {bind};
     double ms = ts_run(ctx, &d, bl, 1);
     ts_buffer_read(ctx, &by, y, ny);
@@ -140,7 +141,8 @@ static void partition_maps(uint32_t N, uint32_t C, uint32_t O, uint32_t H, uint3
     rm_buffer bv = ts_buffer_from(ctx, v, nv);
     rm_dispatch d;
     assert_int_equal(rm_gemm_prepare(ctx, &p, &d), REPMLP_OK);
-    rm_binding bind[5] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by), ts_bind(&bv)};
+    rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
+                          ts_bind(&bv), ts_bind(&bx), ts_bind(&bx)};
     const rm_binding *bl[1] = {bind};
     ts_run(ctx, &d, bl, 1);
     ts_buffer_read(ctx, &by, y, ny);

@@ -140,7 +140,8 @@ int main(int argc, char **argv) {
                          .y_rows = rm_map_stride(g * NO),
                          .y_cols = rm_map_stride(1)};
     CHECK(rm_gemm_prepare(ctx, &gp, &d));
-    rm_binding b4[5] = {bind(&bxg), bind(&bw), bind(&bb), bind(&by), bind(&bxg)};
+    rm_binding b4[7] = {bind(&bxg), bind(&bw),  bind(&bb), bind(&by),
+                        bind(&bxg), bind(&bxg), bind(&bxg)};
     ms = run(ctx, &d, b4);
     CHECK(rm_buffer_download(ctx, &by, 0, y, nout * 4));
     ref_gemm(x, wt, bias, M, K, NO, g, 0, ywant);

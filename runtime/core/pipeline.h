@@ -9,6 +9,10 @@ typedef enum rm_shader_id {
     RM_SHADER_BROADCAST_ADD,
     RM_SHADER_GEMM,
     RM_SHADER_GEMM_TEXEL,
+    RM_SHADER_CONV,
+    RM_SHADER_CONV_TEXEL,
+    RM_SHADER_MAXPOOL,
+    RM_SHADER_AFFINE,
     RM_SHADER_COUNT
 } rm_shader_id;
 
@@ -23,7 +27,7 @@ typedef struct rm_shader_info {
 
 const rm_shader_info *rm_shader(rm_shader_id id);
 
-#define RM_MAX_SPEC 56
+#define RM_MAX_SPEC 72
 /* Specialization constants 0..2 are the workgroup size (x, y, z) in every shader. */
 typedef struct rm_pipeline {
     rm_shader_id shader;

@@ -67,8 +67,8 @@ static repmlp_status build(rm_builder *b, uint32_t batch) {
                               .a_cols = rm_map_stride(1),
                               .y_rows = rm_map_stride(I),
                               .y_cols = rm_map_stride(1)};
-        rm_graph_node(g, RM_NODE_GEMM, &fc1, (int[]){pooled, wts[0], wts[1], hidden, none},
-                      "gp.fc1");
+        rm_graph_node(g, RM_NODE_GEMM, &fc1,
+                      (int[]){pooled, wts[0], wts[1], hidden, none, none, none}, "gp.fc1");
         rm_gemm_params fc2 = {.M = N,
                               .K = I,
                               .NO = cpp,
@@ -78,7 +78,8 @@ static repmlp_status build(rm_builder *b, uint32_t batch) {
                               .a_cols = rm_map_stride(1),
                               .y_rows = rm_map_stride(cpp),
                               .y_cols = rm_map_stride(1)};
-        rm_graph_node(g, RM_NODE_GEMM, &fc2, (int[]){hidden, wts[2], wts[3], v, none}, "gp.fc2");
+        rm_graph_node(g, RM_NODE_GEMM, &fc2, (int[]){hidden, wts[2], wts[3], v, none, none, none},
+                      "gp.fc2");
     }
     int64_t s_fc3[4] = {ohw, chw / g3, 1, 1}, s_b3[1] = {ohw};
     int wts3[2] = {rm_builder_weight(b, "fc3.weight", 4, s_fc3),
@@ -100,7 +101,7 @@ static repmlp_status build(rm_builder *b, uint32_t batch) {
         .v_cols = {{w, h, 0}, {0, 0, hp * wp, 0}},
     };
     if (b->status != REPMLP_OK) return b->status;
-    rm_graph_node(g, RM_NODE_GEMM, &fc3, (int[]){x, wts3[0], wts3[1], y, v}, "fc3");
+    rm_graph_node(g, RM_NODE_GEMM, &fc3, (int[]){x, wts3[0], wts3[1], y, v, none, none}, "fc3");
     return REPMLP_OK;
 }
 

@@ -62,6 +62,15 @@ int rm_graph_node(rm_graph *g, rm_node_kind kind, const void *params, const int 
         case RM_NODE_GEMM:
             n->params.gemm = *(const rm_gemm_params *)params;
             break;
+        case RM_NODE_CONV:
+            n->params.conv = *(const rm_conv_params *)params;
+            break;
+        case RM_NODE_MAXPOOL:
+            n->params.maxpool = *(const rm_maxpool_params *)params;
+            break;
+        case RM_NODE_AFFINE:
+            n->params.affine = *(const rm_affine_params *)params;
+            break;
         case RM_NODE_KIND_COUNT:
             break;
     }

@@ -29,6 +29,9 @@ typedef enum rm_node_kind {
     RM_NODE_AVGPOOL = 0,
     RM_NODE_BROADCAST_ADD,
     RM_NODE_GEMM,
+    RM_NODE_CONV,
+    RM_NODE_MAXPOOL,
+    RM_NODE_AFFINE,
     RM_NODE_KIND_COUNT
 } rm_node_kind;
 
@@ -38,6 +41,9 @@ typedef struct rm_node {
         rm_avgpool_params avgpool;
         rm_broadcast_add_params broadcast_add;
         rm_gemm_params gemm;
+        rm_conv_params conv;
+        rm_maxpool_params maxpool;
+        rm_affine_params affine;
     } params;
     int args[RM_MAX_BINDINGS]; /* value ids, one per shader binding */
     const char *label;         /* static string, for errors and per-op timings */

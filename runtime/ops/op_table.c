@@ -27,8 +27,38 @@ static uint64_t flops_gemm(const rm_node *n) {
     return 2ull * p->M * p->K * p->NO * p->groups;
 }
 
+static repmlp_status prepare_conv(repmlp_context *ctx, const rm_node *n, rm_dispatch *out) {
+    return rm_conv_prepare(ctx, &n->params.conv, out);
+}
+static uint64_t flops_conv(const rm_node *n) {
+    const rm_conv_params *p = &n->params.conv;
+    uint64_t out = (uint64_t)p->N * p->O * rm_conv_out_size(p->H, p->kh, p->stride, p->pad) *
+                   rm_conv_out_size(p->W, p->kw, p->stride, p->pad);
+    return 2ull * out * (p->C / p->groups) * p->kh * p->kw;
+}
+
+static repmlp_status prepare_maxpool(repmlp_context *ctx, const rm_node *n, rm_dispatch *out) {
+    return rm_maxpool_prepare(ctx, &n->params.maxpool, out);
+}
+static uint64_t flops_maxpool(const rm_node *n) {
+    const rm_maxpool_params *p = &n->params.maxpool;
+    return (uint64_t)p->N * p->C * rm_conv_out_size(p->H, p->k, p->stride, p->pad) *
+           rm_conv_out_size(p->W, p->k, p->stride, p->pad) * p->k * p->k;
+}
+
+static repmlp_status prepare_affine(repmlp_context *ctx, const rm_node *n, rm_dispatch *out) {
+    return rm_affine_prepare(ctx, &n->params.affine, out);
+}
+static uint64_t flops_affine(const rm_node *n) {
+    const rm_affine_params *p = &n->params.affine;
+    return 2ull * p->N * p->C * p->HW;
+}
+
 const rm_op_kind rm_op_kinds[RM_NODE_KIND_COUNT] = {
     [RM_NODE_AVGPOOL] = {"avgpool", 2, prepare_avgpool, flops_avgpool},
     [RM_NODE_BROADCAST_ADD] = {"broadcast_add", 2, prepare_broadcast_add, flops_broadcast_add},
-    [RM_NODE_GEMM] = {"gemm", 5, prepare_gemm, flops_gemm},
+    [RM_NODE_GEMM] = {"gemm", 7, prepare_gemm, flops_gemm},
+    [RM_NODE_CONV] = {"conv", 7, prepare_conv, flops_conv},
+    [RM_NODE_MAXPOOL] = {"maxpool", 2, prepare_maxpool, flops_maxpool},
+    [RM_NODE_AFFINE] = {"affine", 4, prepare_affine, flops_affine},
 };

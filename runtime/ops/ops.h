@@ -36,7 +36,12 @@ static inline rm_index_map rm_map_stride(uint32_t stride) {
 /* An upper bound of the offsets of indices [0, count). */
 uint64_t rm_map_max_offset(const rm_index_map *map, uint64_t count);
 
-typedef enum rm_activation { RM_ACT_NONE = 0, RM_ACT_RELU = 1 } rm_activation;
+typedef enum rm_activation {
+    RM_ACT_NONE = 0,
+    RM_ACT_RELU = 1,
+    RM_ACT_GELU = 2, /* exact (erf) form */
+    RM_ACT_SIGMOID = 3,
+} rm_activation;
 
 /* Which kernel variant reads the operands: chosen from the device's caps by default; tests
  * and benchmarks force one to cover both on every driver. */
@@ -46,21 +51,57 @@ typedef enum rm_gemm_variant {
     RM_GEMM_TEXEL,   /* uniform texel buffers: X, Wt, V each below maxTexelBufferElements */
 } rm_gemm_variant;
 
-/* Grouped GEMM: Y[m, G*NO + n] = act(sum_k X'[m, G*K + k] * Wt[G*NO + n, k] + b[G*NO + n])
- * for m < M, G < groups, with X' = X, or X + V when has_addend (V addressed by v_rows/v_cols;
- * a stride of 0 broadcasts). Wt is (groups*NO, K) row-major. X's and Y's element positions
- * come from the index maps (row-major X is a_rows = stride(groups*K), a_cols = stride(1)).
- * Bindings: 0 X, 1 Wt, 2 bias, 3 Y, 4 V; an unused bias or V binding takes any non-empty
- * buffer. */
+/* What happens to a GEMM or conv output element (row m, column col) before it is stored:
+ *   y = act((acc + bias[col]) * S[s_rows(m) + s_cols(col)] + R[position of y])
+ * with each of bias, S (binding 5) and R (binding 6) optional. An unused binding takes any
+ * non-empty buffer. */
+typedef struct rm_epilogue {
+    bool has_bias;
+    bool has_scale;
+    bool has_residual;
+    rm_activation act;
+    rm_index_map s_rows, s_cols;
+} rm_epilogue;
+
+/* Grouped GEMM: Y[m, G*NO + n] = epilogue(sum_k X'[m, G*K + k] * Wt[G*NO + n, k]) for m < M,
+ * G < groups, with X' = X, or X + V when has_addend (V addressed by v_rows/v_cols; a stride of
+ * 0 broadcasts). Wt is (groups*NO, K) row-major. X's and Y's element positions come from the
+ * index maps (row-major X is a_rows = stride(groups*K), a_cols = stride(1)).
+ * Bindings: 0 X, 1 Wt, 2 bias, 3 Y, 4 V, 5 S, 6 R. */
 typedef struct rm_gemm_params {
     uint32_t M, K, NO, groups;
-    bool has_bias;
+    bool has_bias; /* shorthand kept for the common case; ORed into ep.has_bias */
     bool has_addend;
-    rm_activation act;
+    rm_activation act; /* used when ep.act is RM_ACT_NONE */
     rm_index_map a_rows, a_cols, y_rows, y_cols;
     rm_index_map v_rows, v_cols;
+    rm_epilogue ep;
     rm_gemm_variant variant;
 } rm_gemm_params;
 repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_dispatch *out);
+
+/* 2-D convolution over NCHW (SPEC.md §0: cross-correlation, zero padding, floor output size)
+ * with weight (O, C/groups, kh, kw), as an implicit GEMM (1x1 stride-1 unpadded convs take
+ * the plain GEMM path). The epilogue's scale maps are unused. Output (N, O, OH, OW).
+ * Bindings as rm_gemm: 0 X, 1 weight, 2 bias, 3 Y, 4 unused, 5 unused, 6 residual. */
+typedef struct rm_conv_params {
+    uint32_t N, C, H, W, O, kh, kw, stride, pad, groups;
+    rm_epilogue ep;
+    rm_gemm_variant variant;
+} rm_conv_params;
+repmlp_status rm_conv_prepare(repmlp_context *ctx, const rm_conv_params *p, rm_dispatch *out);
+uint32_t rm_conv_out_size(uint32_t in, uint32_t k, uint32_t stride, uint32_t pad);
+
+/* k x k max-pool with stride and padding (never wins). Bindings: 0 x, 1 y. */
+typedef struct rm_maxpool_params {
+    uint32_t N, C, H, W, k, stride, pad;
+} rm_maxpool_params;
+repmlp_status rm_maxpool_prepare(repmlp_context *ctx, const rm_maxpool_params *p, rm_dispatch *out);
+
+/* y = x * scale[c] + shift[c] over (N, C, HW). Bindings: 0 x, 1 scale, 2 shift, 3 y. */
+typedef struct rm_affine_params {
+    uint32_t N, C, HW;
+} rm_affine_params;
+repmlp_status rm_affine_prepare(repmlp_context *ctx, const rm_affine_params *p, rm_dispatch *out);
 
 #endif

@@ -1,0 +1,62 @@
+#include "core/error.h"
+#include "ops/gemm_core.h"
+
+uint32_t rm_conv_out_size(uint32_t in, uint32_t k, uint32_t stride, uint32_t pad) {
+    return (in + 2 * pad - k) / stride + 1;
+}
+
+/* A 1x1, stride-1, unpadded conv is a GEMM over rows (n, pixel) with strided columns. */
+static repmlp_status prepare_pointwise(repmlp_context *ctx, const rm_conv_params *p,
+                                       rm_dispatch *out) {
+    uint32_t hw = p->H * p->W;
+    rm_gemm_params g = {
+        .M = p->N * hw,
+        .K = p->C / p->groups,
+        .NO = p->O / p->groups,
+        .groups = p->groups,
+        .a_rows = {{hw, 0, 0}, {1, p->C * hw, 0, 0}},
+        .a_cols = rm_map_stride(hw),
+        .y_rows = {{hw, 0, 0}, {1, p->O * hw, 0, 0}},
+        .y_cols = rm_map_stride(hw),
+        .ep = p->ep,
+        .variant = p->variant,
+    };
+    return rm_gemm_prepare(ctx, &g, out);
+}
+
+repmlp_status rm_conv_prepare(repmlp_context *ctx, const rm_conv_params *p, rm_dispatch *out) {
+    if (!p->N || !p->C || !p->O || !p->kh || !p->kw || !p->stride || !p->groups ||
+        p->C % p->groups || p->O % p->groups || p->H + 2 * p->pad < p->kh ||
+        p->W + 2 * p->pad < p->kw || p->ep.has_scale)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                       "conv: C=%u O=%u groups=%u kernel %ux%u stride %u pad %u on %ux%u is not "
+                       "a valid convolution",
+                       p->C, p->O, p->groups, p->kh, p->kw, p->stride, p->pad, p->H, p->W);
+    if ((uint64_t)p->H * p->W * p->C >= (1u << 31) ||
+        (uint64_t)p->N * p->C * p->H * p->W >= UINT32_MAX)
+        return rm_fail(REPMLP_ERROR_TOO_LARGE, "conv: input (%u, %u, %u, %u) is too large", p->N,
+                       p->C, p->H, p->W);
+    if (p->kh == 1 && p->kw == 1 && p->stride == 1 && p->pad == 0)
+        return prepare_pointwise(ctx, p, out);
+    uint32_t oh = rm_conv_out_size(p->H, p->kh, p->stride, p->pad);
+    uint32_t ow = rm_conv_out_size(p->W, p->kw, p->stride, p->pad);
+    uint32_t cg = p->C / p->groups, ohw = oh * ow;
+    rm_gemm_core c = {
+        .name = "conv",
+        .storage_shader = RM_SHADER_CONV,
+        .texel_shader = RM_SHADER_CONV_TEXEL,
+        .variant = p->variant,
+        .M = p->N * ohw,
+        .K = cg * p->kh * p->kw,
+        .NO = p->O / p->groups,
+        .groups = p->groups,
+        .ep = p->ep,
+        .y_rows = {{ohw, 0, 0}, {1, p->O * ohw, 0, 0}},
+        .y_cols = rm_map_stride(ohw),
+        .max_read = {(uint64_t)p->N * p->C * p->H * p->W, (uint64_t)p->O * cg * p->kh * p->kw, 0},
+    };
+    uint32_t spec[RM_GEMM_CORE_SPEC + 10] = {0};
+    uint32_t own[10] = {cg, p->C, p->H, p->W, p->kh, p->kw, p->stride, p->pad, oh, ow};
+    for (int i = 0; i < 10; i++) spec[RM_GEMM_CORE_SPEC + i] = own[i];
+    return rm_gemm_core_prepare(ctx, &c, spec, RM_GEMM_CORE_SPEC + 10, out);
+}

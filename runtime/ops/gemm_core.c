@@ -1,0 +1,94 @@
+#include "ops/gemm_core.h"
+
+#include <string.h>
+
+#include "core/error.h"
+
+/* Must match TM, TN in shaders/gemm_core.glsl. */
+#define RM_GEMM_TM 4
+#define RM_GEMM_TN 4
+#define RM_GEMM_LX 8
+#define RM_GEMM_LY 8
+
+uint64_t rm_map_max_offset(const rm_index_map *map, uint64_t count) {
+    uint64_t top = count ? count - 1 : 0; /* largest index, reduced digit by digit */
+    uint64_t bound = 0;
+    for (int d = 0; d < 3; d++) {
+        uint64_t r = map->radix[d];
+        if (r == 0) return bound + top * map->stride[d];
+        bound += (top < r ? top : r - 1) * map->stride[d];
+        top /= r;
+    }
+    return bound + top * map->stride[3];
+}
+
+void rm_gemm_put_map(uint32_t *spec, const rm_index_map *m) {
+    memcpy(spec, m->radix, sizeof m->radix);
+    memcpy(spec + 3, m->stride, sizeof m->stride);
+}
+
+repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *c, uint32_t *spec,
+                                   uint32_t spec_count, rm_dispatch *out) {
+    memset(out, 0, sizeof *out);
+    if (!c->M || !c->K || !c->NO || !c->groups)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "%s: empty problem M=%u K=%u N=%u g=%u",
+                       c->name, c->M, c->K, c->NO, c->groups);
+    uint64_t y_max = rm_map_max_offset(&c->y_rows, c->M) +
+                     rm_map_max_offset(&c->y_cols, (uint64_t)c->groups * c->NO);
+    uint64_t s_max = c->ep.has_scale
+                         ? rm_map_max_offset(&c->ep.s_rows, c->M) +
+                               rm_map_max_offset(&c->ep.s_cols, (uint64_t)c->groups * c->NO)
+                         : 0;
+    uint64_t largest = y_max > s_max ? y_max : s_max;
+    for (int i = 0; i < 3; i++)
+        if (c->max_read[i] > largest) largest = c->max_read[i];
+    if (largest >= UINT32_MAX)
+        return rm_fail(REPMLP_ERROR_TOO_LARGE,
+                       "%s: M=%u K=%u N=%u g=%u addresses more than 2^32 elements", c->name, c->M,
+                       c->K, c->NO, c->groups);
+    uint64_t gx = rm_div_up(c->NO, RM_GEMM_TN * RM_GEMM_LX);
+    uint64_t gy = rm_div_up(c->M, RM_GEMM_TM * RM_GEMM_LY);
+    if (gx > ctx->caps.max_workgroup_count[0] || gy > ctx->caps.max_workgroup_count[1] ||
+        c->groups > ctx->caps.max_workgroup_count[2])
+        return rm_fail(REPMLP_ERROR_TOO_LARGE,
+                       "%s: M=%u N=%u g=%u needs a %llux%llux%u grid, over the device limits",
+                       c->name, c->M, c->NO, c->groups, (unsigned long long)gx,
+                       (unsigned long long)gy, c->groups);
+
+    uint32_t head[7] = {RM_GEMM_LX,         RM_GEMM_LY, 1, c->K, c->NO, c->ep.has_bias ? 1u : 0u,
+                        (uint32_t)c->ep.act};
+    memcpy(spec, head, sizeof head);
+    rm_gemm_put_map(spec + 7, &c->y_rows);
+    rm_gemm_put_map(spec + 14, &c->y_cols);
+    spec[21] = c->ep.has_scale ? 1u : 0u;
+    if (c->ep.has_scale) {
+        rm_gemm_put_map(spec + 22, &c->ep.s_rows);
+        rm_gemm_put_map(spec + 29, &c->ep.s_cols);
+    } else {
+        /* Unused maps are zeroed so that they do not split the pipeline cache. */
+        memset(spec + 22, 0, 14 * sizeof *spec);
+    }
+    spec[36] = c->ep.has_residual ? 1u : 0u;
+
+    uint64_t texel_limit = ctx->caps.max_texel_buffer_elements;
+    bool texel_fits = c->max_read[0] < texel_limit && c->max_read[1] < texel_limit &&
+                      c->max_read[2] < texel_limit;
+    rm_shader_id shader = c->storage_shader;
+    if (c->variant == RM_GEMM_TEXEL) {
+        if (!texel_fits)
+            return rm_fail(REPMLP_ERROR_TOO_LARGE,
+                           "%s: operands exceed the device's %llu texel-buffer elements", c->name,
+                           (unsigned long long)texel_limit);
+        shader = c->texel_shader;
+    } else if (c->variant == RM_GEMM_AUTO && ctx->caps.prefer_texel_operands && texel_fits) {
+        shader = c->texel_shader;
+    }
+    repmlp_status st = rm_pipeline_get(ctx, shader, spec, spec_count, &out->pipeline);
+    if (st != REPMLP_OK) return st;
+    out->groups[0] = (uint32_t)gx;
+    out->groups[1] = (uint32_t)gy;
+    out->groups[2] = c->groups;
+    memcpy(out->push, &c->M, sizeof c->M);
+    out->push_size = sizeof c->M;
+    return REPMLP_OK;
+}

@@ -1,0 +1,32 @@
+/* Private: the specialization and grid shared by the kernels built on shaders/gemm_core.glsl
+ * (gemm and conv). */
+#ifndef RM_GEMM_CORE_H
+#define RM_GEMM_CORE_H
+
+#include "ops/ops.h"
+
+/* Number of specialization constants the core uses (ids 0..36); a kernel's own follow. */
+#define RM_GEMM_CORE_SPEC 37
+#define RM_GEMM_MAX_SPEC 66
+
+typedef struct rm_gemm_core {
+    const char *name; /* for messages */
+    rm_shader_id storage_shader, texel_shader;
+    rm_gemm_variant variant;
+    uint32_t M, K, NO, groups;
+    rm_epilogue ep;
+    rm_index_map y_rows, y_cols;
+    /* Largest element index read through each texel-capable binding (X/source, Wt, V). */
+    uint64_t max_read[3];
+    uint64_t max_write;
+} rm_gemm_core;
+
+/* Fills spec[0..36] and the grid, picks the variant, checks every limit, then gets the
+ * pipeline with spec[0..spec_count). */
+repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *core, uint32_t *spec,
+                                   uint32_t spec_count, rm_dispatch *out);
+
+/* spec[0..7) <- map (3 radices, 4 strides). */
+void rm_gemm_put_map(uint32_t *spec, const rm_index_map *m);
+
+#endif

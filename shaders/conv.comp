@@ -1,0 +1,46 @@
+#version 450
+// 2-D convolution as an implicit GEMM on the grouped-GEMM core: rows m = (n, oy, ox),
+// columns k = (c, ky, kx) inside group G, Wt = the conv weight (O, C/groups, KH, KW) as is.
+// A(m, k) = x[n, G*CG + c, oy*STRIDE - PAD + ky, ox*STRIDE - PAD + kx], zero outside the map;
+// no im2col buffer is ever written. The output maps write (N, O, OH, OW).
+#extension GL_GOOGLE_include_directive : require
+#include "gemm_core.glsl"
+
+layout(constant_id = 37) const uint CG = 1; // input channels per group
+layout(constant_id = 38) const uint C = 1;  // input channels
+layout(constant_id = 39) const uint H = 1;
+layout(constant_id = 40) const uint W = 1;
+layout(constant_id = 41) const uint KH = 1;
+layout(constant_id = 42) const uint KW = 1;
+layout(constant_id = 43) const uint STRIDE = 1;
+layout(constant_id = 44) const uint PAD = 0;
+layout(constant_id = 45) const uint OH = 1;
+layout(constant_id = 46) const uint OW = 1;
+
+uint image[TM]; // offset of the row's image
+int iy0[TM];
+int ix0[TM];
+
+void prepare_rows(uint g, uint m0) {
+    for (uint i = 0; i < TM; i++) {
+        uint m = min(m0 + i, p.M - 1);
+        uint ox = m % OW;
+        uint oy = (m / OW) % OH;
+        uint n = m / (OW * OH);
+        image[i] = (n * C + g * CG) * H * W;
+        iy0[i] = int(oy * STRIDE) - int(PAD);
+        ix0[i] = int(ox * STRIDE) - int(PAD);
+    }
+}
+
+void load_a(uint g, uint k, inout float a[TM]) {
+    uint kx = k % KW;
+    uint ky = (k / KW) % KH;
+    uint plane = (k / (KW * KH)) * H * W;
+    for (uint i = 0; i < TM; i++) {
+        int iy = iy0[i] + int(ky);
+        int ix = ix0[i] + int(kx);
+        bool inside = iy >= 0 && ix >= 0 && iy < int(H) && ix < int(W);
+        a[i] = inside ? LOAD_X(image[i] + plane + uint(iy) * W + uint(ix)) : 0.0;
+    }
+}

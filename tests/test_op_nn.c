@@ -1,0 +1,229 @@
+/* maxpool, affine and the GEMM epilogue (scale through index maps, residual, GELU, sigmoid)
+ * vs the C references. */
+#include "test_support.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "nn_ref.h"
+#include "ops/ops.h"
+
+static repmlp_context *ctx;
+
+static double *to_double(const float *x, size_t n) {
+    double *d = malloc(n * sizeof *d);
+    for (size_t i = 0; i < n; i++) d[i] = x[i];
+    return d;
+}
+
+static void maxpool_case(uint32_t N, uint32_t C, uint32_t H, uint32_t W, uint32_t k,
+                         uint32_t stride, uint32_t pad) {
+    uint32_t oh = rm_conv_out_size(H, k, stride, pad), ow = rm_conv_out_size(W, k, stride, pad);
+    size_t nx = (size_t)N * C * H * W, ny = (size_t)N * C * oh * ow;
+    float *x = malloc(nx * 4), *y = malloc(ny * 4);
+    double *want = malloc(ny * 8);
+    ts_rng rng = ts_rng_make(N + C * 3 + H * 5 + W * 7 + k * 11 + stride * 13 + pad);
+    ts_fill(&rng, x, nx, -3.0f, -1.0f); /* all negative: a zero from padding would win */
+    double *xd = to_double(x, nx);
+    ref_maxpool(xd, N, C, H, W, k, stride, pad, want);
+    rm_buffer bx = ts_buffer_from(ctx, x, nx), by = ts_buffer_from(ctx, NULL, ny);
+    rm_maxpool_params p = {N, C, H, W, k, stride, pad};
+    rm_dispatch d;
+    assert_int_equal(rm_maxpool_prepare(ctx, &p, &d), REPMLP_OK);
+    rm_binding bind[2] = {ts_bind(&bx), ts_bind(&by)};
+    const rm_binding *bl[1] = {bind};
+    ts_run(ctx, &d, bl, 1);
+    ts_buffer_read(ctx, &by, y, ny);
+    double err = ts_max_rel_error(y, want, ny);
+    print_message("maxpool N=%u C=%u %ux%u k=%u s=%u p=%u: max rel error %.3g\n", N, C, H, W, k,
+                  stride, pad, err);
+    assert_true(err == 0.0);
+    rm_buffer_destroy(ctx, &bx);
+    rm_buffer_destroy(ctx, &by);
+    free(x);
+    free(y);
+    free(xd);
+    free(want);
+}
+
+static void maxpool(void **state) {
+    (void)state;
+    maxpool_case(1, 3, 112, 112, 3, 2, 1);
+    maxpool_case(2, 5, 7, 9, 3, 2, 1);
+    maxpool_case(1, 1, 1, 1, 3, 2, 1);
+    maxpool_case(3, 2, 13, 6, 2, 2, 0);
+    maxpool_case(1, 4, 5, 5, 3, 1, 1);
+}
+
+static void affine(void **state) {
+    (void)state;
+    const uint32_t N = 3, C = 7, HW = 49;
+    size_t n = (size_t)N * C * HW;
+    float *x = malloc(n * 4), *y = malloc(n * 4), sc[7], sh[7];
+    ts_rng rng = ts_rng_make(99);
+    ts_fill(&rng, x, n, -2.0f, 2.0f);
+    ts_fill(&rng, sc, C, -1.5f, 1.5f);
+    ts_fill(&rng, sh, C, -1.0f, 1.0f);
+    double *want = to_double(x, n), scd[7], shd[7];
+    for (uint32_t c = 0; c < C; c++) scd[c] = sc[c], shd[c] = sh[c];
+    ref_affine(want, N, C, HW, scd, shd);
+    rm_buffer bx = ts_buffer_from(ctx, x, n), bs = ts_buffer_from(ctx, sc, C);
+    rm_buffer bh = ts_buffer_from(ctx, sh, C), by = ts_buffer_from(ctx, NULL, n);
+    rm_affine_params p = {N, C, HW};
+    rm_dispatch d;
+    assert_int_equal(rm_affine_prepare(ctx, &p, &d), REPMLP_OK);
+    rm_binding bind[4] = {ts_bind(&bx), ts_bind(&bs), ts_bind(&bh), ts_bind(&by)};
+    const rm_binding *bl[1] = {bind};
+    ts_run(ctx, &d, bl, 1);
+    ts_buffer_read(ctx, &by, y, n);
+    double err = ts_max_rel_error(y, want, n);
+    print_message("affine N=%u C=%u HW=%u: max rel error %.3g\n", N, C, HW, err);
+    assert_true(err < 1e-7);
+    rm_buffer_destroy(ctx, &bx);
+    rm_buffer_destroy(ctx, &bs);
+    rm_buffer_destroy(ctx, &bh);
+    rm_buffer_destroy(ctx, &by);
+    free(x);
+    free(y);
+    free(want);
+}
+
+/* y[m, n] = act((x @ w^T + b)[m, n] * s[m / per_scale_row, n] + r[m, n]): the scale is read
+ * through its own maps, here a gate per (row block, column) as RepMLPNet's uses per
+ * (image, channel). */
+static void epilogue_case(uint32_t M, uint32_t K, uint32_t NO, uint32_t rows_per_scale,
+                          rm_activation act, rm_gemm_variant variant) {
+    size_t nx = (size_t)M * K, nw = (size_t)NO * K, ny = (size_t)M * NO;
+    uint32_t srows = (M + rows_per_scale - 1) / rows_per_scale;
+    size_t ns = (size_t)srows * NO;
+    float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(NO * 4), *s = malloc(ns * 4);
+    float *r = malloc(ny * 4), *y = malloc(ny * 4);
+    ts_rng rng = ts_rng_make(M * 7 + K + NO * 3 + rows_per_scale + act);
+    ts_fill(&rng, x, nx, -1.0f, 1.0f);
+    ts_fill(&rng, w, nw, -0.5f, 0.5f);
+    ts_fill(&rng, b, NO, -0.5f, 0.5f);
+    ts_fill(&rng, s, ns, 0.0f, 1.0f);
+    ts_fill(&rng, r, ny, -1.0f, 1.0f);
+    double *xd = to_double(x, nx), *wd = to_double(w, nw), *bd = to_double(b, NO);
+    double *want = malloc(ny * 8);
+    ref_linear(xd, M, K, wd, bd, NO, REF_ACT_NONE, want);
+    for (uint32_t m = 0; m < M; m++)
+        for (uint32_t n = 0; n < NO; n++) {
+            double *v = &want[(size_t)m * NO + n];
+            *v = *v * s[(m / rows_per_scale) * NO + n] + r[(size_t)m * NO + n];
+        }
+    ref_activate(want, ny, (ref_act)act);
+    rm_buffer bx = ts_buffer_from(ctx, x, nx), bw = ts_buffer_from(ctx, w, nw);
+    rm_buffer bb = ts_buffer_from(ctx, b, NO), bs = ts_buffer_from(ctx, s, ns);
+    rm_buffer br = ts_buffer_from(ctx, r, ny), by = ts_buffer_from(ctx, NULL, ny);
+    rm_gemm_params p = {
+        .M = M,
+        .K = K,
+        .NO = NO,
+        .groups = 1,
+        .a_rows = rm_map_stride(K),
+        .a_cols = rm_map_stride(1),
+        .y_rows = rm_map_stride(NO),
+        .y_cols = rm_map_stride(1),
+        .ep = {.has_bias = true,
+               .has_scale = true,
+               .has_residual = true,
+               .act = act,
+               .s_rows = {{rows_per_scale, 0, 0}, {0, NO, 0, 0}},
+               .s_cols = rm_map_stride(1)},
+        .variant = variant,
+    };
+    rm_dispatch d;
+    assert_int_equal(rm_gemm_prepare(ctx, &p, &d), REPMLP_OK);
+    rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
+                          ts_bind(&bx), ts_bind(&bs), ts_bind(&br)};
+    const rm_binding *bl[1] = {bind};
+    ts_run(ctx, &d, bl, 1);
+    ts_buffer_read(ctx, &by, y, ny);
+    double err = ts_max_rel_error(y, want, ny);
+    print_message("epilogue M=%u K=%u N=%u rows/scale=%u act=%d: max rel error %.3g\n", M, K, NO,
+                  rows_per_scale, act, err);
+    assert_true(err < 1e-5);
+    rm_buffer_destroy(ctx, &bx);
+    rm_buffer_destroy(ctx, &bw);
+    rm_buffer_destroy(ctx, &bb);
+    rm_buffer_destroy(ctx, &bs);
+    rm_buffer_destroy(ctx, &br);
+    rm_buffer_destroy(ctx, &by);
+    free(x);
+    free(w);
+    free(b);
+    free(s);
+    free(r);
+    free(y);
+    free(xd);
+    free(wd);
+    free(bd);
+    free(want);
+}
+
+static void epilogues(void **state) {
+    (void)state;
+    epilogue_case(49, 13, 7, 7, RM_ACT_NONE, RM_GEMM_STORAGE);
+    epilogue_case(50, 9, 33, 5, RM_ACT_GELU, RM_GEMM_STORAGE);
+    epilogue_case(3, 97, 3, 1, RM_ACT_SIGMOID, RM_GEMM_STORAGE);
+    epilogue_case(97, 8, 16, 97, RM_ACT_RELU, RM_GEMM_TEXEL);
+    epilogue_case(20, 40, 30, 4, RM_ACT_GELU, RM_GEMM_TEXEL);
+}
+
+/* GELU over a wide range against erf in double: the shader's erf approximation. */
+static void gelu_range(void **state) {
+    (void)state;
+    const uint32_t M = 1001;
+    float x[1001], w = 1.0f, b = 0.0f, y[1001];
+    for (uint32_t i = 0; i < M; i++) x[i] = -10.0f + 20.0f * (float)i / (float)(M - 1);
+    double *want = to_double(x, M);
+    ref_activate(want, M, REF_ACT_GELU);
+    rm_buffer bx = ts_buffer_from(ctx, x, M), bw = ts_buffer_from(ctx, &w, 1);
+    rm_buffer bb = ts_buffer_from(ctx, &b, 1), by = ts_buffer_from(ctx, NULL, M);
+    rm_gemm_params p = {.M = M,
+                        .K = 1,
+                        .NO = 1,
+                        .groups = 1,
+                        .a_rows = rm_map_stride(1),
+                        .a_cols = rm_map_stride(1),
+                        .y_rows = rm_map_stride(1),
+                        .y_cols = rm_map_stride(1),
+                        .ep = {.act = RM_ACT_GELU}};
+    rm_dispatch d;
+    assert_int_equal(rm_gemm_prepare(ctx, &p, &d), REPMLP_OK);
+    rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
+                          ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
+    const rm_binding *bl[1] = {bind};
+    ts_run(ctx, &d, bl, 1);
+    ts_buffer_read(ctx, &by, y, M);
+    double worst = 0;
+    for (uint32_t i = 0; i < M; i++) {
+        double e = fabs(y[i] - want[i]);
+        if (!(e <= worst)) worst = e;
+    }
+    print_message("GELU on [-10, 10]: max abs error %.3g\n", worst);
+    assert_true(worst < 2e-6);
+    rm_buffer_destroy(ctx, &bx);
+    rm_buffer_destroy(ctx, &bw);
+    rm_buffer_destroy(ctx, &bb);
+    rm_buffer_destroy(ctx, &by);
+    free(want);
+}
+
+static int setup(void **state) {
+    (void)state;
+    ctx = ts_context();
+    return 0;
+}
+static int teardown(void **state) {
+    (void)state;
+    ts_context_done(ctx);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {cmocka_unit_test(maxpool), cmocka_unit_test(affine),
+                                       cmocka_unit_test(epilogues), cmocka_unit_test(gelu_range)};
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
