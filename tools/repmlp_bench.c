@@ -126,12 +126,8 @@ static int bench_gemm(repmlp_context *ctx, const options *o, const char *device)
     TRY(rm_gemm_prepare(ctx, &p, &d));
     VkDescriptorPool pool;
     TRY(rm_descriptor_pool_create(ctx, 1, &pool));
-    rm_binding b[7] = {{bx.buffer, 0, bx.size},
-                       {bw.buffer, 0, bw.size},
-                       {bb.buffer, 0, bb.size},
-                       {by.buffer, 0, by.size},
-                       {bx.buffer, 0, bx.size},
-                       {bx.buffer, 0, bx.size},
+    rm_binding b[7] = {{bx.buffer, 0, bx.size}, {bw.buffer, 0, bw.size}, {bb.buffer, 0, bb.size},
+                       {by.buffer, 0, by.size}, {bx.buffer, 0, bx.size}, {bx.buffer, 0, bx.size},
                        {bx.buffer, 0, bx.size}};
     TRY(rm_dispatch_bind(ctx, pool, &d, b));
     double best = 1e30;
