@@ -17,7 +17,7 @@ static double bn_apply(const ref_bn *bn, int64_t c, double v) {
  * i.e. the vector later reshaped to (N, C, hp, 1, wp, 1). avg_bn NULL: deploy (no BN). */
 static repmlp_status global_perceptron(const rm_block_v1_config *c, const ref_bn *avg_bn,
                                        const float *w1, const float *b1, const float *w2,
-                                       const float *b2, int64_t n, const float *x, double *gp) {
+                                       const float *b2, int64_t n, const double *x, double *gp) {
     const int64_t C = c->in_channels, H = c->H, W = c->W, h = c->h, w = c->w, hp = c->hp,
                   wp = c->wp, cpp = C * hp * wp, I = c->I;
     double *v = rm_calloc((size_t)cpp, sizeof *v), *z = rm_calloc((size_t)I, sizeof *z);
@@ -62,7 +62,7 @@ static repmlp_status global_perceptron(const rm_block_v1_config *c, const ref_bn
 
 /* Steps 1-2: P[(b*hp + i)*wp + j, ch*h*w + y*w + xx] = x6[b, ch, i, y, j, xx], where
  * x6 = x.reshape(N, C, hp, h, wp, w) (+ gp broadcast over y and xx), permuted (0,2,4,1,3,5). */
-static void partitions(const rm_block_v1_config *c, int64_t n, const float *x, const double *gp,
+static void partitions(const rm_block_v1_config *c, int64_t n, const double *x, const double *gp,
                        double *P) {
     const int64_t C = c->in_channels, H = c->H, W = c->W, h = c->h, w = c->w, hp = c->hp,
                   wp = c->wp;
@@ -182,11 +182,26 @@ static void scratch_free(scratch *s) {
     rm_free(s->R);
 }
 
+/* x (n, C, H, W) as float64, rm_malloc'd; NULL when out of memory. */
+static double *widen(const rm_block_v1_config *c, int64_t n, const float *x) {
+    const size_t count = (size_t)(n * c->in_channels * c->H * c->W);
+    double *xd = rm_malloc(count * sizeof *xd);
+    if (xd) {
+        for (size_t i = 0; i < count; i++) xd[i] = x[i];
+    }
+    return xd;
+}
+
 repmlp_status ref_block_v1_train_forward(const rm_block_v1_config *c, const ref_block_v1_train *t,
-                                         int64_t n, const float *x, double *y) {
+                                         int64_t n, const float *xf, double *y) {
     scratch s;
+    double *x = widen(c, n, xf);
+    if (!x) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "reference: out of host memory");
     repmlp_status st = scratch_alloc(c, n, &s);
-    if (st != REPMLP_OK) return st;
+    if (st != REPMLP_OK) {
+        rm_free(x);
+        return st;
+    }
     if (c->has_gp) {
         st = global_perceptron(c, &t->avg_bn, t->fc1_weight, t->fc1_bias, t->fc2_weight,
                                t->fc2_bias, n, x, s.gp);
@@ -200,11 +215,22 @@ repmlp_status ref_block_v1_train_forward(const rm_block_v1_config *c, const ref_
         unpartition(c, n, s.R, y);
     }
     scratch_free(&s);
+    rm_free(x);
     return st;
 }
 
 repmlp_status ref_block_v1_deploy_forward(const rm_block_v1_config *c, const ref_block_v1_deploy *d,
-                                          int64_t n, const float *x, double *y) {
+                                          int64_t n, const float *xf, double *y) {
+    double *x = widen(c, n, xf);
+    if (!x) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "reference: out of host memory");
+    repmlp_status st = ref_block_v1_deploy_forward_f64(c, d, n, x, y);
+    rm_free(x);
+    return st;
+}
+
+repmlp_status ref_block_v1_deploy_forward_f64(const rm_block_v1_config *c,
+                                              const ref_block_v1_deploy *d, int64_t n,
+                                              const double *x, double *y) {
     scratch s;
     repmlp_status st = scratch_alloc(c, n, &s);
     if (st != REPMLP_OK) return st;

@@ -37,5 +37,9 @@ repmlp_status ref_block_v1_train_forward(const rm_block_v1_config *cfg, const re
 repmlp_status ref_block_v1_deploy_forward(const rm_block_v1_config *cfg,
                                           const ref_block_v1_deploy *d, int64_t n, const float *x,
                                           double *y);
+/* The same with a float64 input (a block inside a network, fed by float64 layers). */
+repmlp_status ref_block_v1_deploy_forward_f64(const rm_block_v1_config *cfg,
+                                              const ref_block_v1_deploy *d, int64_t n,
+                                              const double *x, double *y);
 
 #endif

@@ -23,7 +23,13 @@ static double activate(double v, ref_act act) {
 void ref_conv2d(const double *x, size_t N, size_t C, size_t H, size_t W, const double *w,
                 const double *b, size_t O, size_t kh, size_t kw, size_t stride, size_t pad,
                 size_t groups, ref_act act, double *y) {
-    size_t OH = ref_out_size(H, kh, stride, pad), OW = ref_out_size(W, kw, stride, pad);
+    ref_conv2d_rect(x, N, C, H, W, w, b, O, kh, kw, stride, stride, pad, pad, groups, act, y);
+}
+
+void ref_conv2d_rect(const double *x, size_t N, size_t C, size_t H, size_t W, const double *w,
+                     const double *b, size_t O, size_t kh, size_t kw, size_t sh, size_t sw,
+                     size_t ph, size_t pw, size_t groups, ref_act act, double *y) {
+    size_t OH = ref_out_size(H, kh, sh, ph), OW = ref_out_size(W, kw, sw, pw);
     size_t cg = C / groups, og = O / groups;
     for (size_t n = 0; n < N; n++)
         for (size_t o = 0; o < O; o++) {
@@ -33,10 +39,10 @@ void ref_conv2d(const double *x, size_t N, size_t C, size_t H, size_t W, const d
                     double acc = b ? b[o] : 0.0;
                     for (size_t c = 0; c < cg; c++)
                         for (size_t i = 0; i < kh; i++) {
-                            long iy = (long)(oy * stride + i) - (long)pad;
+                            long iy = (long)(oy * sh + i) - (long)ph;
                             if (iy < 0 || iy >= (long)H) continue;
                             for (size_t j = 0; j < kw; j++) {
-                                long ix = (long)(ox * stride + j) - (long)pad;
+                                long ix = (long)(ox * sw + j) - (long)pw;
                                 if (ix < 0 || ix >= (long)W) continue;
                                 acc += x[((n * C + g * cg + c) * H + (size_t)iy) * W + (size_t)ix] *
                                        w[((o * cg + c) * kh + i) * kw + j];

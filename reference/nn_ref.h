@@ -17,6 +17,11 @@ void ref_conv2d(const double *x, size_t N, size_t C, size_t H, size_t W, const d
                 const double *b, size_t O, size_t kh, size_t kw, size_t stride, size_t pad,
                 size_t groups, ref_act act, double *y);
 
+/* The same with a rectangular kernel, stride and padding per axis. */
+void ref_conv2d_rect(const double *x, size_t N, size_t C, size_t H, size_t W, const double *w,
+                     const double *b, size_t O, size_t kh, size_t kw, size_t sh, size_t sw,
+                     size_t ph, size_t pw, size_t groups, ref_act act, double *y);
+
 /* k x k max-pool with stride and padding that never wins. */
 void ref_maxpool(const double *x, size_t N, size_t C, size_t H, size_t W, size_t k, size_t stride,
                  size_t pad, double *y);

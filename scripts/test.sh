@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds with warnings as errors, and runs every
-# test (device tests on both lavapipe and SwiftShader, validation layer on).
+# test (device tests on both lavapipe and SwiftShader, validation layer on), then checks the
+# installed package (scripts/check-package.sh), runs the suite again under ASan + UBSan
+# (scripts/test-sanitizers.sh) and fuzzes every parser for a bounded time (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -13,3 +15,12 @@ build=${REPMLP_BUILD_DIR:-build-test}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DREPMLP_WERROR=ON
 cmake --build "$build" -j"$(nproc)"
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)"
+
+# What users get: install, examples against the installed package on both drivers,
+# pkg-config, and the Windows (MinGW-w64) cross build.
+REPMLP_BUILD_DIR=$build bash scripts/check-package.sh
+
+# Hostile input and leaks: the whole suite in an ASan + UBSan build (lavapipe), then each
+# libFuzzer target for FUZZ_SECONDS (default 15 s).
+bash scripts/test-sanitizers.sh
+bash scripts/fuzz.sh

@@ -1,7 +1,7 @@
 #version 450
 // 2-D convolution as an implicit GEMM on the grouped-GEMM core: rows m = (n, oy, ox),
 // columns k = (c, ky, kx) inside group G, Wt = the conv weight (O, C/groups, KH, KW) as is.
-// A(m, k) = x[n, G*CG + c, oy*STRIDE - PAD + ky, ox*STRIDE - PAD + kx], zero outside the map;
+// A(m, k) = x[n, G*CG + c, oy*STRIDE_H - PAD_H + ky, ox*STRIDE_W - PAD_W + kx], zero outside;
 // no im2col buffer is ever written. The output maps write (N, O, OH, OW).
 #extension GL_GOOGLE_include_directive : require
 #include "gemm_core.glsl"
@@ -12,10 +12,12 @@ layout(constant_id = 39) const uint H = 1;
 layout(constant_id = 40) const uint W = 1;
 layout(constant_id = 41) const uint KH = 1;
 layout(constant_id = 42) const uint KW = 1;
-layout(constant_id = 43) const uint STRIDE = 1;
-layout(constant_id = 44) const uint PAD = 0;
-layout(constant_id = 45) const uint OH = 1;
-layout(constant_id = 46) const uint OW = 1;
+layout(constant_id = 43) const uint STRIDE_H = 1;
+layout(constant_id = 44) const uint STRIDE_W = 1;
+layout(constant_id = 45) const uint PAD_H = 0;
+layout(constant_id = 46) const uint PAD_W = 0;
+layout(constant_id = 47) const uint OH = 1;
+layout(constant_id = 48) const uint OW = 1;
 
 uint image[TM]; // offset of the row's image
 int iy0[TM];
@@ -28,8 +30,8 @@ void prepare_rows(uint g, uint m0) {
         uint oy = (m / OW) % OH;
         uint n = m / (OW * OH);
         image[i] = (n * C + g * CG) * H * W;
-        iy0[i] = int(oy * STRIDE) - int(PAD);
-        ix0[i] = int(ox * STRIDE) - int(PAD);
+        iy0[i] = int(oy * STRIDE_H) - int(PAD_H);
+        ix0[i] = int(ox * STRIDE_W) - int(PAD_W);
     }
 }
 

@@ -16,13 +16,15 @@ typedef struct conv_case {
     uint32_t N, C, H, W, O, k, stride, pad, groups;
     rm_activation act;
     bool bias, residual;
+    uint32_t kw, sw; /* 0: square (k, stride) */
 } conv_case;
 
 static void check(const conv_case *t) {
+    const uint32_t kw = t->kw ? t->kw : t->k, sw = t->sw ? t->sw : t->stride;
     uint32_t oh = rm_conv_out_size(t->H, t->k, t->stride, t->pad);
-    uint32_t ow = rm_conv_out_size(t->W, t->k, t->stride, t->pad);
+    uint32_t ow = rm_conv_out_size(t->W, kw, sw, t->pad);
     size_t nx = (size_t)t->N * t->C * t->H * t->W,
-           nw = (size_t)t->O * (t->C / t->groups) * t->k * t->k;
+           nw = (size_t)t->O * (t->C / t->groups) * t->k * kw;
     size_t ny = (size_t)t->N * t->O * oh * ow;
     float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(t->O * 4), *r = malloc(ny * 4);
     float *y = malloc(ny * 4);
@@ -37,24 +39,26 @@ static void check(const conv_case *t) {
     for (size_t i = 0; i < nx; i++) xd[i] = x[i];
     for (size_t i = 0; i < nw; i++) wd[i] = w[i];
     for (size_t i = 0; i < t->O; i++) bd[i] = b[i];
-    ref_conv2d(xd, t->N, t->C, t->H, t->W, wd, t->bias ? bd : NULL, t->O, t->k, t->k, t->stride,
-               t->pad, t->groups, REF_ACT_NONE, want);
+    ref_conv2d_rect(xd, t->N, t->C, t->H, t->W, wd, t->bias ? bd : NULL, t->O, t->k, kw, t->stride,
+                    sw, t->pad, t->pad, t->groups, REF_ACT_NONE, want);
     for (size_t i = 0; i < ny; i++) want[i] += t->residual ? r[i] : 0.0;
     ref_activate(want, ny, (ref_act)t->act);
 
     rm_buffer bx = ts_buffer_from(ctx, x, nx), bw = ts_buffer_from(ctx, w, nw);
     rm_buffer bb = ts_buffer_from(ctx, b, t->O), br = ts_buffer_from(ctx, r, ny);
     rm_buffer by = ts_buffer_from(ctx, NULL, ny);
-    rm_conv_params p = {t->N,
-                        t->C,
-                        t->H,
-                        t->W,
-                        t->O,
-                        t->k,
-                        t->k,
-                        t->stride,
-                        t->pad,
-                        t->groups,
+    rm_conv_params p = {.N = t->N,
+                        .C = t->C,
+                        .H = t->H,
+                        .W = t->W,
+                        .O = t->O,
+                        .kh = t->k,
+                        .kw = kw,
+                        .sh = t->stride,
+                        .sw = sw,
+                        .ph = t->pad,
+                        .pw = t->pad,
+                        .groups = t->groups,
                         .ep = {.has_bias = t->bias, .has_residual = t->residual, .act = t->act},
                         .variant = variant};
     rm_dispatch d;
@@ -90,17 +94,17 @@ static void check(const conv_case *t) {
 static void shapes(void **state) {
     variant = *(rm_gemm_variant *)*state;
     static const conv_case cases[] = {
-        {1, 3, 31, 29, 8, 7, 2, 3, 1, RM_ACT_RELU, true, false},  /* stem */
-        {2, 5, 7, 9, 7, 3, 1, 1, 1, RM_ACT_RELU, true, false},    /* 3x3 p1 */
-        {1, 6, 13, 13, 9, 3, 2, 1, 3, RM_ACT_NONE, true, false},  /* strided, grouped */
-        {2, 12, 7, 7, 20, 1, 1, 0, 1, RM_ACT_NONE, true, true},   /* pointwise + residual */
-        {1, 8, 9, 7, 4, 1, 2, 0, 2, RM_ACT_NONE, false, false},   /* strided pointwise */
-        {3, 4, 8, 6, 16, 1, 1, 0, 1, RM_ACT_GELU, true, false},   /* ffn_fc1 */
-        {1, 3, 16, 12, 8, 4, 4, 0, 1, RM_ACT_RELU, true, false},  /* patch embedding */
-        {2, 8, 10, 6, 16, 2, 2, 0, 1, RM_ACT_RELU, true, false},  /* stage embedding */
-        {1, 1, 1, 1, 1, 1, 1, 0, 1, RM_ACT_SIGMOID, true, false}, /* 1x1x1 */
-        {1, 2, 3, 3, 3, 5, 1, 2, 1, RM_ACT_NONE, true, true},     /* kernel > map */
-        {1, 97, 5, 3, 49, 3, 1, 1, 1, RM_ACT_RELU, true, true},   /* odd channel counts */
+        {1, 3, 31, 29, 8, 7, 2, 3, 1, RM_ACT_RELU, true, false, 0, 0},  /* stem */
+        {2, 5, 7, 9, 7, 3, 1, 1, 1, RM_ACT_RELU, true, false, 0, 0},    /* 3x3 p1 */
+        {1, 6, 13, 13, 9, 3, 2, 1, 3, RM_ACT_NONE, true, false, 0, 0},  /* strided, grouped */
+        {2, 12, 7, 7, 20, 1, 1, 0, 1, RM_ACT_NONE, true, true, 0, 0},   /* pointwise + residual */
+        {1, 8, 9, 7, 4, 1, 2, 0, 2, RM_ACT_NONE, false, false, 0, 0},   /* strided pointwise */
+        {3, 4, 8, 6, 16, 1, 1, 0, 1, RM_ACT_GELU, true, false, 0, 0},   /* ffn_fc1 */
+        {1, 3, 16, 12, 8, 4, 4, 0, 1, RM_ACT_RELU, true, false, 0, 0},  /* patch embedding */
+        {2, 8, 10, 6, 16, 2, 2, 0, 1, RM_ACT_RELU, true, false, 0, 0},  /* stage embedding */
+        {1, 1, 1, 1, 1, 1, 1, 0, 1, RM_ACT_SIGMOID, true, false, 0, 0}, /* 1x1x1 */
+        {1, 2, 3, 3, 3, 5, 1, 2, 1, RM_ACT_NONE, true, true, 0, 0},     /* kernel > map */
+        {1, 97, 5, 3, 49, 3, 1, 1, 1, RM_ACT_RELU, true, true, 0, 0},   /* odd channel counts */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check(&cases[i]);
 }
@@ -108,10 +112,10 @@ static void shapes(void **state) {
 static void errors(void **state) {
     (void)state;
     rm_dispatch d;
-    rm_conv_params p = {1, 6, 8, 8, 9, 3, 3, 1, 1, 4, .ep = {0}}; /* 6 % 4 != 0 */
+    rm_conv_params p = {1, 6, 8, 8, 9, 3, 3, 1, 1, 1, 1, 4, .ep = {0}}; /* 6 % 4 != 0 */
     assert_int_equal(rm_conv_prepare(ctx, &p, &d), REPMLP_ERROR_INVALID_ARGUMENT);
-    rm_conv_params q = {1, 4, 2, 2, 4,        7,
-                        7, 1, 1, 1, .ep = {0}}; /* 7x7 kernel over 2x2 + 2*1 padding */
+    /* 7x7 kernel over 2x2 + 2*1 padding */
+    rm_conv_params q = {1, 4, 2, 2, 4, 7, 7, 1, 1, 1, 1, 1, .ep = {0}};
     assert_int_equal(rm_conv_prepare(ctx, &q, &d), REPMLP_ERROR_INVALID_ARGUMENT);
 }
 

@@ -1,22 +1,15 @@
 /* repmlp-demo: runs the three core shaders once on the default Vulkan device (or --device SEL)
  * and prints the device, each shader's max error against the C reference, and the time. */
-#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "repmlp/context.h"
 #include "core/buffer.h"
+#include "core/platform.h"
 #include "ops/ops.h"
 #include "ops_ref.h"
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static void fill(float *x, size_t n, unsigned seed) {
     for (size_t i = 0; i < n; i++) {
@@ -51,9 +44,9 @@ static double run(repmlp_context *ctx, rm_dispatch *d, const rm_binding *binding
     CHECK(rm_oneoff_begin(ctx, &cmd));
     rm_dispatch_record(ctx, cmd, d);
     rm_barrier_to_host(ctx, cmd);
-    double t0 = now_ms();
+    double t0 = rm_now_ms();
     CHECK(rm_oneoff_submit(ctx, cmd));
-    double t = now_ms() - t0;
+    double t = rm_now_ms() - t0;
     rm_dispatch_unbind(ctx, d);
     rm_descriptor_pool_destroy(ctx, pool);
     return t;

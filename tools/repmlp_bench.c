@@ -7,15 +7,14 @@
  *       a fused model end to end: median/min latency (host to host and device only),
  *       images/s, weight and activation memory.
  */
-#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "repmlp.h"
 #include "core/buffer.h"
+#include "core/platform.h"
 #include "exec/session.h"
 #include "ops/ops.h"
 
@@ -25,12 +24,6 @@ typedef struct options {
     long groups, batch, repeat;
     int json;
 } options;
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
 
 static int cmp_double(const void *a, const void *b) {
     double x = *(const double *)a, y = *(const double *)b;
@@ -138,9 +131,9 @@ static int bench_gemm(repmlp_context *ctx, const options *o, const char *device)
             if (r) rm_barrier_compute(ctx, cmd);
             rm_dispatch_record(ctx, cmd, &d);
         }
-        double t0 = now_ms();
+        double t0 = rm_now_ms();
         TRY(rm_oneoff_submit(ctx, cmd));
-        double t = (now_ms() - t0) / (double)o->repeat;
+        double t = (rm_now_ms() - t0) / (double)o->repeat;
         if (t < best) best = t;
     }
     double gflops = 2.0 * M * N * K * g / (best * 1e6);
@@ -176,12 +169,12 @@ static int bench_model(repmlp_context *ctx, const options *o, const char *device
     double *dev = calloc((size_t)o->repeat, sizeof(double));
     st = repmlp_session_run(s, in, nin, out, nout); /* warm-up */
     for (long r = 0; st == REPMLP_OK && r < o->repeat; r++) {
-        double t0 = now_ms();
+        double t0 = rm_now_ms();
         st = repmlp_session_run(s, in, nin, out, nout);
-        host[r] = now_ms() - t0;
-        t0 = now_ms();
+        host[r] = rm_now_ms() - t0;
+        t0 = rm_now_ms();
         if (st == REPMLP_OK) st = repmlp_session_execute(s);
-        dev[r] = now_ms() - t0;
+        dev[r] = rm_now_ms() - t0;
     }
     int rc = 0;
     if (st != REPMLP_OK) {

@@ -12,7 +12,11 @@
 #include "io/file_map.h"
 #include "io/json.h"
 #include "model/config.h"
+#include "model/config_nets.h"
 #include "model/fuse_block_v1.h"
+#include "model/fuse_block_v2.h"
+#include "model/fuse_repmlpnet.h"
+#include "model/fuse_resnet.h"
 
 #define TOOL "repmlp-fuse"
 #define EXIT_FAILED 1
@@ -36,25 +40,74 @@ static repmlp_status fuse_repmlp_block_v1(const cJSON *config, const char *where
     return s;
 }
 
+static repmlp_status fuse_repmlp_block_v2(const cJSON *config, const char *where,
+                                          const char *preset, const char *train, const char *out) {
+    (void)preset; /* no presets for the block: main() rejects one */
+    if (!config) {
+        return rm_fail(REPMLP_ERROR_CONFIG,
+                       "%s: --arch RepMLPBlock needs --config (it has no presets)", train);
+    }
+    rm_block_v2_config cfg;
+    repmlp_status s = rm_block_v2_config_from_json(config, where, &cfg);
+    if (s == REPMLP_OK) s = rm_fuse_block_v2_file(&cfg, train, out);
+    return s;
+}
+
+/* A network's config: --config alone, or the preset's with --config's keys replacing or adding
+ * to it. *merged (free with cJSON_Delete) is NULL when --config is used as it is; *where is
+ * redirected to where_buf when only the preset speaks. */
+static repmlp_status network_config(const char *arch, const cJSON *config, const char **where,
+                                    const char *preset_name, const char *train, char *where_buf,
+                                    size_t where_size, cJSON **merged) {
+    *merged = NULL;
+    if (!preset_name) {
+        if (config) return REPMLP_OK;
+        return rm_fail(REPMLP_ERROR_CONFIG, "%s: --arch %s needs --config or --preset", train,
+                       arch);
+    }
+    const rm_preset *preset = rm_preset_find(preset_name); /* main() checked the name */
+    if (!config) {
+        snprintf(where_buf, where_size, "%s: --preset %s", train, preset_name);
+        *where = where_buf;
+    }
+    return rm_preset_config(preset, config, *where, merged);
+}
+
+static repmlp_status fuse_repmlp_resnet(const cJSON *config, const char *where, const char *preset,
+                                        const char *train, const char *out) {
+    char buf[1024];
+    cJSON *merged = NULL;
+    rm_resnet_config cfg;
+    repmlp_status s =
+        network_config(RM_ARCH_RESNET, config, &where, preset, train, buf, sizeof buf, &merged);
+    if (s == REPMLP_OK) s = rm_resnet_config_from_json(merged ? merged : config, where, &cfg);
+    if (s == REPMLP_OK) s = rm_fuse_resnet_file(&cfg, train, out);
+    cJSON_Delete(merged);
+    return s;
+}
+
+static repmlp_status fuse_repmlpnet(const cJSON *config, const char *where, const char *preset,
+                                    const char *train, const char *out) {
+    char buf[1024];
+    cJSON *merged = NULL;
+    rm_repmlpnet_config cfg;
+    repmlp_status s =
+        network_config(RM_ARCH_REPMLPNET, config, &where, preset, train, buf, sizeof buf, &merged);
+    if (s == REPMLP_OK) s = rm_repmlpnet_config_from_json(merged ? merged : config, where, &cfg);
+    if (s == REPMLP_OK) s = rm_fuse_repmlpnet_file(&cfg, train, out);
+    cJSON_Delete(merged);
+    return s;
+}
+
 static const struct arch_entry {
     const char *name;
     const char *what;
     fuse_fn fuse;
 } archs[] = {
     {"RepMLP", "RepMLP block, version 1", fuse_repmlp_block_v1},
-    {"RepMLPBlock", "RepMLPNet block, version 2", NULL},
-    {"RepMLPResNet", "RepMLP-ResNet network", NULL},
-    {"RepMLPNet", "RepMLPNet network", NULL},
-};
-
-static const struct preset_entry {
-    const char *name;
-    const char *arch;
-} presets[] = {
-    {"RepMLPRes50-Light-224", "RepMLPResNet"}, {"RepMLPRes50-Bottleneck-224", "RepMLPResNet"},
-    {"RepMLPNet-T224", "RepMLPNet"},           {"RepMLPNet-T256", "RepMLPNet"},
-    {"RepMLPNet-B224", "RepMLPNet"},           {"RepMLPNet-B256", "RepMLPNet"},
-    {"RepMLPNet-D256", "RepMLPNet"},           {"RepMLPNet-L256", "RepMLPNet"},
+    {RM_ARCH_BLOCK_V2, "RepMLPNet block, version 2", fuse_repmlp_block_v2},
+    {RM_ARCH_RESNET, "RepMLP-ResNet network", fuse_repmlp_resnet},
+    {RM_ARCH_REPMLPNET, "RepMLPNet network", fuse_repmlpnet},
 };
 
 #define COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -69,8 +122,9 @@ static void usage(FILE *fp) {
                 archs[i].fuse ? "" : " (not implemented yet)");
     }
     fprintf(fp, "  --preset NAME    a named configuration; implies its arch:\n");
-    for (size_t i = 0; i < COUNT(presets); i++) {
-        fprintf(fp, "                     %-27s (%s)\n", presets[i].name, presets[i].arch);
+    for (size_t i = 0; i < rm_preset_count(); i++) {
+        const rm_preset *p = rm_preset_at(i);
+        fprintf(fp, "                     %-27s (%s)\n", p->name, p->arch);
     }
     fprintf(fp,
             "  --config JSON    constructor parameters as a JSON object (overrides the preset);\n"
@@ -97,13 +151,6 @@ static int fail_usage(const char *message) {
 static const struct arch_entry *find_arch(const char *name) {
     for (size_t i = 0; i < COUNT(archs); i++) {
         if (strcmp(archs[i].name, name) == 0) return &archs[i];
-    }
-    return NULL;
-}
-
-static const struct preset_entry *find_preset(const char *name) {
-    for (size_t i = 0; i < COUNT(presets); i++) {
-        if (strcmp(presets[i].name, name) == 0) return &presets[i];
     }
     return NULL;
 }
@@ -175,9 +222,9 @@ int main(int argc, char **argv) {
         return fail_usage("expected TRAIN.safetensors and FUSED.safetensors (try --help)");
     }
 
-    const struct preset_entry *preset = NULL;
+    const rm_preset *preset = NULL;
     if (preset_name) {
-        preset = find_preset(preset_name);
+        preset = rm_preset_find(preset_name);
         if (!preset) {
             snprintf(msg, sizeof msg, "unknown preset '%s' (try --help)", preset_name);
             return fail_usage(msg);

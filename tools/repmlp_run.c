@@ -4,15 +4,14 @@
  *              [--device SEL] [--repeat K] [--expect REF.safetensors] [--tolerance T]
  *   repmlp-run --list-devices
  */
-#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "repmlp.h"
 #include "core/alloc.h"
+#include "core/platform.h"
 #include "io/safetensors.h"
 
 typedef struct options {
@@ -44,12 +43,6 @@ static int fail(const char *what) {
 static int fail_status(repmlp_status st) {
     fprintf(stderr, "repmlp-run: %s (%s)\n", repmlp_last_error(), repmlp_status_name(st));
     return 1;
-}
-
-static double now_ms(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -231,24 +224,24 @@ int main(int argc, char **argv) {
 
     repmlp_shape in_shape, out_shape;
     int64_t batch = 0;
-    double t0 = now_ms();
+    double t0 = rm_now_ms();
     st = repmlp_model_load(ctx, o.model, &model);
     if (st != REPMLP_OK) {
         rc = fail_status(st);
         goto done;
     }
-    double t_load = now_ms() - t0;
+    double t_load = rm_now_ms() - t0;
     repmlp_model_input_shape(model, &in_shape);
     repmlp_model_output_shape(model, &out_shape);
     if ((rc = read_input(o.input, &in_shape, &input, &batch))) goto done;
 
-    t0 = now_ms();
+    t0 = rm_now_ms();
     st = repmlp_session_create(model, (uint32_t)batch, &session);
     if (st != REPMLP_OK) {
         rc = fail_status(st);
         goto done;
     }
-    double t_prepare = now_ms() - t0;
+    double t_prepare = rm_now_ms() - t0;
     size_t in_count = 1, out_count = 1;
     for (uint32_t d = 0; d < in_shape.ndim; d++) in_count *= (size_t)(d ? in_shape.dims[d] : batch);
     for (uint32_t d = 0; d < out_shape.ndim; d++)
@@ -258,9 +251,9 @@ int main(int argc, char **argv) {
         rc = fail("out of memory");
         goto done;
     }
-    t0 = now_ms();
+    t0 = rm_now_ms();
     st = repmlp_session_run(session, input, in_count, output, out_count);
-    double t_first = now_ms() - t0;
+    double t_first = rm_now_ms() - t0;
     if (st != REPMLP_OK) {
         rc = fail_status(st);
         goto done;
@@ -277,9 +270,9 @@ int main(int argc, char **argv) {
             goto done;
         }
         for (long i = 0; i < o.repeat && st == REPMLP_OK; i++) {
-            t0 = now_ms();
+            t0 = rm_now_ms();
             st = repmlp_session_run(session, input, in_count, output, out_count);
-            times[i] = now_ms() - t0;
+            times[i] = rm_now_ms() - t0;
         }
         if (st == REPMLP_OK) {
             qsort(times, (size_t)o.repeat, sizeof *times, cmp_double);

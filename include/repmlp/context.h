@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 
+#include "repmlp/export.h"
 #include "repmlp/status.h"
 
 #ifdef __cplusplus
@@ -77,21 +78,22 @@ typedef struct repmlp_context_desc {
 /* Lists the Vulkan devices. On input *count is the capacity of infos (infos may be NULL with
  * *count 0 to query the number); on output it is the number of devices. If the capacity was
  * too small the first *capacity entries are filled and REPMLP_ERROR_TOO_LARGE is returned. */
-repmlp_status repmlp_list_devices(repmlp_device_info *infos, uint32_t *count);
+REPMLP_API repmlp_status repmlp_list_devices(repmlp_device_info *infos, uint32_t *count);
 
 /* Creates a context on the selected device. desc may be NULL for all defaults. */
-repmlp_status repmlp_context_create(const repmlp_context_desc *desc, repmlp_context **out);
+REPMLP_API repmlp_status repmlp_context_create(const repmlp_context_desc *desc,
+                                               repmlp_context **out);
 
 /* Waits for the device to be idle, then frees everything the context made. Objects the
  * caller imported are never destroyed. NULL is allowed. */
-void repmlp_context_destroy(repmlp_context *ctx);
+REPMLP_API void repmlp_context_destroy(repmlp_context *ctx);
 
 /* The device the context runs on. */
-repmlp_status repmlp_context_device(const repmlp_context *ctx, repmlp_device_info *out);
+REPMLP_API repmlp_status repmlp_context_device(const repmlp_context *ctx, repmlp_device_info *out);
 
 /* How many warnings and errors the validation layer reported on this context so far (0 when
  * validation is off). Tests treat any non-zero value as a failure. */
-uint32_t repmlp_context_validation_messages(const repmlp_context *ctx);
+REPMLP_API uint32_t repmlp_context_validation_messages(const repmlp_context *ctx);
 
 /* Library version, as "MAJOR.MINOR.PATCH" and as MAJOR*10000 + MINOR*100 + PATCH. */
 #define REPMLP_VERSION_MAJOR 0
@@ -99,8 +101,8 @@ uint32_t repmlp_context_validation_messages(const repmlp_context *ctx);
 #define REPMLP_VERSION_PATCH 0
 #define REPMLP_VERSION_NUMBER                                                                      \
     (REPMLP_VERSION_MAJOR * 10000 + REPMLP_VERSION_MINOR * 100 + REPMLP_VERSION_PATCH)
-const char *repmlp_version_string(void);
-unsigned repmlp_version_number(void);
+REPMLP_API const char *repmlp_version_string(void);
+REPMLP_API unsigned repmlp_version_number(void);
 
 #ifdef __cplusplus
 }

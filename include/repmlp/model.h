@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "repmlp/context.h"
+#include "repmlp/export.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -36,45 +37,47 @@ typedef struct repmlp_shape {
 /* Loads a fused model file (written by repmlp-fuse) onto ctx: validates the file and its
  * config, checks every tensor's name and shape, and uploads the weights. Errors name the
  * file and the tensor or config key at fault. */
-repmlp_status repmlp_model_load(repmlp_context *ctx, const char *path, repmlp_model **out);
+REPMLP_API repmlp_status repmlp_model_load(repmlp_context *ctx, const char *path,
+                                           repmlp_model **out);
 
 /* Frees the model's device memory. All its sessions must be destroyed first. NULL is fine. */
-void repmlp_model_destroy(repmlp_model *model);
+REPMLP_API void repmlp_model_destroy(repmlp_model *model);
 
 /* The architecture name recorded in the file ("RepMLP", "RepMLPNet", ...). */
-const char *repmlp_model_arch(const repmlp_model *model);
+REPMLP_API const char *repmlp_model_arch(const repmlp_model *model);
 
 /* Shapes for a batch of one (dims[0] == 1): input (1, C, H, W), output per architecture. */
-repmlp_status repmlp_model_input_shape(const repmlp_model *model, repmlp_shape *out);
-repmlp_status repmlp_model_output_shape(const repmlp_model *model, repmlp_shape *out);
+REPMLP_API repmlp_status repmlp_model_input_shape(const repmlp_model *model, repmlp_shape *out);
+REPMLP_API repmlp_status repmlp_model_output_shape(const repmlp_model *model, repmlp_shape *out);
 
 /* Bytes of device memory holding the weights. */
-uint64_t repmlp_model_weight_bytes(const repmlp_model *model);
+REPMLP_API uint64_t repmlp_model_weight_bytes(const repmlp_model *model);
 
 /* Prepares the model for `batch` images (>= 1): plans activation memory, allocates it and
  * the input and output buffers, builds pipelines and records the command buffer. A batch
  * whose buffers cannot fit the device is refused here with a message, before allocating. */
-repmlp_status repmlp_session_create(repmlp_model *model, uint32_t batch, repmlp_session **out);
+REPMLP_API repmlp_status repmlp_session_create(repmlp_model *model, uint32_t batch,
+                                               repmlp_session **out);
 
 /* Waits for the session's work and frees it. NULL is fine. */
-void repmlp_session_destroy(repmlp_session *session);
+REPMLP_API void repmlp_session_destroy(repmlp_session *session);
 
-uint32_t repmlp_session_batch(const repmlp_session *session);
+REPMLP_API uint32_t repmlp_session_batch(const repmlp_session *session);
 /* Bytes of the planned activation arena (peak activation memory, excluding input/output). */
-uint64_t repmlp_session_activation_bytes(const repmlp_session *session);
+REPMLP_API uint64_t repmlp_session_activation_bytes(const repmlp_session *session);
 
 /* Runs one batch: copies input (input_count floats, exactly batch * per-image input size) to
  * the device, runs, and copies the result to output (output_count floats, exact too). */
-repmlp_status repmlp_session_run(repmlp_session *session, const float *input, size_t input_count,
-                                 float *output, size_t output_count);
+REPMLP_API repmlp_status repmlp_session_run(repmlp_session *session, const float *input,
+                                            size_t input_count, float *output, size_t output_count);
 
 /* The same in three steps, for callers that keep data on the device between runs: write the
  * session's input tensor, execute on whatever it holds, read its output tensor. */
-repmlp_status repmlp_session_write_input(repmlp_session *session, const float *input,
-                                         size_t input_count);
-repmlp_status repmlp_session_execute(repmlp_session *session);
-repmlp_status repmlp_session_read_output(repmlp_session *session, float *output,
-                                         size_t output_count);
+REPMLP_API repmlp_status repmlp_session_write_input(repmlp_session *session, const float *input,
+                                                    size_t input_count);
+REPMLP_API repmlp_status repmlp_session_execute(repmlp_session *session);
+REPMLP_API repmlp_status repmlp_session_read_output(repmlp_session *session, float *output,
+                                                    size_t output_count);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,8 @@
 #ifndef REPMLP_STATUS_H
 #define REPMLP_STATUS_H
 
+#include "repmlp/export.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -35,15 +37,15 @@ typedef enum repmlp_status {
 } repmlp_status;
 
 /* "REPMLP_ERROR_IO" for REPMLP_ERROR_IO; "REPMLP_UNKNOWN" for a value outside the table. */
-const char *repmlp_status_name(repmlp_status status);
+REPMLP_API const char *repmlp_status_name(repmlp_status status);
 
 /* A short fixed English description of the status ("file input/output error"). */
-const char *repmlp_status_string(repmlp_status status);
+REPMLP_API const char *repmlp_status_string(repmlp_status status);
 
 /* The detailed message of the most recent failed call on this thread (one line, naming the
  * file, tensor, key or Vulkan call at fault), or "" if none failed yet. The pointer stays
  * valid until the next library call on this thread. */
-const char *repmlp_last_error(void);
+REPMLP_API const char *repmlp_last_error(void);
 
 #ifdef __cplusplus
 }

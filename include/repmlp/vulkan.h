@@ -7,11 +7,81 @@
 
 #include <vulkan/vulkan_core.h>
 
+#include "repmlp/export.h"
 #include "repmlp/model.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ---- Sharing the application's device ---- */
+
+/* What the library needs from a device and what it can use. Fill it before creating your
+ * VkDevice, then enable what you can spare and tell the library in repmlp_vulkan_import. */
+typedef struct repmlp_vulkan_requirements {
+    uint32_t api_version;     /* minimum device API version: VK_API_VERSION_1_1 */
+    uint32_t queue_family;    /* a family with VK_QUEUE_COMPUTE_BIT (compute-only if any) */
+    VkBool32 storage_16bit;   /* storageBuffer16BitAccess is available: enable it in
+                                 VkPhysicalDevice16BitStorageFeatures for fp16 weights */
+    VkBool32 usable;          /* the device meets the minimum */
+    uint32_t extension_count; /* device extensions required: none so far */
+    const char *const *extensions;
+} repmlp_vulkan_requirements;
+
+/* Queries `physical_device` of `instance`. get_instance_proc_addr may be NULL (the system
+ * loader's is used). */
+REPMLP_API repmlp_status repmlp_vulkan_query(PFN_vkGetInstanceProcAddr get_instance_proc_addr,
+                                             VkInstance instance, VkPhysicalDevice physical_device,
+                                             repmlp_vulkan_requirements *out);
+
+/* The application's objects. The library never destroys them; they must outlive the context.
+ * The queue is used only inside the library's own submissions (repmlp_session_run/execute,
+ * uploads) under the context's lock; if the application submits to the same VkQueue from
+ * other threads, it must not do so while a library call that submits is running. */
+typedef struct repmlp_vulkan_import {
+    PFN_vkGetInstanceProcAddr get_instance_proc_addr; /* NULL: the system loader's */
+    VkInstance instance;
+    VkPhysicalDevice physical_device;
+    VkDevice device; /* created with API version >= 1.1 */
+    uint32_t queue_family;
+    VkQueue queue;
+    VkBool32 storage_16bit_enabled; /* storageBuffer16BitAccess was enabled on `device` */
+} repmlp_vulkan_import;
+
+/* Creates a context on the application's device. desc may be NULL; its `device` selector is
+ * ignored, its REPMLP_CONTEXT_VALIDATION flag only counts messages if the application's
+ * instance has a debug messenger of its own (the library adds none to an imported instance). */
+REPMLP_API repmlp_status repmlp_context_import(const repmlp_vulkan_import *import,
+                                               const repmlp_context_desc *desc,
+                                               repmlp_context **out);
+
+/* ---- Recording into the application's command buffers ---- */
+
+/* Records the session's dispatches into `cmd` (primary, in the recording state, on a queue
+ * family with compute). The session reads its input and writes its output where
+ * repmlp_session_bind_buffers() pointed them (else its own buffers).
+ * Before: the caller makes its writes of the input visible to compute shaders, e.g.
+ *   vkCmdPipelineBarrier(src = the writer's stage/access,
+ *                        dst = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT / VK_ACCESS_SHADER_READ_BIT)
+ * and must not read or write the output range meanwhile.
+ * After: the output is written by compute shaders; the caller adds a barrier from
+ *   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT / VK_ACCESS_SHADER_WRITE_BIT to its reader.
+ * Between the dispatches the library records its own compute-to-compute barriers. The
+ * session's intermediate buffers are shared by every recording of that session: do not let
+ * two submissions of the same session run at the same time. */
+REPMLP_API repmlp_status repmlp_session_record(repmlp_session *session, VkCommandBuffer cmd);
+
+/* ---- Pipeline cache ---- */
+
+/* Saves the context's pipeline cache to `path` (atomically) so a later load can skip shader
+ * compilation. */
+REPMLP_API repmlp_status repmlp_context_save_pipeline_cache(repmlp_context *ctx, const char *path);
+
+/* Loads a cache saved by repmlp_context_save_pipeline_cache. Call it right after creating the
+ * context, before loading models. A missing, corrupt or stale cache (another device, vendor,
+ * driver version or pipelineCacheUUID) is ignored with a log message and REPMLP_OK: it can
+ * never change results, only speed. I/O errors other than a missing file are reported. */
+REPMLP_API repmlp_status repmlp_context_load_pipeline_cache(repmlp_context *ctx, const char *path);
 
 /* Makes the session read its input from, and write its output to, the caller's buffers
  * instead of its own: `input` bytes [input_offset, + input floats * 4) and likewise for
@@ -21,9 +91,9 @@ extern "C" {
  * side to the session's own buffer. After binding, repmlp_session_execute() runs on the
  * caller's data; repmlp_session_write_input/read_output keep using the session's own
  * buffers. The caller must keep the buffers alive while bound. */
-repmlp_status repmlp_session_bind_buffers(repmlp_session *session, VkBuffer input,
-                                          VkDeviceSize input_offset, VkBuffer output,
-                                          VkDeviceSize output_offset);
+REPMLP_API repmlp_status repmlp_session_bind_buffers(repmlp_session *session, VkBuffer input,
+                                                     VkDeviceSize input_offset, VkBuffer output,
+                                                     VkDeviceSize output_offset);
 
 #ifdef __cplusplus
 }

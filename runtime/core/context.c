@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/instance.h"
 #include "core/pipeline.h"
+#include "repmlp/vulkan.h"
 
 #define RM_DEFAULT_TIMEOUT_NS (60ull * 1000 * 1000 * 1000)
 
@@ -206,7 +207,7 @@ static repmlp_status create_device(repmlp_context *ctx, bool storage16_available
  * library-owned and the imported paths. */
 repmlp_status rm_context_finish(repmlp_context *ctx) {
     volkLoadDeviceTable(&ctx->vk, ctx->device);
-    ctx->vk.vkGetDeviceQueue(ctx->device, ctx->queue_family, 0, &ctx->queue);
+    if (!ctx->queue) ctx->vk.vkGetDeviceQueue(ctx->device, ctx->queue_family, 0, &ctx->queue);
     repmlp_status st = read_queue_caps(ctx);
     if (st != REPMLP_OK) return st;
 
@@ -310,7 +311,7 @@ repmlp_status repmlp_context_create(const repmlp_context_desc *desc, repmlp_cont
 
 void repmlp_context_destroy(repmlp_context *ctx) {
     if (!ctx) return;
-    if (ctx->device) {
+    if (ctx->device && ctx->vk.vkDeviceWaitIdle) {
         ctx->vk.vkDeviceWaitIdle(ctx->device);
         rm_pipelines_destroy_all(ctx);
         if (ctx->pipeline_cache)
@@ -367,5 +368,75 @@ repmlp_status rm_submit_wait(repmlp_context *ctx, VkCommandBuffer cmd, VkFence f
         return rm_fail(REPMLP_ERROR_TIMEOUT, "the device '%s' did not finish within %.1f s",
                        ctx->info.name, (double)ctx->timeout_ns / 1e9);
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkWaitForFences");
+    return REPMLP_OK;
+}
+
+static repmlp_status load_for(PFN_vkGetInstanceProcAddr gipa, VkInstance instance) {
+    if (gipa) {
+        volkInitializeCustom(gipa);
+    } else {
+        repmlp_status st = rm_load_vulkan();
+        if (st != REPMLP_OK) return st;
+    }
+    volkLoadInstanceOnly(instance);
+    return REPMLP_OK;
+}
+
+repmlp_status repmlp_vulkan_query(PFN_vkGetInstanceProcAddr gipa, VkInstance instance,
+                                  VkPhysicalDevice physical_device,
+                                  repmlp_vulkan_requirements *out) {
+    if (!instance || !physical_device || !out)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_vulkan_query: NULL argument");
+    repmlp_status st = load_for(gipa, instance);
+    if (st != REPMLP_OK) return st;
+    memset(out, 0, sizeof *out);
+    out->api_version = VK_API_VERSION_1_1;
+    repmlp_device_info info;
+    rm_describe_device(physical_device, 0, &info);
+    out->usable = info.usable && rm_find_compute_queue(physical_device, &out->queue_family);
+    VkPhysicalDevice16BitStorageFeatures f16 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
+    VkPhysicalDeviceFeatures2 features = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+                                          .pNext = &f16};
+    if (info.api_version >= VK_API_VERSION_1_1)
+        vkGetPhysicalDeviceFeatures2(physical_device, &features);
+    out->storage_16bit = f16.storageBuffer16BitAccess;
+    return REPMLP_OK;
+}
+
+repmlp_status repmlp_context_import(const repmlp_vulkan_import *im, const repmlp_context_desc *desc,
+                                    repmlp_context **out) {
+    if (!im || !out || !im->instance || !im->physical_device || !im->device || !im->queue)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                       "repmlp_context_import: instance, physical device, device and queue are "
+                       "required");
+    *out = NULL;
+    repmlp_status st = load_for(im->get_instance_proc_addr, im->instance);
+    if (st != REPMLP_OK) return st;
+    repmlp_context *ctx;
+    st = rm_context_alloc(desc, &ctx);
+    if (st != REPMLP_OK) return st;
+    ctx->instance = im->instance;
+    ctx->physical_device = im->physical_device;
+    ctx->device = im->device;
+    ctx->queue_family = im->queue_family;
+    ctx->queue = im->queue;
+    rm_describe_device(im->physical_device, 0, &ctx->info);
+    if (!ctx->info.usable) {
+        repmlp_context_destroy(ctx);
+        return rm_fail(REPMLP_ERROR_UNSUPPORTED,
+                       "repmlp_context_import: '%s' does not support Vulkan 1.1 compute",
+                       ctx->info.name);
+    }
+    bool storage16;
+    read_caps(ctx, &storage16);
+    ctx->caps.storage_16bit =
+        storage16 && im->storage_16bit_enabled && !(ctx->flags & REPMLP_CONTEXT_NO_FP16);
+    st = rm_context_finish(ctx);
+    if (st != REPMLP_OK) {
+        repmlp_context_destroy(ctx);
+        return st;
+    }
+    *out = ctx;
     return REPMLP_OK;
 }

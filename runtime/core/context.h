@@ -8,6 +8,7 @@
 #include <volk.h>
 
 #include "repmlp/context.h"
+#include "core/error.h"
 #include "core/mutex.h"
 
 /* What the device can do, read once at context creation; kernels are chosen from this. */
@@ -67,10 +68,7 @@ struct repmlp_context {
 };
 
 void rm_log(const repmlp_context *ctx, repmlp_log_level level, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
+    RM_PRINTF(3, 4);
 
 /* Maps a failed VkResult to a status and message naming the call; marks device loss. */
 repmlp_status rm_vk_fail(repmlp_context *ctx, VkResult result, const char *call);

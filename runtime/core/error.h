@@ -4,7 +4,11 @@
 
 #include "repmlp/status.h"
 
-#if defined(__GNUC__)
+#if defined(__MINGW32__)
+/* MinGW checks `printf` formats as MSVCRT's (no %zu); the build uses the C99 implementation
+ * instead (__USE_MINGW_ANSI_STDIO), which is what gnu_printf describes. */
+#define RM_PRINTF(fmt, args) __attribute__((format(gnu_printf, fmt, args)))
+#elif defined(__GNUC__)
 #define RM_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
 #else
 #define RM_PRINTF(fmt, args)

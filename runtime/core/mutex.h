@@ -3,11 +3,11 @@
 #define RM_MUTEX_H
 
 #ifdef _WIN32
-#ifndef WIN32_LEAN_AND_MEAN
-#define WIN32_LEAN_AND_MEAN
-#endif
-#include <windows.h>
-typedef SRWLOCK rm_mutex;
+/* An SRWLOCK (one pointer), declared here without <windows.h>: this header reaches nearly
+ * every file of the library, and windows.h would cost each of them ~80k lines. */
+typedef struct rm_mutex {
+    void *srwlock;
+} rm_mutex;
 #else
 #include <pthread.h>
 typedef pthread_mutex_t rm_mutex;

@@ -3,10 +3,13 @@
 
 #include "exec/model.h"
 
-extern const rm_arch rm_arch_block_v1;
+extern const rm_arch rm_arch_block_v1, rm_arch_block_v2, rm_arch_resnet, rm_arch_repmlpnet;
 
 static const rm_arch *const arch_table[] = {
     &rm_arch_block_v1,
+    &rm_arch_block_v2,
+    &rm_arch_resnet,
+    &rm_arch_repmlpnet,
 };
 
 const rm_arch *rm_arch_find(const char *name) {

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "io/json.h"
 #include "io/safetensors.h"
+#include "graph/memplan.h"
 #include "model/fused_format.h"
 
 static uint64_t align_up(uint64_t x, uint64_t a) {
@@ -94,7 +95,9 @@ static repmlp_status check_tensors(repmlp_model *m) {
     return st;
 }
 
-static repmlp_status load(repmlp_model *m, rm_safetensors *st) {
+/* Everything that needs no device: metadata, config, the tensor table and the check that the
+ * architecture takes exactly these tensors. *host receives the packed weights. */
+static repmlp_status parse(repmlp_model *m, rm_safetensors *st, uint64_t alignment, float **host) {
     const char *arch_name, *config_text;
     repmlp_status s = rm_fused_read_metadata(st, &arch_name, &config_text);
     if (s != REPMLP_OK) return s;
@@ -111,12 +114,16 @@ static repmlp_status load(repmlp_model *m, rm_safetensors *st) {
     s = m->arch->parse_config(json, where, &m->config);
     cJSON_Delete(json);
     if (s != REPMLP_OK) return s;
+    s = read_tensors(m, st, alignment, host);
+    if (s == REPMLP_OK) s = check_tensors(m);
+    return s;
+}
 
+static repmlp_status load(repmlp_model *m, rm_safetensors *st) {
     uint64_t alignment = m->ctx->caps.min_storage_buffer_offset_alignment;
     if (alignment < 16) alignment = 16;
     float *host = NULL;
-    s = read_tensors(m, st, alignment, &host);
-    if (s == REPMLP_OK) s = check_tensors(m);
+    repmlp_status s = parse(m, st, alignment, &host);
     if (s == REPMLP_OK)
         s = rm_buffer_create(m->ctx, m->weight_bytes, RM_BUFFER_DEVICE, &m->weight_buffer);
     if (s == REPMLP_OK) s = rm_buffer_upload(m->ctx, &m->weight_buffer, 0, host, m->weight_bytes);
@@ -180,4 +187,29 @@ repmlp_status repmlp_model_output_shape(const repmlp_model *m, repmlp_shape *out
 
 uint64_t repmlp_model_weight_bytes(const repmlp_model *m) {
     return m ? m->weight_bytes : 0;
+}
+
+repmlp_status rm_model_check_file(const char *path, uint32_t batch) {
+    repmlp_model *m = rm_calloc(1, sizeof *m);
+    if (!m) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    m->path = rm_strdup(path);
+    rm_safetensors *st = NULL;
+    float *host = NULL;
+    repmlp_status s = m->path ? rm_safetensors_open(path, &st)
+                              : rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    if (s == REPMLP_OK) s = parse(m, st, 256, &host);
+    rm_safetensors_close(st);
+    rm_free(host);
+    if (s == REPMLP_OK) {
+        rm_graph g;
+        rm_graph_init(&g);
+        rm_builder b = {m, &g, REPMLP_OK, NULL};
+        uint64_t arena = 0;
+        s = m->arch->build(&b, batch);
+        if (s == REPMLP_OK) s = rm_graph_finish(&g);
+        if (s == REPMLP_OK) s = rm_memplan(&g, 256, &arena);
+        rm_graph_free(&g);
+    }
+    repmlp_model_destroy(m);
+    return s;
 }

@@ -41,6 +41,10 @@ struct repmlp_model {
     uint64_t weight_bytes;
 };
 
+/* Loads a fused file as repmlp_model_load does, minus the device: metadata, config, tensors,
+ * then builds and memory-plans the graph for `batch`. For fuzzing and validation tools. */
+repmlp_status rm_model_check_file(const char *path, uint32_t batch);
+
 /* State of one graph build. Errors are sticky: the first one is kept in `status` and later
  * calls return -1, so a builder can chain calls and check once. */
 typedef struct rm_builder {

@@ -27,6 +27,13 @@ struct repmlp_session {
  * creation and when the caller rebinds input/output, never per run. */
 repmlp_status rm_session_record(repmlp_session *s);
 
+/* Runs the session's dispatches once with timestamps around each and returns each node's
+ * device time (REPMLP_ERROR_UNSUPPORTED without timestamp support). */
+repmlp_status rm_session_profile(repmlp_session *s, double *ms_per_node);
+/* Bytes a node's bindings span (reads and writes, each counted once): its memory traffic
+ * if every byte moved once. */
+uint64_t rm_session_node_bytes(const repmlp_session *s, int node);
+
 /* Records the session's dispatches (with barriers between them) into cmd. */
 void rm_session_record_into(const repmlp_session *s, VkCommandBuffer cmd);
 

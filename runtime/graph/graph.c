@@ -1,5 +1,6 @@
 #include "graph/graph.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -51,7 +52,7 @@ int rm_graph_node(rm_graph *g, rm_node_kind kind, const void *params, const int 
     rm_node *n = &g->nodes[g->node_count];
     memset(n, 0, sizeof *n);
     n->kind = kind;
-    n->label = label;
+    snprintf(n->label, sizeof n->label, "%s", label);
     switch (kind) {
         case RM_NODE_AVGPOOL:
             n->params.avgpool = *(const rm_avgpool_params *)params;

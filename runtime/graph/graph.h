@@ -46,7 +46,7 @@ typedef struct rm_node {
         rm_affine_params affine;
     } params;
     int args[RM_MAX_BINDINGS]; /* value ids, one per shader binding */
-    const char *label;         /* static string, for errors and per-op timings */
+    char label[96];            /* e.g. "stages.1.0.repmlp_block.fc3": errors and timings */
 } rm_node;
 
 /* One entry per node kind: how to turn parameters into a dispatch. */

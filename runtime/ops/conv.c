@@ -25,21 +25,22 @@ static repmlp_status prepare_pointwise(repmlp_context *ctx, const rm_conv_params
 }
 
 repmlp_status rm_conv_prepare(repmlp_context *ctx, const rm_conv_params *p, rm_dispatch *out) {
-    if (!p->N || !p->C || !p->O || !p->kh || !p->kw || !p->stride || !p->groups ||
-        p->C % p->groups || p->O % p->groups || p->H + 2 * p->pad < p->kh ||
-        p->W + 2 * p->pad < p->kw || p->ep.has_scale)
-        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
-                       "conv: C=%u O=%u groups=%u kernel %ux%u stride %u pad %u on %ux%u is not "
-                       "a valid convolution",
-                       p->C, p->O, p->groups, p->kh, p->kw, p->stride, p->pad, p->H, p->W);
+    if (!p->N || !p->C || !p->O || !p->kh || !p->kw || !p->sh || !p->sw || !p->groups ||
+        p->C % p->groups || p->O % p->groups || p->H + 2 * p->ph < p->kh ||
+        p->W + 2 * p->pw < p->kw || p->ep.has_scale)
+        return rm_fail(
+            REPMLP_ERROR_INVALID_ARGUMENT,
+            "conv: C=%u O=%u groups=%u kernel %ux%u stride %ux%u pad %ux%u on %ux%u is not "
+            "a valid convolution",
+            p->C, p->O, p->groups, p->kh, p->kw, p->sh, p->sw, p->ph, p->pw, p->H, p->W);
     if ((uint64_t)p->H * p->W * p->C >= (1u << 31) ||
         (uint64_t)p->N * p->C * p->H * p->W >= UINT32_MAX)
         return rm_fail(REPMLP_ERROR_TOO_LARGE, "conv: input (%u, %u, %u, %u) is too large", p->N,
                        p->C, p->H, p->W);
-    if (p->kh == 1 && p->kw == 1 && p->stride == 1 && p->pad == 0)
+    if (p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->ph == 0 && p->pw == 0)
         return prepare_pointwise(ctx, p, out);
-    uint32_t oh = rm_conv_out_size(p->H, p->kh, p->stride, p->pad);
-    uint32_t ow = rm_conv_out_size(p->W, p->kw, p->stride, p->pad);
+    uint32_t oh = rm_conv_out_size(p->H, p->kh, p->sh, p->ph);
+    uint32_t ow = rm_conv_out_size(p->W, p->kw, p->sw, p->pw);
     uint32_t cg = p->C / p->groups, ohw = oh * ow;
     rm_gemm_core c = {
         .name = "conv",
@@ -55,8 +56,8 @@ repmlp_status rm_conv_prepare(repmlp_context *ctx, const rm_conv_params *p, rm_d
         .y_cols = rm_map_stride(ohw),
         .max_read = {(uint64_t)p->N * p->C * p->H * p->W, (uint64_t)p->O * cg * p->kh * p->kw, 0},
     };
-    uint32_t spec[RM_GEMM_CORE_SPEC + 10] = {0};
-    uint32_t own[10] = {cg, p->C, p->H, p->W, p->kh, p->kw, p->stride, p->pad, oh, ow};
-    for (int i = 0; i < 10; i++) spec[RM_GEMM_CORE_SPEC + i] = own[i];
-    return rm_gemm_core_prepare(ctx, &c, spec, RM_GEMM_CORE_SPEC + 10, out);
+    uint32_t spec[RM_GEMM_CORE_SPEC + 12] = {0};
+    uint32_t own[12] = {cg, p->C, p->H, p->W, p->kh, p->kw, p->sh, p->sw, p->ph, p->pw, oh, ow};
+    for (int i = 0; i < 12; i++) spec[RM_GEMM_CORE_SPEC + i] = own[i];
+    return rm_gemm_core_prepare(ctx, &c, spec, RM_GEMM_CORE_SPEC + 12, out);
 }

@@ -32,8 +32,8 @@ static repmlp_status prepare_conv(repmlp_context *ctx, const rm_node *n, rm_disp
 }
 static uint64_t flops_conv(const rm_node *n) {
     const rm_conv_params *p = &n->params.conv;
-    uint64_t out = (uint64_t)p->N * p->O * rm_conv_out_size(p->H, p->kh, p->stride, p->pad) *
-                   rm_conv_out_size(p->W, p->kw, p->stride, p->pad);
+    uint64_t out = (uint64_t)p->N * p->O * rm_conv_out_size(p->H, p->kh, p->sh, p->ph) *
+                   rm_conv_out_size(p->W, p->kw, p->sw, p->pw);
     return 2ull * out * (p->C / p->groups) * p->kh * p->kw;
 }
 

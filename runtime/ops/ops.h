@@ -85,7 +85,9 @@ repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_d
  * the plain GEMM path). The epilogue's scale maps are unused. Output (N, O, OH, OW).
  * Bindings as rm_gemm: 0 X, 1 weight, 2 bias, 3 Y, 4 unused, 5 unused, 6 residual. */
 typedef struct rm_conv_params {
-    uint32_t N, C, H, W, O, kh, kw, stride, pad, groups;
+    uint32_t N, C, H, W, O;
+    uint32_t kh, kw, sh, sw, ph, pw; /* kernel, stride and zero padding per axis */
+    uint32_t groups;
     rm_epilogue ep;
     rm_gemm_variant variant;
 } rm_conv_params;

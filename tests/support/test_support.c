@@ -6,10 +6,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <dlfcn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/context.h"
+#include "io/json.h"
+#include "io/safetensors.h"
+#include "model/config.h"
+#include "model/fuse_block_v1.h"
 
 void ts_log(void *user, repmlp_log_level level, const char *message) {
     (void)user;
@@ -19,6 +24,35 @@ void ts_log(void *user, repmlp_log_level level, const char *message) {
 uint32_t ts_context_flags(void) {
     const char *v = getenv("REPMLP_TEST_VALIDATION");
     return v && strcmp(v, "1") == 0 ? REPMLP_CONTEXT_VALIDATION : 0;
+}
+
+/* Under LeakSanitizer, leaks inside a driver that was unloaded by the time the process exits
+ * show up as "<unknown module>" and cannot be told apart from ours. Pinning the driver and
+ * the validation layer in memory keeps their names, so tests/lsan.supp can suppress them by
+ * library while everything of ours stays checked. */
+__attribute__((constructor)) static void pin_vulkan_libraries(void) {
+    const char *icd = getenv("REPMLP_TEST_ICD");
+    dlopen("libvulkan.so.1", RTLD_NOW | RTLD_NODELETE);
+    dlopen("libVkLayer_khronos_validation.so", RTLD_NOW | RTLD_NODELETE);
+    dlopen("libVkLayer_MESA_device_select.so", RTLD_NOW | RTLD_NODELETE);
+    FILE *f = icd ? fopen(icd, "r") : NULL;
+    if (!f) return;
+    char text[4096] = {0}, lib[2048];
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = 0;
+    const char *p = strstr(text, "\"library_path\"");
+    if (!p || !(p = strchr(p + 14, '"'))) return;
+    const char *end = strchr(++p, '"');
+    if (!end || end - p >= 1024) return;
+    if (*p == '/') {
+        snprintf(lib, sizeof lib, "%.*s", (int)(end - p), p);
+    } else { /* relative to the manifest's directory */
+        const char *slash = strrchr(icd, '/');
+        int dir = slash ? (int)(slash - icd) : 1;
+        snprintf(lib, sizeof lib, "%.*s/%.*s", dir, slash ? icd : ".", (int)(end - p), p);
+    }
+    dlopen(lib, RTLD_NOW | RTLD_NODELETE);
 }
 
 repmlp_context *ts_context(void) {
@@ -151,4 +185,59 @@ const char *ts_tool(const char *name) {
     char *buf = slots[next++ % 4];
     snprintf(buf, sizeof slots[0], "%s/bin/%s", REPMLP_BINARY_DIR, name);
     return buf;
+}
+
+static void *read_all(const char *path, size_t *n) {
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("%s: cannot open", path);
+    char *text = malloc(1 << 16);
+    *n = fread(text, 1, (1 << 16) - 1, f);
+    fclose(f);
+    text[*n] = 0;
+    return text;
+}
+
+static void read_float_tensor(const char *path, const char *name, void *out, bool f64,
+                              size_t *count, uint32_t *batch) {
+    rm_safetensors *st;
+    if (rm_safetensors_open(path, &st) != REPMLP_OK) fail_msg("%s", repmlp_last_error());
+    const rm_st_tensor *t = rm_safetensors_find(st, name);
+    if (!t) fail_msg("%s: no tensor '%s'", path, name);
+    *count = t->count;
+    if (batch) *batch = (uint32_t)t->shape[0];
+    void *data = malloc(t->count * (f64 ? sizeof(double) : sizeof(float)));
+    bool ok = f64 ? rm_st_tensor_to_f64(t, data) : rm_st_tensor_to_f32(t, data);
+    assert_true(ok);
+    *(void **)out = data;
+    rm_safetensors_close(st);
+}
+
+void ts_block_fixture_load(ts_block_fixture *f, const char *name) {
+    char dir[512], path[700];
+    snprintf(dir, sizeof dir, "%s/tests/fixtures/block_v1/%s", REPMLP_SOURCE_DIR, name);
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    size_t n;
+    char *text = read_all(path, &n);
+    cJSON *json;
+    assert_int_equal(rm_json_parse(text, n, "config", &json), REPMLP_OK);
+    free(text);
+    rm_block_v1_config cfg;
+    assert_int_equal(rm_block_v1_config_from_json(json, "config", &cfg), REPMLP_OK);
+    cJSON_Delete(json);
+    snprintf(f->fused_path, sizeof f->fused_path, "%s/tmp-%s-%d.fused.safetensors",
+             REPMLP_BINARY_DIR, name, (int)getpid());
+    snprintf(path, sizeof path, "%s/train.safetensors", dir);
+    if (rm_fuse_block_v1_file(&cfg, path, f->fused_path) != REPMLP_OK)
+        fail_msg("fusing %s: %s", path, repmlp_last_error());
+    snprintf(path, sizeof path, "%s/input.safetensors", dir);
+    read_float_tensor(path, "input", &f->input, false, &f->input_count, &f->batch);
+    snprintf(path, sizeof path, "%s/expected.safetensors", dir);
+    read_float_tensor(path, "output", &f->expected, true, &f->output_count, NULL);
+}
+
+void ts_block_fixture_free(ts_block_fixture *f) {
+    remove(f->fused_path);
+    free(f->input);
+    free(f->expected);
+    memset(f, 0, sizeof *f);
 }

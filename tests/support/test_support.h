@@ -45,6 +45,18 @@ double ts_run(repmlp_context *ctx, rm_dispatch *dispatches, const rm_binding *co
 
 double ts_now_ms(void);
 
+/* A RepMLP v1 block fixture (tests/fixtures/block_v1/<name>) fused into a scratch file, with
+ * its input (F32) and PyTorch's float64 output. */
+typedef struct ts_block_fixture {
+    char fused_path[1024];
+    float *input;
+    double *expected;
+    size_t input_count, output_count;
+    uint32_t batch;
+} ts_block_fixture;
+void ts_block_fixture_load(ts_block_fixture *f, const char *name);
+void ts_block_fixture_free(ts_block_fixture *f); /* also removes the fused file */
+
 /* Runs a shell command line, capturing stdout and stderr together into out (NUL-terminated,
  * truncated to size); returns the exit status (-1 if it did not exit normally). */
 int ts_system(const char *command, char *out, size_t size);

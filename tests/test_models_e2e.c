@@ -1,7 +1,8 @@
-/* End to end, through the real tools: PyTorch fixture (training-time block) -> repmlp-fuse ->
+/* End to end, through the real tools: PyTorch fixture (training-time model) -> repmlp-fuse ->
  * repmlp-run on this test's driver, compared with PyTorch's float64 output, at batch 1, at
- * the fixture's batch and at a larger reordered batch. Then the library API on the same
- * fused files: the one-call run, the three-step device-resident run, and misuse errors. */
+ * the fixture's batch and at a larger reordered batch, for every fixture of every
+ * architecture. Then the library API on the same fused files: the one-call run, the
+ * three-step device-resident run, caller-owned buffers, and misuse errors. */
 #define _POSIX_C_SOURCE 200809L
 #include "test_support.h"
 
@@ -17,8 +18,22 @@
 #include "io/safetensors.h"
 #include "core/context.h"
 
-#define FIXTURES REPMLP_SOURCE_DIR "/tests/fixtures/block_v1"
-#define TOLERANCE 1e-5
+#define FIXTURES REPMLP_SOURCE_DIR "/tests/fixtures"
+
+/* One directory of fixtures per architecture; SPEC.md's accuracy: 1e-5 of the output's
+ * largest magnitude for a block, 1e-4 for a whole network. */
+typedef struct fixture_set {
+    const char *dir, *arch;
+    double tolerance;
+    int min_cases;
+} fixture_set;
+static const fixture_set sets[] = {
+    {"block_v1", "RepMLP", 1e-5, 6},
+    {"block_v2", "RepMLPBlock", 1e-5, 5},
+    {"resnet", "RepMLPResNet", 1e-4, 3},
+    {"repmlpnet", "RepMLPNet", 1e-4, 3},
+};
+static const fixture_set *current;
 
 static char scratch[1024];
 
@@ -83,7 +98,7 @@ static double run_cli(const char *fused, const char *input, const char *expected
     char cmd[16384], out[8192];
     const char *device = getenv("REPMLP_TEST_DEVICE");
     FORMAT(cmd, "%s %s --input %s --output %s --expect %s --tolerance %g %s%s%s",
-           ts_tool("repmlp-run"), fused, input, output, expected, TOLERANCE,
+           ts_tool("repmlp-run"), fused, input, output, expected, current->tolerance,
            ts_context_flags() ? "--validation " : "", device ? "--device " : "",
            device ? device : "");
     int rc = ts_system(cmd, out, sizeof out);
@@ -102,32 +117,36 @@ static double run_cli(const char *fused, const char *input, const char *expected
 
 static void fuse_case(const char *dir, const char *fused) {
     char cmd[16384], out[4096];
-    FORMAT(cmd, "%s --arch RepMLP --config @%s/config.json %s/train.safetensors %s",
-           ts_tool("repmlp-fuse"), dir, dir, fused);
+    FORMAT(cmd, "%s --arch %s --config @%s/config.json %s/train.safetensors %s",
+           ts_tool("repmlp-fuse"), current->arch, dir, dir, fused);
     int rc = ts_system(cmd, out, sizeof out);
     if (rc != 0) fail_msg("repmlp-fuse exited %d:\n%s", rc, out);
 }
 
-static void each_case(void (*fn)(const char *name, const char *dir)) {
-    DIR *d = opendir(FIXTURES);
-    if (!d) fail_msg("fixtures missing: %s", FIXTURES);
+static void each_case(const fixture_set *set, void (*fn)(const char *name, const char *dir)) {
+    char root[1024];
+    FORMAT(root, "%s/%s", FIXTURES, set->dir);
+    current = set;
+    DIR *d = opendir(root);
+    if (!d) fail_msg("fixtures missing: %s", root);
     char names[64][256];
     int n = 0;
     struct dirent *e;
     while ((e = readdir(d)) && n < 64)
         if (e->d_name[0] != '.') snprintf(names[n++], sizeof names[0], "%s", e->d_name);
     closedir(d);
-    assert_true(n >= 6);
+    if (n < set->min_cases)
+        fail_msg("%s: %d fixtures, expected at least %d", root, n, set->min_cases);
     for (int i = 0; i < n; i++) {
         char dir[2048];
-        FORMAT(dir, "%s/%s", FIXTURES, names[i]);
+        FORMAT(dir, "%s/%s", root, names[i]);
         fn(names[i], dir);
     }
 }
 
 static void cli_case(const char *name, const char *dir) {
     char fused[4096], path_in[4096], path_ref[4096], path_out[4096], p[4096];
-    FORMAT(fused, "%s/%s.fused.safetensors", scratch, name);
+    FORMAT(fused, "%s/%s-%s.fused.safetensors", scratch, current->dir, name);
     fuse_case(dir, fused);
     FORMAT(p, "%s/input.safetensors", dir);
     tensor input = read_tensor(p, "input");
@@ -144,29 +163,29 @@ static void cli_case(const char *name, const char *dir) {
     const int *picks[3] = {pick1, all, big};
     int counts[3] = {1, fixture_n, 7};
     for (int k = 0; k < 3; k++) {
-        FORMAT(path_in, "%s/%s.in%d.safetensors", scratch, name, counts[k]);
-        FORMAT(path_ref, "%s/%s.ref%d.safetensors", scratch, name, counts[k]);
-        FORMAT(path_out, "%s/%s.out%d.safetensors", scratch, name, counts[k]);
+        FORMAT(path_in, "%s/%s-%s.in%d.safetensors", scratch, current->dir, name, counts[k]);
+        FORMAT(path_ref, "%s/%s-%s.ref%d.safetensors", scratch, current->dir, name, counts[k]);
+        FORMAT(path_out, "%s/%s-%s.out%d.safetensors", scratch, current->dir, name, counts[k]);
         write_subset(&input, picks[k], counts[k], "input", RM_DTYPE_F32, path_in);
         write_subset(&expected, picks[k], counts[k], "output", RM_DTYPE_F64, path_ref);
         double err = run_cli(fused, path_in, path_ref, path_out);
-        print_message("%-28s batch %d: max rel error %.3g\n", name, counts[k], err);
-        assert_true(err <= TOLERANCE);
+        print_message("%-10s %-36s batch %d: max rel error %.3g\n", current->dir, name, counts[k],
+                      err);
+        assert_true(err <= current->tolerance);
     }
     free(input.data);
     free(expected.data);
 }
 
 static void cli_end_to_end(void **state) {
-    (void)state;
-    each_case(cli_case);
+    each_case((const fixture_set *)*state, cli_case);
 }
 
 static repmlp_context *api_ctx;
 
 static void api_case(const char *name, const char *dir) {
     char fused[4096], p[4096];
-    FORMAT(fused, "%s/%s.fused.safetensors", scratch, name);
+    FORMAT(fused, "%s/%s-%s.fused.safetensors", scratch, current->dir, name);
     struct stat sb;
     if (stat(fused, &sb) != 0) fuse_case(dir, fused);
     FORMAT(p, "%s/input.safetensors", dir);
@@ -179,11 +198,11 @@ static void api_case(const char *name, const char *dir) {
     repmlp_shape in_shape, out_shape;
     assert_int_equal(repmlp_model_input_shape(model, &in_shape), REPMLP_OK);
     assert_int_equal(repmlp_model_output_shape(model, &out_shape), REPMLP_OK);
-    assert_string_equal(repmlp_model_arch(model), "RepMLP");
-    for (int d = 1; d < 4; d++) {
-        assert_int_equal(in_shape.dims[d], input.shape[d]);
-        assert_int_equal(out_shape.dims[d], expected.shape[d]);
-    }
+    assert_string_equal(repmlp_model_arch(model), current->arch);
+    assert_int_equal(in_shape.ndim, input.ndim);
+    assert_int_equal(out_shape.ndim, expected.ndim);
+    for (int d = 1; d < input.ndim; d++) assert_int_equal(in_shape.dims[d], input.shape[d]);
+    for (int d = 1; d < expected.ndim; d++) assert_int_equal(out_shape.dims[d], expected.shape[d]);
     uint32_t batch = (uint32_t)input.shape[0];
     float *x = malloc(input.count * sizeof(float)), *y = malloc(expected.count * sizeof(float));
     for (size_t i = 0; i < input.count; i++) x[i] = (float)input.data[i];
@@ -193,7 +212,7 @@ static void api_case(const char *name, const char *dir) {
     assert_int_equal(repmlp_session_batch(s), batch);
     assert_int_equal(repmlp_session_run(s, x, input.count, y, expected.count), REPMLP_OK);
     double err = max_rel(y, expected.data, expected.count);
-    assert_true(err <= TOLERANCE);
+    assert_true(err <= current->tolerance);
 
     /* Device-resident path: write once, execute twice, read. */
     memset(y, 0, expected.count * sizeof(float));
@@ -201,7 +220,7 @@ static void api_case(const char *name, const char *dir) {
     assert_int_equal(repmlp_session_execute(s), REPMLP_OK);
     assert_int_equal(repmlp_session_execute(s), REPMLP_OK);
     assert_int_equal(repmlp_session_read_output(s, y, expected.count), REPMLP_OK);
-    assert_true(max_rel(y, expected.data, expected.count) <= TOLERANCE);
+    assert_true(max_rel(y, expected.data, expected.count) <= current->tolerance);
 
     /* Caller-owned device buffers: the session reads and writes them directly. */
     rm_buffer in_buf, out_buf;
@@ -217,7 +236,7 @@ static void api_case(const char *name, const char *dir) {
     assert_int_equal(repmlp_session_execute(s), REPMLP_OK);
     memset(y, 0, expected.count * sizeof(float));
     assert_int_equal(rm_buffer_download(api_ctx, &out_buf, 0, y, expected.count * 4), REPMLP_OK);
-    assert_true(max_rel(y, expected.data, expected.count) <= TOLERANCE);
+    assert_true(max_rel(y, expected.data, expected.count) <= current->tolerance);
     if (align > 4)
         assert_int_equal(repmlp_session_bind_buffers(s, in_buf.buffer, 4, out_buf.buffer, 0),
                          REPMLP_ERROR_INVALID_ARGUMENT);
@@ -248,9 +267,8 @@ static void api_case(const char *name, const char *dir) {
 }
 
 static void api_end_to_end(void **state) {
-    (void)state;
     api_ctx = ts_context();
-    each_case(api_case);
+    each_case((const fixture_set *)*state, api_case);
     ts_context_done(api_ctx);
 }
 
@@ -259,7 +277,7 @@ static void load_errors(void **state) {
     (void)state;
     repmlp_context *ctx = ts_context();
     repmlp_model *m = NULL;
-    assert_int_equal(repmlp_model_load(ctx, FIXTURES "/gp_c4_k13/train.safetensors", &m),
+    assert_int_equal(repmlp_model_load(ctx, FIXTURES "/block_v1/gp_c4_k13/train.safetensors", &m),
                      REPMLP_ERROR_FORMAT);
     assert_null(m);
     assert_non_null(strstr(repmlp_last_error(), "train.safetensors"));
@@ -272,15 +290,21 @@ static void load_errors(void **state) {
 static int setup(void **state) {
     (void)state;
     const char *driver = getenv("REPMLP_TEST_DEVICE");
-    FORMAT(scratch, "%s/tmp-block-e2e-%s", REPMLP_BINARY_DIR, driver ? driver : "default");
+    FORMAT(scratch, "%s/tmp-models-e2e-%s", REPMLP_BINARY_DIR, driver ? driver : "default");
     mkdir(scratch, 0755);
     return 0;
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(cli_end_to_end),
-        cmocka_unit_test(api_end_to_end),
+        cmocka_unit_test_prestate(cli_end_to_end, (void *)&sets[0]),
+        cmocka_unit_test_prestate(cli_end_to_end, (void *)&sets[1]),
+        cmocka_unit_test_prestate(cli_end_to_end, (void *)&sets[2]),
+        cmocka_unit_test_prestate(cli_end_to_end, (void *)&sets[3]),
+        cmocka_unit_test_prestate(api_end_to_end, (void *)&sets[0]),
+        cmocka_unit_test_prestate(api_end_to_end, (void *)&sets[1]),
+        cmocka_unit_test_prestate(api_end_to_end, (void *)&sets[2]),
+        cmocka_unit_test_prestate(api_end_to_end, (void *)&sets[3]),
         cmocka_unit_test(load_errors),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -1,0 +1,58 @@
+/* Per-op device time from timestamp queries, for benchmarks. Recorded into its own command
+ * buffer so the session's replayed one stays free of queries. */
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "exec/session.h"
+
+repmlp_status rm_session_profile(repmlp_session *s, double *ms_per_node) {
+    repmlp_context *ctx = s->ctx;
+    if (!ctx->caps.timestamps)
+        return rm_fail(REPMLP_ERROR_UNSUPPORTED, "'%s' has no timestamp queries on its queue",
+                       ctx->info.name);
+    uint32_t n = (uint32_t)s->graph.node_count, queries = 2 * n;
+    VkQueryPoolCreateInfo qi = {.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
+                                .queryType = VK_QUERY_TYPE_TIMESTAMP,
+                                .queryCount = queries};
+    VkQueryPool pool;
+    VkResult r = ctx->vk.vkCreateQueryPool(ctx->device, &qi, NULL, &pool);
+    if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateQueryPool");
+    uint64_t *stamps = rm_calloc(queries, sizeof *stamps);
+    VkCommandBuffer cmd;
+    repmlp_status st = stamps ? rm_oneoff_begin(ctx, &cmd)
+                              : rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    if (st == REPMLP_OK) {
+        ctx->vk.vkCmdResetQueryPool(cmd, pool, 0, queries);
+        for (uint32_t i = 0; i < n; i++) {
+            if (i) rm_barrier_compute(ctx, cmd);
+            ctx->vk.vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, pool, 2 * i);
+            rm_dispatch_record(ctx, cmd, &s->dispatches[i]);
+            ctx->vk.vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, pool, 2 * i + 1);
+        }
+        st = rm_oneoff_submit(ctx, cmd);
+    }
+    if (st == REPMLP_OK) {
+        r = ctx->vk.vkGetQueryPoolResults(ctx->device, pool, 0, queries, queries * sizeof *stamps,
+                                          stamps, sizeof *stamps,
+                                          VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
+        if (r != VK_SUCCESS) st = rm_vk_fail(ctx, r, "vkGetQueryPoolResults");
+    }
+    if (st == REPMLP_OK)
+        for (uint32_t i = 0; i < n; i++)
+            ms_per_node[i] =
+                (double)(stamps[2 * i + 1] - stamps[2 * i]) * ctx->caps.timestamp_period_ns / 1e6;
+    rm_free(stamps);
+    ctx->vk.vkDestroyQueryPool(ctx->device, pool, NULL);
+    return st;
+}
+
+uint64_t rm_session_node_bytes(const repmlp_session *s, int node) {
+    const rm_node *n = &s->graph.nodes[node];
+    uint64_t bytes = 0;
+    for (uint32_t b = 0; b < rm_op_kinds[n->kind].binding_count; b++) {
+        const rm_value *v = &s->graph.values[n->args[b]];
+        if (v->kind != RM_VALUE_NONE) bytes += v->count * sizeof(float);
+    }
+    return bytes;
+}

@@ -1,0 +1,180 @@
+#include "model/fuse_io.h"
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "model/fuse_block_v1.h"
+#include "model/fused_format.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+const char *rm_fuse_name(char *buf, const char *prefix, const char *rel) {
+    snprintf(buf, RM_FUSE_NAME_MAX, "%s%s", prefix, rel);
+    return buf;
+}
+
+static repmlp_status out_of_memory(const rm_fuser *f) {
+    return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", f->file);
+}
+
+repmlp_status rm_fuser_read(rm_fuser *f, const char *name, int ndim, const int64_t *shape,
+                            double **out) {
+    repmlp_status s = rm_safetensors_read_f64(f->train, name, ndim, shape, out);
+    if (s != REPMLP_OK) return s;
+    size_t count;
+    rm_product(shape, ndim, &count);
+    for (size_t i = 0; i < count; i++) {
+        /* one inf or nan would poison every fused weight it touches */
+        if (!isfinite((*out)[i])) {
+            s = rm_fail(REPMLP_ERROR_FORMAT, "%s: tensor '%s': element %zu is not finite (%g)",
+                        f->file, name, i, (*out)[i]);
+            rm_free(*out);
+            *out = NULL;
+            return s;
+        }
+    }
+    return REPMLP_OK;
+}
+
+rm_bn_params rm_fuse_bn_params(const rm_fuse_bn *bn) {
+    rm_bn_params p = {bn->gamma, bn->beta, bn->mean, bn->var, bn->channels};
+    return p;
+}
+
+void rm_fuse_bn_free(rm_fuse_bn *bn) {
+    rm_free(bn->gamma);
+    rm_free(bn->beta);
+    rm_free(bn->mean);
+    rm_free(bn->var);
+    memset(bn, 0, sizeof *bn);
+}
+
+repmlp_status rm_fuser_read_bn(rm_fuser *f, const char *base, int64_t channels, rm_fuse_bn *bn) {
+    char name[RM_FUSE_NAME_MAX];
+    double **parts[4] = {&bn->gamma, &bn->beta, &bn->mean, &bn->var};
+    static const char *const suffix[4] = {"weight", "bias", "running_mean", "running_var"};
+    memset(bn, 0, sizeof *bn);
+    bn->channels = channels;
+    repmlp_status s = REPMLP_OK;
+    for (int i = 0; s == REPMLP_OK && i < 4; i++) {
+        snprintf(name, sizeof name, "%s.%s", base, suffix[i]);
+        s = rm_fuser_read(f, name, 1, &channels, parts[i]);
+    }
+    for (int64_t c = 0; s == REPMLP_OK && c < channels; c++) {
+        if (!(bn->var[c] + RM_BN_EPS > 0.0)) {
+            snprintf(name, sizeof name, "%s.running_var", base);
+            s = rm_fail(REPMLP_ERROR_FORMAT,
+                        "%s: tensor '%s': element %lld is %g, so var + eps is not positive",
+                        f->file, name, (long long)c, bn->var[c]);
+        }
+    }
+    if (s == REPMLP_OK) {
+        snprintf(name, sizeof name, "%s.num_batches_tracked", base);
+        const rm_st_tensor *nbt = rm_safetensors_find(f->train, name);
+        if (nbt && (nbt->ndim > 1 || nbt->count != 1)) {
+            char got[160];
+            s = rm_fail(REPMLP_ERROR_FORMAT, "%s: tensor '%s': expected shape () or (1), got %s",
+                        f->file, nbt->name,
+                        rm_st_format_shape(nbt->ndim, nbt->shape, got, sizeof got));
+        } else if (nbt) {
+            rm_safetensors_mark_used(f->train, nbt); /* any dtype: it is ignored */
+        }
+    }
+    if (s != REPMLP_OK) rm_fuse_bn_free(bn);
+    return s;
+}
+
+repmlp_status rm_fuser_emit(rm_fuser *f, const char *name, int ndim, const int64_t *shape,
+                            double **values) {
+    double *v = *values;
+    *values = NULL;
+    size_t count;
+    rm_product(shape, ndim, &count);
+    float *dst = rm_calloc(count ? count : 1, sizeof *dst);
+    if (!dst) {
+        rm_free(v);
+        return out_of_memory(f);
+    }
+    for (size_t i = 0; i < count; i++) {
+        /* inputs are finite, so only a magnitude beyond float32 can end up here */
+        if (!(fabs(v[i]) <= FLT_MAX)) {
+            repmlp_status s = rm_fail(REPMLP_ERROR_FORMAT,
+                                      "%s: fused tensor '%s': element %zu (%g) overflows float32",
+                                      f->file, name, i, v[i]);
+            rm_free(v);
+            rm_free(dst);
+            return s;
+        }
+        dst[i] = (float)v[i];
+    }
+    rm_free(v);
+    return rm_st_writer_add_take(f->out, name, RM_DTYPE_F32, ndim, shape, dst);
+}
+
+repmlp_status rm_fuser_copy(rm_fuser *f, const char *name, int ndim, const int64_t *shape) {
+    double *v = NULL;
+    repmlp_status s = rm_fuser_read(f, name, ndim, shape, &v);
+    if (s == REPMLP_OK) s = rm_fuser_emit(f, name, ndim, shape, &v);
+    return s;
+}
+
+/* t = gamma/sqrt(var+eps): W'[o] = W[o]*t[o], b'[o] = beta[o] - mean[o]*t[o] */
+repmlp_status rm_fuse_convbn_read(rm_fuser *f, const char *base, int64_t out_ch,
+                                  int64_t in_per_group, int64_t kh, int64_t kw, double **weight,
+                                  double **bias) {
+    char name[RM_FUSE_NAME_MAX];
+    const int64_t shape[4] = {out_ch, in_per_group, kh, kw};
+    rm_fuse_bn bn = {0};
+    *weight = *bias = NULL;
+    snprintf(name, sizeof name, "%s.conv.weight", base);
+    repmlp_status s = rm_fuser_read(f, name, 4, shape, weight);
+    snprintf(name, sizeof name, "%s.bn", base);
+    if (s == REPMLP_OK) s = rm_fuser_read_bn(f, name, out_ch, &bn);
+    if (s == REPMLP_OK && !(*bias = rm_calloc((size_t)out_ch, sizeof **bias))) {
+        s = out_of_memory(f);
+    }
+    if (s == REPMLP_OK) {
+        rm_bn_params p = rm_fuse_bn_params(&bn);
+        rm_fuse_bn_into_rows(&p, 1, in_per_group * kh * kw, *weight, NULL, *bias);
+    } else {
+        rm_free(*weight);
+        rm_free(*bias);
+        *weight = *bias = NULL;
+    }
+    rm_fuse_bn_free(&bn);
+    return s;
+}
+
+repmlp_status rm_fuse_convbn(rm_fuser *f, const char *base, int64_t out_ch, int64_t in_per_group,
+                             int64_t kh, int64_t kw) {
+    double *w = NULL, *b = NULL;
+    char name[RM_FUSE_NAME_MAX];
+    const int64_t shape[4] = {out_ch, in_per_group, kh, kw};
+    repmlp_status s = rm_fuse_convbn_read(f, base, out_ch, in_per_group, kh, kw, &w, &b);
+    snprintf(name, sizeof name, "%s.conv.weight", base);
+    if (s == REPMLP_OK) s = rm_fuser_emit(f, name, 4, shape, &w);
+    snprintf(name, sizeof name, "%s.conv.bias", base);
+    if (s == REPMLP_OK) s = rm_fuser_emit(f, name, 1, &out_ch, &b);
+    rm_free(w);
+    rm_free(b);
+    return s;
+}
+
+repmlp_status rm_fuse_to_file(const char *arch, const char *config_json, rm_fuse_body body,
+                              const void *ctx, const char *train_path, const char *out_path) {
+    rm_fuser f = {0};
+    repmlp_status s = rm_safetensors_open(train_path, &f.train);
+    if (s == REPMLP_OK) {
+        f.file = rm_safetensors_path(f.train);
+        s = rm_st_writer_create(&f.out);
+    }
+    if (s == REPMLP_OK) s = body(ctx, &f);
+    if (s == REPMLP_OK) s = rm_fuse_check_all_used(f.train, arch);
+    if (s == REPMLP_OK) s = rm_fused_set_metadata(f.out, arch, config_json);
+    if (s == REPMLP_OK) s = rm_st_writer_write(f.out, out_path);
+    rm_st_writer_destroy(f.out);
+    rm_safetensors_close(f.train);
+    return s;
+}

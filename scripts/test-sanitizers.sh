@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The whole test suite again in an AddressSanitizer + UndefinedBehaviorSanitizer build, on
+# lavapipe (one driver is enough: the sanitizers check our code, not the driver's). Leaks
+# inside the Vulkan loader and drivers are not ours; they are suppressed by library name in
+# tests/lsan.supp, nothing of ours is.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${REPMLP_ASAN_BUILD_DIR:-build-asan}
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DREPMLP_WERROR=ON -DREPMLP_ASAN=ON -DREPMLP_UBSAN=ON
+cmake --build "$build" -j"$(nproc)"
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
+ctest --test-dir "$build" --output-on-failure -j"$(nproc)" -LE swiftshader

@@ -1,0 +1,363 @@
+/* Embedding in an application that owns Vulkan: the application creates its instance and
+ * device (after asking what the library can use), imports them, records inference into its
+ * own command buffer between its own barriers and submits on its own queue; destroying the
+ * context leaves its objects alive. Also: the pipeline cache (saved, reloaded, corrupt and
+ * stale files ignored), and several threads running their own sessions of one model. */
+#define _POSIX_C_SOURCE 200809L
+#include "test_support.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "repmlp.h"
+#include "repmlp/vulkan.h"
+#include "core/context.h"
+#include "io/safetensors.h"
+#include "model/config.h"
+#include "model/fuse_block_v1.h"
+#include "io/json.h"
+
+static ts_block_fixture fx;
+
+/* ---- an "engine": its own instance, device, queue, command pool ---- */
+
+typedef struct engine {
+    VkInstance instance;
+    VkDebugUtilsMessengerEXT messenger;
+    VkPhysicalDevice physical;
+    VkDevice device;
+    VkQueue queue;
+    uint32_t family;
+    struct VolkDeviceTable vk;
+    uint32_t messages;
+} engine;
+
+static VKAPI_ATTR VkBool32 VKAPI_CALL engine_debug(VkDebugUtilsMessageSeverityFlagBitsEXT sev,
+                                                   VkDebugUtilsMessageTypeFlagsEXT type,
+                                                   const VkDebugUtilsMessengerCallbackDataEXT *d,
+                                                   void *user) {
+    (void)type;
+    engine *e = user;
+    if (sev >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) {
+        e->messages++;
+        fprintf(stderr, "[engine validation] %s\n", d->pMessage);
+    }
+    return VK_FALSE;
+}
+
+static void engine_start(engine *e) {
+    memset(e, 0, sizeof *e);
+    assert_int_equal(volkInitialize(), VK_SUCCESS);
+    bool validation = ts_context_flags() & REPMLP_CONTEXT_VALIDATION;
+    const char *layer = "VK_LAYER_KHRONOS_validation";
+    const char *ext = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+    VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
+                             .apiVersion = VK_API_VERSION_1_1};
+    VkInstanceCreateInfo ii = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+                               .pApplicationInfo = &app,
+                               .enabledLayerCount = validation,
+                               .ppEnabledLayerNames = &layer,
+                               .enabledExtensionCount = validation,
+                               .ppEnabledExtensionNames = &ext};
+    assert_int_equal(vkCreateInstance(&ii, NULL, &e->instance), VK_SUCCESS);
+    volkLoadInstanceOnly(e->instance);
+    if (validation) {
+        VkDebugUtilsMessengerCreateInfoEXT mi = {
+            .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
+            .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
+                               VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+            .messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
+                           VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT,
+            .pfnUserCallback = engine_debug,
+            .pUserData = e};
+        assert_int_equal(vkCreateDebugUtilsMessengerEXT(e->instance, &mi, NULL, &e->messenger),
+                         VK_SUCCESS);
+    }
+    uint32_t count = 1;
+    VkResult r = vkEnumeratePhysicalDevices(e->instance, &count, &e->physical);
+    assert_true(r == VK_SUCCESS || r == VK_INCOMPLETE);
+    assert_int_equal(count, 1);
+
+    /* Ask the library first, then create the device with what it can use. */
+    repmlp_vulkan_requirements req;
+    assert_int_equal(repmlp_vulkan_query(NULL, e->instance, e->physical, &req), REPMLP_OK);
+    assert_true(req.usable);
+    assert_int_equal(req.extension_count, 0);
+    print_message("requirements: Vulkan %u.%u, queue family %u, 16-bit storage %s\n",
+                  VK_API_VERSION_MAJOR(req.api_version), VK_API_VERSION_MINOR(req.api_version),
+                  req.queue_family, req.storage_16bit ? "available" : "not available");
+    e->family = req.queue_family;
+    float priority = 1.0f;
+    VkDeviceQueueCreateInfo qi = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+                                  .queueFamilyIndex = e->family,
+                                  .queueCount = 1,
+                                  .pQueuePriorities = &priority};
+    VkPhysicalDevice16BitStorageFeatures f16 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
+        .storageBuffer16BitAccess = req.storage_16bit};
+    VkPhysicalDeviceFeatures2 features = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+                                          .pNext = &f16};
+    VkDeviceCreateInfo di = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+                             .pNext = &features,
+                             .queueCreateInfoCount = 1,
+                             .pQueueCreateInfos = &qi};
+    assert_int_equal(vkCreateDevice(e->physical, &di, NULL, &e->device), VK_SUCCESS);
+    volkLoadDeviceTable(&e->vk, e->device);
+    e->vk.vkGetDeviceQueue(e->device, e->family, 0, &e->queue);
+}
+
+static void engine_stop(engine *e) {
+    e->vk.vkDestroyDevice(e->device, NULL);
+    if (e->messenger) vkDestroyDebugUtilsMessengerEXT(e->instance, e->messenger, NULL);
+    vkDestroyInstance(e->instance, NULL);
+    if (e->messages) fail_msg("the engine's validation layer reported %u messages", e->messages);
+}
+
+static void memory_barrier(engine *e, VkCommandBuffer cmd, VkPipelineStageFlags src,
+                           VkAccessFlags src_access, VkPipelineStageFlags dst,
+                           VkAccessFlags dst_access) {
+    VkMemoryBarrier b = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                         .srcAccessMask = src_access,
+                         .dstAccessMask = dst_access};
+    e->vk.vkCmdPipelineBarrier(cmd, src, dst, 0, 1, &b, 0, NULL, 0, NULL);
+}
+
+static void imported_device(void **state) {
+    (void)state;
+    engine e;
+    engine_start(&e);
+    repmlp_vulkan_import im = {.instance = e.instance,
+                               .physical_device = e.physical,
+                               .device = e.device,
+                               .queue_family = e.family,
+                               .queue = e.queue};
+    repmlp_context_desc desc = {.log = ts_log};
+    repmlp_context *ctx;
+    assert_int_equal(repmlp_context_import(&im, &desc, &ctx), REPMLP_OK);
+    repmlp_model *model;
+    assert_int_equal(repmlp_model_load(ctx, fx.fused_path, &model), REPMLP_OK);
+    repmlp_session *s;
+    assert_int_equal(repmlp_session_create(model, fx.batch, &s), REPMLP_OK);
+
+    /* The engine's own buffers (host-visible here so the test can fill and read them). */
+    rm_buffer in, out;
+    assert_int_equal(rm_buffer_create(ctx, fx.input_count * 4, RM_BUFFER_DEVICE, &in), REPMLP_OK);
+    assert_int_equal(rm_buffer_create(ctx, fx.output_count * 4, RM_BUFFER_DEVICE, &out), REPMLP_OK);
+    assert_int_equal(rm_buffer_upload(ctx, &in, 0, fx.input, fx.input_count * 4), REPMLP_OK);
+    assert_int_equal(repmlp_session_bind_buffers(s, in.buffer, 0, out.buffer, 0), REPMLP_OK);
+
+    /* The engine's frame: its own pool, command buffer, barriers, submit and fence. */
+    VkCommandPoolCreateInfo pi = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+                                  .queueFamilyIndex = e.family};
+    VkCommandPool pool;
+    assert_int_equal(e.vk.vkCreateCommandPool(e.device, &pi, NULL, &pool), VK_SUCCESS);
+    VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+                                      .commandPool = pool,
+                                      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+                                      .commandBufferCount = 1};
+    VkCommandBuffer cmd;
+    assert_int_equal(e.vk.vkAllocateCommandBuffers(e.device, &ai, &cmd), VK_SUCCESS);
+    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+    assert_int_equal(e.vk.vkBeginCommandBuffer(cmd, &bi), VK_SUCCESS);
+    /* The engine's own work before inference: clear the output buffer. */
+    e.vk.vkCmdFillBuffer(cmd, out.buffer, 0, VK_WHOLE_SIZE, 0);
+    memory_barrier(&e, cmd, VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT,
+                   VK_ACCESS_HOST_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT,
+                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                   VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+    assert_int_equal(repmlp_session_record(s, cmd), REPMLP_OK);
+    memory_barrier(&e, cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                   VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+    assert_int_equal(e.vk.vkEndCommandBuffer(cmd), VK_SUCCESS);
+    VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    VkFence fence;
+    assert_int_equal(e.vk.vkCreateFence(e.device, &fi, NULL, &fence), VK_SUCCESS);
+    VkSubmitInfo si = {
+        .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &cmd};
+    assert_int_equal(e.vk.vkQueueSubmit(e.queue, 1, &si, fence), VK_SUCCESS);
+    assert_int_equal(e.vk.vkWaitForFences(e.device, 1, &fence, VK_TRUE, UINT64_MAX), VK_SUCCESS);
+
+    float *y = malloc(fx.output_count * 4);
+    assert_int_equal(rm_buffer_download(ctx, &out, 0, y, fx.output_count * 4), REPMLP_OK);
+    double err = ts_max_rel_error(y, fx.expected, fx.output_count);
+    print_message("imported device, engine command buffer: max rel error %.3g\n", err);
+    assert_true(err < 1e-5);
+
+    /* The library's own submit path works on the imported queue too. */
+    assert_int_equal(repmlp_session_bind_buffers(s, VK_NULL_HANDLE, 0, VK_NULL_HANDLE, 0),
+                     REPMLP_OK);
+    memset(y, 0, fx.output_count * 4);
+    assert_int_equal(repmlp_session_run(s, fx.input, fx.input_count, y, fx.output_count),
+                     REPMLP_OK);
+    assert_true(ts_max_rel_error(y, fx.expected, fx.output_count) < 1e-5);
+
+    repmlp_session_destroy(s);
+    repmlp_model_destroy(model);
+    rm_buffer_destroy(ctx, &in);
+    rm_buffer_destroy(ctx, &out);
+    repmlp_context_destroy(ctx);
+
+    /* The engine's objects survive the context. */
+    e.vk.vkDestroyFence(e.device, fence, NULL);
+    e.vk.vkDestroyCommandPool(e.device, pool, NULL);
+    assert_int_equal(e.vk.vkDeviceWaitIdle(e.device), VK_SUCCESS);
+    free(y);
+    engine_stop(&e);
+}
+
+/* ---- pipeline cache ---- */
+
+typedef struct log_capture {
+    char last[512];
+    int warnings;
+} log_capture;
+
+static void capture(void *user, repmlp_log_level level, const char *message) {
+    log_capture *c = user;
+    if (level >= REPMLP_LOG_WARNING && strncmp(message, "validation", 10) != 0) c->warnings++;
+    if (strstr(message, "pipeline cache")) snprintf(c->last, sizeof c->last, "%s", message);
+    ts_log(NULL, level, message);
+}
+
+static double load_model_ms(repmlp_context *ctx) {
+    double t0 = ts_now_ms();
+    repmlp_model *m;
+    assert_int_equal(repmlp_model_load(ctx, fx.fused_path, &m), REPMLP_OK);
+    repmlp_session *s;
+    assert_int_equal(repmlp_session_create(m, fx.batch, &s), REPMLP_OK);
+    double t = ts_now_ms() - t0;
+    repmlp_session_destroy(s);
+    repmlp_model_destroy(m);
+    return t;
+}
+
+static repmlp_context *context_with(log_capture *c) {
+    repmlp_context_desc desc = {.device = getenv("REPMLP_TEST_DEVICE"),
+                                .flags = ts_context_flags(),
+                                .log = capture,
+                                .log_user = c};
+    repmlp_context *ctx;
+    assert_int_equal(repmlp_context_create(&desc, &ctx), REPMLP_OK);
+    return ctx;
+}
+
+static void flip_byte(const char *path, long at) {
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, at, at < 0 ? SEEK_END : SEEK_SET);
+    int c = fgetc(f);
+    fseek(f, -1, SEEK_CUR);
+    fputc(c ^ 0x5a, f);
+    fclose(f);
+}
+
+static void pipeline_cache(void **state) {
+    (void)state;
+    char path[1100];
+    snprintf(path, sizeof path, "%s.cache", fx.fused_path);
+    remove(path);
+    log_capture c = {0};
+
+    repmlp_context *ctx = context_with(&c);
+    assert_int_equal(repmlp_context_load_pipeline_cache(ctx, path), REPMLP_OK); /* none yet */
+    double cold = load_model_ms(ctx);
+    assert_int_equal(repmlp_context_save_pipeline_cache(ctx, path), REPMLP_OK);
+    ts_context_done(ctx);
+
+    ctx = context_with(&c);
+    assert_int_equal(repmlp_context_load_pipeline_cache(ctx, path), REPMLP_OK);
+    assert_non_null(strstr(c.last, "loaded"));
+    double warm = load_model_ms(ctx);
+    print_message("model load + prepare: cold %.2f ms, warm (cache) %.2f ms\n", cold, warm);
+    ts_context_done(ctx);
+
+    /* A damaged blob and a stale header are ignored with a warning, never trusted. */
+    flip_byte(path, -1);
+    ctx = context_with(&c);
+    int before = c.warnings;
+    assert_int_equal(repmlp_context_load_pipeline_cache(ctx, path), REPMLP_OK);
+    assert_int_equal(c.warnings, before + 1);
+    assert_non_null(strstr(c.last, "checksum"));
+    ts_context_done(ctx);
+    flip_byte(path, -1);
+    flip_byte(path, 8); /* vendor id */
+    ctx = context_with(&c);
+    assert_int_equal(repmlp_context_load_pipeline_cache(ctx, path), REPMLP_OK);
+    assert_non_null(strstr(c.last, "another device"));
+    assert_true(load_model_ms(ctx) > 0);
+    ts_context_done(ctx);
+    remove(path);
+}
+
+/* ---- threads: one context, one model, a session per thread ---- */
+
+typedef struct worker {
+    repmlp_model *model;
+    int runs;
+    double err;
+    repmlp_status status;
+} worker;
+
+static void *work(void *arg) {
+    worker *w = arg;
+    repmlp_session *s;
+    w->status = repmlp_session_create(w->model, fx.batch, &s);
+    if (w->status != REPMLP_OK) return NULL;
+    float *y = malloc(fx.output_count * 4);
+    for (int i = 0; i < w->runs && w->status == REPMLP_OK; i++) {
+        w->status = repmlp_session_run(s, fx.input, fx.input_count, y, fx.output_count);
+        double e = ts_max_rel_error(y, fx.expected, fx.output_count);
+        if (e > w->err) w->err = e;
+    }
+    free(y);
+    repmlp_session_destroy(s);
+    return NULL;
+}
+
+static void threads(void **state) {
+    (void)state;
+    repmlp_context *ctx = ts_context();
+    repmlp_model *model;
+    assert_int_equal(repmlp_model_load(ctx, fx.fused_path, &model), REPMLP_OK);
+    enum { THREADS = 4 };
+    pthread_t tid[THREADS];
+    worker w[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (worker){model, 8, 0, REPMLP_OK};
+        assert_int_equal(pthread_create(&tid[i], NULL, work, &w[i]), 0);
+    }
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(tid[i], NULL);
+        assert_int_equal(w[i].status, REPMLP_OK);
+        assert_true(w[i].err < 1e-5);
+    }
+    print_message("%d threads x %d runs on one context: all outputs within 1e-5\n", THREADS,
+                  w[0].runs);
+    repmlp_model_destroy(model);
+    ts_context_done(ctx);
+}
+
+static int setup(void **state) {
+    (void)state;
+    ts_block_fixture_load(&fx, "gp_g4_k135");
+    return 0;
+}
+
+static int teardown(void **state) {
+    (void)state;
+    ts_block_fixture_free(&fx);
+    return 0;
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(imported_device),
+        cmocka_unit_test(pipeline_cache),
+        cmocka_unit_test(threads),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
