@@ -11,4 +11,8 @@ cmake --build "$build" -j"$(nproc)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
+# Keep every dlopen'ed Vulkan library mapped until exit (see tests/support/keep_loaded.c); the
+# ASan runtime must come first in the preload list.
+cc -shared -fPIC -O2 -o "$build/libkeep_loaded.so" tests/support/keep_loaded.c
+export LD_PRELOAD="$(cc -print-file-name=libasan.so) $PWD/$build/libkeep_loaded.so"
 ctest --test-dir "$build" --output-on-failure -j"$(nproc)" -LE swiftshader

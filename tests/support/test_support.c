@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <dlfcn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,35 +23,6 @@ void ts_log(void *user, repmlp_log_level level, const char *message) {
 uint32_t ts_context_flags(void) {
     const char *v = getenv("REPMLP_TEST_VALIDATION");
     return v && strcmp(v, "1") == 0 ? REPMLP_CONTEXT_VALIDATION : 0;
-}
-
-/* Under LeakSanitizer, leaks inside a driver that was unloaded by the time the process exits
- * show up as "<unknown module>" and cannot be told apart from ours. Pinning the driver and
- * the validation layer in memory keeps their names, so tests/lsan.supp can suppress them by
- * library while everything of ours stays checked. */
-__attribute__((constructor)) static void pin_vulkan_libraries(void) {
-    const char *icd = getenv("REPMLP_TEST_ICD");
-    dlopen("libvulkan.so.1", RTLD_NOW | RTLD_NODELETE);
-    dlopen("libVkLayer_khronos_validation.so", RTLD_NOW | RTLD_NODELETE);
-    dlopen("libVkLayer_MESA_device_select.so", RTLD_NOW | RTLD_NODELETE);
-    FILE *f = icd ? fopen(icd, "r") : NULL;
-    if (!f) return;
-    char text[4096] = {0}, lib[2048];
-    size_t n = fread(text, 1, sizeof text - 1, f);
-    fclose(f);
-    text[n] = 0;
-    const char *p = strstr(text, "\"library_path\"");
-    if (!p || !(p = strchr(p + 14, '"'))) return;
-    const char *end = strchr(++p, '"');
-    if (!end || end - p >= 1024) return;
-    if (*p == '/') {
-        snprintf(lib, sizeof lib, "%.*s", (int)(end - p), p);
-    } else { /* relative to the manifest's directory */
-        const char *slash = strrchr(icd, '/');
-        int dir = slash ? (int)(slash - icd) : 1;
-        snprintf(lib, sizeof lib, "%.*s/%.*s", dir, slash ? icd : ".", (int)(end - p), p);
-    }
-    dlopen(lib, RTLD_NOW | RTLD_NODELETE);
 }
 
 repmlp_context *ts_context(void) {
