@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
   libvulkan-dev libvulkan-volk-dev glslang-tools spirv-tools
   mesa-vulkan-drivers vulkan-validationlayers chromium-common
-  libcmocka-dev libcjson-dev
+  libcmocka-dev libcjson-dev libstb-dev
   gcc-mingw-w64-x86-64
 )
 

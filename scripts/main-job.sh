@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The main job: installs what is missing, builds, fuses the shipped training-time RepMLP block
-# checkpoint (examples/block_v1) and runs it on the default Vulkan device, printing the
-# device, the check against PyTorch's float64 output, and the latency.
+# The main job: installs what is missing, builds, fuses the trained RepMLPNet digits classifier
+# (examples/digits, made by tools/digits/train_digits.py) with its preprocessing, classifies
+# the held-out test set on the default Vulkan device, printing the device, the accuracy
+# (checked against PyTorch's, prediction by prediction) and the throughput, then classifies
+# the shipped PNG digits with their top-3 classes.
 # Extra arguments go to repmlp-run (for example --device SEL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,11 +11,35 @@ bash scripts/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$(nproc)"
 
-ex=examples/block_v1
+ex=examples/digits
 out=build/main-job
 mkdir -p "$out"
-./build/bin/repmlp-fuse --arch RepMLP --config "@$ex/config.json" \
-  "$ex/train.safetensors" "$out/fused.safetensors"
-./build/bin/repmlp-run "$out/fused.safetensors" --input "$ex/input.safetensors" \
-  --output "$out/output.safetensors" --expect "$ex/expected.safetensors" --tolerance 1e-5 \
-  --repeat 20 "$@"
+fused="$out/digits.fused.safetensors"
+./build/bin/repmlp-fuse --arch RepMLPNet --config "@$ex/config.json" \
+  --metadata "preprocess=@$ex/preprocess.json" "$ex/train.safetensors" "$fused"
+rm -f "$out/predictions.json"
+./build/bin/repmlp-run "$fused" --input "$ex/test.safetensors" --eval "$ex/test.safetensors" \
+  --predictions "$out/predictions.json" --repeat 2 "$@"
+
+# The check: the same number of correct images and the same class for every image as the
+# training-time PyTorch model (float64, eval mode) in pytorch_predictions.json.
+field() { grep -o "\"$1\": *[^],}]*[],}]" "$2" | head -n 1; }
+want_correct=$(field correct "$ex/pytorch_predictions.json" | tr -dc '0-9')
+want_count=$(field count "$ex/pytorch_predictions.json" | tr -dc '0-9')
+got_correct=$(field correct "$out/predictions.json" | tr -dc '0-9')
+got_count=$(field count "$out/predictions.json" | tr -dc '0-9')
+want_pred=$(grep -o '"predictions": *\[[^]]*\]' "$ex/pytorch_predictions.json" | tr -d ' ')
+got_pred=$(grep -o '"predictions": *\[[^]]*\]' "$out/predictions.json" | tr -d ' ')
+if [ -n "$want_pred" ] && [ "$got_correct/$got_count" = "$want_correct/$want_count" ] &&
+  [ "$got_pred" = "$want_pred" ]; then
+  echo "check: accuracy $got_correct/$got_count equals PyTorch's (float64, training-time model)," \
+    "and all $got_count predictions agree: PASS"
+else
+  echo "check: accuracy $got_correct/$got_count, PyTorch $want_correct/$want_count;" \
+    "predictions $([ "$got_pred" = "$want_pred" ] && echo agree || echo differ): FAIL"
+  exit 1
+fi
+
+images=()
+for f in "$ex"/digit_*.png; do images+=(--image "$f"); done
+./build/bin/repmlp-run "$fused" "${images[@]}" --top 3 "$@"

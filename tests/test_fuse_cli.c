@@ -241,12 +241,52 @@ static void usage_errors(void **state) {
                    CONFIG, TRAIN, nowhere);
 }
 
+/* --metadata KEY=VALUE and KEY=@FILE add string entries to the fused file's __metadata__
+ * (the digits example stores its preprocessing so); the format's own keys, a key given twice,
+ * a malformed entry and an unreadable file are errors that leave nothing behind. */
+static void metadata_option(void **state) {
+    (void)state;
+    const char *out = hu_path(dir, "meta.safetensors");
+    const char *file = hu_path(dir, "pre.json");
+    const char *text = "{\"mean\": 4.5, \"note\": \"a \\\"quoted\\\" word\"}\n\n";
+    hu_write_file(file, text, strlen(text));
+    char arg[1200];
+    snprintf(arg, sizeof arg, "preprocess=@%s", file);
+    assert_int_equal(run((const char *const[]){"--arch", "RepMLP", "--config", CONFIG, "--metadata",
+                                               arg, "--metadata=origin=a=b c", TRAIN, out, NULL}),
+                     0);
+    assert_string_equal(err_text, "");
+    rm_safetensors *st = NULL;
+    hu_expect_ok(rm_safetensors_open(out, &st));
+    assert_string_equal(rm_safetensors_metadata(st, "preprocess"),
+                        "{\"mean\": 4.5, \"note\": \"a \\\"quoted\\\" word\"}");
+    assert_string_equal(rm_safetensors_metadata(st, "origin"), "a=b c");
+    assert_string_equal(rm_safetensors_metadata(st, "arch"), "RepMLP");
+    assert_string_equal(rm_safetensors_metadata(st, "format"), "repmlp-vk-fused");
+    rm_safetensors_close(st);
+    remove(out);
+
+    EXPECT_FAILURE(2, out, NEEDLES("--metadata", "'arch'"), "--arch", "RepMLP", "--config", CONFIG,
+                   "--metadata", "arch=RepMLPNet", TRAIN, out);
+    EXPECT_FAILURE(2, out, NEEDLES("--metadata", "'k'", "twice"), "--arch", "RepMLP", "--config",
+                   CONFIG, "--metadata", "k=1", "--metadata", "k=2", TRAIN, out);
+    EXPECT_FAILURE(2, out, NEEDLES("--metadata 'novalue'", "KEY=VALUE"), "--arch", "RepMLP",
+                   "--config", CONFIG, "--metadata", "novalue", TRAIN, out);
+    EXPECT_FAILURE(2, out, NEEDLES("--metadata '=x'"), "--arch", "RepMLP", "--config", CONFIG,
+                   "--metadata", "=x", TRAIN, out);
+    remove(file);
+    snprintf(arg, sizeof arg, "preprocess=@%s", file);
+    EXPECT_FAILURE(1, out, NEEDLES(file, "cannot open"), "--arch", "RepMLP", "--config", CONFIG,
+                   "--metadata", arg, TRAIN, out);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(success_writes_fused_file),
         cmocka_unit_test(bad_training_files),
         cmocka_unit_test(bad_configs),
         cmocka_unit_test(usage_errors),
+        cmocka_unit_test(metadata_option),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

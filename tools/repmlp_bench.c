@@ -153,6 +153,33 @@ static int bench_gemm(repmlp_context *ctx, const options *o, const char *device)
     return 0;
 }
 
+/* Per-op device time from timestamps, with the op's arithmetic rate and the memory traffic
+ * it would have if every bound byte moved once (a lower bound on the real traffic). */
+static void print_profile(repmlp_session *s) {
+    int n = s->graph.node_count;
+    double *ms = calloc((size_t)n, sizeof *ms);
+    repmlp_status st = ms ? rm_session_profile(s, ms) : REPMLP_ERROR_OUT_OF_HOST_MEMORY;
+    if (st != REPMLP_OK) {
+        printf("per-op times: unavailable (%s)\n", repmlp_last_error());
+        free(ms);
+        return;
+    }
+    double total = 0;
+    for (int i = 0; i < n; i++) total += ms[i];
+    printf("per-op device time (one run, %d ops, %.3f ms in total):\n", n, total);
+    printf("  %-44s %-8s %10s %6s %10s %10s\n", "op", "kind", "ms", "%", "GFLOP/s", "GB/s");
+    for (int i = 0; i < n; i++) {
+        const rm_node *node = &s->graph.nodes[i];
+        double flops = (double)rm_op_kinds[node->kind].flops(node);
+        double bytes = (double)rm_session_node_bytes(s, i);
+        double sec = ms[i] > 0 ? ms[i] / 1e3 : 1e-12;
+        printf("  %-44s %-8s %10.3f %5.1f%% %10.2f %10.2f\n", node->label,
+               rm_op_kinds[node->kind].name, ms[i], 100.0 * ms[i] / (total > 0 ? total : 1),
+               flops / sec / 1e9, bytes / sec / 1e9);
+    }
+    free(ms);
+}
+
 static int bench_model(repmlp_context *ctx, const options *o, const char *device) {
     repmlp_model *model;
     TRY(repmlp_model_load(ctx, o->model, &model));
@@ -200,6 +227,7 @@ static int bench_model(repmlp_context *ctx, const options *o, const char *device
                    dev[o->repeat / 2], 1e3 * (double)o->batch / med,
                    (double)repmlp_model_weight_bytes(model) / 1048576.0,
                    (double)repmlp_session_activation_bytes(s) / 1048576.0);
+        if (!o->json) print_profile(s);
     }
     free(in);
     free(out);

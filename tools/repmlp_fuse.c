@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/alloc.h"
 #include "core/error.h"
 #include "io/file_map.h"
 #include "io/json.h"
@@ -17,10 +18,12 @@
 #include "model/fuse_block_v2.h"
 #include "model/fuse_repmlpnet.h"
 #include "model/fuse_resnet.h"
+#include "model/fused_format.h"
 
 #define TOOL "repmlp-fuse"
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
+#define MAX_METADATA 16
 
 /* How one architecture is fused. `config` is the parsed --config object or NULL, `where`
  * names its source for messages. A NULL fuse marks an arch that is known but not implemented. */
@@ -114,7 +117,8 @@ static const struct arch_entry {
 
 static void usage(FILE *fp) {
     fprintf(fp, "usage: " TOOL " --arch ARCH [--preset NAME] [--config JSON|@FILE.json]\n"
-                "                   TRAIN.safetensors FUSED.safetensors\n\n"
+                "                   [--metadata KEY=VALUE|KEY=@FILE]... TRAIN.safetensors "
+                "FUSED.safetensors\n\n"
                 "Fuses a training-time state_dict into the deploy model that repmlp-run loads.\n\n"
                 "  --arch ARCH      architecture:\n");
     for (size_t i = 0; i < COUNT(archs); i++) {
@@ -129,6 +133,10 @@ static void usage(FILE *fp) {
     fprintf(fp,
             "  --config JSON    constructor parameters as a JSON object (overrides the preset);\n"
             "                   @FILE.json reads it from a file\n"
+            "  --metadata KEY=VALUE\n"
+            "                   an extra __metadata__ string entry of the fused file (repeatable;\n"
+            "                   KEY=@FILE takes the file's text, trailing white space removed),\n"
+            "                   e.g. preprocess=@preprocess.json for repmlp-run --image\n"
             "  --help           this text\n\n"
             "Exit status: 0 success, 1 bad input or config, 2 usage error or not implemented.\n");
 }
@@ -171,6 +179,32 @@ static repmlp_status load_config(const char *arg, const char *train, char *where
     return s;
 }
 
+/* The value of --metadata KEY=@FILE: the file's text (rm_malloc'd into *out), trailing white
+ * space removed; a NUL byte is an error naming the file. */
+static repmlp_status read_metadata_file(const char *path, char **out) {
+    rm_file_map map;
+    repmlp_status s = rm_file_map_open(path, &map);
+    if (s != REPMLP_OK) return s;
+    size_t n = map.size;
+    while (n > 0 && (map.data[n - 1] == ' ' || map.data[n - 1] == '\n' || map.data[n - 1] == '\r' ||
+                     map.data[n - 1] == '\t'))
+        n--;
+    if (n && memchr(map.data, 0, n)) {
+        rm_file_map_close(&map);
+        return rm_fail(REPMLP_ERROR_CONFIG, "%s: --metadata file holds a NUL byte (not text)",
+                       path);
+    }
+    *out = rm_malloc(n + 1);
+    if (!*out) {
+        rm_file_map_close(&map);
+        return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "%s: out of memory", path);
+    }
+    if (n) memcpy(*out, map.data, n);
+    (*out)[n] = '\0';
+    rm_file_map_close(&map);
+    return REPMLP_OK;
+}
+
 /* Accepts "--name value" and "--name=value"; *i advances past what it consumed. */
 static bool option_value(int argc, char **argv, int *i, const char *name, const char **value) {
     size_t len = strlen(name);
@@ -187,7 +221,8 @@ static bool option_value(int argc, char **argv, int *i, const char *name, const 
 int main(int argc, char **argv) {
     const char *arch_name = NULL, *preset_name = NULL, *config_arg = NULL;
     const char *files[2] = {NULL, NULL};
-    int nfiles = 0;
+    const char *meta_args[MAX_METADATA];
+    int nfiles = 0, nmeta = 0;
     char msg[512];
     bool options_done = false;
 
@@ -208,6 +243,16 @@ int main(int argc, char **argv) {
         } else if (!options_done && option_value(argc, argv, &i, "--config", &value)) {
             if (!value) return fail_usage("--config needs a value (try --help)");
             config_arg = value;
+        } else if (!options_done && option_value(argc, argv, &i, "--metadata", &value)) {
+            if (!value) return fail_usage("--metadata needs KEY=VALUE (try --help)");
+            const char *eq = strchr(value, '=');
+            if (!eq || eq == value) {
+                snprintf(msg, sizeof msg, "--metadata '%s': expected KEY=VALUE or KEY=@FILE",
+                         value);
+                return fail_usage(msg);
+            }
+            if (nmeta == MAX_METADATA) return fail_usage("--metadata: at most 16 entries");
+            meta_args[nmeta++] = value;
         } else if (!options_done && arg[0] == '-' && arg[1] != '\0') {
             snprintf(msg, sizeof msg, "unknown option '%s' (try --help)", arg);
             return fail_usage(msg);
@@ -248,13 +293,47 @@ int main(int argc, char **argv) {
         return fail_usage(msg);
     }
 
+    /* --metadata entries: split KEY=VALUE, read the @FILE values. */
+    char *meta_keys[MAX_METADATA] = {NULL}, *meta_values[MAX_METADATA] = {NULL};
+    repmlp_status s = REPMLP_OK;
+    for (int m = 0; m < nmeta && s == REPMLP_OK; m++) {
+        const char *eq = strchr(meta_args[m], '=');
+        size_t klen = (size_t)(eq - meta_args[m]);
+        meta_keys[m] = rm_malloc(klen + 1);
+        if (!meta_keys[m]) {
+            s = rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "--metadata: out of memory");
+            break;
+        }
+        memcpy(meta_keys[m], meta_args[m], klen);
+        meta_keys[m][klen] = '\0';
+        if (eq[1] == '@') {
+            s = read_metadata_file(eq + 2, &meta_values[m]);
+        } else if (!(meta_values[m] = rm_malloc(strlen(eq + 1) + 1))) {
+            s = rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "--metadata: out of memory");
+        } else {
+            strcpy(meta_values[m], eq + 1);
+        }
+    }
+    if (s == REPMLP_OK) {
+        s = rm_fused_set_extra_metadata((const char *const *)meta_keys,
+                                        (const char *const *)meta_values, (size_t)nmeta);
+        if (s != REPMLP_OK) {
+            snprintf(msg, sizeof msg, "--metadata: %s", repmlp_last_error());
+            int code = fail_usage(msg);
+            for (int m = 0; m < nmeta; m++) rm_free(meta_keys[m]), rm_free(meta_values[m]);
+            return code;
+        }
+    }
+
     cJSON *config = NULL;
     char where[1024];
     where[0] = '\0';
-    repmlp_status s = REPMLP_OK;
-    if (config_arg) s = load_config(config_arg, files[0], where, sizeof where, &config);
+    if (s == REPMLP_OK && config_arg)
+        s = load_config(config_arg, files[0], where, sizeof where, &config);
     if (s == REPMLP_OK) s = arch->fuse(config, where, preset_name, files[0], files[1]);
     cJSON_Delete(config);
+    rm_fused_set_extra_metadata(NULL, NULL, 0);
+    for (int m = 0; m < nmeta; m++) rm_free(meta_keys[m]), rm_free(meta_values[m]);
     if (s != REPMLP_OK) {
         print_error(repmlp_last_error());
         return EXIT_FAILED;

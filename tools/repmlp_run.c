@@ -2,8 +2,12 @@
  *
  *   repmlp-run FUSED.safetensors --input IN.safetensors --output OUT.safetensors
  *              [--device SEL] [--repeat K] [--expect REF.safetensors] [--tolerance T]
+ *   repmlp-run FUSED.safetensors --input IN.safetensors --eval LABELS.safetensors
+ *              [--batch B] [--predictions OUT.json] [--top K] [--show N] [--output ...]
+ *   repmlp-run FUSED.safetensors --image FILE.png [--image ...] [--top K] [--preprocess P.json]
  *   repmlp-run --list-devices
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,27 +16,51 @@
 #include "repmlp.h"
 #include "core/alloc.h"
 #include "core/platform.h"
+#include "image_decode.h"
+#include "io/json.h"
 #include "io/safetensors.h"
+
+#define MAX_IMAGES 256
 
 typedef struct options {
     const char *model, *input, *output, *device, *expect;
-    long repeat;
+    const char *eval, *predictions, *preprocess;
+    const char *images[MAX_IMAGES];
+    int n_images;
+    long repeat, batch, top, show;
     double tolerance;
     int list_devices, validation;
 } options;
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: repmlp-run FUSED.safetensors --input IN.safetensors --output "
-               "OUT.safetensors\n"
-               "                  [--device SEL] [--repeat K] [--expect REF.safetensors] "
-               "[--tolerance T]\n"
-               "       repmlp-run --list-devices\n"
-               "  --device SEL     device index from --list-devices or a name substring\n"
-               "  --repeat K       run K more times and print min/median latency\n"
-               "  --expect REF     compare with tensor 'output' of REF (max error relative to\n"
-               "                   its largest magnitude); exit 1 if above --tolerance "
-               "(default 1e-4)\n"
-               "  --validation     enable the Vulkan validation layer\n");
+    fprintf(f,
+            "usage: repmlp-run FUSED.safetensors --input IN.safetensors --output "
+            "OUT.safetensors\n"
+            "                  [--device SEL] [--repeat K] [--expect REF.safetensors] "
+            "[--tolerance T]\n"
+            "       repmlp-run FUSED.safetensors --input IN.safetensors --eval LABELS.safetensors\n"
+            "                  [--batch B] [--predictions P.json] [--top K] [--show N]\n"
+            "       repmlp-run FUSED.safetensors --image FILE.png [--image ...] [--top K]\n"
+            "       repmlp-run --list-devices\n"
+            "  --device SEL     device index from --list-devices or a name substring\n"
+            "  --repeat K       run K more times and print min/median latency\n"
+            "  --expect REF     compare with tensor 'output' of REF (max error relative to\n"
+            "                   its largest magnitude); exit 1 if above --tolerance "
+            "(default 1e-4)\n"
+            "  --validation     enable the Vulkan validation layer\n"
+            "classifiers (output (N, classes)):\n"
+            "  --eval LABELS    run all of --input in batches and report top-1 accuracy against\n"
+            "                   tensor 'labels' (N) of LABELS, and the throughput; --output is\n"
+            "                   optional then\n"
+            "  --batch B        images per run with --eval (default 64)\n"
+            "  --predictions P  write the predicted classes (with --eval) as JSON to P\n"
+            "  --top K          print the K most likely classes with softmax probabilities\n"
+            "  --show N         ... for the first N images of --input (default 5)\n"
+            "  --image FILE     classify an image file (PNG, JPEG, BMP, PNM; repeatable) instead\n"
+            "                   of --input, preprocessed as the fused file's metadata\n"
+            "                   'preprocess' says (repmlp-fuse --metadata preprocess=@P.json);\n"
+            "                   prints the top classes (K from --top, default 3)\n"
+            "  --preprocess P   read that preprocessing JSON from file P instead\n");
 }
 
 static int fail(const char *what) {
@@ -53,6 +81,8 @@ static int cmp_double(const void *a, const void *b) {
 static int parse_args(int argc, char **argv, options *o) {
     memset(o, 0, sizeof *o);
     o->tolerance = 1e-4;
+    o->batch = 64;
+    o->show = 5;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         const char **target = NULL;
@@ -64,6 +94,17 @@ static int parse_args(int argc, char **argv, options *o) {
             target = &o->device;
         else if (strcmp(a, "--expect") == 0)
             target = &o->expect;
+        else if (strcmp(a, "--eval") == 0)
+            target = &o->eval;
+        else if (strcmp(a, "--predictions") == 0)
+            target = &o->predictions;
+        else if (strcmp(a, "--preprocess") == 0)
+            target = &o->preprocess;
+        else if (strcmp(a, "--image") == 0) {
+            if (o->n_images == MAX_IMAGES)
+                return fprintf(stderr, "repmlp-run: at most %d --image files\n", MAX_IMAGES), 2;
+            target = &o->images[o->n_images++];
+        }
         if (target) {
             if (++i >= argc) return fprintf(stderr, "repmlp-run: %s needs a value\n", a), 2;
             *target = argv[i];
@@ -77,6 +118,20 @@ static int parse_args(int argc, char **argv, options *o) {
                 o->repeat = (long)v;
             else
                 o->tolerance = v;
+        } else if (strcmp(a, "--batch") == 0 || strcmp(a, "--top") == 0 ||
+                   strcmp(a, "--show") == 0) {
+            if (++i >= argc) return fprintf(stderr, "repmlp-run: %s needs a value\n", a), 2;
+            char *end;
+            long v = strtol(argv[i], &end, 10);
+            long lo = a[2] == 's' ? 0 : 1;
+            if (*end || end == argv[i] || v < lo || v > 1000000)
+                return fprintf(stderr, "repmlp-run: %s: bad value '%s'\n", a, argv[i]), 2;
+            if (a[2] == 'b')
+                o->batch = v;
+            else if (a[2] == 't')
+                o->top = v;
+            else
+                o->show = v;
         } else if (strcmp(a, "--list-devices") == 0) {
             o->list_devices = 1;
         } else if (strcmp(a, "--validation") == 0) {
@@ -92,7 +147,23 @@ static int parse_args(int argc, char **argv, options *o) {
             o->model = a;
         }
     }
-    if (!o->list_devices && (!o->model || !o->input || !o->output)) {
+    if (o->list_devices) return 0;
+    const char *conflict = NULL;
+    if (o->n_images && o->input)
+        conflict = "--image and --input exclude each other";
+    else if (o->n_images && (o->eval || o->expect))
+        conflict = "--image does not take --eval or --expect";
+    else if (o->eval && !o->input)
+        conflict = "--eval needs --input";
+    else if (o->predictions && !o->eval)
+        conflict = "--predictions needs --eval";
+    else if (o->eval && o->expect)
+        conflict = "--eval does not take --expect";
+    if (conflict) {
+        fprintf(stderr, "repmlp-run: %s\n", conflict);
+        return 2;
+    }
+    if (!o->model || (!o->input && !o->n_images) || (o->input && !o->eval && !o->output)) {
         usage(stderr);
         return 2;
     }
@@ -198,6 +269,461 @@ static int compare(const char *ref, const float *got, size_t count, double toler
     return rc;
 }
 
+/* ---- classifiers: --eval, --top, --image ---- */
+
+/* The number of classes of a classifier's output (N, classes); an error otherwise. */
+static int classifier_classes(const char *model_path, const repmlp_shape *out, const char *why,
+                              int *classes) {
+    if (out->ndim != 2 || out->dims[1] < 1 || out->dims[1] > 1000000) {
+        char shape[96], msg[512];
+        repmlp_shape o = *out;
+        rm_st_format_shape((int)o.ndim, o.dims, shape, sizeof shape);
+        snprintf(msg, sizeof msg, "%s: output shape %s is not (N, classes): %s needs a classifier",
+                 model_path, shape, why);
+        return fail(msg);
+    }
+    *classes = (int)out->dims[1];
+    return 0;
+}
+
+/* Tensor `labels` of path: integer dtype, shape (n), values in [0, classes). */
+static int read_labels(const char *path, int64_t n, int classes, int64_t **labels) {
+    rm_safetensors *st;
+    repmlp_status s = rm_safetensors_open(path, &st);
+    if (s != REPMLP_OK) return fail_status(s);
+    const rm_st_tensor *t = rm_safetensors_find(st, "labels");
+    char msg[512];
+    int rc = 0;
+    *labels = NULL;
+    if (!t) {
+        snprintf(msg, sizeof msg, "%s: tensor 'labels' is missing", path);
+        rc = fail(msg);
+    } else if (t->dtype != RM_DTYPE_I64 && t->dtype != RM_DTYPE_I32 && t->dtype != RM_DTYPE_I16 &&
+               t->dtype != RM_DTYPE_I8 && t->dtype != RM_DTYPE_U8) {
+        snprintf(msg, sizeof msg, "%s: tensor 'labels': dtype %s, expected an integer dtype (I64)",
+                 path, rm_dtype_name(t->dtype));
+        rc = fail(msg);
+    } else if (t->ndim != 1 || t->shape[0] != n) {
+        char got[96];
+        rm_st_format_shape(t->ndim, t->shape, got, sizeof got);
+        snprintf(msg, sizeof msg, "%s: tensor 'labels': shape %s, expected (%lld) as the input",
+                 path, got, (long long)n);
+        rc = fail(msg);
+    } else if (!(*labels = malloc((size_t)n * sizeof **labels))) {
+        rc = fail("out of memory");
+    } else {
+        const unsigned char *p = t->data;
+        size_t es = rm_dtype_size(t->dtype);
+        for (int64_t i = 0; i < n && !rc; i++) {
+            int64_t v64 = 0;
+            int32_t v32;
+            int16_t v16;
+            int8_t v8;
+            if (t->dtype == RM_DTYPE_I64)
+                memcpy(&v64, p + (size_t)i * es, 8);
+            else if (t->dtype == RM_DTYPE_I32)
+                memcpy(&v32, p + (size_t)i * es, 4), v64 = v32;
+            else if (t->dtype == RM_DTYPE_I16)
+                memcpy(&v16, p + (size_t)i * es, 2), v64 = v16;
+            else if (t->dtype == RM_DTYPE_I8)
+                memcpy(&v8, p + (size_t)i, 1), v64 = v8;
+            else
+                v64 = p[i];
+            if (v64 < 0 || v64 >= classes) {
+                snprintf(msg, sizeof msg,
+                         "%s: tensor 'labels': element %lld is %lld, outside 0..%d (the model's "
+                         "classes)",
+                         path, (long long)i, (long long)v64, classes - 1);
+                rc = fail(msg);
+            }
+            (*labels)[i] = v64;
+        }
+        if (rc) {
+            free(*labels);
+            *labels = NULL;
+        }
+    }
+    rm_safetensors_close(st);
+    return rc;
+}
+
+static int argmax(const float *logits, int classes) {
+    int best = 0;
+    for (int c = 1; c < classes; c++)
+        if (logits[c] > logits[best]) best = c;
+    return best;
+}
+
+/* Prints "<prefix>class c p=0.xxxx, ..." for the k most likely classes (softmax in double). */
+static void print_top(const char *prefix, const float *logits, int classes, long k) {
+    double mx = logits[argmax(logits, classes)], sum = 0;
+    for (int c = 0; c < classes; c++) sum += exp((double)logits[c] - mx);
+    if (k > classes) k = classes;
+    unsigned char *used = calloc((size_t)classes, 1);
+    printf("%s", prefix);
+    for (long j = 0; j < k && used; j++) {
+        int best = -1;
+        for (int c = 0; c < classes; c++)
+            if (!used[c] && (best < 0 || logits[c] > logits[best])) best = c;
+        used[best] = 1;
+        printf("%sclass %d p=%.4f", j ? ", " : "", best, exp((double)logits[best] - mx) / sum);
+    }
+    printf("\n");
+    free(used);
+}
+
+/* {"accuracy": a, "correct": k, "count": n, "predictions": [...]} into path. */
+static int write_predictions(const char *path, const int *pred, int64_t n, int64_t correct) {
+    FILE *f = fopen(path, "w");
+    char msg[512];
+    if (!f) {
+        snprintf(msg, sizeof msg, "%s: cannot open for writing: %s", path, strerror(errno));
+        return fail(msg);
+    }
+    fprintf(f, "{\"accuracy\": %.17g, \"correct\": %lld, \"count\": %lld, \"predictions\": [",
+            (double)correct / (double)n, (long long)correct, (long long)n);
+    for (int64_t i = 0; i < n; i++) fprintf(f, "%s%d", i ? ", " : "", pred[i]);
+    fprintf(f, "]}\n");
+    if (ferror(f) | fclose(f)) {
+        snprintf(msg, sizeof msg, "%s: write failed", path);
+        return fail(msg);
+    }
+    return 0;
+}
+
+/* Runs `n` images of `input` through sessions of min(batch, n) images (and one of n % batch for
+ * the rest) into logits; *ms is the time of the runs (host to host, transfers included). */
+static int run_batches(repmlp_session *full, repmlp_session *tail, uint32_t batch,
+                       const float *input, size_t per_in, float *logits, int classes, int64_t n,
+                       double *ms) {
+    *ms = 0;
+    for (int64_t i = 0; i < n; i += batch) {
+        uint32_t cur = (uint32_t)(n - i < (int64_t)batch ? n - i : (int64_t)batch);
+        repmlp_session *s = cur == batch ? full : tail;
+        double t0 = rm_now_ms();
+        repmlp_status st =
+            repmlp_session_run(s, input + (size_t)i * per_in, (size_t)cur * per_in,
+                               logits + (size_t)i * (size_t)classes, (size_t)cur * (size_t)classes);
+        *ms += rm_now_ms() - t0;
+        if (st != REPMLP_OK) return fail_status(st);
+    }
+    return 0;
+}
+
+static int evaluate(const options *o, repmlp_model *model, const repmlp_shape *in_shape,
+                    const repmlp_shape *out_shape, const float *input, int64_t n) {
+    int classes, rc;
+    if ((rc = classifier_classes(o->model, out_shape, "--eval", &classes))) return rc;
+    int64_t *labels = NULL;
+    if ((rc = read_labels(o->eval, n, classes, &labels))) return rc;
+    size_t per_in = 1;
+    for (uint32_t d = 1; d < in_shape->ndim; d++) per_in *= (size_t)in_shape->dims[d];
+    uint32_t batch = (uint32_t)(o->batch < n ? o->batch : n), rest = (uint32_t)(n % batch);
+    repmlp_session *full = NULL, *tail = NULL;
+    float *logits = malloc((size_t)n * (size_t)classes * sizeof *logits);
+    int *pred = malloc((size_t)n * sizeof *pred);
+    double *passes = malloc(((size_t)o->repeat + 1) * sizeof *passes);
+    repmlp_status st = REPMLP_OK;
+    if (!logits || !pred || !passes) {
+        rc = fail("out of memory");
+        goto done;
+    }
+    double t0 = rm_now_ms();
+    st = repmlp_session_create(model, batch, &full);
+    if (st == REPMLP_OK && rest) st = repmlp_session_create(model, rest, &tail);
+    if (st != REPMLP_OK) {
+        rc = fail_status(st);
+        goto done;
+    }
+    double t_prepare = rm_now_ms() - t0;
+    for (long r = 0; r <= o->repeat && !rc; r++)
+        rc = run_batches(full, tail, batch, input, per_in, logits, classes, n, &passes[r]);
+    if (rc) goto done;
+    int64_t correct = 0;
+    for (int64_t i = 0; i < n; i++) {
+        pred[i] = argmax(logits + (size_t)i * (size_t)classes, classes);
+        correct += pred[i] == labels[i];
+    }
+    printf("model: %s, arch %s, %d classes, %lld images in batches of %u%s, weights %.2f MiB, "
+           "prepare %.2f ms\n",
+           o->model, repmlp_model_arch(model), classes, (long long)n, batch,
+           rest ? " (and one smaller)" : "", (double)repmlp_model_weight_bytes(model) / 1048576.0,
+           t_prepare);
+    printf("accuracy: %.4f (%lld/%lld)\n", (double)correct / (double)n, (long long)correct,
+           (long long)n);
+    qsort(passes, (size_t)o->repeat + 1, sizeof *passes, cmp_double);
+    double ms = passes[o->repeat / 2];
+    printf("throughput: %.1f images/s (%lld images in %.2f ms, host to host incl. transfers%s)\n",
+           (double)n * 1000.0 / (ms > 0 ? ms : 1e-9), (long long)n, ms,
+           o->repeat ? ", median pass" : "");
+    for (int64_t i = 0; o->top && i < n && i < o->show; i++) {
+        char prefix[96];
+        snprintf(prefix, sizeof prefix, "#%lld (label %lld): ", (long long)i, (long long)labels[i]);
+        print_top(prefix, logits + (size_t)i * (size_t)classes, classes, o->top);
+    }
+    if (o->predictions && (rc = write_predictions(o->predictions, pred, n, correct))) goto done;
+    if (o->output) rc = write_output(o->output, out_shape, n, logits);
+done:
+    repmlp_session_destroy(full);
+    repmlp_session_destroy(tail);
+    free(labels);
+    free(logits);
+    free(pred);
+    free(passes);
+    return rc;
+}
+
+/* The preprocessing a training script recorded (examples/digits/preprocess.json):
+ * {"source_size": [h, w], "input_size": [H, W], "value_range": [lo, hi], "mean": m | [m...],
+ *  "std": s | [s...], "resize": "bilinear" | "none"}. A pixel p (0..255) becomes
+ * v = lo + p/255 (hi - lo); an image not of source_size is first area-averaged to it (the
+ * digits are 32x32 bitmaps averaged over 4x4 blocks); then (v - mean)/std, then the resize to
+ * input_size (bilinear as PyTorch's interpolate with align_corners=False). */
+typedef struct preprocess {
+    int src_h, src_w, in_h, in_w;
+    double lo, hi, mean[4], std[4];
+    int bilinear;
+} preprocess;
+
+static int json_size(const cJSON *obj, const char *key, int *h, int *w) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, key);
+    int64_t v0, v1;
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 2 ||
+        !rm_json_exact_int(cJSON_GetArrayItem(a, 0), &v0) ||
+        !rm_json_exact_int(cJSON_GetArrayItem(a, 1), &v1) || v0 < 1 || v1 < 1 || v0 > 16384 ||
+        v1 > 16384)
+        return -1;
+    *h = (int)v0;
+    *w = (int)v1;
+    return 0;
+}
+
+/* A number, or an array of `channels` numbers, into out[channels]. */
+static int json_per_channel(const cJSON *obj, const char *key, int channels, double *out) {
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (cJSON_IsNumber(a)) {
+        for (int c = 0; c < channels; c++) out[c] = a->valuedouble;
+        return 0;
+    }
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != channels) return -1;
+    for (int c = 0; c < channels; c++) {
+        const cJSON *v = cJSON_GetArrayItem(a, c);
+        if (!cJSON_IsNumber(v)) return -1;
+        out[c] = v->valuedouble;
+    }
+    return 0;
+}
+
+static int read_preprocess(const options *o, const repmlp_shape *in_shape, preprocess *p) {
+    char where[1100], msg[1400];
+    rm_safetensors *st = NULL;
+    const char *text = NULL;
+    char *file_text = NULL;
+    if (o->preprocess) {
+        snprintf(where, sizeof where, "%s", o->preprocess);
+        FILE *f = fopen(o->preprocess, "rb");
+        long len = -1;
+        if (f && fseek(f, 0, SEEK_END) == 0) len = ftell(f);
+        if (f && len >= 0 && len < (1 << 20) && fseek(f, 0, SEEK_SET) == 0 &&
+            (file_text = malloc((size_t)len + 1)) &&
+            fread(file_text, 1, (size_t)len, f) == (size_t)len)
+            file_text[len] = '\0';
+        else {
+            free(file_text);
+            file_text = NULL;
+        }
+        if (f) fclose(f);
+        if (!file_text) {
+            snprintf(msg, sizeof msg, "%s: cannot read the preprocessing file", o->preprocess);
+            return fail(msg);
+        }
+        text = file_text;
+    } else {
+        repmlp_status s = rm_safetensors_open(o->model, &st);
+        if (s != REPMLP_OK) return fail_status(s);
+        text = rm_safetensors_metadata(st, "preprocess");
+        snprintf(where, sizeof where, "%s: __metadata__ key 'preprocess'", o->model);
+        if (!text) {
+            snprintf(msg, sizeof msg,
+                     "%s is missing: fuse with --metadata preprocess=@preprocess.json (or pass "
+                     "--preprocess FILE.json) to use --image",
+                     where);
+            rm_safetensors_close(st);
+            return fail(msg);
+        }
+    }
+    cJSON *j = NULL;
+    int rc = 0;
+    repmlp_status s = rm_json_parse(text, strlen(text), where, &j);
+    const char *bad = NULL;
+    int channels = (int)in_shape->dims[1];
+    if (s != REPMLP_OK) {
+        rc = fail_status(s);
+    } else if (!cJSON_IsObject(j)) {
+        bad = "is not a JSON object";
+    } else if (json_size(j, "source_size", &p->src_h, &p->src_w)) {
+        bad = "key 'source_size' is not [h, w] (positive integers)";
+    } else if (json_size(j, "input_size", &p->in_h, &p->in_w)) {
+        bad = "key 'input_size' is not [H, W] (positive integers)";
+    } else if (p->in_h != in_shape->dims[2] || p->in_w != in_shape->dims[3]) {
+        bad = "key 'input_size' differs from the model's input size";
+    } else if (channels != 1 && channels != 3) {
+        bad = "the model takes neither 1 (gray) nor 3 (RGB) channels";
+    } else {
+        const cJSON *ch = cJSON_GetObjectItemCaseSensitive(j, "channels");
+        const cJSON *vr = cJSON_GetObjectItemCaseSensitive(j, "value_range");
+        const cJSON *rs = cJSON_GetObjectItemCaseSensitive(j, "resize");
+        if (ch && !(cJSON_IsNumber(ch) && ch->valuedouble == channels))
+            bad = "key 'channels' differs from the model's input channels";
+        else if (!cJSON_IsArray(vr) || cJSON_GetArraySize(vr) != 2 ||
+                 !cJSON_IsNumber(cJSON_GetArrayItem(vr, 0)) ||
+                 !cJSON_IsNumber(cJSON_GetArrayItem(vr, 1)))
+            bad = "key 'value_range' is not [lo, hi]";
+        else if (json_per_channel(j, "mean", channels, p->mean))
+            bad = "key 'mean' is not a number or one per channel";
+        else if (json_per_channel(j, "std", channels, p->std))
+            bad = "key 'std' is not a number or one per channel";
+        else if (!cJSON_IsString(rs) ||
+                 (strcmp(rs->valuestring, "bilinear") && strcmp(rs->valuestring, "none")))
+            bad = "key 'resize' is not \"bilinear\" or \"none\"";
+        else {
+            p->lo = cJSON_GetArrayItem(vr, 0)->valuedouble;
+            p->hi = cJSON_GetArrayItem(vr, 1)->valuedouble;
+            p->bilinear = strcmp(rs->valuestring, "bilinear") == 0;
+            for (int c = 0; c < channels && !bad; c++)
+                if (!(p->std[c] > 0) || !isfinite(p->mean[c])) bad = "key 'std' must be positive";
+            if (!bad && !p->bilinear && (p->src_h != p->in_h || p->src_w != p->in_w))
+                bad = "key 'resize' is \"none\" but source_size differs from input_size";
+        }
+    }
+    if (bad) {
+        snprintf(msg, sizeof msg, "%s: %s", where, bad);
+        rc = fail(msg);
+    }
+    cJSON_Delete(j);
+    free(file_text);
+    rm_safetensors_close(st);
+    return rc;
+}
+
+/* Area average of src (sh x sw) into dst (dh x dw): each output pixel is the mean of the source
+ * area it covers, fractional pixels weighted by their overlap. */
+static void resize_area(const double *src, int sh, int sw, double *dst, int dh, int dw) {
+    for (int y = 0; y < dh; y++) {
+        double y0 = (double)y * sh / dh, y1 = (double)(y + 1) * sh / dh;
+        for (int x = 0; x < dw; x++) {
+            double x0 = (double)x * sw / dw, x1 = (double)(x + 1) * sw / dw, sum = 0, area = 0;
+            for (int sy = (int)y0; sy < sh && sy < y1; sy++) {
+                double wy = fmin(y1, sy + 1.0) - fmax(y0, (double)sy);
+                if (wy <= 0) continue;
+                for (int sx = (int)x0; sx < sw && sx < x1; sx++) {
+                    double wx = fmin(x1, sx + 1.0) - fmax(x0, (double)sx);
+                    if (wx <= 0) continue;
+                    sum += wy * wx * src[(size_t)sy * (size_t)sw + (size_t)sx];
+                    area += wy * wx;
+                }
+            }
+            dst[(size_t)y * (size_t)dw + (size_t)x] = area > 0 ? sum / area : 0;
+        }
+    }
+}
+
+/* PyTorch's bilinear interpolate (align_corners=False): source coordinate
+ * (dst + 0.5) * in/out - 0.5, clamped below at 0; the upper neighbour clamped to the edge. */
+static void resize_bilinear(const double *src, int sh, int sw, double *dst, int dh, int dw) {
+    for (int y = 0; y < dh; y++) {
+        double fy = fmax(((double)y + 0.5) * ((double)sh / dh) - 0.5, 0.0);
+        int y0 = (int)fy, y1 = y0 + (y0 < sh - 1);
+        double ly = fy - y0;
+        for (int x = 0; x < dw; x++) {
+            double fx = fmax(((double)x + 0.5) * ((double)sw / dw) - 0.5, 0.0);
+            int x0 = (int)fx, x1 = x0 + (x0 < sw - 1);
+            double lx = fx - x0;
+            const double *r0 = src + (size_t)y0 * (size_t)sw, *r1 = src + (size_t)y1 * (size_t)sw;
+            dst[(size_t)y * (size_t)dw + (size_t)x] = (1 - ly) * ((1 - lx) * r0[x0] + lx * r0[x1]) +
+                                                      ly * ((1 - lx) * r1[x0] + lx * r1[x1]);
+        }
+    }
+}
+
+/* Decodes one image and writes the model's input for it (C x H x W floats) into out. */
+static int load_image(const char *path, const preprocess *p, int channels, float *out) {
+    unsigned char *px;
+    int w, h;
+    char err[1200];
+    if (rm_image_load(path, channels, &px, &w, &h, err, sizeof err)) return fail(err);
+    size_t src_n = (size_t)p->src_h * (size_t)p->src_w, in_n = (size_t)p->in_h * (size_t)p->in_w;
+    double *plane = malloc((size_t)w * (size_t)h * sizeof *plane);
+    double *src = malloc(src_n * sizeof *src), *res = malloc(in_n * sizeof *res);
+    int rc = 0;
+    if (!plane || !src || !res) {
+        rc = fail("out of memory");
+    } else {
+        for (int c = 0; c < channels; c++) {
+            for (size_t i = 0; i < (size_t)w * (size_t)h; i++)
+                plane[i] = p->lo + px[i * (size_t)channels + (size_t)c] / 255.0 * (p->hi - p->lo);
+            if (w == p->src_w && h == p->src_h)
+                memcpy(src, plane, src_n * sizeof *src);
+            else
+                resize_area(plane, h, w, src, p->src_h, p->src_w);
+            for (size_t i = 0; i < src_n; i++) src[i] = (src[i] - p->mean[c]) / p->std[c];
+            if (p->src_h == p->in_h && p->src_w == p->in_w)
+                memcpy(res, src, in_n * sizeof *res);
+            else
+                resize_bilinear(src, p->src_h, p->src_w, res, p->in_h, p->in_w);
+            for (size_t i = 0; i < in_n; i++) out[(size_t)c * in_n + i] = (float)res[i];
+        }
+    }
+    free(plane);
+    free(src);
+    free(res);
+    rm_image_free(px);
+    return rc;
+}
+
+static int classify_images(const options *o, repmlp_model *model, const repmlp_shape *in_shape,
+                           const repmlp_shape *out_shape) {
+    int classes, rc;
+    if ((rc = classifier_classes(o->model, out_shape, "--image", &classes))) return rc;
+    if (in_shape->ndim != 4) return fail("--image needs a model that takes (N, C, H, W) images");
+    preprocess p;
+    if ((rc = read_preprocess(o, in_shape, &p))) return rc;
+    int channels = (int)in_shape->dims[1];
+    size_t per_in = (size_t)channels * (size_t)p.in_h * (size_t)p.in_w;
+    int64_t n = o->n_images;
+    float *input = malloc((size_t)n * per_in * sizeof *input);
+    float *logits = malloc((size_t)n * (size_t)classes * sizeof *logits);
+    repmlp_session *s = NULL;
+    if (!input || !logits) rc = fail("out of memory");
+    for (int64_t i = 0; i < n && !rc; i++)
+        rc = load_image(o->images[i], &p, channels, input + (size_t)i * per_in);
+    if (!rc) {
+        repmlp_status st = repmlp_session_create(model, (uint32_t)n, &s);
+        double t0 = rm_now_ms();
+        if (st == REPMLP_OK)
+            st = repmlp_session_run(s, input, (size_t)n * per_in, logits,
+                                    (size_t)n * (size_t)classes);
+        double ms = rm_now_ms() - t0;
+        if (st != REPMLP_OK) {
+            rc = fail_status(st);
+        } else {
+            printf("model: %s, arch %s, %d classes, %lld images, run %.3f ms\n", o->model,
+                   repmlp_model_arch(model), classes, (long long)n, ms);
+            for (int64_t i = 0; i < n; i++) {
+                char prefix[1100];
+                snprintf(prefix, sizeof prefix, "image %s: ", o->images[i]);
+                print_top(prefix, logits + (size_t)i * (size_t)classes, classes,
+                          o->top ? o->top : 3);
+            }
+            if (o->output) rc = write_output(o->output, out_shape, n, logits);
+        }
+    }
+    repmlp_session_destroy(s);
+    free(input);
+    free(logits);
+    return rc;
+}
+
 static void log_to_stderr(void *user, repmlp_log_level level, const char *message) {
     (void)user;
     if (level >= REPMLP_LOG_WARNING) fprintf(stderr, "repmlp-run: %s\n", message);
@@ -233,7 +759,15 @@ int main(int argc, char **argv) {
     double t_load = rm_now_ms() - t0;
     repmlp_model_input_shape(model, &in_shape);
     repmlp_model_output_shape(model, &out_shape);
+    if (o.n_images) {
+        rc = classify_images(&o, model, &in_shape, &out_shape);
+        goto checked;
+    }
     if ((rc = read_input(o.input, &in_shape, &input, &batch))) goto done;
+    if (o.eval) {
+        rc = evaluate(&o, model, &in_shape, &out_shape, input, batch);
+        goto checked;
+    }
 
     t0 = rm_now_ms();
     st = repmlp_session_create(model, (uint32_t)batch, &session);
@@ -287,6 +821,16 @@ int main(int argc, char **argv) {
     }
     if ((rc = write_output(o.output, &out_shape, batch, output))) goto done;
     if (o.expect) rc = compare(o.expect, output, out_count, o.tolerance);
+    if (o.top) {
+        int classes, crc = classifier_classes(o.model, &out_shape, "--top", &classes);
+        for (int64_t i = 0; !crc && i < batch && i < o.show; i++) {
+            char prefix[64];
+            snprintf(prefix, sizeof prefix, "#%lld: ", (long long)i);
+            print_top(prefix, output + (size_t)i * (size_t)classes, classes, o.top);
+        }
+        if (crc) rc = crc;
+    }
+checked:
     if (repmlp_context_validation_messages(ctx)) {
         fprintf(stderr, "repmlp-run: the validation layer reported %u messages\n",
                 repmlp_context_validation_messages(ctx));

@@ -11,6 +11,10 @@ typedef enum rm_shader_id {
     RM_SHADER_GEMM_TEXEL,
     RM_SHADER_CONV,
     RM_SHADER_CONV_TEXEL,
+    RM_SHADER_GEMM_TALL, /* the same kernels with 8-row tiles */
+    RM_SHADER_GEMM_TEXEL_TALL,
+    RM_SHADER_CONV_TALL,
+    RM_SHADER_CONV_TEXEL_TALL,
     RM_SHADER_MAXPOOL,
     RM_SHADER_AFFINE,
     RM_SHADER_COUNT

@@ -7,6 +7,10 @@
 #include "rm_spv_gemm_texel.h"
 #include "rm_spv_conv.h"
 #include "rm_spv_conv_texel.h"
+#include "rm_spv_gemm_tall.h"
+#include "rm_spv_gemm_texel_tall.h"
+#include "rm_spv_conv_tall.h"
+#include "rm_spv_conv_texel_tall.h"
 #include "rm_spv_maxpool.h"
 #include "rm_spv_affine.h"
 
@@ -21,6 +25,10 @@ static const rm_shader_info shader_table[RM_SHADER_COUNT] = {
     RM_SHADER_ENTRY(RM_SHADER_GEMM_TEXEL, rm_spv_gemm_texel, 7, 1 * 4, 0x13),
     RM_SHADER_ENTRY(RM_SHADER_CONV, rm_spv_conv, 7, 1 * 4, 0),
     RM_SHADER_ENTRY(RM_SHADER_CONV_TEXEL, rm_spv_conv_texel, 7, 1 * 4, 0x13),
+    RM_SHADER_ENTRY(RM_SHADER_GEMM_TALL, rm_spv_gemm_tall, 7, 1 * 4, 0),
+    RM_SHADER_ENTRY(RM_SHADER_GEMM_TEXEL_TALL, rm_spv_gemm_texel_tall, 7, 1 * 4, 0x13),
+    RM_SHADER_ENTRY(RM_SHADER_CONV_TALL, rm_spv_conv_tall, 7, 1 * 4, 0),
+    RM_SHADER_ENTRY(RM_SHADER_CONV_TEXEL_TALL, rm_spv_conv_texel_tall, 7, 1 * 4, 0x13),
     RM_SHADER_ENTRY(RM_SHADER_MAXPOOL, rm_spv_maxpool, 2, 8 * 4, 0),
     RM_SHADER_ENTRY(RM_SHADER_AFFINE, rm_spv_affine, 4, 3 * 4, 0),
 };

@@ -3,17 +3,7 @@
 #include "core/error.h"
 #include "exec/build.h"
 
-static repmlp_status parse(const cJSON *json, const char *where, void **config) {
-    rm_block_v1_config *cfg = rm_calloc(1, sizeof *cfg);
-    if (!cfg) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-    repmlp_status st = rm_block_v1_config_from_json(json, where, cfg);
-    if (st != REPMLP_OK) {
-        rm_free(cfg);
-        return st;
-    }
-    *config = cfg;
-    return REPMLP_OK;
-}
+RM_ARCH_CONFIG_PARSER(parse, rm_block_v1_config, rm_block_v1_config_from_json)
 
 static void shapes(const void *config, repmlp_shape *in, repmlp_shape *out) {
     const rm_block_v1_config *c = config;

@@ -30,6 +30,21 @@ typedef struct rm_arch {
 
 const rm_arch *rm_arch_find(const char *name);
 
+/* Defines `static repmlp_status name(json, where, void **config)` for an rm_arch: allocates a
+ * `type`, fills it with `from_json` (which validates), and frees it on failure. */
+#define RM_ARCH_CONFIG_PARSER(name, type, from_json)                                               \
+    static repmlp_status name(const cJSON *json, const char *where, void **config) {               \
+        type *cfg = rm_calloc(1, sizeof *cfg);                                                     \
+        if (!cfg) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");           \
+        repmlp_status st = from_json(json, where, cfg);                                            \
+        if (st != REPMLP_OK) {                                                                     \
+            rm_free(cfg);                                                                          \
+            return st;                                                                             \
+        }                                                                                          \
+        *config = cfg;                                                                             \
+        return REPMLP_OK;                                                                          \
+    }
+
 struct repmlp_model {
     repmlp_context *ctx;
     const rm_arch *arch;

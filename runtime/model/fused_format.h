@@ -20,8 +20,17 @@
 #define RM_FUSED_KEY_ARCH "arch"
 #define RM_FUSED_KEY_CONFIG "config"
 
-/* Sets the four metadata entries on a writer. */
+/* Sets the four metadata entries on a writer, plus the extra entries below. */
 repmlp_status rm_fused_set_metadata(rm_st_writer *w, const char *arch, const char *config_json);
+
+/* Extra __metadata__ string entries for every fused file written from now on
+ * (`repmlp-fuse --metadata KEY=VALUE`, e.g. the digits example's "preprocess"). The arrays and
+ * strings are borrowed: they must outlive the writes; count 0 clears the list. Process-wide
+ * and not thread-safe: meant for the command-line tool. Refuses (REPMLP_ERROR_INVALID_ARGUMENT,
+ * naming the key) an empty key, a key of the format itself (format, format_version, arch,
+ * config) and a key given twice; the list is unchanged then. */
+repmlp_status rm_fused_set_extra_metadata(const char *const *keys, const char *const *values,
+                                          size_t count);
 
 /* Checks that an opened file is a fused model of this format version and returns its arch
  * and config JSON text (owned by st). Errors: REPMLP_ERROR_FORMAT naming the file and the

@@ -46,6 +46,8 @@ repmlp_status rm_conv_prepare(repmlp_context *ctx, const rm_conv_params *p, rm_d
         .name = "conv",
         .storage_shader = RM_SHADER_CONV,
         .texel_shader = RM_SHADER_CONV_TEXEL,
+        .storage_shader_tall = RM_SHADER_CONV_TALL,
+        .texel_shader_tall = RM_SHADER_CONV_TEXEL_TALL,
         .variant = p->variant,
         .M = p->N * ohw,
         .K = cg * p->kh * p->kw,

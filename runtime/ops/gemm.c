@@ -7,6 +7,8 @@ repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_d
         .name = "gemm",
         .storage_shader = RM_SHADER_GEMM,
         .texel_shader = RM_SHADER_GEMM_TEXEL,
+        .storage_shader_tall = RM_SHADER_GEMM_TALL,
+        .texel_shader_tall = RM_SHADER_GEMM_TEXEL_TALL,
         .variant = p->variant,
         .M = p->M,
         .K = p->K,

@@ -10,8 +10,9 @@
 #define RM_GEMM_MAX_SPEC 66
 
 typedef struct rm_gemm_core {
-    const char *name; /* for messages */
-    rm_shader_id storage_shader, texel_shader;
+    const char *name;                                    /* for messages */
+    rm_shader_id storage_shader, texel_shader;           /* 4-row tiles */
+    rm_shader_id storage_shader_tall, texel_shader_tall; /* 8-row tiles, for large M */
     rm_gemm_variant variant;
     uint32_t M, K, NO, groups;
     rm_epilogue ep;
