@@ -2,8 +2,10 @@
 
 #include "core/error.h"
 #include "io/json.h"
+#include "model/config.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *json_type_name(const cJSON *item) {
@@ -129,4 +131,82 @@ bool rm_cfg_mul(int64_t a, int64_t b, int64_t *out) {
     if (a != 0 && b > RM_CFG_MAX_ELEMENTS / a) return false;
     *out = a * b;
     return true;
+}
+
+repmlp_status rm_cfg_fail_key(const char *where, const char *key, const char *what) {
+    return rm_fail(REPMLP_ERROR_CONFIG, "%s: config key '%s': %s", where, key, what);
+}
+
+repmlp_status rm_cfg_check_range(const char *where, const char *key, int64_t v, int64_t min,
+                                 int64_t max) {
+    if (v >= min && v <= max) return REPMLP_OK;
+    return rm_fail(REPMLP_ERROR_CONFIG, "%s: config key '%s': %lld is out of range [%lld, %lld]",
+                   where, key, (long long)v, (long long)min, (long long)max);
+}
+
+repmlp_status rm_cfg_check_divisible(const char *where, const char *key, int64_t v,
+                                     const char *by_key, int64_t by) {
+    if (v % by == 0) return REPMLP_OK;
+    return rm_fail(REPMLP_ERROR_CONFIG, "%s: config key '%s': %lld is not divisible by %s = %lld",
+                   where, key, (long long)v, by_key, (long long)by);
+}
+
+static int compare_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+repmlp_status rm_cfg_check_kernels(int count, int64_t *k, const char *where) {
+    if (count < 0 || count > RM_MAX_KERNELS) {
+        return rm_fail(REPMLP_ERROR_CONFIG,
+                       "%s: config key 'reparam_conv_k': %d entries (at most %d)", where, count,
+                       RM_MAX_KERNELS);
+    }
+    for (int i = 0; i < count; i++) {
+        if (k[i] < 1 || k[i] > RM_CFG_MAX_DIM || k[i] % 2 == 0) {
+            return rm_fail(REPMLP_ERROR_CONFIG,
+                           "%s: config key 'reparam_conv_k': kernel size %lld is not an odd "
+                           "integer >= 1",
+                           where, (long long)k[i]);
+        }
+    }
+    qsort(k, (size_t)count, sizeof k[0], compare_i64);
+    for (int i = 1; i < count; i++) {
+        if (k[i] == k[i - 1]) {
+            return rm_fail(REPMLP_ERROR_CONFIG,
+                           "%s: config key 'reparam_conv_k': kernel size %lld appears twice", where,
+                           (long long)k[i]);
+        }
+    }
+    return REPMLP_OK;
+}
+
+void rm_cfg_json_key(rm_json_buf *b, const char *key) {
+    rm_json_buf_raw(b, b->len ? ",\"" : "{\"");
+    rm_json_buf_raw(b, key);
+    rm_json_buf_raw(b, "\":");
+}
+
+void rm_cfg_json_int(rm_json_buf *b, const char *key, int64_t v) {
+    rm_cfg_json_key(b, key);
+    rm_json_buf_int(b, v);
+}
+
+void rm_cfg_json_ints(rm_json_buf *b, const char *key, const int64_t *v, int n) {
+    rm_cfg_json_key(b, key);
+    rm_json_buf_raw(b, "[");
+    for (int i = 0; i < n; i++) {
+        if (i) rm_json_buf_raw(b, ",");
+        rm_json_buf_int(b, v[i]);
+    }
+    rm_json_buf_raw(b, "]");
+}
+
+char *rm_cfg_json_finish(rm_json_buf *b) {
+    rm_json_buf_raw(b, b->len ? "}" : "{}");
+    if (b->failed) {
+        rm_json_buf_free(b);
+        return NULL;
+    }
+    return b->text;
 }

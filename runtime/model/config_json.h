@@ -1,7 +1,7 @@
-/* Private: typed, checked access to a model config given as a JSON object, shared by every
- * architecture's config parser. Every error is REPMLP_ERROR_CONFIG with one line
- * "<where>: config key '<key>': <what>", where `where` names the source (a file, or
- * "<file>: --config"). */
+/* Private: typed, checked access to a model config given as a JSON object, the checks and the
+ * compact JSON writer shared by every architecture's config code. Every error is
+ * REPMLP_ERROR_CONFIG with one line "<where>: config key '<key>': <what>", where `where` names
+ * the source (a file, or "<file>: --config"). */
 #ifndef RM_CONFIG_JSON_H
 #define RM_CONFIG_JSON_H
 
@@ -10,6 +10,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "io/json.h"
 #include "repmlp/status.h"
 
 /* Largest value of any one size parameter (channels, spatial sizes, kernel sizes...). */
@@ -40,5 +41,28 @@ repmlp_status rm_cfg_get_choice(const cJSON *obj, const char *where, const char 
 
 /* a * b into *out if both are non-negative and the product is at most RM_CFG_MAX_ELEMENTS. */
 bool rm_cfg_mul(int64_t a, int64_t b, int64_t *out);
+
+/* "<where>: config key '<key>': <what>". */
+repmlp_status rm_cfg_fail_key(const char *where, const char *key, const char *what);
+
+/* v in [min, max], else "...: <v> is out of range [<min>, <max>]". */
+repmlp_status rm_cfg_check_range(const char *where, const char *key, int64_t v, int64_t min,
+                                 int64_t max);
+
+/* v % by == 0, else "...: <v> is not divisible by <by_key> = <by>". by >= 1. */
+repmlp_status rm_cfg_check_divisible(const char *where, const char *key, int64_t v,
+                                     const char *by_key, int64_t by);
+
+/* reparam_conv_k (SPEC §1): at most RM_MAX_KERNELS distinct odd sizes in [1, RM_CFG_MAX_DIM];
+ * sorts k[0..count) ascending in place. */
+repmlp_status rm_cfg_check_kernels(int count, int64_t *k, const char *where);
+
+/* The compact JSON object a config is written as, one key after the other: the first key opens
+ * the object; rm_cfg_json_finish closes it and returns the text (rm_malloc'd; NULL, with b
+ * freed, when out of memory). */
+void rm_cfg_json_key(rm_json_buf *b, const char *key);
+void rm_cfg_json_int(rm_json_buf *b, const char *key, int64_t v);
+void rm_cfg_json_ints(rm_json_buf *b, const char *key, const int64_t *v, int n);
+char *rm_cfg_json_finish(rm_json_buf *b);
 
 #endif

@@ -1,59 +1,15 @@
 #include "model/config_nets.h"
 
-#include "core/alloc.h"
 #include "core/error.h"
 #include "io/json.h"
 #include "model/config_json.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #define MAX RM_CFG_MAX_DIM
 /* Units per RepMLPNet stage / blocks per ResNet stage: far beyond any real network. */
 #define MAX_UNITS 4096
-
-static repmlp_status fail_key(const char *where, const char *key, const char *what) {
-    return rm_fail(REPMLP_ERROR_CONFIG, "%s: config key '%s': %s", where, key, what);
-}
-
-static repmlp_status check_range(const char *where, const char *key, int64_t v, int64_t min,
-                                 int64_t max) {
-    if (v >= min && v <= max) return REPMLP_OK;
-    return rm_fail(REPMLP_ERROR_CONFIG, "%s: config key '%s': %lld is out of range [%lld, %lld]",
-                   where, key, (long long)v, (long long)min, (long long)max);
-}
-
-static int compare_i64(const void *a, const void *b) {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* reparam_conv_k: distinct odd sizes >= 1 (SPEC §1), sorted in place. */
-static repmlp_status check_kernels(int count, int64_t *k, const char *where) {
-    if (count < 0 || count > RM_MAX_KERNELS) {
-        return rm_fail(REPMLP_ERROR_CONFIG,
-                       "%s: config key 'reparam_conv_k': %d entries (at most %d)", where, count,
-                       RM_MAX_KERNELS);
-    }
-    for (int i = 0; i < count; i++) {
-        if (k[i] < 1 || k[i] > MAX || k[i] % 2 == 0) {
-            return rm_fail(REPMLP_ERROR_CONFIG,
-                           "%s: config key 'reparam_conv_k': kernel size %lld is not an odd "
-                           "integer >= 1",
-                           where, (long long)k[i]);
-        }
-    }
-    qsort(k, (size_t)count, sizeof k[0], compare_i64);
-    for (int i = 1; i < count; i++) {
-        if (k[i] == k[i - 1]) {
-            return rm_fail(REPMLP_ERROR_CONFIG,
-                           "%s: config key 'reparam_conv_k': kernel size %lld appears twice", where,
-                           (long long)k[i]);
-        }
-    }
-    return REPMLP_OK;
-}
 
 /* Product of n factors within RM_CFG_MAX_ELEMENTS. */
 static bool mul_ok(int n, const int64_t *f) {
@@ -89,33 +45,6 @@ static repmlp_status get_fixed_list(const cJSON *obj, const char *where, const c
     }
     memcpy(values, tmp, (size_t)want * sizeof *values);
     return REPMLP_OK;
-}
-
-static void json_int_list(rm_json_buf *b, const char *key, const int64_t *v, int n) {
-    rm_json_buf_raw(b, ",\"");
-    rm_json_buf_raw(b, key);
-    rm_json_buf_raw(b, "\":[");
-    for (int i = 0; i < n; i++) {
-        if (i) rm_json_buf_raw(b, ",");
-        rm_json_buf_int(b, v[i]);
-    }
-    rm_json_buf_raw(b, "]");
-}
-
-static void json_int(rm_json_buf *b, const char *key, int64_t v) {
-    rm_json_buf_raw(b, ",\"");
-    rm_json_buf_raw(b, key);
-    rm_json_buf_raw(b, "\":");
-    rm_json_buf_int(b, v);
-}
-
-static char *json_finish(rm_json_buf *b) {
-    rm_json_buf_raw(b, "}");
-    if (b->failed) {
-        rm_json_buf_free(b);
-        return NULL;
-    }
-    return b->text;
 }
 
 /* ================================ RepMLPBlock ================================ */
@@ -164,11 +93,11 @@ repmlp_status rm_block_v2_config_from_json(const cJSON *obj, const char *where,
 
 /* What a v2 block needs whatever its map size; keys named as in the block's own config. */
 static repmlp_status check_block_v2_common(rm_block_v2_config *c, const char *where) {
-    repmlp_status s = check_range(where, "in_channels", c->channels, 1, MAX);
-    if (s == REPMLP_OK) s = check_range(where, "h", c->h, 1, MAX);
-    if (s == REPMLP_OK) s = check_range(where, "w", c->w, 1, MAX);
-    if (s == REPMLP_OK) s = check_range(where, "globalperceptron_reduce", c->reduce, 1, MAX);
-    if (s == REPMLP_OK) s = check_range(where, "num_sharesets", c->sharesets, 1, MAX);
+    repmlp_status s = rm_cfg_check_range(where, "in_channels", c->channels, 1, MAX);
+    if (s == REPMLP_OK) s = rm_cfg_check_range(where, "h", c->h, 1, MAX);
+    if (s == REPMLP_OK) s = rm_cfg_check_range(where, "w", c->w, 1, MAX);
+    if (s == REPMLP_OK) s = rm_cfg_check_range(where, "globalperceptron_reduce", c->reduce, 1, MAX);
+    if (s == REPMLP_OK) s = rm_cfg_check_range(where, "num_sharesets", c->sharesets, 1, MAX);
     if (s != REPMLP_OK) return s;
     if (c->channels % c->sharesets != 0) {
         return rm_fail(REPMLP_ERROR_CONFIG,
@@ -183,38 +112,33 @@ static repmlp_status check_block_v2_common(rm_block_v2_config *c, const char *wh
                        "(in_channels // reduce = %lld // %lld = 0)",
                        where, (long long)c->reduce, (long long)c->channels, (long long)c->reduce);
     }
-    s = check_kernels(c->kernel_count, c->kernels, where);
+    s = rm_cfg_check_kernels(c->kernel_count, c->kernels, where);
     if (s != REPMLP_OK) return s;
     const int64_t hw = c->h * c->w; /* both <= 2^20 */
     if (!MUL_OK(c->sharesets, hw, hw)) {
-        return fail_key(where, "h", "the fc3 weight (S*h*w, h*w) is too large");
+        return rm_cfg_fail_key(where, "h", "the fc3 weight (S*h*w, h*w) is too large");
     }
     for (int i = 0; i < c->kernel_count; i++) {
         if (!MUL_OK(c->sharesets, c->kernels[i], c->kernels[i])) {
-            return fail_key(where, "reparam_conv_k", "a conv weight (S, 1, k, k) is too large");
+            return rm_cfg_fail_key(where, "reparam_conv_k",
+                                   "a conv weight (S, 1, k, k) is too large");
         }
     }
     if (!MUL_OK(c->channels, c->hidden)) {
-        return fail_key(where, "in_channels", "the gp weights (C/r, C) are too large");
+        return rm_cfg_fail_key(where, "in_channels", "the gp weights (C/r, C) are too large");
     }
     return REPMLP_OK;
 }
 
 repmlp_status rm_block_v2_config_validate(rm_block_v2_config *c, const char *where) {
     repmlp_status s = check_block_v2_common(c, where);
-    if (s == REPMLP_OK) s = check_range(where, "H", c->H, 1, MAX);
-    if (s == REPMLP_OK) s = check_range(where, "W", c->W, 1, MAX);
+    if (s == REPMLP_OK) s = rm_cfg_check_range(where, "H", c->H, 1, MAX);
+    if (s == REPMLP_OK) s = rm_cfg_check_range(where, "W", c->W, 1, MAX);
+    if (s == REPMLP_OK) s = rm_cfg_check_divisible(where, "H", c->H, "h", c->h);
+    if (s == REPMLP_OK) s = rm_cfg_check_divisible(where, "W", c->W, "w", c->w);
     if (s != REPMLP_OK) return s;
-    if (c->H % c->h != 0) {
-        return rm_fail(REPMLP_ERROR_CONFIG, "%s: config key 'H': %lld is not divisible by h = %lld",
-                       where, (long long)c->H, (long long)c->h);
-    }
-    if (c->W % c->w != 0) {
-        return rm_fail(REPMLP_ERROR_CONFIG, "%s: config key 'W': %lld is not divisible by w = %lld",
-                       where, (long long)c->W, (long long)c->w);
-    }
     if (!MUL_OK(c->channels, c->H, c->W)) {
-        return fail_key(where, "H", "the activation (C*H*W) is too large");
+        return rm_cfg_fail_key(where, "H", "the activation (C*H*W) is too large");
     }
     c->hp = c->H / c->h;
     c->wp = c->W / c->w;
@@ -223,17 +147,16 @@ repmlp_status rm_block_v2_config_validate(rm_block_v2_config *c, const char *whe
 
 char *rm_block_v2_config_to_json(const rm_block_v2_config *c) {
     rm_json_buf b = {0};
-    rm_json_buf_raw(&b, "{\"in_channels\":");
-    rm_json_buf_int(&b, c->channels);
-    json_int(&b, "out_channels", c->channels);
-    json_int(&b, "H", c->H);
-    json_int(&b, "W", c->W);
-    json_int(&b, "h", c->h);
-    json_int(&b, "w", c->w);
-    json_int_list(&b, "reparam_conv_k", c->kernels, c->kernel_count);
-    json_int(&b, "globalperceptron_reduce", c->reduce);
-    json_int(&b, "num_sharesets", c->sharesets);
-    return json_finish(&b);
+    rm_cfg_json_int(&b, "in_channels", c->channels);
+    rm_cfg_json_int(&b, "out_channels", c->channels);
+    rm_cfg_json_int(&b, "H", c->H);
+    rm_cfg_json_int(&b, "W", c->W);
+    rm_cfg_json_int(&b, "h", c->h);
+    rm_cfg_json_int(&b, "w", c->w);
+    rm_cfg_json_ints(&b, "reparam_conv_k", c->kernels, c->kernel_count);
+    rm_cfg_json_int(&b, "globalperceptron_reduce", c->reduce);
+    rm_cfg_json_int(&b, "num_sharesets", c->sharesets);
+    return rm_cfg_json_finish(&b);
 }
 
 void rm_block_v2_io_shape(const rm_block_v2_config *c, int64_t in_chw[3], int *out_ndim,
@@ -378,22 +301,24 @@ static int64_t default_extent(int64_t patch, const int64_t *hs, int stages) {
 }
 
 repmlp_status rm_repmlpnet_config_validate(rm_repmlpnet_config *c, const char *where) {
-    repmlp_status s = check_range(where, "in_channels", c->in_channels, 1, MAX);
-    if (s == REPMLP_OK) s = check_range(where, "num_class", c->num_class, 1, MAX);
-    if (s == REPMLP_OK) s = check_range(where, "patch_size", c->patch_h, 1, MAX);
-    if (s == REPMLP_OK) s = check_range(where, "patch_size", c->patch_w, 1, MAX);
-    if (s == REPMLP_OK) s = check_range(where, "globalperceptron_reduce", c->reduce, 1, MAX);
-    if (s == REPMLP_OK) s = check_range(where, "num_blocks", c->stage_count, 1, RM_MAX_STAGES);
-    if (s == REPMLP_OK) s = check_range(where, "img_H", c->img_H, 0, MAX);
-    if (s == REPMLP_OK) s = check_range(where, "img_W", c->img_W, 0, MAX);
+    repmlp_status s = rm_cfg_check_range(where, "in_channels", c->in_channels, 1, MAX);
+    if (s == REPMLP_OK) s = rm_cfg_check_range(where, "num_class", c->num_class, 1, MAX);
+    if (s == REPMLP_OK) s = rm_cfg_check_range(where, "patch_size", c->patch_h, 1, MAX);
+    if (s == REPMLP_OK) s = rm_cfg_check_range(where, "patch_size", c->patch_w, 1, MAX);
+    if (s == REPMLP_OK) s = rm_cfg_check_range(where, "globalperceptron_reduce", c->reduce, 1, MAX);
+    if (s == REPMLP_OK)
+        s = rm_cfg_check_range(where, "num_blocks", c->stage_count, 1, RM_MAX_STAGES);
+    if (s == REPMLP_OK) s = rm_cfg_check_range(where, "img_H", c->img_H, 0, MAX);
+    if (s == REPMLP_OK) s = rm_cfg_check_range(where, "img_W", c->img_W, 0, MAX);
     for (int i = 0; s == REPMLP_OK && i < c->stage_count; i++) {
-        s = check_range(where, "num_blocks", c->num_blocks[i], 0, MAX_UNITS);
-        if (s == REPMLP_OK) s = check_range(where, "channels", c->channels[i], 1, MAX);
-        if (s == REPMLP_OK) s = check_range(where, "hs", c->hs[i], 1, MAX);
-        if (s == REPMLP_OK) s = check_range(where, "ws", c->ws[i], 1, MAX);
-        if (s == REPMLP_OK) s = check_range(where, "sharesets_nums", c->sharesets[i], 1, MAX);
+        s = rm_cfg_check_range(where, "num_blocks", c->num_blocks[i], 0, MAX_UNITS);
+        if (s == REPMLP_OK) s = rm_cfg_check_range(where, "channels", c->channels[i], 1, MAX);
+        if (s == REPMLP_OK) s = rm_cfg_check_range(where, "hs", c->hs[i], 1, MAX);
+        if (s == REPMLP_OK) s = rm_cfg_check_range(where, "ws", c->ws[i], 1, MAX);
+        if (s == REPMLP_OK)
+            s = rm_cfg_check_range(where, "sharesets_nums", c->sharesets[i], 1, MAX);
     }
-    if (s == REPMLP_OK) s = check_kernels(c->kernel_count, c->kernels, where);
+    if (s == REPMLP_OK) s = rm_cfg_check_kernels(c->kernel_count, c->kernels, where);
     if (s != REPMLP_OK) return s;
 
     for (int i = 0; i < c->stage_count; i++) {
@@ -413,29 +338,32 @@ repmlp_status rm_repmlpnet_config_validate(rm_repmlpnet_config *c, const char *w
         }
         const int64_t hw = c->hs[i] * c->ws[i];
         if (!MUL_OK(S, hw, hw)) {
-            return fail_key(where, "hs", "an fc3 weight (S*h*w, h*w) is too large");
+            return rm_cfg_fail_key(where, "hs", "an fc3 weight (S*h*w, h*w) is too large");
         }
         if (!MUL_OK(4 * C, C) || (i > 0 && !MUL_OK(C, c->channels[i - 1], 4))) {
-            return fail_key(where, "channels", "a weight (4C, C) is too large");
+            return rm_cfg_fail_key(where, "channels", "a weight (4C, C) is too large");
         }
         for (int k = 0; k < c->kernel_count; k++) {
             if (!MUL_OK(S, c->kernels[k], c->kernels[k])) {
-                return fail_key(where, "reparam_conv_k", "a conv weight (S, 1, k, k) is too large");
+                return rm_cfg_fail_key(where, "reparam_conv_k",
+                                       "a conv weight (S, 1, k, k) is too large");
             }
         }
     }
     if (!MUL_OK(c->channels[0], c->in_channels, c->patch_h, c->patch_w)) {
-        return fail_key(where, "patch_size", "the conv_embedding weight is too large");
+        return rm_cfg_fail_key(where, "patch_size", "the conv_embedding weight is too large");
     }
     if (!MUL_OK(c->num_class, c->channels[c->stage_count - 1])) {
-        return fail_key(where, "num_class", "the head weight is too large");
+        return rm_cfg_fail_key(where, "num_class", "the head weight is too large");
     }
 
     const bool explicit_H = c->img_H != 0, explicit_W = c->img_W != 0;
     if (!explicit_H) c->img_H = default_extent(c->patch_h, c->hs, c->stage_count);
     if (!explicit_W) c->img_W = default_extent(c->patch_w, c->ws, c->stage_count);
-    if (c->img_H == 0) return fail_key(where, "hs", "no input height up to 2^20 fits every stage");
-    if (c->img_W == 0) return fail_key(where, "ws", "no input width up to 2^20 fits every stage");
+    if (c->img_H == 0)
+        return rm_cfg_fail_key(where, "hs", "no input height up to 2^20 fits every stage");
+    if (c->img_W == 0)
+        return rm_cfg_fail_key(where, "ws", "no input width up to 2^20 fits every stage");
     char why[256];
     if (map_fault(c->img_H, c->patch_h, c->hs, c->stage_count, "hs", why, sizeof why)) {
         return rm_fail(REPMLP_ERROR_CONFIG, "%s: config key '%s': input height %s", where,
@@ -449,11 +377,12 @@ repmlp_status rm_repmlpnet_config_validate(rm_repmlpnet_config *c, const char *w
     for (int i = 0; i < c->stage_count; i++) {
         /* the FFN's 4C-channel activation is the largest of each stage */
         if (!MUL_OK(4 * c->channels[i], map_H >> i, map_W >> i)) {
-            return fail_key(where, explicit_H ? "img_H" : "hs", "an activation is too large");
+            return rm_cfg_fail_key(where, explicit_H ? "img_H" : "hs",
+                                   "an activation is too large");
         }
     }
     if (!MUL_OK(c->in_channels, c->img_H, c->img_W)) {
-        return fail_key(where, explicit_H ? "img_H" : "hs", "the input is too large");
+        return rm_cfg_fail_key(where, explicit_H ? "img_H" : "hs", "the input is too large");
     }
     return REPMLP_OK;
 }
@@ -476,20 +405,19 @@ repmlp_status rm_repmlpnet_check_input(const rm_repmlpnet_config *c, int64_t H, 
 
 char *rm_repmlpnet_config_to_json(const rm_repmlpnet_config *c) {
     rm_json_buf b = {0};
-    rm_json_buf_raw(&b, "{\"in_channels\":");
-    rm_json_buf_int(&b, c->in_channels);
-    json_int(&b, "num_class", c->num_class);
-    json_int_list(&b, "patch_size", (const int64_t[]){c->patch_h, c->patch_w}, 2);
-    json_int_list(&b, "num_blocks", c->num_blocks, c->stage_count);
-    json_int_list(&b, "channels", c->channels, c->stage_count);
-    json_int_list(&b, "hs", c->hs, c->stage_count);
-    json_int_list(&b, "ws", c->ws, c->stage_count);
-    json_int_list(&b, "sharesets_nums", c->sharesets, c->stage_count);
-    json_int_list(&b, "reparam_conv_k", c->kernels, c->kernel_count);
-    json_int(&b, "globalperceptron_reduce", c->reduce);
-    json_int(&b, "img_H", c->img_H);
-    json_int(&b, "img_W", c->img_W);
-    return json_finish(&b);
+    rm_cfg_json_int(&b, "in_channels", c->in_channels);
+    rm_cfg_json_int(&b, "num_class", c->num_class);
+    rm_cfg_json_ints(&b, "patch_size", (const int64_t[]){c->patch_h, c->patch_w}, 2);
+    rm_cfg_json_ints(&b, "num_blocks", c->num_blocks, c->stage_count);
+    rm_cfg_json_ints(&b, "channels", c->channels, c->stage_count);
+    rm_cfg_json_ints(&b, "hs", c->hs, c->stage_count);
+    rm_cfg_json_ints(&b, "ws", c->ws, c->stage_count);
+    rm_cfg_json_ints(&b, "sharesets_nums", c->sharesets, c->stage_count);
+    rm_cfg_json_ints(&b, "reparam_conv_k", c->kernels, c->kernel_count);
+    rm_cfg_json_int(&b, "globalperceptron_reduce", c->reduce);
+    rm_cfg_json_int(&b, "img_H", c->img_H);
+    rm_cfg_json_int(&b, "img_W", c->img_W);
+    return rm_cfg_json_finish(&b);
 }
 
 void rm_repmlpnet_stage_at(const rm_repmlpnet_config *c, int s, rm_repmlpnet_stage *out) {
@@ -711,23 +639,24 @@ static repmlp_status check_resnet_repmlp(const rm_resnet_config *c, int stage, i
 repmlp_status rm_resnet_config_validate(rm_resnet_config *c, const char *where) {
     repmlp_status s = REPMLP_OK;
     for (int i = 0; s == REPMLP_OK && i < 4; i++) {
-        s = check_range(where, "num_blocks", c->num_blocks[i], 1, MAX_UNITS);
-        if (s == REPMLP_OK) s = check_range(where, "widths", c->widths[i], 1, MAX);
+        s = rm_cfg_check_range(where, "num_blocks", c->num_blocks[i], 1, MAX_UNITS);
+        if (s == REPMLP_OK) s = rm_cfg_check_range(where, "widths", c->widths[i], 1, MAX);
     }
-    if (s == REPMLP_OK) s = check_range(where, "num_classes", c->num_classes, 1, MAX);
+    if (s == REPMLP_OK) s = rm_cfg_check_range(where, "num_classes", c->num_classes, 1, MAX);
     if (s == REPMLP_OK && (c->block_type < RM_BLOCK_BASE || c->block_type > RM_BLOCK_BOTTLENECK)) {
-        s = fail_key(where, "block_type", "unknown block type");
+        s = rm_cfg_fail_key(where, "block_type", "unknown block type");
     }
-    if (s == REPMLP_OK) s = check_range(where, "img_H", c->img_H, 1, MAX);
-    if (s == REPMLP_OK) s = check_range(where, "img_W", c->img_W, 1, MAX);
-    if (s == REPMLP_OK) s = check_range(where, "h", c->h, 1, MAX);
-    if (s == REPMLP_OK) s = check_range(where, "w", c->w, 1, MAX);
-    if (s == REPMLP_OK) s = check_range(where, "fc1_fc2_reduction", c->fc1_fc2_reduction, 1, MAX);
-    if (s == REPMLP_OK) s = check_range(where, "fc3_groups", c->fc3_groups, 1, MAX);
-    if (s == REPMLP_OK) s = check_range(where, "bottleneck_r", c->bottleneck_r[0], 1, MAX);
-    if (s == REPMLP_OK) s = check_range(where, "bottleneck_r", c->bottleneck_r[1], 1, MAX);
-    if (s == REPMLP_OK) s = check_range(where, "stem_channels", c->stem_channels, 1, MAX);
-    if (s == REPMLP_OK) s = check_kernels(c->kernel_count, c->kernels, where);
+    if (s == REPMLP_OK) s = rm_cfg_check_range(where, "img_H", c->img_H, 1, MAX);
+    if (s == REPMLP_OK) s = rm_cfg_check_range(where, "img_W", c->img_W, 1, MAX);
+    if (s == REPMLP_OK) s = rm_cfg_check_range(where, "h", c->h, 1, MAX);
+    if (s == REPMLP_OK) s = rm_cfg_check_range(where, "w", c->w, 1, MAX);
+    if (s == REPMLP_OK)
+        s = rm_cfg_check_range(where, "fc1_fc2_reduction", c->fc1_fc2_reduction, 1, MAX);
+    if (s == REPMLP_OK) s = rm_cfg_check_range(where, "fc3_groups", c->fc3_groups, 1, MAX);
+    if (s == REPMLP_OK) s = rm_cfg_check_range(where, "bottleneck_r", c->bottleneck_r[0], 1, MAX);
+    if (s == REPMLP_OK) s = rm_cfg_check_range(where, "bottleneck_r", c->bottleneck_r[1], 1, MAX);
+    if (s == REPMLP_OK) s = rm_cfg_check_range(where, "stem_channels", c->stem_channels, 1, MAX);
+    if (s == REPMLP_OK) s = rm_cfg_check_kernels(c->kernel_count, c->kernels, where);
     if (s != REPMLP_OK) return s;
 
     for (int st = 1; st <= 4; st++) {
@@ -743,7 +672,7 @@ repmlp_status rm_resnet_config_validate(rm_resnet_config *c, const char *where) 
             rm_resnet_block_at(c, st, i, &b);
             if (!MUL_OK(b.in, b.width) || !MUL_OK(b.mid, b.mid, 9) ||
                 !MUL_OK(b.width, b.in_H, b.in_W)) {
-                return fail_key(where, "widths", "a weight or activation is too large");
+                return rm_cfg_fail_key(where, "widths", "a weight or activation is too large");
             }
             if (b.kind == RM_BLOCK_BASE) continue;
             if (b.kind == RM_BLOCK_LIGHT && width % 8 != 0) {
@@ -766,43 +695,38 @@ repmlp_status rm_resnet_config_validate(rm_resnet_config *c, const char *where) 
             if (s != REPMLP_OK) return s;
             /* (img/T exact, so the conv/pool chain lands on exactly the RepMLP's H and W) */
             if (b.in_H != b.repmlp.H || b.in_W != b.repmlp.W) {
-                return fail_key(where, "img_H", "internal: map size mismatch");
+                return rm_cfg_fail_key(where, "img_H", "internal: map size mismatch");
             }
         }
     }
     rm_resnet_stem stem;
     rm_resnet_stem_at(c, &stem);
     if (!MUL_OK(c->stem_channels, stem.conv_H, stem.conv_W) || !MUL_OK(3, c->img_H, c->img_W)) {
-        return fail_key(where, "img_H", "the input or stem activation is too large");
+        return rm_cfg_fail_key(where, "img_H", "the input or stem activation is too large");
     }
     if (!MUL_OK(c->num_classes, c->widths[3])) {
-        return fail_key(where, "num_classes", "the linear weight is too large");
+        return rm_cfg_fail_key(where, "num_classes", "the linear weight is too large");
     }
     return REPMLP_OK;
 }
 
 char *rm_resnet_config_to_json(const rm_resnet_config *c) {
     rm_json_buf b = {0};
-    rm_json_buf_raw(&b, "{\"num_blocks\":[");
-    for (int i = 0; i < 4; i++) {
-        if (i) rm_json_buf_raw(&b, ",");
-        rm_json_buf_int(&b, c->num_blocks[i]);
-    }
-    rm_json_buf_raw(&b, "]");
-    json_int(&b, "num_classes", c->num_classes);
-    rm_json_buf_raw(&b, ",\"block_type\":");
+    rm_cfg_json_ints(&b, "num_blocks", c->num_blocks, 4);
+    rm_cfg_json_int(&b, "num_classes", c->num_classes);
+    rm_cfg_json_key(&b, "block_type");
     rm_json_buf_string(&b, rm_block_kind_name(c->block_type));
-    json_int(&b, "img_H", c->img_H);
-    json_int(&b, "img_W", c->img_W);
-    json_int(&b, "h", c->h);
-    json_int(&b, "w", c->w);
-    json_int_list(&b, "reparam_conv_k", c->kernels, c->kernel_count);
-    json_int(&b, "fc1_fc2_reduction", c->fc1_fc2_reduction);
-    json_int(&b, "fc3_groups", c->fc3_groups);
-    json_int_list(&b, "bottleneck_r", c->bottleneck_r, 2);
-    json_int_list(&b, "widths", c->widths, 4);
-    json_int(&b, "stem_channels", c->stem_channels);
-    return json_finish(&b);
+    rm_cfg_json_int(&b, "img_H", c->img_H);
+    rm_cfg_json_int(&b, "img_W", c->img_W);
+    rm_cfg_json_int(&b, "h", c->h);
+    rm_cfg_json_int(&b, "w", c->w);
+    rm_cfg_json_ints(&b, "reparam_conv_k", c->kernels, c->kernel_count);
+    rm_cfg_json_int(&b, "fc1_fc2_reduction", c->fc1_fc2_reduction);
+    rm_cfg_json_int(&b, "fc3_groups", c->fc3_groups);
+    rm_cfg_json_ints(&b, "bottleneck_r", c->bottleneck_r, 2);
+    rm_cfg_json_ints(&b, "widths", c->widths, 4);
+    rm_cfg_json_int(&b, "stem_channels", c->stem_channels);
+    return rm_cfg_json_finish(&b);
 }
 
 void rm_resnet_io_shape(const rm_resnet_config *c, int64_t in_chw[3], int *out_ndim,

@@ -17,9 +17,10 @@
  * ignored), checks every shape, and adds the F32 deploy tensors "<out_prefix>fc1_fc2.fc1.*",
  * "<out_prefix>fc1_fc2.fc2.*" (GP only; the avg BN folded into fc1), "<out_prefix>fc3.weight"
  * (O*h*w, C*h*w/g, 1, 1) and "<out_prefix>fc3.bias" (O*h*w) to `out`.
- * `cfg` must be validated. Errors name the training file and tensor: missing tensor, wrong
- * shape, non-float dtype (REPMLP_ERROR_FORMAT), a non-finite value or a running_var with
- * var + eps <= 0 (REPMLP_ERROR_FORMAT), out of memory. */
+ * `cfg` must be validated; prefix and out_prefix have at most RM_FUSE_NAME_MAX - 64 characters
+ * (fuse_io.h; REPMLP_ERROR_INVALID_ARGUMENT otherwise). Errors name the training file and
+ * tensor: missing tensor, wrong shape, non-float dtype (REPMLP_ERROR_FORMAT), a non-finite
+ * value or a running_var with var + eps <= 0 (REPMLP_ERROR_FORMAT), out of memory. */
 repmlp_status rm_fuse_block_v1(const rm_block_v1_config *cfg, rm_safetensors *train,
                                const char *prefix, rm_st_writer *out, const char *out_prefix);
 

@@ -1,10 +1,7 @@
 #include "model/fuse_block_v2.h"
 
 #include "core/alloc.h"
-#include "core/error.h"
-#include "model/fuse_rules.h"
 
-#include <stdio.h>
 #include <string.h>
 
 void rm_block_v2_fused_free(rm_block_v2_fused *d) {
@@ -15,75 +12,6 @@ void rm_block_v2_fused_free(rm_block_v2_fused *d) {
     rm_free(d->fc3_weight);
     rm_free(d->fc3_bias);
     memset(d, 0, sizeof *d);
-}
-
-/* The conv branches of one block as a single kernel (S, 1, kmax, kmax) and bias (S): each
- * branch's BN folded (per shareset), padded to kmax (centred) and summed. kernel and bias are
- * zeroed by the caller. */
-static repmlp_status fuse_conv_branches(const rm_block_v2_config *c, rm_fuser *f,
-                                        const char *prefix, int64_t kmax, double *kernel,
-                                        double *bias) {
-    const int64_t S = c->sharesets;
-    double *pad = rm_calloc((size_t)(S * kmax * kmax), sizeof *pad);
-    repmlp_status s = REPMLP_OK;
-    if (!pad) s = rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", f->file);
-    for (int i = 0; s == REPMLP_OK && i < c->kernel_count; i++) {
-        const int64_t k = c->kernels[i];
-        char rel[64], base[RM_FUSE_NAME_MAX];
-        snprintf(rel, sizeof rel, "repconv%lld", (long long)k);
-        rm_fuse_name(base, prefix, rel);
-        double *kw = NULL, *kbias = NULL;
-        s = rm_fuse_convbn_read(f, base, S, 1, k, k, &kw, &kbias);
-        if (s == REPMLP_OK) {
-            rm_fuse_pad_kernel(kw, S, 1, k, kmax, pad);
-            for (int64_t j = 0; j < S * kmax * kmax; j++) kernel[j] += pad[j];
-            for (int64_t o = 0; o < S; o++) bias[o] += kbias[o];
-        }
-        rm_free(kw);
-        rm_free(kbias);
-    }
-    rm_free(pad);
-    return s;
-}
-
-/* fc3 + fc3_bn (BN channel s for every row of group s), then the conv branches as the matrix
- * of a padding-kmax/2 conv on one partition, added to the same grouped weight (SPEC §3
- * "Fusion": the §1 rules with g = S, C = O = S). */
-static repmlp_status fuse_fc3(const rm_block_v2_config *c, rm_fuser *f, const char *prefix,
-                              double **weight, double **bias) {
-    const int64_t S = c->sharesets, hw = c->h * c->w, rows = S * hw;
-    const int64_t shape[4] = {rows, hw, 1, 1};
-    const int64_t kmax = c->kernel_count ? c->kernels[c->kernel_count - 1] : 0;
-    char name[RM_FUSE_NAME_MAX];
-    rm_fuse_bn bn = {0};
-    double *kernel = NULL, *kbias = NULL;
-    *bias = rm_calloc((size_t)rows, sizeof **bias);
-    repmlp_status s = REPMLP_OK;
-    if (kmax) {
-        kernel = rm_calloc((size_t)(S * kmax * kmax), sizeof *kernel);
-        kbias = rm_calloc((size_t)S, sizeof *kbias);
-    }
-    if (!*bias || (kmax && (!kernel || !kbias))) {
-        s = rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", f->file);
-    }
-    if (s == REPMLP_OK)
-        s = rm_fuser_read(f, rm_fuse_name(name, prefix, "fc3.weight"), 4, shape, weight);
-    if (s == REPMLP_OK) s = rm_fuser_read_bn(f, rm_fuse_name(name, prefix, "fc3_bn"), S, &bn);
-    if (s == REPMLP_OK && kmax) s = fuse_conv_branches(c, f, prefix, kmax, kernel, kbias);
-    if (s == REPMLP_OK) {
-        rm_bn_params p = rm_fuse_bn_params(&bn);
-        rm_fuse_bn_into_rows(&p, hw, hw, *weight, NULL, *bias);
-        if (kmax) rm_fuse_conv_to_fc(kernel, kbias, S, 1, c->h, c->w, kmax, *weight, *bias);
-    }
-    if (s != REPMLP_OK) {
-        rm_free(*weight);
-        rm_free(*bias);
-        *weight = *bias = NULL;
-    }
-    rm_fuse_bn_free(&bn);
-    rm_free(kernel);
-    rm_free(kbias);
-    return s;
 }
 
 repmlp_status rm_fuse_block_v2_compute(const rm_block_v2_config *c, rm_fuser *f, const char *prefix,
@@ -101,7 +29,17 @@ repmlp_status rm_fuse_block_v2_compute(const rm_block_v2_config *c, rm_fuser *f,
     }
     if (s == REPMLP_OK)
         s = rm_fuser_read(f, rm_fuse_name(name, prefix, "gp.fc2.bias"), 1, &C, &d.gp_fc2_bias);
-    if (s == REPMLP_OK) s = fuse_fc3(c, f, prefix, &d.fc3_weight, &d.fc3_bias);
+    if (s == REPMLP_OK) {
+        /* BN per shareset: channel s covers the h*w rows of group s */
+        const rm_fuse_fc3_dims fc3 = {.out_ch = c->sharesets,
+                                      .in_per_group = 1,
+                                      .h = c->h,
+                                      .w = c->w,
+                                      .rows_per_bn_channel = c->h * c->w,
+                                      .kernel_count = c->kernel_count,
+                                      .kernels = c->kernels};
+        s = rm_fuse_fc3_read(f, prefix, &fc3, &d.fc3_weight, &d.fc3_bias);
+    }
     if (s != REPMLP_OK) rm_block_v2_fused_free(&d);
     *out = d;
     return s;
@@ -140,10 +78,6 @@ static repmlp_status block_body(const void *ctx, rm_fuser *f) {
 
 repmlp_status rm_fuse_block_v2_file(const rm_block_v2_config *cfg, const char *train_path,
                                     const char *out_path) {
-    char *json = rm_block_v2_config_to_json(cfg);
-    if (!json) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", out_path);
-    repmlp_status s =
-        rm_fuse_to_file(RM_ARCH_BLOCK_V2, json, block_body, cfg, train_path, out_path);
-    rm_free(json);
-    return s;
+    return rm_fuse_to_file(RM_ARCH_BLOCK_V2, rm_block_v2_config_to_json(cfg), block_body, cfg,
+                           train_path, out_path);
 }

@@ -15,7 +15,7 @@ const char *rm_fuse_name(char *buf, const char *prefix, const char *rel) {
     return buf;
 }
 
-static repmlp_status out_of_memory(const rm_fuser *f) {
+repmlp_status rm_fuser_out_of_memory(const rm_fuser *f) {
     return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", f->file);
 }
 
@@ -95,7 +95,8 @@ repmlp_status rm_fuser_emit(rm_fuser *f, const char *name, int ndim, const int64
     float *dst = rm_calloc(count ? count : 1, sizeof *dst);
     if (!dst) {
         rm_free(v);
-        return out_of_memory(f);
+        return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "%s: fused tensor '%s': out of host memory",
+                       f->file, name);
     }
     for (size_t i = 0; i < count; i++) {
         /* inputs are finite, so only a magnitude beyond float32 can end up here */
@@ -133,7 +134,7 @@ repmlp_status rm_fuse_convbn_read(rm_fuser *f, const char *base, int64_t out_ch,
     snprintf(name, sizeof name, "%s.bn", base);
     if (s == REPMLP_OK) s = rm_fuser_read_bn(f, name, out_ch, &bn);
     if (s == REPMLP_OK && !(*bias = rm_calloc((size_t)out_ch, sizeof **bias))) {
-        s = out_of_memory(f);
+        s = rm_fuser_out_of_memory(f);
     }
     if (s == REPMLP_OK) {
         rm_bn_params p = rm_fuse_bn_params(&bn);
@@ -162,8 +163,75 @@ repmlp_status rm_fuse_convbn(rm_fuser *f, const char *base, int64_t out_ch, int6
     return s;
 }
 
-repmlp_status rm_fuse_to_file(const char *arch, const char *config_json, rm_fuse_body body,
+/* The conv branches as one kernel (out_ch, in_per_group, kmax, kmax) and bias (out_ch): each
+ * ConvBN folded, padded to kmax (centred) and summed. kernel and bias are zeroed by the
+ * caller. */
+static repmlp_status fuse_conv_branches(rm_fuser *f, const char *prefix, const rm_fuse_fc3_dims *d,
+                                        int64_t kmax, double *kernel, double *bias) {
+    const int64_t O = d->out_ch, cg = d->in_per_group, padded = O * cg * kmax * kmax;
+    double *pad = rm_calloc((size_t)padded, sizeof *pad);
+    repmlp_status s = pad ? REPMLP_OK : rm_fuser_out_of_memory(f);
+    for (int i = 0; s == REPMLP_OK && i < d->kernel_count; i++) {
+        const int64_t k = d->kernels[i];
+        char rel[64], base[RM_FUSE_NAME_MAX];
+        snprintf(rel, sizeof rel, "repconv%lld", (long long)k);
+        double *kw = NULL, *kb = NULL;
+        s = rm_fuse_convbn_read(f, rm_fuse_name(base, prefix, rel), O, cg, k, k, &kw, &kb);
+        if (s == REPMLP_OK) {
+            rm_fuse_pad_kernel(kw, O, cg, k, kmax, pad);
+            for (int64_t j = 0; j < padded; j++) kernel[j] += pad[j];
+            for (int64_t o = 0; o < O; o++) bias[o] += kb[o];
+        }
+        rm_free(kw);
+        rm_free(kb);
+    }
+    rm_free(pad);
+    return s;
+}
+
+repmlp_status rm_fuse_fc3_read(rm_fuser *f, const char *prefix, const rm_fuse_fc3_dims *d,
+                               double **weight, double **bias) {
+    const int64_t O = d->out_ch, cg = d->in_per_group, hw = d->h * d->w;
+    const int64_t rows = O * hw, cols = cg * hw, shape[4] = {rows, cols, 1, 1};
+    const int64_t kmax = d->kernel_count ? d->kernels[d->kernel_count - 1] : 0;
+    char name[RM_FUSE_NAME_MAX];
+    rm_fuse_bn bn = {0};
+    double *kernel = NULL, *kbias = NULL;
+    *weight = NULL;
+    *bias = rm_calloc((size_t)rows, sizeof **bias);
+    repmlp_status s = REPMLP_OK;
+    if (kmax) {
+        kernel = rm_calloc((size_t)(O * cg * kmax * kmax), sizeof *kernel);
+        kbias = rm_calloc((size_t)O, sizeof *kbias);
+    }
+    if (!*bias || (kmax && (!kernel || !kbias))) s = rm_fuser_out_of_memory(f);
+    if (s == REPMLP_OK)
+        s = rm_fuser_read(f, rm_fuse_name(name, prefix, "fc3.weight"), 4, shape, weight);
+    if (s == REPMLP_OK) {
+        s = rm_fuser_read_bn(f, rm_fuse_name(name, prefix, "fc3_bn"), rows / d->rows_per_bn_channel,
+                             &bn);
+    }
+    if (s == REPMLP_OK && kmax) s = fuse_conv_branches(f, prefix, d, kmax, kernel, kbias);
+    if (s == REPMLP_OK) {
+        rm_bn_params p = rm_fuse_bn_params(&bn);
+        rm_fuse_bn_into_rows(&p, d->rows_per_bn_channel, cols, *weight, NULL, *bias);
+        if (kmax) rm_fuse_conv_to_fc(kernel, kbias, O, cg, d->h, d->w, kmax, *weight, *bias);
+    } else {
+        rm_free(*weight);
+        rm_free(*bias);
+        *weight = *bias = NULL;
+    }
+    rm_fuse_bn_free(&bn);
+    rm_free(kernel);
+    rm_free(kbias);
+    return s;
+}
+
+repmlp_status rm_fuse_to_file(const char *arch, char *config_json, rm_fuse_body body,
                               const void *ctx, const char *train_path, const char *out_path) {
+    if (!config_json) {
+        return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", out_path);
+    }
     rm_fuser f = {0};
     repmlp_status s = rm_safetensors_open(train_path, &f.train);
     if (s == REPMLP_OK) {
@@ -176,5 +244,6 @@ repmlp_status rm_fuse_to_file(const char *arch, const char *config_json, rm_fuse
     if (s == REPMLP_OK) s = rm_st_writer_write(f.out, out_path);
     rm_st_writer_destroy(f.out);
     rm_safetensors_close(f.train);
+    rm_free(config_json);
     return s;
 }

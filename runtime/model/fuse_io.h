@@ -1,8 +1,8 @@
-/* Private: what every network fuser does with tensors, in one place: read a training tensor as
+/* Private: what every fuser does with tensors, in one place: read a training tensor as
  * float64 with its exact shape (rejecting inf/nan), read a BatchNorm (accepting its optional
- * num_batches_tracked), fuse a ConvBN, and emit a deploy tensor rounded to float32 exactly
- * once. Every read marks the tensor used, so a fuser ends with rm_fuse_check_all_used
- * (fuse_block_v1.h). Errors name the training file and the tensor. */
+ * num_batches_tracked), fuse a ConvBN or a block's partition perceptron, and emit a deploy
+ * tensor rounded to float32 exactly once. Every read marks the tensor used, so a fuser ends with
+ * rm_fuse_check_all_used (fuse_block_v1.h). Errors name the training file and the tensor. */
 #ifndef RM_FUSE_IO_H
 #define RM_FUSE_IO_H
 
@@ -24,6 +24,9 @@ typedef struct rm_fuser {
 /* prefix + rel into buf (RM_FUSE_NAME_MAX bytes); returns buf. */
 const char *rm_fuse_name(char *buf, const char *prefix, const char *rel);
 
+/* REPMLP_ERROR_OUT_OF_HOST_MEMORY "<training file>: out of host memory". */
+repmlp_status rm_fuser_out_of_memory(const rm_fuser *f);
+
 /* The tensor `name` as float64 of exactly `shape` (rm_malloc'd into *out), all finite. */
 repmlp_status rm_fuser_read(rm_fuser *f, const char *name, int ndim, const int64_t *shape,
                             double **out);
@@ -40,7 +43,8 @@ rm_bn_params rm_fuse_bn_params(const rm_fuse_bn *bn);
 void rm_fuse_bn_free(rm_fuse_bn *bn);
 
 /* Rounds (*values) to float32 and adds it to the writer as `name`. Takes *values: frees it and
- * sets it to NULL on success and failure alike. A magnitude beyond float32 is an error. */
+ * sets it to NULL on success and failure alike, so callers free only what they never emitted.
+ * A magnitude beyond float32 is an error. */
 repmlp_status rm_fuser_emit(rm_fuser *f, const char *name, int ndim, const int64_t *shape,
                             double **values);
 
@@ -57,11 +61,28 @@ repmlp_status rm_fuse_convbn_read(rm_fuser *f, const char *base, int64_t out_ch,
 repmlp_status rm_fuse_convbn(rm_fuser *f, const char *base, int64_t out_ch, int64_t in_per_group,
                              int64_t kh, int64_t kw);
 
-/* The whole `repmlp-fuse` job for one arch: opens train_path, runs body(ctx, fuser), rejects
+/* The partition perceptron of both block versions: SPEC §1's fc3 rules, which §3 applies with
+ * g = S and C = O = S. fc3 is (out_ch*h*w, in_per_group*h*w, 1, 1), and each channel of its BN
+ * covers rows_per_bn_channel rows: 1 in §1, h*w in §3 (BN per shareset). */
+typedef struct rm_fuse_fc3_dims {
+    int64_t out_ch, in_per_group, h, w, rows_per_bn_channel;
+    int kernel_count;
+    const int64_t *kernels; /* sorted ascending */
+} rm_fuse_fc3_dims;
+
+/* Reads "<prefix>fc3.weight", "<prefix>fc3_bn.*" and the ConvBN "<prefix>repconv{k}" (out_ch,
+ * in_per_group, k, k) of every kernel, and returns in *weight and *bias (rm_malloc'd, float64)
+ * fc3 with its BN folded plus the conv branches (each BN folded, padded to the largest kernel,
+ * summed) as the matrix of a padding-kmax/2 conv on one h x w partition. */
+repmlp_status rm_fuse_fc3_read(rm_fuser *f, const char *prefix, const rm_fuse_fc3_dims *dims,
+                               double **weight, double **bias);
+
+/* The whole `repmlp-fuse` job for one arch: takes config_json (rm_malloc'd, freed here; NULL
+ * stands for its allocation having failed), opens train_path, runs body(ctx, fuser), rejects
  * tensors nobody read, sets the fused-format metadata (arch, config_json) and writes out_path
  * atomically (nothing left there on failure). */
 typedef repmlp_status (*rm_fuse_body)(const void *ctx, rm_fuser *f);
-repmlp_status rm_fuse_to_file(const char *arch, const char *config_json, rm_fuse_body body,
+repmlp_status rm_fuse_to_file(const char *arch, char *config_json, rm_fuse_body body,
                               const void *ctx, const char *train_path, const char *out_path);
 
 #endif

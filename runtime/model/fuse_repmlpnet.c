@@ -1,16 +1,11 @@
 #include "model/fuse_repmlpnet.h"
 
 #include "core/alloc.h"
-#include "core/error.h"
 #include "model/fuse_block_v2.h"
 #include "model/fuse_rules.h"
 #include "model/fuse_rules_nets.h"
 
 #include <stdio.h>
-
-static repmlp_status out_of_memory(const rm_fuser *f) {
-    return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", f->file);
-}
 
 /* prebn1 feeds both the gate and the partitions (SPEC §3): with channels == sharesets each fc3
  * group reads exactly one channel, so the BN folds into both gp.fc1 (mean of an affine is the
@@ -30,7 +25,7 @@ static repmlp_status fuse_prebn1(rm_fuser *f, const rm_repmlpnet_stage *st, cons
     double *scale = rm_calloc((size_t)C, sizeof *scale),
            *shift = rm_calloc((size_t)C, sizeof *shift);
     char name[RM_FUSE_NAME_MAX];
-    repmlp_status s = scale && shift ? REPMLP_OK : out_of_memory(f);
+    repmlp_status s = scale && shift ? REPMLP_OK : rm_fuser_out_of_memory(f);
     if (s == REPMLP_OK) {
         rm_bn_to_affine(&p, scale, shift);
         s = rm_fuser_emit(f, rm_fuse_name(name, prefix, "prebn1.scale"), 1, &C, &scale);
@@ -132,9 +127,6 @@ static repmlp_status net_body(const void *ctx, rm_fuser *f) {
 
 repmlp_status rm_fuse_repmlpnet_file(const rm_repmlpnet_config *cfg, const char *train_path,
                                      const char *out_path) {
-    char *json = rm_repmlpnet_config_to_json(cfg);
-    if (!json) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", out_path);
-    repmlp_status s = rm_fuse_to_file(RM_ARCH_REPMLPNET, json, net_body, cfg, train_path, out_path);
-    rm_free(json);
-    return s;
+    return rm_fuse_to_file(RM_ARCH_REPMLPNET, rm_repmlpnet_config_to_json(cfg), net_body, cfg,
+                           train_path, out_path);
 }

@@ -1,7 +1,5 @@
 #include "model/fuse_resnet.h"
 
-#include "core/alloc.h"
-#include "core/error.h"
 #include "model/fuse_block_v1.h"
 
 #include <stdio.h>
@@ -64,9 +62,6 @@ static repmlp_status resnet_body(const void *ctx, rm_fuser *f) {
 
 repmlp_status rm_fuse_resnet_file(const rm_resnet_config *cfg, const char *train_path,
                                   const char *out_path) {
-    char *json = rm_resnet_config_to_json(cfg);
-    if (!json) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", out_path);
-    repmlp_status s = rm_fuse_to_file(RM_ARCH_RESNET, json, resnet_body, cfg, train_path, out_path);
-    rm_free(json);
-    return s;
+    return rm_fuse_to_file(RM_ARCH_RESNET, rm_resnet_config_to_json(cfg), resnet_body, cfg,
+                           train_path, out_path);
 }
