@@ -24,6 +24,8 @@ median() { grep -oE "median [0-9.]+" | head -1 | awk '{print $2}'; }
   echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), all in one run."
   echo "Median host-to-host latency (input upload, run, output download) of our fused RepMLP"
   echo "block, ms; the ncnn rows are the figures quoted in issue [perf] for the same machine kind."
+  echo "Run-to-run variation on these shared 2-core machines reaches +-40%: decide between kernel"
+  echo "variants by alternating them in one run, not by comparing two of these files."
   echo
   echo "| system | S2B b1 / b32 | S3B b1 / b32 | S2L b1 / b32 | S3L b1 / b32 |"
   echo "| --- | --- | --- | --- | --- |"
