@@ -8,17 +8,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
-cmake --build build -j"$(nproc)"
+cmake -S . -B build-main -DCMAKE_BUILD_TYPE=Release -DREPMLP_BUILD_TESTS=OFF -DREPMLP_PACKAGE=OFF
+cmake --build build-main -j"$(nproc)"
 
 ex=examples/digits
-out=build/main-job
+out=build-main/main-job
 mkdir -p "$out"
 fused="$out/digits.fused.safetensors"
-./build/bin/repmlp-fuse --arch RepMLPNet --config "@$ex/config.json" \
+./build-main/bin/repmlp-fuse --arch RepMLPNet --config "@$ex/config.json" \
   --metadata "preprocess=@$ex/preprocess.json" "$ex/train.safetensors" "$fused"
 rm -f "$out/predictions.json"
-./build/bin/repmlp-run "$fused" --input "$ex/test.safetensors" --eval "$ex/test.safetensors" \
+./build-main/bin/repmlp-run "$fused" --input "$ex/test.safetensors" --eval "$ex/test.safetensors" \
   --predictions "$out/predictions.json" --repeat 2 "$@"
 
 # The check: the same number of correct images and the same class for every image as the
@@ -42,4 +42,4 @@ fi
 
 images=()
 for f in "$ex"/digit_*.png; do images+=(--image "$f"); done
-./build/bin/repmlp-run "$fused" "${images[@]}" --top 3 "$@"
+./build-main/bin/repmlp-run "$fused" "${images[@]}" --top 3 "$@"
