@@ -16,6 +16,7 @@
 #include "repmlp.h"
 #include "repmlp/vulkan.h"
 #include "core/context.h"
+#include "exec/session.h"
 #include "io/safetensors.h"
 #include "model/config.h"
 #include "model/fuse_block_v1.h"
@@ -293,6 +294,42 @@ static void pipeline_cache(void **state) {
     remove(path);
 }
 
+/* ---- the discrete-GPU path: input and output through staging copies recorded into the
+ * session's command buffer (forced here on a device that shares host memory) ---- */
+
+static void staging_path(void **state) {
+    (void)state;
+    repmlp_context_desc desc = {.device = getenv("REPMLP_TEST_DEVICE"),
+                                .flags = ts_context_flags() | REPMLP_CONTEXT_FORCE_STAGING,
+                                .log = ts_log};
+    repmlp_context *ctx;
+    assert_int_equal(repmlp_context_create(&desc, &ctx), REPMLP_OK);
+    repmlp_model *m;
+    assert_int_equal(repmlp_model_load(ctx, fx.fused_path, &m), REPMLP_OK);
+    repmlp_session *s;
+    assert_int_equal(repmlp_session_create(m, fx.batch, &s), REPMLP_OK);
+    assert_null(s->input.mapped);
+    assert_non_null(s->stage_in.mapped);
+    float *y = malloc(fx.output_count * sizeof(float));
+    for (int run = 0; run < 2; run++) {
+        memset(y, 0, fx.output_count * sizeof(float));
+        assert_int_equal(repmlp_session_run(s, fx.input, fx.input_count, y, fx.output_count),
+                         REPMLP_OK);
+        assert_true(ts_max_rel_error(y, fx.expected, fx.output_count) < 1e-5);
+    }
+    memset(y, 0, fx.output_count * sizeof(float));
+    assert_int_equal(repmlp_session_write_input(s, fx.input, fx.input_count), REPMLP_OK);
+    assert_int_equal(repmlp_session_execute(s), REPMLP_OK);
+    assert_int_equal(repmlp_session_read_output(s, y, fx.output_count), REPMLP_OK);
+    double err = ts_max_rel_error(y, fx.expected, fx.output_count);
+    print_message("staging path (unmapped device buffers): max rel error %.3g\n", err);
+    assert_true(err < 1e-5);
+    free(y);
+    repmlp_session_destroy(s);
+    repmlp_model_destroy(m);
+    ts_context_done(ctx);
+}
+
 /* ---- threads: one context, one model, a session per thread ---- */
 
 typedef struct worker {
@@ -358,6 +395,7 @@ int main(void) {
         cmocka_unit_test(imported_device),
         cmocka_unit_test(pipeline_cache),
         cmocka_unit_test(threads),
+        cmocka_unit_test(staging_path),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -61,6 +61,10 @@ enum {
     REPMLP_CONTEXT_VALIDATION = 1u << 0,
     /* Never use 16-bit storage even where the device has it (fp32 everywhere). */
     REPMLP_CONTEXT_NO_FP16 = 1u << 1,
+    /* Never map device buffers, even where the device shares host memory: transfers go through
+     * staging buffers as on a discrete GPU. For testing that path on integrated and CPU
+     * devices; slower there. */
+    REPMLP_CONTEXT_FORCE_STAGING = 1u << 2,
 };
 
 typedef struct repmlp_context_desc {

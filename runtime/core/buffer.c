@@ -84,7 +84,8 @@ repmlp_status rm_buffer_create(repmlp_context *ctx, VkDeviceSize size, rm_buffer
     }
     const VkMemoryPropertyFlags host =
         VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-    if ((ctx->memory.memoryTypes[type].propertyFlags & host) == host) {
+    bool may_map = kind == RM_BUFFER_STAGING || !(ctx->flags & REPMLP_CONTEXT_FORCE_STAGING);
+    if (may_map && (ctx->memory.memoryTypes[type].propertyFlags & host) == host) {
         r = ctx->vk.vkMapMemory(ctx->device, out->memory, 0, VK_WHOLE_SIZE, 0, &out->mapped);
         if (r != VK_SUCCESS) {
             rm_buffer_destroy(ctx, out);

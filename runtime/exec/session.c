@@ -52,6 +52,10 @@ static repmlp_status create_buffers(repmlp_session *s) {
     if (st == REPMLP_OK && s->arena_bytes)
         st = rm_buffer_create(ctx, s->arena_bytes, RM_BUFFER_DEVICE, &s->arena);
     if (st == REPMLP_OK) st = rm_buffer_create(ctx, 16, RM_BUFFER_DEVICE, &s->dummy);
+    if (st == REPMLP_OK && !s->input.mapped)
+        st = rm_buffer_create(ctx, s->input.size, RM_BUFFER_STAGING, &s->stage_in);
+    if (st == REPMLP_OK && !s->output.mapped)
+        st = rm_buffer_create(ctx, s->output.size, RM_BUFFER_STAGING, &s->stage_out);
     s->input_binding = (rm_binding){s->input.buffer, 0, s->input.size};
     s->output_binding = (rm_binding){s->output.buffer, 0, s->output.size};
     return st;
@@ -131,8 +135,30 @@ repmlp_status rm_session_record(repmlp_session *s) {
     VkCommandBufferBeginInfo begin = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     r = ctx->vk.vkBeginCommandBuffer(s->command_buffer, &begin);
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkBeginCommandBuffer");
-    rm_session_record_into(s, s->command_buffer);
-    rm_barrier_to_host(ctx, s->command_buffer);
+    VkCommandBuffer cmd = s->command_buffer;
+    bool copy_in = s->stage_in.buffer && s->input_binding.buffer == s->input.buffer;
+    bool copy_out = s->stage_out.buffer && s->output_binding.buffer == s->output.buffer;
+    if (copy_in) {
+        VkBufferCopy region = {.size = s->input.size};
+        ctx->vk.vkCmdCopyBuffer(cmd, s->stage_in.buffer, s->input.buffer, 1, &region);
+        VkMemoryBarrier b = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                             .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+                             .dstAccessMask = VK_ACCESS_SHADER_READ_BIT};
+        ctx->vk.vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                                     VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &b, 0, NULL, 0,
+                                     NULL);
+    }
+    rm_session_record_into(s, cmd);
+    rm_barrier_to_host(ctx, cmd);
+    if (copy_out) {
+        VkBufferCopy region = {.size = s->output.size};
+        ctx->vk.vkCmdCopyBuffer(cmd, s->output.buffer, s->stage_out.buffer, 1, &region);
+        VkMemoryBarrier b = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                             .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+                             .dstAccessMask = VK_ACCESS_HOST_READ_BIT};
+        ctx->vk.vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                                     VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &b, 0, NULL, 0, NULL);
+    }
     r = ctx->vk.vkEndCommandBuffer(s->command_buffer);
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkEndCommandBuffer");
     return REPMLP_OK;
@@ -185,6 +211,8 @@ void repmlp_session_destroy(repmlp_session *s) {
     rm_buffer_destroy(ctx, &s->input);
     rm_buffer_destroy(ctx, &s->output);
     rm_buffer_destroy(ctx, &s->dummy);
+    rm_buffer_destroy(ctx, &s->stage_in);
+    rm_buffer_destroy(ctx, &s->stage_out);
     rm_graph_free(&s->graph);
     rm_free(s);
 }
@@ -211,13 +239,16 @@ static repmlp_status check_count(const repmlp_session *s, const void *ptr, size_
 repmlp_status repmlp_session_write_input(repmlp_session *s, const float *input, size_t count) {
     repmlp_status st = check_count(s, input, count, s ? s->input_count : 0, "input");
     if (st != REPMLP_OK) return st;
-    return rm_buffer_upload(s->ctx, &s->input, 0, input, count * sizeof(float));
+    /* Through the staging copy that execute() transfers, when the input is not mapped. */
+    return rm_buffer_upload(s->ctx, s->stage_in.buffer ? &s->stage_in : &s->input, 0, input,
+                            count * sizeof(float));
 }
 
 repmlp_status repmlp_session_read_output(repmlp_session *s, float *output, size_t count) {
     repmlp_status st = check_count(s, output, count, s ? s->output_count : 0, "output");
     if (st != REPMLP_OK) return st;
-    return rm_buffer_download(s->ctx, &s->output, 0, output, count * sizeof(float));
+    return rm_buffer_download(s->ctx, s->stage_out.buffer ? &s->stage_out : &s->output, 0, output,
+                              count * sizeof(float));
 }
 
 repmlp_status repmlp_session_execute(repmlp_session *s) {

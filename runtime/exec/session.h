@@ -12,6 +12,9 @@ struct repmlp_session {
     uint64_t input_count, output_count; /* floats */
     uint64_t arena_bytes;
     rm_buffer arena, input, output, dummy;
+    /* Host-visible copies of input and output when those are not mapped (discrete GPUs): the
+     * copies are recorded into the command buffer, so a run allocates nothing. */
+    rm_buffer stage_in, stage_out;
     /* Where the dispatches read input and write output: the session's own buffers, or the
      * caller's (repmlp_session_bind_buffers). */
     rm_binding input_binding, output_binding;
