@@ -9,7 +9,8 @@
  * Threads: one context may be used from several threads at once as long as each thread runs
  * its own prepared models; queue submission is serialised inside the context. Destroying a
  * context while another thread uses it, or before the models loaded on it, is a programming
- * error. */
+ * error. Create and destroy contexts (and call repmlp_list_devices / repmlp_vulkan_query) from
+ * one thread at a time: loading the Vulkan entry points is process-wide. */
 #ifndef REPMLP_CONTEXT_H
 #define REPMLP_CONTEXT_H
 
