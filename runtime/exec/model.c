@@ -76,17 +76,23 @@ static repmlp_status read_tensors(repmlp_model *m, rm_safetensors *st, uint64_t 
     return REPMLP_OK;
 }
 
+repmlp_status rm_model_build(const repmlp_model *m, uint32_t batch, bool *used, rm_graph *g) {
+    rm_graph_init(g);
+    rm_builder b = {m, g, REPMLP_OK, used};
+    repmlp_status st = m->arch->build(&b, batch);
+    if (st == REPMLP_OK) st = rm_graph_finish(g);
+    if (st != REPMLP_OK) rm_graph_free(g);
+    return st;
+}
+
 /* Builds a batch-1 graph once so that missing, mis-shaped and unexpected tensors are reported
  * at load time rather than at the first session. */
 static repmlp_status check_tensors(repmlp_model *m) {
-    rm_graph g;
-    rm_graph_init(&g);
     bool *used = rm_calloc(m->weight_count, sizeof *used);
     if (!used) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-    rm_builder b = {m, &g, REPMLP_OK, used};
-    repmlp_status st = m->arch->build(&b, 1);
-    if (st == REPMLP_OK) st = rm_graph_finish(&g);
-    rm_graph_free(&g);
+    rm_graph g;
+    repmlp_status st = rm_model_build(m, 1, used, &g);
+    if (st == REPMLP_OK) rm_graph_free(&g);
     for (size_t i = 0; st == REPMLP_OK && i < m->weight_count; i++)
         if (!used[i])
             st = rm_fail(REPMLP_ERROR_FORMAT, "%s: tensor '%s' is unexpected for arch %s", m->path,
@@ -202,13 +208,12 @@ repmlp_status rm_model_check_file(const char *path, uint32_t batch) {
     rm_free(host);
     if (s == REPMLP_OK) {
         rm_graph g;
-        rm_graph_init(&g);
-        rm_builder b = {m, &g, REPMLP_OK, NULL};
         uint64_t arena = 0;
-        s = m->arch->build(&b, batch);
-        if (s == REPMLP_OK) s = rm_graph_finish(&g);
-        if (s == REPMLP_OK) s = rm_memplan(&g, 256, &arena);
-        rm_graph_free(&g);
+        s = rm_model_build(m, batch, NULL, &g);
+        if (s == REPMLP_OK) {
+            s = rm_memplan(&g, 256, &arena);
+            rm_graph_free(&g);
+        }
     }
     repmlp_model_destroy(m);
     return s;

@@ -60,6 +60,10 @@ struct repmlp_model {
  * then builds and memory-plans the graph for `batch`. For fuzzing and validation tools. */
 repmlp_status rm_model_check_file(const char *path, uint32_t batch);
 
+/* Builds the model's graph for `batch` into g (initialised here; freed on failure) and
+ * computes value lifetimes. `used` (weight_count flags, or NULL) marks the weights taken. */
+repmlp_status rm_model_build(const repmlp_model *model, uint32_t batch, bool *used, rm_graph *g);
+
 /* State of one graph build. Errors are sticky: the first one is kept in `status` and later
  * calls return -1, so a builder can chain calls and check once. */
 typedef struct rm_builder {

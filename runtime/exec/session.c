@@ -9,10 +9,7 @@
 #include "graph/memplan.h"
 
 static repmlp_status build_graph(repmlp_session *s) {
-    rm_graph_init(&s->graph);
-    rm_builder b = {s->model, &s->graph, REPMLP_OK, NULL};
-    repmlp_status st = s->model->arch->build(&b, s->batch);
-    if (st == REPMLP_OK) st = rm_graph_finish(&s->graph);
+    repmlp_status st = rm_model_build(s->model, s->batch, NULL, &s->graph);
     if (st != REPMLP_OK) return st;
     for (int i = 0; i < s->graph.value_count; i++) {
         const rm_value *v = &s->graph.values[i];
