@@ -22,8 +22,6 @@
 #include "model/fuse_block_v1.h"
 #include "io/json.h"
 
-static ts_block_fixture fx;
-
 /* ---- an "engine": its own instance, device, queue, command pool ---- */
 
 typedef struct engine {
@@ -140,15 +138,17 @@ static void imported_device(void **state) {
     repmlp_context *ctx;
     assert_int_equal(repmlp_context_import(&im, &desc, &ctx), REPMLP_OK);
     repmlp_model *model;
-    assert_int_equal(repmlp_model_load(ctx, fx.fused_path, &model), REPMLP_OK);
+    assert_int_equal(repmlp_model_load(ctx, ts_fx.fused_path, &model), REPMLP_OK);
     repmlp_session *s;
-    assert_int_equal(repmlp_session_create(model, fx.batch, &s), REPMLP_OK);
+    assert_int_equal(repmlp_session_create(model, ts_fx.batch, &s), REPMLP_OK);
 
     /* The engine's own buffers (host-visible here so the test can fill and read them). */
     rm_buffer in, out;
-    assert_int_equal(rm_buffer_create(ctx, fx.input_count * 4, RM_BUFFER_DEVICE, &in), REPMLP_OK);
-    assert_int_equal(rm_buffer_create(ctx, fx.output_count * 4, RM_BUFFER_DEVICE, &out), REPMLP_OK);
-    assert_int_equal(rm_buffer_upload(ctx, &in, 0, fx.input, fx.input_count * 4), REPMLP_OK);
+    assert_int_equal(rm_buffer_create(ctx, ts_fx.input_count * 4, RM_BUFFER_DEVICE, &in),
+                     REPMLP_OK);
+    assert_int_equal(rm_buffer_create(ctx, ts_fx.output_count * 4, RM_BUFFER_DEVICE, &out),
+                     REPMLP_OK);
+    assert_int_equal(rm_buffer_upload(ctx, &in, 0, ts_fx.input, ts_fx.input_count * 4), REPMLP_OK);
     assert_int_equal(repmlp_session_bind_buffers(s, in.buffer, 0, out.buffer, 0), REPMLP_OK);
 
     /* The engine's frame: its own pool, command buffer, barriers, submit and fence. */
@@ -182,19 +182,19 @@ static void imported_device(void **state) {
     assert_int_equal(e.vk.vkQueueSubmit(e.queue, 1, &si, fence), VK_SUCCESS);
     assert_int_equal(e.vk.vkWaitForFences(e.device, 1, &fence, VK_TRUE, UINT64_MAX), VK_SUCCESS);
 
-    float *y = malloc(fx.output_count * 4);
-    assert_int_equal(rm_buffer_download(ctx, &out, 0, y, fx.output_count * 4), REPMLP_OK);
-    double err = ts_max_rel_error(y, fx.expected, fx.output_count);
+    float *y = malloc(ts_fx.output_count * 4);
+    assert_int_equal(rm_buffer_download(ctx, &out, 0, y, ts_fx.output_count * 4), REPMLP_OK);
+    double err = ts_max_rel_error(y, ts_fx.expected, ts_fx.output_count);
     print_message("imported device, engine command buffer: max rel error %.3g\n", err);
     assert_true(err < 1e-5);
 
     /* The library's own submit path works on the imported queue too. */
     assert_int_equal(repmlp_session_bind_buffers(s, VK_NULL_HANDLE, 0, VK_NULL_HANDLE, 0),
                      REPMLP_OK);
-    memset(y, 0, fx.output_count * 4);
-    assert_int_equal(repmlp_session_run(s, fx.input, fx.input_count, y, fx.output_count),
+    memset(y, 0, ts_fx.output_count * 4);
+    assert_int_equal(repmlp_session_run(s, ts_fx.input, ts_fx.input_count, y, ts_fx.output_count),
                      REPMLP_OK);
-    assert_true(ts_max_rel_error(y, fx.expected, fx.output_count) < 1e-5);
+    assert_true(ts_max_rel_error(y, ts_fx.expected, ts_fx.output_count) < 1e-5);
 
     repmlp_session_destroy(s);
     repmlp_model_destroy(model);
@@ -227,9 +227,9 @@ static void capture(void *user, repmlp_log_level level, const char *message) {
 static double load_model_ms(repmlp_context *ctx) {
     double t0 = ts_now_ms();
     repmlp_model *m;
-    assert_int_equal(repmlp_model_load(ctx, fx.fused_path, &m), REPMLP_OK);
+    assert_int_equal(repmlp_model_load(ctx, ts_fx.fused_path, &m), REPMLP_OK);
     repmlp_session *s;
-    assert_int_equal(repmlp_session_create(m, fx.batch, &s), REPMLP_OK);
+    assert_int_equal(repmlp_session_create(m, ts_fx.batch, &s), REPMLP_OK);
     double t = ts_now_ms() - t0;
     repmlp_session_destroy(s);
     repmlp_model_destroy(m);
@@ -259,7 +259,7 @@ static void flip_byte(const char *path, long at) {
 static void pipeline_cache(void **state) {
     (void)state;
     char path[1100];
-    snprintf(path, sizeof path, "%s.cache", fx.fused_path);
+    snprintf(path, sizeof path, "%s.cache", ts_fx.fused_path);
     remove(path);
     log_capture c = {0};
 
@@ -305,23 +305,24 @@ static void staging_path(void **state) {
     repmlp_context *ctx;
     assert_int_equal(repmlp_context_create(&desc, &ctx), REPMLP_OK);
     repmlp_model *m;
-    assert_int_equal(repmlp_model_load(ctx, fx.fused_path, &m), REPMLP_OK);
+    assert_int_equal(repmlp_model_load(ctx, ts_fx.fused_path, &m), REPMLP_OK);
     repmlp_session *s;
-    assert_int_equal(repmlp_session_create(m, fx.batch, &s), REPMLP_OK);
+    assert_int_equal(repmlp_session_create(m, ts_fx.batch, &s), REPMLP_OK);
     assert_null(s->input.mapped);
     assert_non_null(s->stage_in.mapped);
-    float *y = malloc(fx.output_count * sizeof(float));
+    float *y = malloc(ts_fx.output_count * sizeof(float));
     for (int run = 0; run < 2; run++) {
-        memset(y, 0, fx.output_count * sizeof(float));
-        assert_int_equal(repmlp_session_run(s, fx.input, fx.input_count, y, fx.output_count),
-                         REPMLP_OK);
-        assert_true(ts_max_rel_error(y, fx.expected, fx.output_count) < 1e-5);
+        memset(y, 0, ts_fx.output_count * sizeof(float));
+        assert_int_equal(
+            repmlp_session_run(s, ts_fx.input, ts_fx.input_count, y, ts_fx.output_count),
+            REPMLP_OK);
+        assert_true(ts_max_rel_error(y, ts_fx.expected, ts_fx.output_count) < 1e-5);
     }
-    memset(y, 0, fx.output_count * sizeof(float));
-    assert_int_equal(repmlp_session_write_input(s, fx.input, fx.input_count), REPMLP_OK);
+    memset(y, 0, ts_fx.output_count * sizeof(float));
+    assert_int_equal(repmlp_session_write_input(s, ts_fx.input, ts_fx.input_count), REPMLP_OK);
     assert_int_equal(repmlp_session_execute(s), REPMLP_OK);
-    assert_int_equal(repmlp_session_read_output(s, y, fx.output_count), REPMLP_OK);
-    double err = ts_max_rel_error(y, fx.expected, fx.output_count);
+    assert_int_equal(repmlp_session_read_output(s, y, ts_fx.output_count), REPMLP_OK);
+    double err = ts_max_rel_error(y, ts_fx.expected, ts_fx.output_count);
     print_message("staging path (unmapped device buffers): max rel error %.3g\n", err);
     assert_true(err < 1e-5);
     free(y);
@@ -342,12 +343,12 @@ typedef struct worker {
 static void *work(void *arg) {
     worker *w = arg;
     repmlp_session *s;
-    w->status = repmlp_session_create(w->model, fx.batch, &s);
+    w->status = repmlp_session_create(w->model, ts_fx.batch, &s);
     if (w->status != REPMLP_OK) return NULL;
-    float *y = malloc(fx.output_count * 4);
+    float *y = malloc(ts_fx.output_count * 4);
     for (int i = 0; i < w->runs && w->status == REPMLP_OK; i++) {
-        w->status = repmlp_session_run(s, fx.input, fx.input_count, y, fx.output_count);
-        double e = ts_max_rel_error(y, fx.expected, fx.output_count);
+        w->status = repmlp_session_run(s, ts_fx.input, ts_fx.input_count, y, ts_fx.output_count);
+        double e = ts_max_rel_error(y, ts_fx.expected, ts_fx.output_count);
         if (e > w->err) w->err = e;
     }
     free(y);
@@ -359,7 +360,7 @@ static void threads(void **state) {
     (void)state;
     repmlp_context *ctx = ts_context();
     repmlp_model *model;
-    assert_int_equal(repmlp_model_load(ctx, fx.fused_path, &model), REPMLP_OK);
+    assert_int_equal(repmlp_model_load(ctx, ts_fx.fused_path, &model), REPMLP_OK);
     enum { THREADS = 4 };
     pthread_t tid[THREADS];
     worker w[THREADS];
@@ -378,18 +379,6 @@ static void threads(void **state) {
     ts_context_done(ctx);
 }
 
-static int setup(void **state) {
-    (void)state;
-    ts_block_fixture_load(&fx, "gp_g4_k135");
-    return 0;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    ts_block_fixture_free(&fx);
-    return 0;
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(imported_device),
@@ -397,5 +386,5 @@ int main(void) {
         cmocka_unit_test(threads),
         cmocka_unit_test(staging_path),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ts_group_fixture_open, ts_group_fixture_close);
 }

@@ -20,17 +20,16 @@
 #include "model/config.h"
 #include "model/fuse_block_v1.h"
 
-static ts_block_fixture fx;
-
 /* Load, prepare, run; returns the first failing status (everything is released). */
 static repmlp_status load_and_run(repmlp_context *ctx, double *err) {
     repmlp_model *m = NULL;
     repmlp_session *s = NULL;
-    float *y = malloc(fx.output_count * sizeof(float));
-    repmlp_status st = repmlp_model_load(ctx, fx.fused_path, &m);
-    if (st == REPMLP_OK) st = repmlp_session_create(m, fx.batch, &s);
-    if (st == REPMLP_OK) st = repmlp_session_run(s, fx.input, fx.input_count, y, fx.output_count);
-    if (st == REPMLP_OK && err) *err = ts_max_rel_error(y, fx.expected, fx.output_count);
+    float *y = malloc(ts_fx.output_count * sizeof(float));
+    repmlp_status st = repmlp_model_load(ctx, ts_fx.fused_path, &m);
+    if (st == REPMLP_OK) st = repmlp_session_create(m, ts_fx.batch, &s);
+    if (st == REPMLP_OK)
+        st = repmlp_session_run(s, ts_fx.input, ts_fx.input_count, y, ts_fx.output_count);
+    if (st == REPMLP_OK && err) *err = ts_max_rel_error(y, ts_fx.expected, ts_fx.output_count);
     repmlp_session_destroy(s);
     repmlp_model_destroy(m);
     free(y);
@@ -90,18 +89,18 @@ static void device_loss(void **state) {
     repmlp_context *ctx = ts_context();
     repmlp_model *m;
     repmlp_session *s;
-    assert_int_equal(repmlp_model_load(ctx, fx.fused_path, &m), REPMLP_OK);
-    assert_int_equal(repmlp_session_create(m, fx.batch, &s), REPMLP_OK);
+    assert_int_equal(repmlp_model_load(ctx, ts_fx.fused_path, &m), REPMLP_OK);
+    assert_int_equal(repmlp_session_create(m, ts_fx.batch, &s), REPMLP_OK);
     ctx->lost = true;
-    float *y = malloc(fx.output_count * sizeof(float));
-    assert_int_equal(repmlp_session_run(s, fx.input, fx.input_count, y, fx.output_count),
+    float *y = malloc(ts_fx.output_count * sizeof(float));
+    assert_int_equal(repmlp_session_run(s, ts_fx.input, ts_fx.input_count, y, ts_fx.output_count),
                      REPMLP_ERROR_DEVICE_LOST);
     assert_non_null(strstr(repmlp_last_error(), "lost"));
     assert_int_equal(repmlp_session_execute(s), REPMLP_ERROR_DEVICE_LOST);
     repmlp_session *s2 = NULL;
-    assert_int_equal(repmlp_session_create(m, fx.batch, &s2), REPMLP_ERROR_DEVICE_LOST);
+    assert_int_equal(repmlp_session_create(m, ts_fx.batch, &s2), REPMLP_ERROR_DEVICE_LOST);
     repmlp_model *m2 = NULL;
-    assert_int_equal(repmlp_model_load(ctx, fx.fused_path, &m2), REPMLP_ERROR_DEVICE_LOST);
+    assert_int_equal(repmlp_model_load(ctx, ts_fx.fused_path, &m2), REPMLP_ERROR_DEVICE_LOST);
     assert_null(m2);
     free(y);
     /* Teardown still works (the device is not really lost here). */
@@ -110,23 +109,11 @@ static void device_loss(void **state) {
     ts_context_done(ctx);
 }
 
-static int setup(void **state) {
-    (void)state;
-    ts_block_fixture_load(&fx, "gp_g4_k135");
-    return 0;
-}
-
-static int teardown(void **state) {
-    (void)state;
-    ts_block_fixture_free(&fx);
-    return 0;
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(host_faults),
         cmocka_unit_test(vulkan_faults),
         cmocka_unit_test(device_loss),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ts_group_fixture_open, ts_group_fixture_close);
 }

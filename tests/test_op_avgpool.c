@@ -6,8 +6,6 @@
 #include "ops/ops.h"
 #include "ops_ref.h"
 
-static repmlp_context *ctx;
-
 static void check(uint32_t N, uint32_t C, uint32_t H, uint32_t W, uint32_t kh, uint32_t kw) {
     size_t nin = (size_t)N * C * H * W, nout = (size_t)N * C * (H / kh) * (W / kw);
     float *x = malloc(nin * sizeof *x), *y = malloc(nout * sizeof *y);
@@ -16,20 +14,18 @@ static void check(uint32_t N, uint32_t C, uint32_t H, uint32_t W, uint32_t kh, u
     ts_fill(&rng, x, nin, -2.0f, 2.0f);
     ref_avgpool(x, N, C, H, W, kh, kw, want);
 
-    rm_buffer bx = ts_buffer_from(ctx, x, nin), by = ts_buffer_from(ctx, NULL, nout);
+    rm_buffer bx = ts_buffer_from(ts_ctx, x, nin), by = ts_buffer_from(ts_ctx, NULL, nout);
     rm_avgpool_params p = {N, C, H, W, kh, kw};
     rm_dispatch d;
-    assert_int_equal(rm_avgpool_prepare(ctx, &p, &d), REPMLP_OK);
+    assert_int_equal(rm_avgpool_prepare(ts_ctx, &p, &d), REPMLP_OK);
     rm_binding b[2] = {ts_bind(&bx), ts_bind(&by)};
-    const rm_binding *bl[1] = {b};
-    double ms = ts_run(ctx, &d, bl, 1);
-    ts_buffer_read(ctx, &by, y, nout);
+    double ms = ts_run1(ts_ctx, &d, b);
+    ts_buffer_read(ts_ctx, &by, y, nout);
     double err = ts_max_rel_error(y, want, nout);
     print_message("avgpool N=%u C=%u %ux%u window %ux%u: max rel error %.3g (%.2f ms)\n", N, C, H,
                   W, kh, kw, err, ms);
     assert_true(err < 1e-5); /* fp32 sums of up to 3136 terms */
-    rm_buffer_destroy(ctx, &bx);
-    rm_buffer_destroy(ctx, &by);
+    ts_destroy_buffers(ts_ctx, &bx, &by, NULL);
     free(x);
     free(y);
     free(want);
@@ -52,18 +48,7 @@ static void global_pool(void **state) {
     check(2, 1, 97, 3, 97, 3);
 }
 
-static int setup(void **state) {
-    (void)state;
-    ctx = ts_context();
-    return 0;
-}
-static int teardown(void **state) {
-    (void)state;
-    ts_context_done(ctx);
-    return 0;
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(windows), cmocka_unit_test(global_pool)};
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ts_group_context_open, ts_group_context_close);
 }

@@ -6,8 +6,6 @@
 #include "ops/ops.h"
 #include "ops_ref.h"
 
-static repmlp_context *ctx;
-
 static void check(uint32_t N, uint32_t C, uint32_t H, uint32_t W, uint32_t h, uint32_t w) {
     size_t n = (size_t)N * C * H * W, nv = (size_t)N * C * (H / h) * (W / w);
     float *x = malloc(n * sizeof *x), *v = malloc(nv * sizeof *v), *y = malloc(n * sizeof *y);
@@ -17,20 +15,18 @@ static void check(uint32_t N, uint32_t C, uint32_t H, uint32_t W, uint32_t h, ui
     ts_fill(&rng, v, nv, -3.0f, 3.0f);
     ref_broadcast_add(x, v, N, C, H, W, h, w, want);
 
-    rm_buffer bx = ts_buffer_from(ctx, x, n), bv = ts_buffer_from(ctx, v, nv);
+    rm_buffer bx = ts_buffer_from(ts_ctx, x, n), bv = ts_buffer_from(ts_ctx, v, nv);
     rm_broadcast_add_params p = {N, C, H, W, h, w};
     rm_dispatch d;
-    assert_int_equal(rm_broadcast_add_prepare(ctx, &p, &d), REPMLP_OK);
+    assert_int_equal(rm_broadcast_add_prepare(ts_ctx, &p, &d), REPMLP_OK);
     rm_binding b[2] = {ts_bind(&bx), ts_bind(&bv)};
-    const rm_binding *bl[1] = {b};
-    ts_run(ctx, &d, bl, 1);
-    ts_buffer_read(ctx, &bx, y, n);
+    ts_run1(ts_ctx, &d, b);
+    ts_buffer_read(ts_ctx, &bx, y, n);
     double err = ts_max_rel_error(y, want, n);
     print_message("broadcast_add N=%u C=%u %ux%u partition %ux%u: max rel error %.3g\n", N, C, H, W,
                   h, w, err);
     assert_true(err < 1e-7);
-    rm_buffer_destroy(ctx, &bx);
-    rm_buffer_destroy(ctx, &bv);
+    ts_destroy_buffers(ts_ctx, &bx, &bv, NULL);
     free(x);
     free(v);
     free(y);
@@ -48,18 +44,7 @@ static void shapes(void **state) {
     check(1, 49, 6, 9, 2, 3);
 }
 
-static int setup(void **state) {
-    (void)state;
-    ctx = ts_context();
-    return 0;
-}
-static int teardown(void **state) {
-    (void)state;
-    ts_context_done(ctx);
-    return 0;
-}
-
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(shapes)};
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ts_group_context_open, ts_group_context_close);
 }

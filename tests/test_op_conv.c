@@ -9,7 +9,6 @@
 #include "nn_ref.h"
 #include "ops/ops.h"
 
-static repmlp_context *ctx;
 static rm_gemm_variant variant;
 
 typedef struct conv_case {
@@ -44,9 +43,9 @@ static void check(const conv_case *t) {
     for (size_t i = 0; i < ny; i++) want[i] += t->residual ? r[i] : 0.0;
     ref_activate(want, ny, (ref_act)t->act);
 
-    rm_buffer bx = ts_buffer_from(ctx, x, nx), bw = ts_buffer_from(ctx, w, nw);
-    rm_buffer bb = ts_buffer_from(ctx, b, t->O), br = ts_buffer_from(ctx, r, ny);
-    rm_buffer by = ts_buffer_from(ctx, NULL, ny);
+    rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bw = ts_buffer_from(ts_ctx, w, nw);
+    rm_buffer bb = ts_buffer_from(ts_ctx, b, t->O), br = ts_buffer_from(ts_ctx, r, ny);
+    rm_buffer by = ts_buffer_from(ts_ctx, NULL, ny);
     rm_conv_params p = {.N = t->N,
                         .C = t->C,
                         .H = t->H,
@@ -62,24 +61,19 @@ static void check(const conv_case *t) {
                         .ep = {.has_bias = t->bias, .has_residual = t->residual, .act = t->act},
                         .variant = variant};
     rm_dispatch d;
-    repmlp_status st = rm_conv_prepare(ctx, &p, &d);
+    repmlp_status st = rm_conv_prepare(ts_ctx, &p, &d);
     if (st != REPMLP_OK) fail_msg("%s", repmlp_last_error());
     rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
                           ts_bind(&bx), ts_bind(&bx), ts_bind(&br)};
-    const rm_binding *bl[1] = {bind};
-    ts_run(ctx, &d, bl, 1);
-    ts_buffer_read(ctx, &by, y, ny);
+    ts_run1(ts_ctx, &d, bind);
+    ts_buffer_read(ts_ctx, &by, y, ny);
     double err = ts_max_rel_error(y, want, ny);
     print_message("conv %s N=%u C=%u %ux%u O=%u k=%u s=%u p=%u g=%u act=%d bias=%d res=%d: max "
                   "rel error %.3g\n",
                   variant == RM_GEMM_TEXEL ? "texel" : "storage", t->N, t->C, t->H, t->W, t->O,
                   t->k, t->stride, t->pad, t->groups, t->act, t->bias, t->residual, err);
     assert_true(err < 1e-5);
-    rm_buffer_destroy(ctx, &bx);
-    rm_buffer_destroy(ctx, &bw);
-    rm_buffer_destroy(ctx, &bb);
-    rm_buffer_destroy(ctx, &br);
-    rm_buffer_destroy(ctx, &by);
+    ts_destroy_buffers(ts_ctx, &bx, &bw, &bb, &br, &by, NULL);
     free(x);
     free(w);
     free(b);
@@ -113,21 +107,10 @@ static void errors(void **state) {
     (void)state;
     rm_dispatch d;
     rm_conv_params p = {1, 6, 8, 8, 9, 3, 3, 1, 1, 1, 1, 4, .ep = {0}}; /* 6 % 4 != 0 */
-    assert_int_equal(rm_conv_prepare(ctx, &p, &d), REPMLP_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(rm_conv_prepare(ts_ctx, &p, &d), REPMLP_ERROR_INVALID_ARGUMENT);
     /* 7x7 kernel over 2x2 + 2*1 padding */
     rm_conv_params q = {1, 4, 2, 2, 4, 7, 7, 1, 1, 1, 1, 1, .ep = {0}};
-    assert_int_equal(rm_conv_prepare(ctx, &q, &d), REPMLP_ERROR_INVALID_ARGUMENT);
-}
-
-static int setup(void **state) {
-    (void)state;
-    ctx = ts_context();
-    return 0;
-}
-static int teardown(void **state) {
-    (void)state;
-    ts_context_done(ctx);
-    return 0;
+    assert_int_equal(rm_conv_prepare(ts_ctx, &q, &d), REPMLP_ERROR_INVALID_ARGUMENT);
 }
 
 int main(void) {
@@ -137,5 +120,5 @@ int main(void) {
         cmocka_unit_test_prestate(shapes, &texel),
         cmocka_unit_test(errors),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ts_group_context_open, ts_group_context_close);
 }

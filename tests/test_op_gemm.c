@@ -7,7 +7,6 @@
 #include "ops/ops.h"
 #include "ops_ref.h"
 
-static repmlp_context *ctx;
 /* Every case runs with both operand variants, so both kernels are checked on every driver. */
 static rm_gemm_variant variant;
 static const char *variant_name(void) {
@@ -25,8 +24,8 @@ static void plain(uint32_t M, uint32_t K, uint32_t NO, uint32_t g, bool bias, bo
     ts_fill(&rng, b, g * NO, -1.0f, 1.0f);
     ref_gemm(x, w, bias ? b : NULL, M, K, NO, g, relu, want);
 
-    rm_buffer bx = ts_buffer_from(ctx, x, nx), bw = ts_buffer_from(ctx, w, nw);
-    rm_buffer bb = ts_buffer_from(ctx, b, g * NO), by = ts_buffer_from(ctx, NULL, ny);
+    rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bw = ts_buffer_from(ts_ctx, w, nw);
+    rm_buffer bb = ts_buffer_from(ts_ctx, b, g * NO), by = ts_buffer_from(ts_ctx, NULL, ny);
     rm_gemm_params p = {.M = M,
                         .K = K,
                         .NO = NO,
@@ -39,20 +38,16 @@ static void plain(uint32_t M, uint32_t K, uint32_t NO, uint32_t g, bool bias, bo
                         .y_cols = rm_map_stride(1),
                         .variant = variant};
     rm_dispatch d;
-    assert_int_equal(rm_gemm_prepare(ctx, &p, &d), REPMLP_OK);
+    assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
     rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
                           ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
-    const rm_binding *bl[1] = {bind};
-    double ms = ts_run(ctx, &d, bl, 1);
-    ts_buffer_read(ctx, &by, y, ny);
+    double ms = ts_run1(ts_ctx, &d, bind);
+    ts_buffer_read(ts_ctx, &by, y, ny);
     double err = ts_max_rel_error(y, want, ny);
     print_message("gemm %s M=%u K=%u N=%u g=%u bias=%d relu=%d: max rel error %.3g (%.2f ms)\n",
                   variant_name(), M, K, NO, g, bias, relu, err, ms);
     assert_true(err < 1e-5);
-    rm_buffer_destroy(ctx, &bx);
-    rm_buffer_destroy(ctx, &bw);
-    rm_buffer_destroy(ctx, &bb);
-    rm_buffer_destroy(ctx, &by);
+    ts_destroy_buffers(ts_ctx, &bx, &bw, &bb, &by, NULL);
     free(x);
     free(w);
     free(b);
@@ -120,8 +115,8 @@ static void partition_maps(uint32_t N, uint32_t C, uint32_t O, uint32_t H, uint3
                     want[(((size_t)n * O + o) * H + yy) * W + xx] = yp[row * O * h * w + col];
                 }
 
-    rm_buffer bx = ts_buffer_from(ctx, x, nx), bw = ts_buffer_from(ctx, wt, nw);
-    rm_buffer bb = ts_buffer_from(ctx, b, (size_t)g * NO), by = ts_buffer_from(ctx, NULL, ny);
+    rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bw = ts_buffer_from(ts_ctx, wt, nw);
+    rm_buffer bb = ts_buffer_from(ts_ctx, b, (size_t)g * NO), by = ts_buffer_from(ts_ctx, NULL, ny);
     rm_gemm_params p = {
         .M = M,
         .K = K,
@@ -138,24 +133,19 @@ static void partition_maps(uint32_t N, uint32_t C, uint32_t O, uint32_t H, uint3
         .y_rows = {{wp, hp, 0}, {w, h * W, O * H * W, 0}},
         .y_cols = {{w, h, 0}, {1, W, H * W, 0}},
     };
-    rm_buffer bv = ts_buffer_from(ctx, v, nv);
+    rm_buffer bv = ts_buffer_from(ts_ctx, v, nv);
     rm_dispatch d;
-    assert_int_equal(rm_gemm_prepare(ctx, &p, &d), REPMLP_OK);
+    assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
     rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
                           ts_bind(&bv), ts_bind(&bx), ts_bind(&bx)};
-    const rm_binding *bl[1] = {bind};
-    ts_run(ctx, &d, bl, 1);
-    ts_buffer_read(ctx, &by, y, ny);
+    ts_run1(ts_ctx, &d, bind);
+    ts_buffer_read(ts_ctx, &by, y, ny);
     double err = ts_max_rel_error(y, want, ny);
     print_message("partition gemm %s N=%u C=%u O=%u %ux%u part %ux%u g=%u addend=%d: max rel "
                   "error %.3g\n",
                   variant_name(), N, C, O, H, W, h, w, g, addend, err);
     assert_true(err < 1e-5);
-    rm_buffer_destroy(ctx, &bx);
-    rm_buffer_destroy(ctx, &bw);
-    rm_buffer_destroy(ctx, &bb);
-    rm_buffer_destroy(ctx, &by);
-    rm_buffer_destroy(ctx, &bv);
+    ts_destroy_buffers(ts_ctx, &bx, &bw, &bb, &by, &bv, NULL);
     free(v);
     free(x);
     free(wt);
@@ -177,17 +167,6 @@ static void partitions(void **state) {
     partition_maps(1, 2, 2, 3, 3, 1, 1, 1, true);
 }
 
-static int setup(void **state) {
-    (void)state;
-    ctx = ts_context();
-    return 0;
-}
-static int teardown(void **state) {
-    (void)state;
-    ts_context_done(ctx);
-    return 0;
-}
-
 int main(void) {
     static rm_gemm_variant storage = RM_GEMM_STORAGE, texel = RM_GEMM_TEXEL;
     const struct CMUnitTest tests[] = {
@@ -198,5 +177,5 @@ int main(void) {
         cmocka_unit_test_prestate(groups, &texel),
         cmocka_unit_test_prestate(partitions, &texel),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ts_group_context_open, ts_group_context_close);
 }

@@ -8,8 +8,6 @@
 #include "nn_ref.h"
 #include "ops/ops.h"
 
-static repmlp_context *ctx;
-
 static double *to_double(const float *x, size_t n) {
     double *d = malloc(n * sizeof *d);
     for (size_t i = 0; i < n; i++) d[i] = x[i];
@@ -26,20 +24,18 @@ static void maxpool_case(uint32_t N, uint32_t C, uint32_t H, uint32_t W, uint32_
     ts_fill(&rng, x, nx, -3.0f, -1.0f); /* all negative: a zero from padding would win */
     double *xd = to_double(x, nx);
     ref_maxpool(xd, N, C, H, W, k, stride, pad, want);
-    rm_buffer bx = ts_buffer_from(ctx, x, nx), by = ts_buffer_from(ctx, NULL, ny);
+    rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), by = ts_buffer_from(ts_ctx, NULL, ny);
     rm_maxpool_params p = {N, C, H, W, k, stride, pad};
     rm_dispatch d;
-    assert_int_equal(rm_maxpool_prepare(ctx, &p, &d), REPMLP_OK);
+    assert_int_equal(rm_maxpool_prepare(ts_ctx, &p, &d), REPMLP_OK);
     rm_binding bind[2] = {ts_bind(&bx), ts_bind(&by)};
-    const rm_binding *bl[1] = {bind};
-    ts_run(ctx, &d, bl, 1);
-    ts_buffer_read(ctx, &by, y, ny);
+    ts_run1(ts_ctx, &d, bind);
+    ts_buffer_read(ts_ctx, &by, y, ny);
     double err = ts_max_rel_error(y, want, ny);
     print_message("maxpool N=%u C=%u %ux%u k=%u s=%u p=%u: max rel error %.3g\n", N, C, H, W, k,
                   stride, pad, err);
     assert_true(err == 0.0);
-    rm_buffer_destroy(ctx, &bx);
-    rm_buffer_destroy(ctx, &by);
+    ts_destroy_buffers(ts_ctx, &bx, &by, NULL);
     free(x);
     free(y);
     free(xd);
@@ -67,22 +63,18 @@ static void affine(void **state) {
     double *want = to_double(x, n), scd[7], shd[7];
     for (uint32_t c = 0; c < C; c++) scd[c] = sc[c], shd[c] = sh[c];
     ref_affine(want, N, C, HW, scd, shd);
-    rm_buffer bx = ts_buffer_from(ctx, x, n), bs = ts_buffer_from(ctx, sc, C);
-    rm_buffer bh = ts_buffer_from(ctx, sh, C), by = ts_buffer_from(ctx, NULL, n);
+    rm_buffer bx = ts_buffer_from(ts_ctx, x, n), bs = ts_buffer_from(ts_ctx, sc, C);
+    rm_buffer bh = ts_buffer_from(ts_ctx, sh, C), by = ts_buffer_from(ts_ctx, NULL, n);
     rm_affine_params p = {N, C, HW};
     rm_dispatch d;
-    assert_int_equal(rm_affine_prepare(ctx, &p, &d), REPMLP_OK);
+    assert_int_equal(rm_affine_prepare(ts_ctx, &p, &d), REPMLP_OK);
     rm_binding bind[4] = {ts_bind(&bx), ts_bind(&bs), ts_bind(&bh), ts_bind(&by)};
-    const rm_binding *bl[1] = {bind};
-    ts_run(ctx, &d, bl, 1);
-    ts_buffer_read(ctx, &by, y, n);
+    ts_run1(ts_ctx, &d, bind);
+    ts_buffer_read(ts_ctx, &by, y, n);
     double err = ts_max_rel_error(y, want, n);
     print_message("affine N=%u C=%u HW=%u: max rel error %.3g\n", N, C, HW, err);
     assert_true(err < 1e-7);
-    rm_buffer_destroy(ctx, &bx);
-    rm_buffer_destroy(ctx, &bs);
-    rm_buffer_destroy(ctx, &bh);
-    rm_buffer_destroy(ctx, &by);
+    ts_destroy_buffers(ts_ctx, &bx, &bs, &bh, &by, NULL);
     free(x);
     free(y);
     free(want);
@@ -113,9 +105,9 @@ static void epilogue_case(uint32_t M, uint32_t K, uint32_t NO, uint32_t rows_per
             *v = *v * s[(m / rows_per_scale) * NO + n] + r[(size_t)m * NO + n];
         }
     ref_activate(want, ny, (ref_act)act);
-    rm_buffer bx = ts_buffer_from(ctx, x, nx), bw = ts_buffer_from(ctx, w, nw);
-    rm_buffer bb = ts_buffer_from(ctx, b, NO), bs = ts_buffer_from(ctx, s, ns);
-    rm_buffer br = ts_buffer_from(ctx, r, ny), by = ts_buffer_from(ctx, NULL, ny);
+    rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bw = ts_buffer_from(ts_ctx, w, nw);
+    rm_buffer bb = ts_buffer_from(ts_ctx, b, NO), bs = ts_buffer_from(ts_ctx, s, ns);
+    rm_buffer br = ts_buffer_from(ts_ctx, r, ny), by = ts_buffer_from(ts_ctx, NULL, ny);
     rm_gemm_params p = {
         .M = M,
         .K = K,
@@ -134,22 +126,16 @@ static void epilogue_case(uint32_t M, uint32_t K, uint32_t NO, uint32_t rows_per
         .variant = variant,
     };
     rm_dispatch d;
-    assert_int_equal(rm_gemm_prepare(ctx, &p, &d), REPMLP_OK);
+    assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
     rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
                           ts_bind(&bx), ts_bind(&bs), ts_bind(&br)};
-    const rm_binding *bl[1] = {bind};
-    ts_run(ctx, &d, bl, 1);
-    ts_buffer_read(ctx, &by, y, ny);
+    ts_run1(ts_ctx, &d, bind);
+    ts_buffer_read(ts_ctx, &by, y, ny);
     double err = ts_max_rel_error(y, want, ny);
     print_message("epilogue M=%u K=%u N=%u rows/scale=%u act=%d: max rel error %.3g\n", M, K, NO,
                   rows_per_scale, act, err);
     assert_true(err < 1e-5);
-    rm_buffer_destroy(ctx, &bx);
-    rm_buffer_destroy(ctx, &bw);
-    rm_buffer_destroy(ctx, &bb);
-    rm_buffer_destroy(ctx, &bs);
-    rm_buffer_destroy(ctx, &br);
-    rm_buffer_destroy(ctx, &by);
+    ts_destroy_buffers(ts_ctx, &bx, &bw, &bb, &bs, &br, &by, NULL);
     free(x);
     free(w);
     free(b);
@@ -179,8 +165,8 @@ static void gelu_range(void **state) {
     for (uint32_t i = 0; i < M; i++) x[i] = -10.0f + 20.0f * (float)i / (float)(M - 1);
     double *want = to_double(x, M);
     ref_activate(want, M, REF_ACT_GELU);
-    rm_buffer bx = ts_buffer_from(ctx, x, M), bw = ts_buffer_from(ctx, &w, 1);
-    rm_buffer bb = ts_buffer_from(ctx, &b, 1), by = ts_buffer_from(ctx, NULL, M);
+    rm_buffer bx = ts_buffer_from(ts_ctx, x, M), bw = ts_buffer_from(ts_ctx, &w, 1);
+    rm_buffer bb = ts_buffer_from(ts_ctx, &b, 1), by = ts_buffer_from(ts_ctx, NULL, M);
     rm_gemm_params p = {.M = M,
                         .K = 1,
                         .NO = 1,
@@ -191,12 +177,11 @@ static void gelu_range(void **state) {
                         .y_cols = rm_map_stride(1),
                         .ep = {.act = RM_ACT_GELU}};
     rm_dispatch d;
-    assert_int_equal(rm_gemm_prepare(ctx, &p, &d), REPMLP_OK);
+    assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
     rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
                           ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
-    const rm_binding *bl[1] = {bind};
-    ts_run(ctx, &d, bl, 1);
-    ts_buffer_read(ctx, &by, y, M);
+    ts_run1(ts_ctx, &d, bind);
+    ts_buffer_read(ts_ctx, &by, y, M);
     double worst = 0;
     for (uint32_t i = 0; i < M; i++) {
         double e = fabs(y[i] - want[i]);
@@ -204,26 +189,12 @@ static void gelu_range(void **state) {
     }
     print_message("GELU on [-10, 10]: max abs error %.3g\n", worst);
     assert_true(worst < 2e-6);
-    rm_buffer_destroy(ctx, &bx);
-    rm_buffer_destroy(ctx, &bw);
-    rm_buffer_destroy(ctx, &bb);
-    rm_buffer_destroy(ctx, &by);
+    ts_destroy_buffers(ts_ctx, &bx, &bw, &bb, &by, NULL);
     free(want);
-}
-
-static int setup(void **state) {
-    (void)state;
-    ctx = ts_context();
-    return 0;
-}
-static int teardown(void **state) {
-    (void)state;
-    ts_context_done(ctx);
-    return 0;
 }
 
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(maxpool), cmocka_unit_test(affine),
                                        cmocka_unit_test(epilogues), cmocka_unit_test(gelu_range)};
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ts_group_context_open, ts_group_context_close);
 }

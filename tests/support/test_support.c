@@ -1,4 +1,5 @@
 #define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
 #include "test_support.h"
 
 #include <math.h>
@@ -210,4 +211,45 @@ void ts_block_fixture_free(ts_block_fixture *f) {
     free(f->input);
     free(f->expected);
     memset(f, 0, sizeof *f);
+}
+
+void ts_destroy_buffers(repmlp_context *ctx, rm_buffer *first, ...) {
+    va_list ap;
+    va_start(ap, first);
+    for (rm_buffer *b = first; b; b = va_arg(ap, rm_buffer *)) rm_buffer_destroy(ctx, b);
+    va_end(ap);
+}
+
+double ts_run1(repmlp_context *ctx, rm_dispatch *dispatch, const rm_binding *bindings) {
+    const rm_binding *list[1] = {bindings};
+    return ts_run(ctx, dispatch, list, 1);
+}
+
+repmlp_context *ts_ctx;
+
+int ts_group_context_open(void **state) {
+    (void)state;
+    ts_ctx = ts_context();
+    return 0;
+}
+
+int ts_group_context_close(void **state) {
+    (void)state;
+    ts_context_done(ts_ctx);
+    ts_ctx = NULL;
+    return 0;
+}
+
+ts_block_fixture ts_fx;
+
+int ts_group_fixture_open(void **state) {
+    (void)state;
+    ts_block_fixture_load(&ts_fx, "gp_g4_k135");
+    return 0;
+}
+
+int ts_group_fixture_close(void **state) {
+    (void)state;
+    ts_block_fixture_free(&ts_fx);
+    return 0;
 }

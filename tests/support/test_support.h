@@ -38,6 +38,17 @@ rm_buffer ts_buffer_from(repmlp_context *ctx, const float *host, size_t n);
 void ts_buffer_read(repmlp_context *ctx, const rm_buffer *b, float *host, size_t n);
 rm_binding ts_bind(const rm_buffer *b);
 
+/* Destroys each buffer of the NULL-terminated list. */
+void ts_destroy_buffers(repmlp_context *ctx, rm_buffer *first, ...);
+
+/* ts_run for a single dispatch. */
+double ts_run1(repmlp_context *ctx, rm_dispatch *dispatch, const rm_binding *bindings);
+
+/* cmocka group set-up/tear-down: ts_ctx is the device under test for the whole group. */
+extern repmlp_context *ts_ctx;
+int ts_group_context_open(void **state);
+int ts_group_context_close(void **state);
+
 /* Binds the dispatches to the given bindings (bindings[i] is dispatch i's array), records them
  * with barriers in between, runs them once and returns the device time in milliseconds. */
 double ts_run(repmlp_context *ctx, rm_dispatch *dispatches, const rm_binding *const *bindings,
@@ -56,6 +67,11 @@ typedef struct ts_block_fixture {
 } ts_block_fixture;
 void ts_block_fixture_load(ts_block_fixture *f, const char *name);
 void ts_block_fixture_free(ts_block_fixture *f); /* also removes the fused file */
+
+/* cmocka group set-up/tear-down: ts_fx is block fixture gp_g4_k135 for the whole group. */
+extern ts_block_fixture ts_fx;
+int ts_group_fixture_open(void **state);
+int ts_group_fixture_close(void **state);
 
 /* Runs a shell command line, capturing stdout and stderr together into out (NUL-terminated,
  * truncated to size); returns the exit status (-1 if it did not exit normally). */
