@@ -2,10 +2,12 @@
 #include "host_util.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "io/safetensors.h"
@@ -152,4 +154,41 @@ void hu_copy_st(const char *src, const char *dst, const char *prefix, const hu_e
     hu_expect_ok(rm_st_writer_write(w, dst));
     rm_st_writer_destroy(w);
     rm_safetensors_close(st);
+}
+
+int hu_run_tool(const char *tool, const char *const *args, const char *scratch_dir, char **err,
+                char **out) {
+    char err_path[1100], out_path[1100];
+    snprintf(err_path, sizeof err_path, "%s/stderr.txt", scratch_dir);
+    if (out)
+        snprintf(out_path, sizeof out_path, "%s/stdout.txt", scratch_dir);
+    else
+        snprintf(out_path, sizeof out_path, "/dev/null");
+    char *argv[32];
+    int n = 0;
+    argv[n++] = (char *)tool;
+    for (; args[n - 1] && n < 31; n++) argv[n] = (char *)args[n - 1];
+    argv[n] = NULL;
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (e < 0 || o < 0 || dup2(e, 2) < 0 || dup2(o, 1) < 0) _exit(126);
+        execv(tool, argv);
+        _exit(127);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    free(*err);
+    *err = hu_read_file(err_path, NULL);
+    remove(err_path);
+    if (out) {
+        free(*out);
+        *out = hu_read_file(out_path, NULL);
+        remove(out_path);
+    }
+    return WEXITSTATUS(status);
 }

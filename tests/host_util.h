@@ -27,6 +27,12 @@ void hu_write_st(const char *path, const char *header, const void *data, size_t 
 /* Reads a whole file (malloc'd, NUL-terminated); *n gets its size. */
 char *hu_read_file(const char *path, size_t *n);
 
+/* Runs `tool` with args (NULL-terminated, without argv[0]) and returns its exit status.
+ * Its stderr and, when out is non-NULL, stdout are captured through files in scratch_dir and
+ * returned in *err / *out (malloc'd; previous contents freed). */
+int hu_run_tool(const char *tool, const char *const *args, const char *scratch_dir, char **err,
+                char **out);
+
 /* Fails unless got == want and the last error message is one line containing every string of
  * the NULL-terminated list `needles`. */
 void hu_expect_error(repmlp_status got, repmlp_status want, const char *const *needles);

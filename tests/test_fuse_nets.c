@@ -463,30 +463,7 @@ static char *err_text; /* stderr of the last run */
 
 /* Runs the tool with argv (NULL-terminated, without argv[0]); returns its exit status. */
 static int run(const char *const *args) {
-    char err_path[1100];
-    snprintf(err_path, sizeof err_path, "%s/stderr.txt", dir);
-    char *argv[32];
-    int n = 0;
-    argv[n++] = (char *)TOOL;
-    for (; args[n - 1] && n < 31; n++) argv[n] = (char *)args[n - 1];
-    argv[n] = NULL;
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-        int o = open("/dev/null", O_WRONLY);
-        if (e < 0 || o < 0 || dup2(e, 2) < 0 || dup2(o, 1) < 0) _exit(126);
-        execv(TOOL, argv);
-        _exit(127);
-    }
-    int status;
-    assert_int_equal(waitpid(pid, &status, 0), pid);
-    assert_true(WIFEXITED(status));
-    free(err_text);
-    err_text = hu_read_file(err_path, NULL);
-    remove(err_path);
-    return WEXITSTATUS(status);
+    return hu_run_tool(TOOL, args, dir, &err_text, NULL);
 }
 
 static void expect_failure(const char *const *args, int code, const char *out,
