@@ -13,6 +13,7 @@ endif()
 
 find_program(GLSLANG_VALIDATOR glslangValidator REQUIRED)
 find_program(SPIRV_VAL spirv-val REQUIRED)
+find_program(SPIRV_OPT spirv-opt REQUIRED)
 find_program(SPIRV_DIS spirv-dis)
 
 find_library(REPMLP_MATH_LIBRARY m)

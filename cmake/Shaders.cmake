@@ -3,6 +3,8 @@
 # repmlp_add_shader(OUT_HEADER_VAR SOURCE file.comp VAR name [DEFINES A=1 B=2])
 set(REPMLP_SHADER_OUT_DIR ${CMAKE_BINARY_DIR}/generated/shaders)
 file(MAKE_DIRECTORY ${REPMLP_SHADER_OUT_DIR})
+# Empty to compare against unoptimized shaders (benchmarks).
+set(REPMLP_SPIRV_OPT_PASSES "-O" CACHE STRING "spirv-opt passes applied to every shader")
 
 function(repmlp_add_shader out_var)
   cmake_parse_arguments(S "" "SOURCE;VAR" "DEFINES" ${ARGN})
@@ -14,7 +16,8 @@ function(repmlp_add_shader out_var)
   add_custom_command(
     OUTPUT ${header}
     COMMAND ${CMAKE_COMMAND}
-            -DGLSLANG=${GLSLANG_VALIDATOR} -DSPIRV_VAL=${SPIRV_VAL} -DSPIRV_DIS=${SPIRV_DIS}
+            -DGLSLANG=${GLSLANG_VALIDATOR} -DSPIRV_OPT=${SPIRV_OPT} -DSPIRV_VAL=${SPIRV_VAL}
+            -DSPIRV_DIS=${SPIRV_DIS} "-DSPIRV_OPT_PASSES=${REPMLP_SPIRV_OPT_PASSES}"
             -DSRC=${S_SOURCE} -DVAR=${S_VAR} -DOUT=${header} "-DDEFINES=${defines}"
             -P ${PROJECT_SOURCE_DIR}/cmake/CompileShader.cmake
     DEPENDS ${S_SOURCE} ${PROJECT_SOURCE_DIR}/cmake/CompileShader.cmake

@@ -42,7 +42,7 @@ uint arow[TM];
 uint vrow[TM];
 
 void prepare_rows(uint g, uint m0) {
-    for (uint i = 0; i < TM; i++) {
+    [[unroll]] for (uint i = 0; i < TM; i++) {
         uint m = min(m0 + i, p.M - 1); // clamped rows load valid data and are not stored
         arow[i] = map_index(m, AR_R0, AR_R1, AR_R2, AR_S0, AR_S1, AR_S2, AR_S3);
         vrow[i] = map_index(m, VR_R0, VR_R1, VR_R2, VR_S0, VR_S1, VR_S2, VR_S3);
@@ -52,9 +52,9 @@ void prepare_rows(uint g, uint m0) {
 void load_a(uint g, uint k, inout float a[TM]) {
     uint col = g * K + k;
     uint acol = map_index(col, AC_R0, AC_R1, AC_R2, AC_S0, AC_S1, AC_S2, AC_S3);
-    for (uint i = 0; i < TM; i++) a[i] = LOAD_X(arow[i] + acol);
+    [[unroll]] for (uint i = 0; i < TM; i++) a[i] = LOAD_X(arow[i] + acol);
     if (HAS_ADDEND != 0) {
         uint vcol = map_index(col, VC_R0, VC_R1, VC_R2, VC_S0, VC_S1, VC_S2, VC_S3);
-        for (uint i = 0; i < TM; i++) a[i] += LOAD_V(vrow[i] + vcol);
+        [[unroll]] for (uint i = 0; i < TM; i++) a[i] += LOAD_V(vrow[i] + vcol);
     }
 }

@@ -1,26 +1,37 @@
 // The grouped-GEMM core shared by gemm.comp and conv.comp:
-//   Y[m, G*NO + n] = act((sum_k A(m, G*K + k) * Wt[G*NO + n, k] + b) * S + R)
+//   Y[m, G*NO + n] = act((sum_k A(m, G*K + k) * W(G, k, n) + b) * S + R)
 // where the including shader supplies A through prepare_rows() and load_a(), the optional
 // scale S is read through its own index maps (a stride of 0 broadcasts) and the optional
 // residual R is read at the output element's own position.
+//
+// W is the *packed* weight (runtime/ops/gemm_pack.c): columns in panels of PANEL (zero
+// padded), each panel K-major: W(G, k, n) at ((G*panels + n/PANEL)*K + k)*PANEL + n%PANEL.
+// One k step of an invocation's TN columns is TN/4 aligned vec4 loads, neighbouring
+// invocations read neighbouring vec4s, and a workgroup (LX*TN = PANEL columns) streams one
+// contiguous panel.
 //
 // Each invocation computes a TM x TN register tile; the workgroup is LX x LY invocations;
 // gl_WorkGroupID.z is the group G. Specialization constants 0..36 are shared; the including
 // shader's own start at 37.
 //
-// Operands read many times (A's source, Wt, and gemm's addend) come through uniform texel
-// buffers in the RM_TEXEL variant: on some CPU drivers (lavapipe) texel fetches are far
-// faster than storage-buffer loads with per-invocation addresses.
+// Operands read many times (A's source, W, and gemm's addend) come through uniform texel
+// buffers in the RM_TEXEL variant (W as RGBA32F texels): on some CPU drivers (lavapipe) texel
+// fetches are far faster than storage-buffer loads with per-invocation addresses.
+
+#extension GL_EXT_control_flow_attributes : require
 
 layout(local_size_x_id = 0, local_size_y_id = 1, local_size_z_id = 2) in;
 
-// Rows per invocation: 4, or 8 in the "tall" variants chosen for large M (on CPU drivers
-// the taller tile reuses each weight load over more rows: ~1.3x on lavapipe, ~2x on
-// SwiftShader at M = 128; at M = 4 it would idle half the tile).
+// Rows per invocation (TM): one row per variant is compiled (1, 4, 8), picked from M by
+// runtime/ops/gemm_core.c; taller tiles reuse each weight load over more rows, shorter ones
+// idle fewer rows when M is small (a batch-1 GEMV is M = 1). Columns per invocation: TN, a
+// multiple of 4 (NV vec4 accumulators per row).
 #ifndef TM
 #define TM 4
 #endif
-#define TN 4 // the vec4 accumulators below assume it
+#define TN 8
+#define NV (TN / 4)
+#define PANEL 64 // RM_GEMM_PANEL; the workgroup's width LX * TN
 
 layout(constant_id = 3) const uint K = 1;  // reduction length per group
 layout(constant_id = 4) const uint NO = 1; // output columns per group
@@ -60,23 +71,23 @@ layout(constant_id = 36) const uint HAS_RESIDUAL = 0;
 
 #ifdef RM_TEXEL
 layout(binding = 0) uniform samplerBuffer x_texels;
-layout(binding = 1) uniform samplerBuffer wt_texels;
+layout(binding = 1) uniform samplerBuffer wt_texels; // RGBA32F view
 layout(binding = 4) uniform samplerBuffer v_texels;
 #define LOAD_X(i) texelFetch(x_texels, int(i)).r
-#define LOAD_W(i) texelFetch(wt_texels, int(i)).r
+#define LOAD_W4(i) texelFetch(wt_texels, int(i))
 #define LOAD_V(i) texelFetch(v_texels, int(i)).r
 #else
 layout(std430, binding = 0) readonly buffer Input {
     float x[];
 };
 layout(std430, binding = 1) readonly buffer Weight {
-    float wt[];
+    vec4 wt4[];
 };
 layout(std430, binding = 4) readonly buffer Addend {
     float v[];
 };
 #define LOAD_X(i) x[i]
-#define LOAD_W(i) wt[i]
+#define LOAD_W4(i) wt4[i]
 #define LOAD_V(i) v[i]
 #endif
 layout(std430, binding = 2) readonly buffer Bias {
@@ -111,23 +122,25 @@ uint map_index(uint i, uint r0, uint r1, uint r2, uint s0, uint s1, uint s2, uin
 }
 
 // erf with |error| < 1.2e-7 (Numerical Recipes' erfc Chebyshev fit): GLSL has no erf, and
-// SPEC.md requires the exact GELU, not the tanh approximation.
-float erf_approx(float xv) {
-    float z = abs(xv);
-    float t = 1.0 / (1.0 + 0.5 * z);
-    float r = t * exp(-z * z - 1.26551223 +
-                      t * (1.00002368 +
-                           t * (0.37409196 +
-                                t * (0.09678418 +
-                                     t * (-0.18628806 +
-                                          t * (0.27886807 +
-                                               t * (-1.13520398 +
-                                                    t * (1.48851587 +
-                                                         t * (-0.82215223 + t * 0.17087277)))))))));
-    return xv >= 0.0 ? 1.0 - r : r - 1.0;
+// SPEC.md requires the exact GELU, not the tanh approximation. |x| is capped at 9 (erfc(9) is
+// 4e-37): beyond it exp() returns denormals, which cost x86 CPU drivers (lavapipe) ~100x a
+// normal operation and made GELU layers 3x slower.
+vec4 erf_approx(vec4 xv) {
+    vec4 z = min(abs(xv), vec4(9.0));
+    vec4 t = 1.0 / (1.0 + 0.5 * z);
+    vec4 r = t * exp(-z * z - 1.26551223 +
+                     t * (1.00002368 +
+                          t * (0.37409196 +
+                               t * (0.09678418 +
+                                    t * (-0.18628806 +
+                                         t * (0.27886807 +
+                                              t * (-1.13520398 +
+                                                   t * (1.48851587 +
+                                                        t * (-0.82215223 + t * 0.17087277)))))))));
+    return mix(r - 1.0, 1.0 - r, greaterThanEqual(xv, vec4(0.0)));
 }
 
-float activate(float value) {
+vec4 activate(vec4 value) {
     if (ACT == 1) return max(value, 0.0);
     if (ACT == 2) return 0.5 * value * (1.0 + erf_approx(value * 0.70710678118654752));
     if (ACT == 3) return 1.0 / (1.0 + exp(-value));
@@ -146,40 +159,51 @@ void main() {
     if (n0 >= NO || m0 >= p.M) return;
     prepare_rows(g, m0);
 
-    uint wrow[TN];
-    for (uint j = 0; j < TN; j++) wrow[j] = (g * NO + min(n0 + j, NO - 1)) * K;
+    // vec4 index of W(g, 0, n0): panel n0 / PANEL of group g; one k step is PANEL / 4 vec4s.
+    const uint panels = (NO + PANEL - 1) / PANEL;
+    uint wbase = ((g * panels + n0 / PANEL) * K) * (PANEL / 4) + (n0 % PANEL) / 4;
 
-    // TN == 4: one vec4 accumulator per row, so the inner product is TM vector FMAs. Scalar
-    // accumulator arrays ran 1.4x slower on lavapipe and 2.3x slower on SwiftShader.
-    vec4 acc[TM];
-    for (uint i = 0; i < TM; i++) acc[i] = vec4(0.0);
+    // One vec4 accumulator per row and 4 columns, so the inner product is TM * NV vector
+    // FMAs. Scalar accumulator arrays ran 1.4x slower on lavapipe and 2.3x on SwiftShader.
+    vec4 acc[TM * NV];
+    [[unroll]] for (uint i = 0; i < TM * NV; i++) acc[i] = vec4(0.0);
 
     for (uint k = 0; k < K; k++) {
         float a[TM];
         load_a(g, k, a);
-        vec4 b = vec4(LOAD_W(wrow[0] + k), LOAD_W(wrow[1] + k), LOAD_W(wrow[2] + k),
-                      LOAD_W(wrow[3] + k));
-        for (uint i = 0; i < TM; i++) acc[i] = fma(vec4(a[i]), b, acc[i]);
+        vec4 b[NV];
+        [[unroll]] for (uint v = 0; v < NV; v++) b[v] = LOAD_W4(wbase + k * (PANEL / 4) + v);
+        [[unroll]] for (uint i = 0; i < TM; i++) [[unroll]] for (uint v = 0; v < NV; v++)
+            acc[i * NV + v] = fma(vec4(a[i]), b[v], acc[i * NV + v]);
     }
 
-    for (uint j = 0; j < TN; j++) {
-        uint n = n0 + j;
-        if (n >= NO) break;
-        uint col = g * NO + n;
-        float add = HAS_BIAS != 0 ? bias[col] : 0.0;
-        uint ccol = map_index(col, CC_R0, CC_R1, CC_R2, CC_S0, CC_S1, CC_S2, CC_S3);
-        uint scol =
+    // Epilogue, one vec4 (a row, 4 columns) at a time with constant accumulator indices: a
+    // dynamically indexed accumulator array would have to live in memory (CPU drivers).
+    uint ccol[TN], bcol[TN], scol[TN];
+    [[unroll]] for (uint j = 0; j < TN; j++) {
+        uint col = g * NO + min(n0 + j, NO - 1); // clamped columns are computed, not stored
+        bcol[j] = col;
+        ccol[j] = map_index(col, CC_R0, CC_R1, CC_R2, CC_S0, CC_S1, CC_S2, CC_S3);
+        scol[j] =
             HAS_SCALE != 0 ? map_index(col, SC_R0, SC_R1, SC_R2, SC_S0, SC_S1, SC_S2, SC_S3) : 0;
-        for (uint i = 0; i < TM; i++) {
-            uint m = m0 + i;
-            if (m >= p.M) break;
-            float value = acc[i][j] + add;
-            if (HAS_SCALE != 0)
-                value *=
-                    scale[map_index(m, SR_R0, SR_R1, SR_R2, SR_S0, SR_S1, SR_S2, SR_S3) + scol];
-            uint at = map_index(m, CR_R0, CR_R1, CR_R2, CR_S0, CR_S1, CR_S2, CR_S3) + ccol;
-            if (HAS_RESIDUAL != 0) value += residual[at];
-            y[at] = activate(value);
+    }
+    [[unroll]] for (uint i = 0; i < TM; i++) {
+        uint m = m0 + i;
+        if (m >= p.M) break;
+        uint yrow = map_index(m, CR_R0, CR_R1, CR_R2, CR_S0, CR_S1, CR_S2, CR_S3);
+        uint srow =
+            HAS_SCALE != 0 ? map_index(m, SR_R0, SR_R1, SR_R2, SR_S0, SR_S1, SR_S2, SR_S3) : 0;
+        [[unroll]] for (uint v = 0; v < NV; v++) {
+            vec4 value = acc[i * NV + v];
+            [[unroll]] for (uint c = 0; c < 4; c++) {
+                uint j = v * 4 + c;
+                if (HAS_BIAS != 0) value[c] += bias[bcol[j]];
+                if (HAS_SCALE != 0) value[c] *= scale[srow + scol[j]];
+                if (HAS_RESIDUAL != 0) value[c] += residual[yrow + ccol[j]];
+            }
+            value = activate(value);
+            [[unroll]] for (uint c = 0; c < 4; c++) if (n0 + v * 4 + c < NO)
+                y[yrow + ccol[v * 4 + c]] = value[c];
         }
     }
 }

@@ -43,7 +43,8 @@ static void check(const conv_case *t) {
     for (size_t i = 0; i < ny; i++) want[i] += t->residual ? r[i] : 0.0;
     ref_activate(want, ny, (ref_act)t->act);
 
-    rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bw = ts_buffer_from(ts_ctx, w, nw);
+    rm_buffer bx = ts_buffer_from(ts_ctx, x, nx),
+              bw = ts_weight_buffer(ts_ctx, w, t->groups, t->O / t->groups, (uint32_t)(nw / t->O));
     rm_buffer bb = ts_buffer_from(ts_ctx, b, t->O), br = ts_buffer_from(ts_ctx, r, ny);
     rm_buffer by = ts_buffer_from(ts_ctx, NULL, ny);
     rm_conv_params p = {.N = t->N,
@@ -60,19 +61,24 @@ static void check(const conv_case *t) {
                         .groups = t->groups,
                         .ep = {.has_bias = t->bias, .has_residual = t->residual, .act = t->act},
                         .variant = variant};
-    rm_dispatch d;
-    repmlp_status st = rm_conv_prepare(ts_ctx, &p, &d);
-    if (st != REPMLP_OK) fail_msg("%s", repmlp_last_error());
     rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
                           ts_bind(&bx), ts_bind(&bx), ts_bind(&br)};
-    ts_run1(ts_ctx, &d, bind);
-    ts_buffer_read(ts_ctx, &by, y, ny);
-    double err = ts_max_rel_error(y, want, ny);
-    print_message("conv %s N=%u C=%u %ux%u O=%u k=%u s=%u p=%u g=%u act=%d bias=%d res=%d: max "
-                  "rel error %.3g\n",
-                  variant == RM_GEMM_TEXEL ? "texel" : "storage", t->N, t->C, t->H, t->W, t->O,
-                  t->k, t->stride, t->pad, t->groups, t->act, t->bias, t->residual, err);
-    assert_true(err < 1e-5);
+    for (size_t i = 0; i < TS_TILE_COUNT; i++) {
+        p.tile_m = ts_tiles[i];
+        rm_dispatch d;
+        repmlp_status st = rm_conv_prepare(ts_ctx, &p, &d);
+        if (st != REPMLP_OK) fail_msg("%s", repmlp_last_error());
+        ts_poison(ts_ctx, &by, ny);
+        ts_run1(ts_ctx, &d, bind);
+        ts_buffer_read(ts_ctx, &by, y, ny);
+        double err = ts_max_rel_error(y, want, ny);
+        print_message("conv %s tile %u N=%u C=%u %ux%u O=%u k=%u s=%u p=%u g=%u act=%d bias=%d "
+                      "res=%d: max rel error %.3g\n",
+                      variant == RM_GEMM_TEXEL ? "texel" : "storage", p.tile_m, t->N, t->C, t->H,
+                      t->W, t->O, t->k, t->stride, t->pad, t->groups, t->act, t->bias, t->residual,
+                      err);
+        assert_true(err < 1e-5);
+    }
     ts_destroy_buffers(ts_ctx, &bx, &bw, &bb, &br, &by, NULL);
     free(x);
     free(w);

@@ -24,7 +24,7 @@ static void plain(uint32_t M, uint32_t K, uint32_t NO, uint32_t g, bool bias, bo
     ts_fill(&rng, b, g * NO, -1.0f, 1.0f);
     ref_gemm(x, w, bias ? b : NULL, M, K, NO, g, relu, want);
 
-    rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bw = ts_buffer_from(ts_ctx, w, nw);
+    rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bw = ts_weight_buffer(ts_ctx, w, g, NO, K);
     rm_buffer bb = ts_buffer_from(ts_ctx, b, g * NO), by = ts_buffer_from(ts_ctx, NULL, ny);
     rm_gemm_params p = {.M = M,
                         .K = K,
@@ -37,16 +37,21 @@ static void plain(uint32_t M, uint32_t K, uint32_t NO, uint32_t g, bool bias, bo
                         .y_rows = rm_map_stride(g * NO),
                         .y_cols = rm_map_stride(1),
                         .variant = variant};
-    rm_dispatch d;
-    assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
     rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
                           ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
-    double ms = ts_run1(ts_ctx, &d, bind);
-    ts_buffer_read(ts_ctx, &by, y, ny);
-    double err = ts_max_rel_error(y, want, ny);
-    print_message("gemm %s M=%u K=%u N=%u g=%u bias=%d relu=%d: max rel error %.3g (%.2f ms)\n",
-                  variant_name(), M, K, NO, g, bias, relu, err, ms);
-    assert_true(err < 1e-5);
+    for (size_t t = 0; t < TS_TILE_COUNT; t++) {
+        p.tile_m = ts_tiles[t];
+        rm_dispatch d;
+        assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
+        ts_poison(ts_ctx, &by, ny);
+        double ms = ts_run1(ts_ctx, &d, bind);
+        ts_buffer_read(ts_ctx, &by, y, ny);
+        double err = ts_max_rel_error(y, want, ny);
+        print_message("gemm %s tile %u M=%u K=%u N=%u g=%u bias=%d relu=%d: max rel error %.3g "
+                      "(%.2f ms)\n",
+                      variant_name(), p.tile_m, M, K, NO, g, bias, relu, err, ms);
+        assert_true(err < 1e-5);
+    }
     ts_destroy_buffers(ts_ctx, &bx, &bw, &bb, &by, NULL);
     free(x);
     free(w);
@@ -115,7 +120,7 @@ static void partition_maps(uint32_t N, uint32_t C, uint32_t O, uint32_t H, uint3
                     want[(((size_t)n * O + o) * H + yy) * W + xx] = yp[row * O * h * w + col];
                 }
 
-    rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bw = ts_buffer_from(ts_ctx, wt, nw);
+    rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bw = ts_weight_buffer(ts_ctx, wt, g, NO, K);
     rm_buffer bb = ts_buffer_from(ts_ctx, b, (size_t)g * NO), by = ts_buffer_from(ts_ctx, NULL, ny);
     rm_gemm_params p = {
         .M = M,
@@ -134,17 +139,21 @@ static void partition_maps(uint32_t N, uint32_t C, uint32_t O, uint32_t H, uint3
         .y_cols = {{w, h, 0}, {1, W, H * W, 0}},
     };
     rm_buffer bv = ts_buffer_from(ts_ctx, v, nv);
-    rm_dispatch d;
-    assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
     rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
                           ts_bind(&bv), ts_bind(&bx), ts_bind(&bx)};
-    ts_run1(ts_ctx, &d, bind);
-    ts_buffer_read(ts_ctx, &by, y, ny);
-    double err = ts_max_rel_error(y, want, ny);
-    print_message("partition gemm %s N=%u C=%u O=%u %ux%u part %ux%u g=%u addend=%d: max rel "
-                  "error %.3g\n",
-                  variant_name(), N, C, O, H, W, h, w, g, addend, err);
-    assert_true(err < 1e-5);
+    for (size_t t = 0; t < TS_TILE_COUNT; t++) {
+        p.tile_m = ts_tiles[t];
+        rm_dispatch d;
+        assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
+        ts_poison(ts_ctx, &by, ny);
+        ts_run1(ts_ctx, &d, bind);
+        ts_buffer_read(ts_ctx, &by, y, ny);
+        double err = ts_max_rel_error(y, want, ny);
+        print_message("partition gemm %s tile %u N=%u C=%u O=%u %ux%u part %ux%u g=%u addend=%d: "
+                      "max rel error %.3g\n",
+                      variant_name(), p.tile_m, N, C, O, H, W, h, w, g, addend, err);
+        assert_true(err < 1e-5);
+    }
     ts_destroy_buffers(ts_ctx, &bx, &bw, &bb, &by, &bv, NULL);
     free(v);
     free(x);

@@ -105,7 +105,7 @@ static void epilogue_case(uint32_t M, uint32_t K, uint32_t NO, uint32_t rows_per
             *v = *v * s[(m / rows_per_scale) * NO + n] + r[(size_t)m * NO + n];
         }
     ref_activate(want, ny, (ref_act)act);
-    rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bw = ts_buffer_from(ts_ctx, w, nw);
+    rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bw = ts_weight_buffer(ts_ctx, w, 1, NO, K);
     rm_buffer bb = ts_buffer_from(ts_ctx, b, NO), bs = ts_buffer_from(ts_ctx, s, ns);
     rm_buffer br = ts_buffer_from(ts_ctx, r, ny), by = ts_buffer_from(ts_ctx, NULL, ny);
     rm_gemm_params p = {
@@ -165,7 +165,7 @@ static void gelu_range(void **state) {
     for (uint32_t i = 0; i < M; i++) x[i] = -10.0f + 20.0f * (float)i / (float)(M - 1);
     double *want = to_double(x, M);
     ref_activate(want, M, REF_ACT_GELU);
-    rm_buffer bx = ts_buffer_from(ts_ctx, x, M), bw = ts_buffer_from(ts_ctx, &w, 1);
+    rm_buffer bx = ts_buffer_from(ts_ctx, x, M), bw = ts_weight_buffer(ts_ctx, &w, 1, 1, 1);
     rm_buffer bb = ts_buffer_from(ts_ctx, &b, 1), by = ts_buffer_from(ts_ctx, NULL, M);
     rm_gemm_params p = {.M = M,
                         .K = 1,

@@ -120,7 +120,11 @@ int main(int argc, char **argv) {
     double *ywant = malloc(nout * 8);
     fill(wt, nw, 3);
     fill(bias, (size_t)g * NO, 4);
-    rm_buffer bw = upload(ctx, wt, nw), bb = upload(ctx, bias, (size_t)g * NO);
+    float *packed = malloc(rm_gemm_packed_count(g, NO, K) * 4);
+    rm_gemm_pack(wt, g, NO, K, packed);
+    rm_buffer bw = upload(ctx, packed, rm_gemm_packed_count(g, NO, K));
+    free(packed);
+    rm_buffer bb = upload(ctx, bias, (size_t)g * NO);
     rm_buffer bxg = upload(ctx, x, (size_t)M * g * K), by;
     CHECK(rm_buffer_create(ctx, nout * 4, RM_BUFFER_DEVICE, &by));
     rm_gemm_params gp = {.M = M,

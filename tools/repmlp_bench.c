@@ -1,8 +1,11 @@
 /* repmlp-bench: measures the runtime on a Vulkan device.
  *
- *   repmlp-bench --gemm M N K [--groups G] [--repeat R] [--device SEL] [--json]
+ *   repmlp-bench --gemm M N K [--groups G] [--tiles LIST] [--variant V] [--repeat R]
+ *                [--device SEL] [--json]
  *       the grouped GEMM kernel alone: R dispatches in one submission, best of 5, as GFLOP/s
- *       (the practical peak through Vulkan on this device);
+ *       (the practical peak through Vulkan on this device). --tiles 0,1,4,8 measures each
+ *       row tile (0 = the runtime's choice) alternately in the same run, so they can be
+ *       compared on a noisy machine; --variant storage|texel forces the operand path;
  *   repmlp-bench FUSED.safetensors [--batch N] [--repeat R] [--device SEL] [--json]
  *       a fused model end to end: median/min latency (host to host and device only),
  *       images/s, weight and activation memory.
@@ -23,6 +26,9 @@ typedef struct options {
     long gemm[3];
     long groups, batch, repeat;
     int json;
+    uint32_t tiles[4];
+    int tile_count;
+    rm_gemm_variant variant;
 } options;
 
 static int cmp_double(const void *a, const void *b) {
@@ -42,8 +48,8 @@ static int fail_status(repmlp_status st) {
     } while (0)
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: repmlp-bench --gemm M N K [--groups G] [--repeat R] [--device SEL] "
-               "[--json]\n"
+    fprintf(f, "usage: repmlp-bench --gemm M N K [--groups G] [--tiles 0,1,4,8] "
+               "[--variant storage|texel] [--repeat R] [--device SEL] [--json]\n"
                "       repmlp-bench FUSED.safetensors [--batch N] [--repeat R] [--device SEL] "
                "[--json]\n");
 }
@@ -58,11 +64,28 @@ static long parse_long(const char *flag, const char *s) {
     return v;
 }
 
+static void parse_tiles(const char *s, options *o) {
+    o->tile_count = 0;
+    for (const char *c = s; *c; c++) {
+        if (*c == ',') continue;
+        if (!strchr("0148", *c) || (c[1] && c[1] != ',') || o->tile_count == 4) {
+            fprintf(stderr, "repmlp-bench: --tiles: bad list '%s' (of 0, 1, 4, 8)\n", s);
+            exit(2);
+        }
+        o->tiles[o->tile_count++] = (uint32_t)(*c - '0');
+    }
+    if (!o->tile_count) {
+        fprintf(stderr, "repmlp-bench: --tiles: empty list\n");
+        exit(2);
+    }
+}
+
 static void parse(int argc, char **argv, options *o) {
     memset(o, 0, sizeof *o);
     o->groups = 1;
     o->batch = 1;
     o->repeat = 20;
+    o->tile_count = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_value = i + 1 < argc;
@@ -70,6 +93,17 @@ static void parse(int argc, char **argv, options *o) {
             for (int k = 0; k < 3; k++) o->gemm[k] = parse_long(a, argv[++i]);
         } else if (strcmp(a, "--groups") == 0 && has_value) {
             o->groups = parse_long(a, argv[++i]);
+        } else if (strcmp(a, "--tiles") == 0 && has_value) {
+            parse_tiles(argv[++i], o);
+        } else if (strcmp(a, "--variant") == 0 && has_value) {
+            const char *v = argv[++i];
+            o->variant = strcmp(v, "storage") == 0 ? RM_GEMM_STORAGE
+                         : strcmp(v, "texel") == 0 ? RM_GEMM_TEXEL
+                                                   : RM_GEMM_AUTO;
+            if (o->variant == RM_GEMM_AUTO) {
+                fprintf(stderr, "repmlp-bench: --variant: '%s' is not storage or texel\n", v);
+                exit(2);
+            }
         } else if (strcmp(a, "--batch") == 0 && has_value) {
             o->batch = parse_long(a, argv[++i]);
         } else if (strcmp(a, "--repeat") == 0 && has_value) {
@@ -94,7 +128,13 @@ static void parse(int argc, char **argv, options *o) {
 static int bench_gemm(repmlp_context *ctx, const options *o, const char *device) {
     uint32_t M = (uint32_t)o->gemm[0], N = (uint32_t)o->gemm[1], K = (uint32_t)o->gemm[2];
     uint32_t g = (uint32_t)o->groups;
-    size_t nx = (size_t)M * K * g, nw = (size_t)N * K * g, ny = (size_t)M * N * g;
+    size_t nx = (size_t)M * K * g, nw = (size_t)rm_gemm_packed_count(g, N, K);
+    size_t ny = (size_t)M * N * g;
+    if (!nw) {
+        fprintf(stderr, "repmlp-bench: --gemm: the weight is too large\n");
+        return 1;
+    }
+    /* Values do not change the timing; the weight buffer has the packed layout's size. */
     float *host = calloc(nx > nw ? nx : nw, sizeof(float));
     for (size_t i = 0; i < (nx > nw ? nx : nw); i++) host[i] = (float)(i % 7) * 0.125f;
     rm_buffer bx, bw, bb, by;
@@ -106,45 +146,55 @@ static int bench_gemm(repmlp_context *ctx, const options *o, const char *device)
     TRY(rm_buffer_upload(ctx, &bw, 0, host, nw * 4));
     TRY(rm_buffer_upload(ctx, &bb, 0, host, (size_t)N * g * 4));
     free(host);
-    rm_gemm_params p = {.M = M,
-                        .K = K,
-                        .NO = N,
-                        .groups = g,
-                        .has_bias = true,
-                        .a_rows = rm_map_stride(g * K),
-                        .a_cols = rm_map_stride(1),
-                        .y_rows = rm_map_stride(g * N),
-                        .y_cols = rm_map_stride(1)};
-    rm_dispatch d;
-    TRY(rm_gemm_prepare(ctx, &p, &d));
-    VkDescriptorPool pool;
-    TRY(rm_descriptor_pool_create(ctx, 1, &pool));
     rm_binding b[7] = {{bx.buffer, 0, bx.size}, {bw.buffer, 0, bw.size}, {bb.buffer, 0, bb.size},
                        {by.buffer, 0, by.size}, {bx.buffer, 0, bx.size}, {bx.buffer, 0, bx.size},
                        {bx.buffer, 0, bx.size}};
-    TRY(rm_dispatch_bind(ctx, pool, &d, b));
-    double best = 1e30;
-    for (int trial = 0; trial < 5; trial++) {
-        VkCommandBuffer cmd;
-        TRY(rm_oneoff_begin(ctx, &cmd));
-        for (long r = 0; r < o->repeat; r++) {
-            if (r) rm_barrier_compute(ctx, cmd);
-            rm_dispatch_record(ctx, cmd, &d);
-        }
-        double t0 = rm_now_ms();
-        TRY(rm_oneoff_submit(ctx, cmd));
-        double t = (rm_now_ms() - t0) / (double)o->repeat;
-        if (t < best) best = t;
+    VkDescriptorPool pool;
+    TRY(rm_descriptor_pool_create(ctx, (uint32_t)o->tile_count, &pool));
+    rm_dispatch d[4];
+    for (int t = 0; t < o->tile_count; t++) {
+        rm_gemm_params p = {.M = M,
+                            .K = K,
+                            .NO = N,
+                            .groups = g,
+                            .has_bias = true,
+                            .a_rows = rm_map_stride(g * K),
+                            .a_cols = rm_map_stride(1),
+                            .y_rows = rm_map_stride(g * N),
+                            .y_cols = rm_map_stride(1),
+                            .variant = o->variant,
+                            .tile_m = o->tiles[t]};
+        TRY(rm_gemm_prepare(ctx, &p, &d[t]));
+        TRY(rm_dispatch_bind(ctx, pool, &d[t], b));
     }
-    double gflops = 2.0 * M * N * K * g / (best * 1e6);
-    if (o->json)
-        printf("{\"device\": \"%s\", \"gemm\": [%u, %u, %u], \"groups\": %u, \"ms\": %.4f, "
-               "\"gflops\": %.3f}\n",
-               device, M, N, K, g, best, gflops);
-    else
-        printf("device: %s\ngemm M=%u N=%u K=%u groups=%u: %.3f ms per dispatch, %.2f GFLOP/s\n",
-               device, M, N, K, g, best, gflops);
-    rm_dispatch_unbind(ctx, &d);
+    double best[4] = {1e30, 1e30, 1e30, 1e30};
+    for (int trial = 0; trial < 5; trial++)
+        for (int t = 0; t < o->tile_count; t++) {
+            VkCommandBuffer cmd;
+            TRY(rm_oneoff_begin(ctx, &cmd));
+            for (long r = 0; r < o->repeat; r++) {
+                if (r) rm_barrier_compute(ctx, cmd);
+                rm_dispatch_record(ctx, cmd, &d[t]);
+            }
+            double t0 = rm_now_ms();
+            TRY(rm_oneoff_submit(ctx, cmd));
+            double ms = (rm_now_ms() - t0) / (double)o->repeat;
+            if (ms < best[t]) best[t] = ms;
+        }
+    if (!o->json) printf("device: %s\n", device);
+    for (int t = 0; t < o->tile_count; t++) {
+        double gflops = 2.0 * M * N * K * g / (best[t] * 1e6);
+        char tile[16] = "auto";
+        if (o->tiles[t]) snprintf(tile, sizeof tile, "%u", o->tiles[t]);
+        if (o->json)
+            printf("{\"device\": \"%s\", \"gemm\": [%u, %u, %u], \"groups\": %u, "
+                   "\"tile\": \"%s\", \"ms\": %.4f, \"gflops\": %.3f}\n",
+                   device, M, N, K, g, tile, best[t], gflops);
+        else
+            printf("gemm M=%u N=%u K=%u groups=%u tile %s: %.3f ms per dispatch, %.2f GFLOP/s\n", M,
+                   N, K, g, tile, best[t], gflops);
+        rm_dispatch_unbind(ctx, &d[t]);
+    }
     rm_descriptor_pool_destroy(ctx, pool);
     rm_buffer_destroy(ctx, &bx);
     rm_buffer_destroy(ctx, &bw);

@@ -7,14 +7,19 @@
 typedef enum rm_shader_id {
     RM_SHADER_AVGPOOL = 0,
     RM_SHADER_BROADCAST_ADD,
-    RM_SHADER_GEMM,
-    RM_SHADER_GEMM_TEXEL,
-    RM_SHADER_CONV,
-    RM_SHADER_CONV_TEXEL,
-    RM_SHADER_GEMM_TALL, /* the same kernels with 8-row tiles */
-    RM_SHADER_GEMM_TEXEL_TALL,
-    RM_SHADER_CONV_TALL,
-    RM_SHADER_CONV_TEXEL_TALL,
+    /* The GEMM-core kernels, each with 1-, 4- and 8-row tiles (in this order). */
+    RM_SHADER_GEMM_M1,
+    RM_SHADER_GEMM_M4,
+    RM_SHADER_GEMM_M8,
+    RM_SHADER_GEMM_TEXEL_M1,
+    RM_SHADER_GEMM_TEXEL_M4,
+    RM_SHADER_GEMM_TEXEL_M8,
+    RM_SHADER_CONV_M1,
+    RM_SHADER_CONV_M4,
+    RM_SHADER_CONV_M8,
+    RM_SHADER_CONV_TEXEL_M1,
+    RM_SHADER_CONV_TEXEL_M4,
+    RM_SHADER_CONV_TEXEL_M8,
     RM_SHADER_MAXPOOL,
     RM_SHADER_AFFINE,
     RM_SHADER_COUNT
@@ -26,7 +31,8 @@ typedef struct rm_shader_info {
     size_t code_size; /* bytes */
     uint32_t binding_count;
     uint32_t push_size;
-    uint32_t texel_mask; /* bindings that are uniform texel buffers (R32_SFLOAT views) */
+    uint32_t texel_mask;  /* bindings that are uniform texel buffers (R32_SFLOAT views) */
+    uint32_t texel4_mask; /* the subset viewed as R32G32B32A32_SFLOAT (one vec4 per texel) */
 } rm_shader_info;
 
 const rm_shader_info *rm_shader(rm_shader_id id);

@@ -32,19 +32,20 @@ int rm_builder_weight(rm_builder *b, const char *name, int ndim, const int64_t *
             return -1;
         }
         if (b->used) b->used[i] = true;
-        return rm_graph_value(b->graph, RM_VALUE_WEIGHT, w->count, w->offset);
+        int id = rm_graph_value(b->graph, RM_VALUE_WEIGHT, w->device_count, w->offset);
+        if (id >= 0) b->graph->values[id].weight = (int)i;
+        return id;
     }
     b->status = rm_fail(REPMLP_ERROR_FORMAT, "%s: tensor '%s' is missing", model->path, name);
     return -1;
 }
 
-/* Reads every tensor into one host staging block at aligned offsets, recording the table. */
-static repmlp_status read_tensors(repmlp_model *m, rm_safetensors *st, uint64_t alignment,
-                                  float **host) {
+/* The tensor table: names, shapes, counts (stored as they are until check_tensors says
+ * which ones GEMMs read). */
+static repmlp_status read_table(repmlp_model *m, rm_safetensors *st) {
     size_t n = rm_safetensors_count(st);
     m->weights = rm_calloc(n, sizeof *m->weights);
     if (!m->weights) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-    uint64_t total = 0;
     for (size_t i = 0; i < n; i++) {
         const rm_st_tensor *t = rm_safetensors_tensor_at(st, i);
         rm_weight *w = &m->weights[i];
@@ -59,19 +60,85 @@ static repmlp_status read_tensors(repmlp_model *m, rm_safetensors *st, uint64_t 
                            t->name, t->ndim, t->count);
         w->ndim = t->ndim;
         memcpy(w->shape, t->shape, (size_t)t->ndim * sizeof *w->shape);
-        w->count = t->count;
-        w->offset = total;
-        total = align_up(total + t->count * sizeof(float), alignment);
+        w->count = w->device_count = t->count;
     }
-    if (total == 0) return rm_fail(REPMLP_ERROR_FORMAT, "%s: the file holds no tensors", m->path);
+    if (n == 0) return rm_fail(REPMLP_ERROR_FORMAT, "%s: the file holds no tensors", m->path);
+    return REPMLP_OK;
+}
+
+/* Records that tensor w is the (groups*NO, K) weight of a GEMM-core node. */
+static repmlp_status mark_packed(const repmlp_model *m, rm_weight *w, uint32_t groups, uint32_t NO,
+                                 uint32_t K) {
+    if (w->pack_groups && (w->pack_groups != groups || w->pack_no != NO || w->pack_k != K))
+        return rm_fail(REPMLP_ERROR_FORMAT, "%s: tensor '%s' is read as two different GEMM weights",
+                       m->path, w->name);
+    uint64_t packed = rm_gemm_packed_count(groups, NO, K);
+    if (packed == 0 || (uint64_t)groups * NO * K != w->count)
+        return rm_fail(REPMLP_ERROR_TOO_LARGE, "%s: tensor '%s' cannot be packed as %u x (%u, %u)",
+                       m->path, w->name, groups, NO, K);
+    w->pack_groups = groups;
+    w->pack_no = NO;
+    w->pack_k = K;
+    w->device_count = packed;
+    return REPMLP_OK;
+}
+
+/* Marks the weights that GEMM-core nodes of graph g read (binding 1) as packed. */
+static repmlp_status mark_gemm_weights(repmlp_model *m, const rm_graph *g) {
+    for (int i = 0; i < g->node_count; i++) {
+        const rm_node *n = &g->nodes[i];
+        if (n->kind != RM_NODE_GEMM && n->kind != RM_NODE_CONV) continue;
+        int wi = g->values[n->args[1]].weight;
+        if (wi < 0)
+            return rm_fail(REPMLP_ERROR_FORMAT, "%s: node %s reads no tensor as its weight",
+                           m->path, n->label);
+        repmlp_status st;
+        if (n->kind == RM_NODE_GEMM) {
+            const rm_gemm_params *p = &n->params.gemm;
+            st = mark_packed(m, &m->weights[wi], p->groups, p->NO, p->K);
+        } else {
+            const rm_conv_params *p = &n->params.conv;
+            st = mark_packed(m, &m->weights[wi], p->groups, p->O / p->groups,
+                             p->C / p->groups * p->kh * p->kw);
+        }
+        if (st != REPMLP_OK) return st;
+    }
+    return REPMLP_OK;
+}
+
+/* Places every tensor in one host block at aligned offsets, converted to F32 and, for GEMM
+ * weights, packed. */
+static repmlp_status read_tensors(repmlp_model *m, rm_safetensors *st, uint64_t alignment,
+                                  float **host) {
+    uint64_t total = 0, largest = 0;
+    for (size_t i = 0; i < m->weight_count; i++) {
+        rm_weight *w = &m->weights[i];
+        w->offset = total;
+        if (w->device_count > (UINT64_MAX - alignment) / sizeof(float) - total)
+            return rm_fail(REPMLP_ERROR_TOO_LARGE, "%s: weights too large", m->path);
+        total = align_up(total + w->device_count * sizeof(float), alignment);
+        if (w->pack_groups && w->count > largest) largest = w->count;
+    }
     size_t bytes = (size_t)total;
-    if ((uint64_t)bytes != total)
+    if ((uint64_t)bytes != total || largest > SIZE_MAX / sizeof(float))
         return rm_fail(REPMLP_ERROR_TOO_LARGE, "%s: weights too large", m->path);
     *host = rm_calloc(1, bytes);
-    if (!*host) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", m->path);
-    for (size_t i = 0; i < n; i++)
-        rm_st_tensor_to_f32(rm_safetensors_tensor_at(st, i),
-                            *host + m->weights[i].offset / sizeof(float));
+    float *scratch = largest ? rm_malloc((size_t)largest * sizeof(float)) : NULL;
+    if (!*host || (largest && !scratch)) {
+        rm_free(scratch);
+        return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", m->path);
+    }
+    for (size_t i = 0; i < m->weight_count; i++) {
+        const rm_weight *w = &m->weights[i];
+        float *dst = *host + w->offset / sizeof(float);
+        if (!w->pack_groups) {
+            rm_st_tensor_to_f32(rm_safetensors_tensor_at(st, i), dst);
+            continue;
+        }
+        rm_st_tensor_to_f32(rm_safetensors_tensor_at(st, i), scratch);
+        rm_gemm_pack(scratch, w->pack_groups, w->pack_no, w->pack_k, dst);
+    }
+    rm_free(scratch);
     m->weight_bytes = total;
     return REPMLP_OK;
 }
@@ -86,13 +153,16 @@ repmlp_status rm_model_build(const repmlp_model *m, uint32_t batch, bool *used, 
 }
 
 /* Builds a batch-1 graph once so that missing, mis-shaped and unexpected tensors are reported
- * at load time rather than at the first session. */
+ * at load time rather than at the first session, and to learn which tensors GEMMs read. */
 static repmlp_status check_tensors(repmlp_model *m) {
     bool *used = rm_calloc(m->weight_count, sizeof *used);
     if (!used) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     rm_graph g;
     repmlp_status st = rm_model_build(m, 1, used, &g);
-    if (st == REPMLP_OK) rm_graph_free(&g);
+    if (st == REPMLP_OK) {
+        st = mark_gemm_weights(m, &g);
+        rm_graph_free(&g);
+    }
     for (size_t i = 0; st == REPMLP_OK && i < m->weight_count; i++)
         if (!used[i])
             st = rm_fail(REPMLP_ERROR_FORMAT, "%s: tensor '%s' is unexpected for arch %s", m->path,
@@ -120,8 +190,9 @@ static repmlp_status parse(repmlp_model *m, rm_safetensors *st, uint64_t alignme
     s = m->arch->parse_config(json, where, &m->config);
     cJSON_Delete(json);
     if (s != REPMLP_OK) return s;
-    s = read_tensors(m, st, alignment, host);
+    s = read_table(m, st);
     if (s == REPMLP_OK) s = check_tensors(m);
+    if (s == REPMLP_OK) s = read_tensors(m, st, alignment, host);
     return s;
 }
 

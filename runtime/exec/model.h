@@ -13,7 +13,11 @@ typedef struct rm_weight {
     int ndim;
     int64_t shape[4];
     uint64_t count;
-    uint64_t offset; /* bytes in the weight buffer */
+    /* A GEMM or conv weight is stored packed (rm_gemm_pack) as a (groups*NO, K) matrix;
+     * pack_groups is 0 for the others, stored as they are. */
+    uint32_t pack_groups, pack_no, pack_k;
+    uint64_t device_count; /* floats in the weight buffer */
+    uint64_t offset;       /* bytes in the weight buffer */
 } rm_weight;
 
 struct rm_builder;

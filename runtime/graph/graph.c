@@ -33,7 +33,7 @@ int rm_graph_value(rm_graph *g, rm_value_kind kind, uint64_t count, uint64_t off
         g->failed = true;
         return -1;
     }
-    g->values[g->value_count] = (rm_value){kind, count, offset, -1, -1};
+    g->values[g->value_count] = (rm_value){kind, count, offset, -1, -1, -1};
     return g->value_count++;
 }
 

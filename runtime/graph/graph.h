@@ -22,6 +22,7 @@ typedef struct rm_value {
     uint64_t offset; /* bytes: in the weight buffer, or in the arena once planned */
     int first_use;   /* node indices, for the memory plan */
     int last_use;
+    int weight; /* RM_VALUE_WEIGHT: index of the model's tensor; else -1 */
 } rm_value;
 
 /* The node kinds, one per op; rm_op_kinds[] maps each to its prepare function. */

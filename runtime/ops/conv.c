@@ -20,6 +20,7 @@ static repmlp_status prepare_pointwise(repmlp_context *ctx, const rm_conv_params
         .y_cols = rm_map_stride(hw),
         .ep = p->ep,
         .variant = p->variant,
+        .tile_m = p->tile_m,
     };
     return rm_gemm_prepare(ctx, &g, out);
 }
@@ -44,11 +45,10 @@ repmlp_status rm_conv_prepare(repmlp_context *ctx, const rm_conv_params *p, rm_d
     uint32_t cg = p->C / p->groups, ohw = oh * ow;
     rm_gemm_core c = {
         .name = "conv",
-        .storage_shader = RM_SHADER_CONV,
-        .texel_shader = RM_SHADER_CONV_TEXEL,
-        .storage_shader_tall = RM_SHADER_CONV_TALL,
-        .texel_shader_tall = RM_SHADER_CONV_TEXEL_TALL,
+        .storage_shader = RM_SHADER_CONV_M1,
+        .texel_shader = RM_SHADER_CONV_TEXEL_M1,
         .variant = p->variant,
+        .tile_m = p->tile_m,
         .M = p->N * ohw,
         .K = cg * p->kh * p->kw,
         .NO = p->O / p->groups,
@@ -56,7 +56,8 @@ repmlp_status rm_conv_prepare(repmlp_context *ctx, const rm_conv_params *p, rm_d
         .ep = p->ep,
         .y_rows = {{ohw, 0, 0}, {1, p->O * ohw, 0, 0}},
         .y_cols = rm_map_stride(ohw),
-        .max_read = {(uint64_t)p->N * p->C * p->H * p->W, (uint64_t)p->O * cg * p->kh * p->kw, 0},
+        .max_read = {(uint64_t)p->N * p->C * p->H * p->W,
+                     rm_gemm_packed_count(p->groups, p->O / p->groups, cg * p->kh * p->kw) / 4, 0},
     };
     uint32_t spec[RM_GEMM_CORE_SPEC + 12] = {0};
     uint32_t own[12] = {cg, p->C, p->H, p->W, p->kh, p->kw, p->sh, p->sw, p->ph, p->pw, oh, ow};

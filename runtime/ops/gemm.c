@@ -5,11 +5,10 @@
 repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_dispatch *out) {
     rm_gemm_core c = {
         .name = "gemm",
-        .storage_shader = RM_SHADER_GEMM,
-        .texel_shader = RM_SHADER_GEMM_TEXEL,
-        .storage_shader_tall = RM_SHADER_GEMM_TALL,
-        .texel_shader_tall = RM_SHADER_GEMM_TEXEL_TALL,
+        .storage_shader = RM_SHADER_GEMM_M1,
+        .texel_shader = RM_SHADER_GEMM_TEXEL_M1,
         .variant = p->variant,
+        .tile_m = p->tile_m,
         .M = p->M,
         .K = p->K,
         .NO = p->NO,
@@ -22,7 +21,7 @@ repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_d
     if (c.ep.act == RM_ACT_NONE) c.ep.act = p->act;
     uint64_t cols = (uint64_t)p->groups * p->K;
     c.max_read[0] = rm_map_max_offset(&p->a_rows, p->M) + rm_map_max_offset(&p->a_cols, cols);
-    c.max_read[1] = (uint64_t)p->groups * p->NO * p->K;
+    c.max_read[1] = rm_gemm_packed_count(p->groups, p->NO, p->K) / 4;
     c.max_read[2] = p->has_addend
                         ? rm_map_max_offset(&p->v_rows, p->M) + rm_map_max_offset(&p->v_cols, cols)
                         : 0;

@@ -10,14 +10,16 @@
 #define RM_GEMM_MAX_SPEC 66
 
 typedef struct rm_gemm_core {
-    const char *name;                                    /* for messages */
-    rm_shader_id storage_shader, texel_shader;           /* 4-row tiles */
-    rm_shader_id storage_shader_tall, texel_shader_tall; /* 8-row tiles, for large M */
+    const char *name; /* for messages */
+    /* The 1-row-tile shaders; the 4- and 8-row ones follow each in rm_shader_id. */
+    rm_shader_id storage_shader, texel_shader;
     rm_gemm_variant variant;
+    uint32_t tile_m; /* 0: chosen from M */
     uint32_t M, K, NO, groups;
     rm_epilogue ep;
     rm_index_map y_rows, y_cols;
-    /* Largest element index read through each texel-capable binding (X/source, Wt, V). */
+    /* Largest texel index read through each texel-capable binding: X/source and V in floats,
+     * the packed W in vec4s. */
     uint64_t max_read[3];
     uint64_t max_write;
 } rm_gemm_core;

@@ -63,11 +63,28 @@ typedef struct rm_epilogue {
     rm_index_map s_rows, s_cols;
 } rm_epilogue;
 
+/* Columns per invocation of the GEMM-core kernels (TN in shaders/gemm_core.glsl), and of a
+ * workgroup (PANEL there). */
+#define RM_GEMM_TN 8
+#define RM_GEMM_PANEL 64
+
+/* The weight layout the GEMM-core kernels (gemm, conv) read: a (groups*NO, K) row-major
+ * weight Wt (a conv's (O, C/groups, kh, kw) is one, with K = C/groups*kh*kw) is cut per group
+ * into panels of RM_GEMM_PANEL columns (the last one zero padded), each stored K-major:
+ * W(G, k, n) = Wt[G*NO + n, k] at ((G*panels + n/PANEL)*K + k)*PANEL + n%PANEL. Each k step
+ * of a tile is aligned vec4 loads, neighbouring invocations read neighbouring memory, and a
+ * workgroup streams one contiguous panel (hardware prefetchers follow it; a plain K-major
+ * layout jumps a whole row per k step and ran 2x slower on lavapipe).
+ * rm_gemm_packed_count is the packed size in floats (0 when it exceeds 2^32 vec4s). */
+uint64_t rm_gemm_packed_count(uint32_t groups, uint32_t NO, uint32_t K);
+void rm_gemm_pack(const float *wt, uint32_t groups, uint32_t NO, uint32_t K, float *packed);
+
 /* Grouped GEMM: Y[m, G*NO + n] = epilogue(sum_k X'[m, G*K + k] * Wt[G*NO + n, k]) for m < M,
  * G < groups, with X' = X, or X + V when has_addend (V addressed by v_rows/v_cols; a stride of
- * 0 broadcasts). Wt is (groups*NO, K) row-major. X's and Y's element positions come from the
- * index maps (row-major X is a_rows = stride(groups*K), a_cols = stride(1)).
- * Bindings: 0 X, 1 Wt, 2 bias, 3 Y, 4 V, 5 S, 6 R. */
+ * 0 broadcasts). Wt is (groups*NO, K) row-major, bound packed (rm_gemm_pack). X's and Y's
+ * element positions come from the index maps (row-major X is a_rows = stride(groups*K),
+ * a_cols = stride(1)).
+ * Bindings: 0 X, 1 packed Wt, 2 bias, 3 Y, 4 V, 5 S, 6 R. */
 typedef struct rm_gemm_params {
     uint32_t M, K, NO, groups;
     bool has_bias; /* shorthand kept for the common case; ORed into ep.has_bias */
@@ -77,19 +94,21 @@ typedef struct rm_gemm_params {
     rm_index_map v_rows, v_cols;
     rm_epilogue ep;
     rm_gemm_variant variant;
+    uint32_t tile_m; /* rows per invocation: 0 chooses from M; 1, 4 or 8 force one */
 } rm_gemm_params;
 repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_dispatch *out);
 
 /* 2-D convolution over NCHW (SPEC.md §0: cross-correlation, zero padding, floor output size)
- * with weight (O, C/groups, kh, kw), as an implicit GEMM (1x1 stride-1 unpadded convs take
- * the plain GEMM path). The epilogue's scale maps are unused. Output (N, O, OH, OW).
- * Bindings as rm_gemm: 0 X, 1 weight, 2 bias, 3 Y, 4 unused, 5 unused, 6 residual. */
+ * with weight (O, C/groups, kh, kw), bound packed (rm_gemm_pack), as an implicit GEMM (1x1 stride-1
+ * unpadded convs take the plain GEMM path). The epilogue's scale maps are unused. Output (N, O, OH,
+ * OW). Bindings as rm_gemm: 0 X, 1 weight, 2 bias, 3 Y, 4 unused, 5 unused, 6 residual. */
 typedef struct rm_conv_params {
     uint32_t N, C, H, W, O;
     uint32_t kh, kw, sh, sw, ph, pw; /* kernel, stride and zero padding per axis */
     uint32_t groups;
     rm_epilogue ep;
     rm_gemm_variant variant;
+    uint32_t tile_m; /* as rm_gemm_params */
 } rm_conv_params;
 repmlp_status rm_conv_prepare(repmlp_context *ctx, const rm_conv_params *p, rm_dispatch *out);
 uint32_t rm_conv_out_size(uint32_t in, uint32_t k, uint32_t stride, uint32_t pad);

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/context.h"
+#include "ops/ops.h"
 #include "io/json.h"
 #include "io/safetensors.h"
 #include "model/config.h"
@@ -89,6 +90,27 @@ rm_buffer ts_buffer_from(repmlp_context *ctx, const float *host, size_t n) {
         free(zeros);
     }
     if (st != REPMLP_OK) fail_msg("upload: %s", repmlp_last_error());
+    return b;
+}
+
+const uint32_t ts_tiles[TS_TILE_COUNT] = {0, 1, 4, 8};
+
+void ts_poison(repmlp_context *ctx, rm_buffer *b, size_t n) {
+    float *nan = malloc(n * sizeof *nan);
+    for (size_t i = 0; i < n; i++) nan[i] = NAN;
+    if (rm_buffer_upload(ctx, b, 0, nan, n * sizeof *nan) != REPMLP_OK)
+        fail_msg("upload: %s", repmlp_last_error());
+    free(nan);
+}
+
+rm_buffer ts_weight_buffer(repmlp_context *ctx, const float *wt, uint32_t groups, uint32_t NO,
+                           uint32_t K) {
+    uint64_t n = rm_gemm_packed_count(groups, NO, K);
+    float *packed = malloc(n * sizeof *packed);
+    if (!n || !packed) fail_msg("ts_weight_buffer: %u x (%u, %u) cannot be packed", groups, NO, K);
+    rm_gemm_pack(wt, groups, NO, K, packed);
+    rm_buffer b = ts_buffer_from(ctx, packed, n);
+    free(packed);
     return b;
 }
 

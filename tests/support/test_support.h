@@ -35,6 +35,15 @@ double ts_max_rel_error(const float *got, const double *want, size_t n);
 
 /* Device buffer holding n floats copied from host (host may be NULL: zero-filled). */
 rm_buffer ts_buffer_from(repmlp_context *ctx, const float *host, size_t n);
+/* Fills n floats of b with NaN, so that an element a kernel fails to write cannot pass as the
+ * previous run's result. */
+void ts_poison(repmlp_context *ctx, rm_buffer *b, size_t n);
+/* The GEMM-core row tiles every kernel test runs with (0 = the runtime's choice). */
+#define TS_TILE_COUNT 4
+extern const uint32_t ts_tiles[TS_TILE_COUNT];
+/* A GEMM-core weight buffer: wt (groups*NO, K) row-major, packed as the kernels read it. */
+rm_buffer ts_weight_buffer(repmlp_context *ctx, const float *wt, uint32_t groups, uint32_t NO,
+                           uint32_t K);
 void ts_buffer_read(repmlp_context *ctx, const rm_buffer *b, float *host, size_t n);
 rm_binding ts_bind(const rm_buffer *b);
 
