@@ -1,81 +1,148 @@
 #!/usr/bin/env bash
-# Regenerates bench/RESULTS.md: the RepMLP-Res50 block shapes of issue [perf] (S2B, S3B, S2L,
-# S3L; h = w = 7, k {1,3,5}) at batch 1 and 32 on lavapipe and SwiftShader, and the GEMM
-# kernel's rate, all in one run on this machine. Needs a build (build/bin) and python3-torch.
+# Regenerates bench/RESULTS.md in one run on this machine: the RepMLP-Res50 block shapes of
+# issue [perf] (S2B, S3B, S2L, S3L; h = w = 7, k {1,3,5}) at batch 1 and 32 for
+#   - our fused (deploy) block on lavapipe and on SwiftShader,
+#   - our runtime executing the *training-time* structure of the same block, unfused
+#     (`repmlp-bench --unfused`: its BatchNorms, conv branches and permutes as separate ops),
+#   - PyTorch on the CPU, 2 threads, best of three forms of the deploy block
+#     (bench/pytorch_block.py; OpenBLAS, installed here when missing and running as root),
+# then the GEMM kernel's rate per row tile, and a per-op profile.
+# Needs a build (build/bin; REPMLP_BIN overrides) and Debian's python3-torch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=${REPMLP_BIN:-build/bin}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
+if ! dpkg -s libopenblas0-openmp >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get install -y -qq libopenblas0-openmp >/dev/null
+  else
+    echo "bench/run.sh: libopenblas0-openmp is missing: PyTorch falls back to the reference BLAS" >&2
+  fi
+fi
 lvp=$(ls /usr/share/vulkan/icd.d/lvp_icd.*.json | head -1)
 swr=/usr/lib/chromium/vk_swiftshader_icd.json
 shapes="S2B:64:28:8 S3B:64:14:8 S2L:64:28:4 S3L:128:14:4"
 for s in $shapes; do
   IFS=: read -r name C H g <<<"$s"
-  /usr/bin/python3 bench/make_block.py "$work/$name" "$C" "$H" "$g"
+  /usr/bin/python3 bench/make_block.py "$work/$name" "$C" "$H" "$g" >/dev/null
   "$bin/repmlp-fuse" --arch RepMLP --config "@$work/$name/config.json" \
     "$work/$name/train.safetensors" "$work/$name.fused" >/dev/null
 done
 median() { grep -oE "median [0-9.]+" | head -1 | awk '{print $2}'; }
+# ours DRIVER NAME BATCH [unfused]: median host-to-host ms
+ours() {
+  local icd=$lvp reps=10
+  [ "$1" = swiftshader ] && icd=$swr && reps=5
+  [ "$3" = 32 ] && reps=3
+  [ "$1" = swiftshader ] && [ "$3" = 32 ] && reps=2
+  if [ "${4:-}" = unfused ]; then
+    VK_ICD_FILENAMES=$icd "$bin/repmlp-bench" --unfused "$work/$2/train.safetensors" \
+      --config "@$work/$2/config.json" --batch "$3" --repeat $reps | median
+  else
+    VK_ICD_FILENAMES=$icd "$bin/repmlp-bench" "$work/$2.fused" --batch "$3" --repeat $reps | median
+  fi
+}
+torch_ms() {
+  /usr/bin/python3 bench/pytorch_block.py "$work/$1.fused" --batch "$2" --threads 2 \
+    --repeat 10 --json | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["median_ms"])'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1fx", a/b}'; }
+
+# Every measurement of a shape and batch is taken back to back, so ratios compare like with like.
+declare -A t
+for s in $shapes; do
+  IFS=: read -r name C H g <<<"$s"
+  for n in 1 32; do
+    t[$name.$n.lvp]=$(ours lavapipe "$name" $n)
+    t[$name.$n.lvp_unfused]=$(ours lavapipe "$name" $n unfused)
+    t[$name.$n.swr]=$(ours swiftshader "$name" $n)
+    t[$name.$n.swr_unfused]=$(ours swiftshader "$name" $n unfused)
+    t[$name.$n.torch]=$(torch_ms "$name" $n)
+  done
+done
+declare -A ncnn_lvp=([S2B.1]=130 [S2B.32]=3771 [S3B.1]=39 [S3B.32]=993 [S2L.1]=224 [S2L.32]=6982 [S3L.1]=224 [S3L.32]=6990)
+declare -A ncnn_swr=([S2B.1]=49 [S2B.32]=1572 [S3B.1]=23 [S3B.32]=540 [S2L.1]=73 [S2L.32]=2678 [S3L.1]=94 [S3L.32]=3527)
+declare -A ncnn_cpu=([S2B.1]=0.99 [S2B.32]=35.9 [S3B.1]=0.34 [S3B.32]=11.9 [S2L.1]=1.89 [S2L.32]=58.1 [S3L.1]=3.10 [S3L.32]=100)
+row() { # row LABEL FORMULA: one cell per shape, "b1 / b32"
+  local line="| $1"
+  for s in $shapes; do
+    local name=${s%%:*} cells=""
+    for n in 1 32; do cells="$cells${cells:+ / }$($2 "$name" $n)"; done
+    line="$line | $cells"
+  done
+  echo "$line |"
+}
+cell_lvp() { echo "${t[$1.$2.lvp]}"; }
+cell_swr() { echo "${t[$1.$2.swr]}"; }
+cell_lvp_unfused() { echo "${t[$1.$2.lvp_unfused]}"; }
+cell_swr_unfused() { echo "${t[$1.$2.swr_unfused]}"; }
+cell_torch() { echo "${t[$1.$2.torch]}"; }
+cell_vs_ncnn_lvp() { ratio "${ncnn_lvp[$1.$2]}" "${t[$1.$2.lvp]}"; }
+cell_vs_ncnn_swr() { ratio "${ncnn_swr[$1.$2]}" "${t[$1.$2.swr]}"; }
+cell_fuse_lvp() { ratio "${t[$1.$2.lvp_unfused]}" "${t[$1.$2.lvp]}"; }
+cell_fuse_swr() { ratio "${t[$1.$2.swr_unfused]}" "${t[$1.$2.swr]}"; }
+cell_vs_torch() { ratio "${t[$1.$2.torch]}" "${t[$1.$2.lvp]}"; }
+cell_vs_ncnn_cpu() { ratio "${ncnn_cpu[$1.$2]}" "${t[$1.$2.lvp]}"; }
+blas=$(/usr/bin/python3 bench/pytorch_block.py "$work/S3B.fused" --batch 1 --repeat 1 --json |
+  /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print("torch %s, %s" % (d["torch"], d["blas"]))')
 {
   echo "# Benchmarks"
   echo
   echo "Made by \`bash bench/run.sh\` on $(date -u +%Y-%m-%d), $(nproc) cores,"
   echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), all in one run."
-  echo "Median host-to-host latency (input upload, run, output download) of our fused RepMLP"
-  echo "block, ms; the ncnn rows are the figures quoted in issue [perf] for the same machine kind."
-  echo "Run-to-run variation on these shared 2-core machines reaches +-40%: decide between kernel"
-  echo "variants by alternating them in one run, not by comparing two of these files."
+  echo "Median host-to-host latency (input upload, run, output download) in ms, batch 1 / batch 32;"
+  echo "the ncnn rows are the figures quoted in issue [perf] for the same machine kind. The"
+  echo "measurements of one shape and batch are taken back to back. Run-to-run variation on these"
+  echo "shared 2-core machines reaches +-40%: compare within a file, not across files."
   echo
-  echo "| system | S2B b1 / b32 | S3B b1 / b32 | S2L b1 / b32 | S3L b1 / b32 |"
+  echo "| system | S2B | S3B | S2L | S3L |"
   echo "| --- | --- | --- | --- | --- |"
-  declare -A ncnn=([lavapipe]="130 3771 39 993 224 6982 224 6990"
-                   [swiftshader]="49 1572 23 540 73 2678 94 3527")
-  ratios=""
-  for drv in lavapipe swiftshader; do
-    icd=$lvp; [ $drv = swiftshader ] && icd=$swr
-    row="| repmlp-vk on $drv"
-    ratio="| speed-up over ncnn-Vulkan on $drv"
-    read -r -a theirs <<<"${ncnn[$drv]}"
-    i=0
-    for s in $shapes; do
-      IFS=: read -r name C H g <<<"$s"
-      cells=""; rcells=""
-      for n in 1 32; do
-        reps=10; [ $n = 32 ] && reps=3
-        m=$(VK_ICD_FILENAMES=$icd "$bin/repmlp-bench" "$work/$name.fused" --batch $n \
-              --repeat $reps | median)
-        cells="$cells${cells:+ / }$m"
-        rcells="$rcells${rcells:+ / }$(awk -v a="${theirs[$i]}" -v b="$m" 'BEGIN{printf "%.1fx", a/b}')"
-        i=$((i + 1))
-      done
-      row="$row | $cells"
-      ratio="$ratio | $rcells"
-    done
-    echo "$row |"
-    ratios="$ratios$ratio |"$'\n'
-  done
-  printf "%s" "$ratios"
+  row "repmlp-vk fused, lavapipe" cell_lvp
+  row "repmlp-vk fused, SwiftShader" cell_swr
+  row "repmlp-vk unfused (training-time structure), lavapipe" cell_lvp_unfused
+  row "repmlp-vk unfused (training-time structure), SwiftShader" cell_swr_unfused
+  row "PyTorch CPU, 2 threads, best form (measured here)" cell_torch
   echo "| ncnn 2026 Vulkan on lavapipe (quoted) | 130 / 3771 | 39 / 993 | 224 / 6982 | 224 / 6990 |"
   echo "| ncnn 2026 Vulkan on SwiftShader (quoted) | 49 / 1572 | 23 / 540 | 73 / 2678 | 94 / 3527 |"
   echo "| ncnn 2026 CPU, 2 threads (quoted) | 0.99 / 35.9 | 0.34 / 11.9 | 1.89 / 58.1 | 3.10 / 100 |"
   echo
-  echo "GEMM kernel alone (\`repmlp-bench --gemm M N K --groups G\`, best of 5):"
+  echo "Ratios (how many times faster the first is; > 1 means ours is faster):"
   echo
-  echo "| problem | lavapipe | SwiftShader |"
+  echo "| ratio | S2B | S3B | S2L | S3L |"
+  echo "| --- | --- | --- | --- | --- |"
+  row "fused on lavapipe vs ncnn-Vulkan on lavapipe (target 20x)" cell_vs_ncnn_lvp
+  row "fused on SwiftShader vs ncnn-Vulkan on SwiftShader (target 2x)" cell_vs_ncnn_swr
+  row "fused vs unfused, lavapipe (target 2x)" cell_fuse_lvp
+  row "fused vs unfused, SwiftShader (target 2x)" cell_fuse_swr
+  row "fused on lavapipe vs PyTorch CPU (stretch: 0.5x)" cell_vs_torch
+  row "fused on lavapipe vs ncnn CPU (stretch: 0.5x)" cell_vs_ncnn_cpu
+  echo
+  echo "PyTorch: $blas; forms timed: fc3 as grouped conv2d, as baddbmm, and the faster one"
+  echo "traced and frozen (\`/usr/bin/python3 bench/pytorch_block.py FUSED --batch N --forms\`)."
+  echo
+  echo "GEMM kernel alone, each row tile measured alternately in one run"
+  echo "(\`repmlp-bench --gemm M N K --groups G --tiles 1,4,8\`, best of 5; GFLOP/s):"
+  echo
+  echo "| problem | lavapipe tile 1 / 4 / 8 | SwiftShader tile 1 / 4 / 8 |"
   echo "| --- | --- | --- |"
-  for p in "128 392 392 8" "4 392 392 8" "512 512 512 1"; do
+  for p in "1 1024 1024 1" "4 392 392 8" "16 392 392 8" "128 392 392 8" "512 512 512 1"; do
     set -- $p
-    a=$(VK_ICD_FILENAMES=$lvp "$bin/repmlp-bench" --gemm $1 $2 $3 --groups $4 --repeat 3 | grep -oE "[0-9.]+ GFLOP/s")
-    b=$(VK_ICD_FILENAMES=$swr "$bin/repmlp-bench" --gemm $1 $2 $3 --groups $4 --repeat 1 | grep -oE "[0-9.]+ GFLOP/s")
+    a=$(VK_ICD_FILENAMES=$lvp "$bin/repmlp-bench" --gemm $1 $2 $3 --groups $4 --tiles 1,4,8 \
+          --repeat 3 | grep -oE "[0-9.]+ GFLOP/s" | awk '{print $1}' | paste -sd/ | sed 's|/| / |g')
+    b=$(VK_ICD_FILENAMES=$swr "$bin/repmlp-bench" --gemm $1 $2 $3 --groups $4 --tiles 1,4,8 \
+          --repeat 1 | grep -oE "[0-9.]+ GFLOP/s" | awk '{print $1}' | paste -sd/ | sed 's|/| / |g')
     echo "| M=$1 N=$2 K=$3 groups=$4 | $a | $b |"
   done
   echo
-  echo "Per-op profile of S3B at batch 32 on lavapipe (\`repmlp-bench FUSED --batch 32\`):"
+  echo "Per-op profile of S3B at batch 32 on lavapipe, fused then unfused"
+  echo "(\`repmlp-bench FUSED --batch 32\`, \`repmlp-bench --unfused TRAIN --config @CFG --batch 32\`):"
   echo
   echo '```'
-  VK_ICD_FILENAMES=$lvp "$bin/repmlp-bench" "$work/S3B.fused" --batch 32 --repeat 3 | sed -n '/per-op/,$p'
+  VK_ICD_FILENAMES=$lvp "$bin/repmlp-bench" "$work/S3B.fused" --batch 32 --repeat 3 |
+    sed -n '/per-op/,$p'
+  VK_ICD_FILENAMES=$lvp "$bin/repmlp-bench" --unfused "$work/S3B/train.safetensors" \
+    --config "@$work/S3B/config.json" --batch 32 --repeat 3 | sed -n '/per-op/,$p'
   echo '```'
 } > bench/RESULTS.md.tmp
 mv bench/RESULTS.md.tmp bench/RESULTS.md
-cat bench/RESULTS.md

@@ -19,6 +19,7 @@
 // fetches are far faster than storage-buffer loads with per-invocation addresses.
 
 #extension GL_EXT_control_flow_attributes : require
+#include "index_map.glsl"
 
 layout(local_size_x_id = 0, local_size_y_id = 1, local_size_z_id = 2) in;
 
@@ -107,19 +108,6 @@ layout(push_constant) uniform Params {
     uint M; // rows (depends on the batch, so it is not a specialization constant)
 }
 p;
-
-uint map_index(uint i, uint r0, uint r1, uint r2, uint s0, uint s1, uint s2, uint s3) {
-    if (r0 == 0) return i * s0;
-    uint off = (i % r0) * s0;
-    i /= r0;
-    if (r1 == 0) return off + i * s1;
-    off += (i % r1) * s1;
-    i /= r1;
-    if (r2 == 0) return off + i * s2;
-    off += (i % r2) * s2;
-    i /= r2;
-    return off + i * s3;
-}
 
 // erf with |error| < 1.2e-7 (Numerical Recipes' erfc Chebyshev fit): GLSL has no erf, and
 // SPEC.md requires the exact GELU, not the tanh approximation. |x| is capped at 9 (erfc(9) is

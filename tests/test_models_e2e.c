@@ -17,6 +17,7 @@
 #include "core/buffer.h"
 #include "io/safetensors.h"
 #include "core/context.h"
+#include "exec/model.h"
 
 #define FIXTURES REPMLP_SOURCE_DIR "/tests/fixtures"
 
@@ -272,6 +273,53 @@ static void api_end_to_end(void **state) {
     ts_context_done(api_ctx);
 }
 
+/* The training-time structure run unfused on the runtime ("RepMLP-unfused", the benchmark
+ * baseline of re-parameterization) computes the same as PyTorch. */
+static void unfused_case(const char *name, const char *dir) {
+    char p[4096], config[4096];
+    FORMAT(p, "%s/config.json", dir);
+    FILE *f = fopen(p, "rb");
+    if (!f) fail_msg("cannot open %s", p);
+    size_t n = fread(config, 1, sizeof config - 1, f);
+    fclose(f);
+    config[n] = '\0';
+    FORMAT(p, "%s/input.safetensors", dir);
+    tensor input = read_tensor(p, "input");
+    FORMAT(p, "%s/expected.safetensors", dir);
+    tensor expected = read_tensor(p, "output");
+    FORMAT(p, "%s/train.safetensors", dir);
+    repmlp_model *model;
+    if (rm_model_load_as(api_ctx, p, "RepMLP-unfused", config, &model) != REPMLP_OK)
+        fail_msg("%s", repmlp_last_error());
+    float *x = malloc(input.count * sizeof(float)), *y = malloc(expected.count * sizeof(float));
+    for (size_t i = 0; i < input.count; i++) x[i] = (float)input.data[i];
+    repmlp_session *s;
+    assert_int_equal(repmlp_session_create(model, (uint32_t)input.shape[0], &s), REPMLP_OK);
+    assert_int_equal(repmlp_session_run(s, x, input.count, y, expected.count), REPMLP_OK);
+    double err = max_rel(y, expected.data, expected.count);
+    print_message("%-28s unfused batch %lld: max rel error %.3g\n", name, (long long)input.shape[0],
+                  err);
+    assert_true(err <= current->tolerance);
+    repmlp_session_destroy(s);
+    repmlp_model_destroy(model);
+    free(x);
+    free(y);
+    free(input.data);
+    free(expected.data);
+}
+
+static void unfused_end_to_end(void **state) {
+    (void)state;
+    api_ctx = ts_context();
+    each_case(&sets[0], unfused_case);
+    repmlp_model *m = NULL;
+    assert_int_equal(rm_model_load_as(api_ctx, FIXTURES "/block_v1/gp_c4_k13/train.safetensors",
+                                      "RepMLP-unfused", "{\"in_channels\": 4}", &m),
+                     REPMLP_ERROR_CONFIG);
+    assert_null(m);
+    ts_context_done(api_ctx);
+}
+
 /* A training-time file or a non-model file is refused by the loader with a clear message. */
 static void load_errors(void **state) {
     (void)state;
@@ -305,6 +353,7 @@ int main(void) {
         cmocka_unit_test_prestate(api_end_to_end, (void *)&sets[1]),
         cmocka_unit_test_prestate(api_end_to_end, (void *)&sets[2]),
         cmocka_unit_test_prestate(api_end_to_end, (void *)&sets[3]),
+        cmocka_unit_test(unfused_end_to_end),
         cmocka_unit_test(load_errors),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

@@ -1,5 +1,5 @@
-/* maxpool, affine and the GEMM epilogue (scale through index maps, residual, GELU, sigmoid)
- * vs the C references. */
+/* maxpool, affine, gather, batchnorm and the GEMM epilogue (scale through index maps, residual,
+ * GELU, sigmoid) vs the C references. */
 #include "test_support.h"
 
 #include <math.h>
@@ -193,8 +193,124 @@ static void gelu_range(void **state) {
     free(want);
 }
 
+/* Eval-mode BatchNorm from its four tensors (+ residual) vs double arithmetic. */
+static void batchnorm_case(uint32_t N, uint32_t C, uint32_t HW, bool residual) {
+    size_t n = (size_t)N * C * HW;
+    float *x = malloc(n * 4), *r = malloc(n * 4), *y = malloc(n * 4);
+    float *gamma = malloc(C * 4), *beta = malloc(C * 4), *mean = malloc(C * 4),
+          *var = malloc(C * 4);
+    ts_rng rng = ts_rng_make(N * 3 + C * 5 + HW * 7 + residual);
+    ts_fill(&rng, x, n, -2.0f, 2.0f);
+    ts_fill(&rng, r, n, -1.0f, 1.0f);
+    ts_fill(&rng, gamma, C, 0.5f, 1.5f);
+    ts_fill(&rng, beta, C, -0.5f, 0.5f);
+    ts_fill(&rng, mean, C, -0.3f, 0.3f);
+    ts_fill(&rng, var, C, 0.2f, 2.0f);
+    double *want = malloc(n * 8);
+    for (size_t i = 0; i < n; i++) {
+        size_t c = i / HW % C;
+        want[i] = ((double)x[i] - mean[c]) / sqrt((double)var[c] + 1e-5) * gamma[c] + beta[c] +
+                  (residual ? r[i] : 0.0);
+    }
+    rm_buffer bx = ts_buffer_from(ts_ctx, x, n), br = ts_buffer_from(ts_ctx, r, n);
+    rm_buffer bg = ts_buffer_from(ts_ctx, gamma, C), bb = ts_buffer_from(ts_ctx, beta, C);
+    rm_buffer bm = ts_buffer_from(ts_ctx, mean, C), bv = ts_buffer_from(ts_ctx, var, C);
+    rm_buffer by = ts_buffer_from(ts_ctx, NULL, n);
+    rm_batchnorm_params p = {N, C, HW, residual};
+    rm_dispatch d;
+    assert_int_equal(rm_batchnorm_prepare(ts_ctx, &p, &d), REPMLP_OK);
+    rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bg), ts_bind(&bb), ts_bind(&bm),
+                          ts_bind(&bv), ts_bind(&br), ts_bind(&by)};
+    ts_run1(ts_ctx, &d, bind);
+    ts_buffer_read(ts_ctx, &by, y, n);
+    double err = ts_max_rel_error(y, want, n);
+    print_message("batchnorm N=%u C=%u HW=%u residual=%d: max rel error %.3g\n", N, C, HW, residual,
+                  err);
+    assert_true(err < 1e-6);
+    ts_destroy_buffers(ts_ctx, &bx, &br, &bg, &bb, &bm, &bv, &by, NULL);
+    free(x), free(r), free(y), free(gamma), free(beta), free(mean), free(var), free(want);
+}
+
+static void batchnorm(void **state) {
+    (void)state;
+    batchnorm_case(1, 1, 1, false);
+    batchnorm_case(3, 7, 49, true);
+    batchnorm_case(97, 392, 1, false);
+    batchnorm_case(2, 3, 97, true);
+}
+
+/* A host mirror of shaders/index_map.glsl. */
+static size_t map_at(const rm_index_map *m, size_t i) {
+    size_t off = 0;
+    for (int d = 0; d < 3; d++) {
+        if (!m->radix[d]) return off + i * m->stride[d];
+        off += i % m->radix[d] * m->stride[d];
+        i /= m->radix[d];
+    }
+    return off + i * m->stride[3];
+}
+
+/* The RepMLP partition split (with the GP's broadcast addend) and merge, as gathers. */
+static void gather_case(uint32_t N, uint32_t C, uint32_t H, uint32_t W, uint32_t h, uint32_t w) {
+    uint32_t hp = H / h, wp = W / w, rows = N * hp * wp, cols = C * h * w;
+    size_t n = (size_t)N * C * H * W, nv = (size_t)N * C * hp * wp;
+    float *x = malloc(n * 4), *v = malloc(nv * 4), *y = malloc(n * 4), *back = malloc(n * 4);
+    double *want = malloc(n * 8), *want_back = malloc(n * 8);
+    ts_rng rng = ts_rng_make(N + C * 3 + H * 5 + W * 7 + h * 11 + w * 13);
+    ts_fill(&rng, x, n, -1.0f, 1.0f);
+    ts_fill(&rng, v, nv, -1.0f, 1.0f);
+    rm_gather_params split = {rows,
+                              cols,
+                              true,
+                              {{wp, hp, 0}, {w, h * W, C * H * W, 0}},
+                              {{w, h, 0}, {1, W, H * W, 0}},
+                              {{wp, hp, 0}, {1, wp, C * hp * wp, 0}},
+                              {{w, h, 0}, {0, 0, hp * wp, 0}}};
+    /* merge: the split's output (n, ip, jp, c, y, x) back to (N, C, H, W), addend dropped */
+    rm_gather_params merge = {.rows = N * C,
+                              .cols = H * W,
+                              .x_rows = {{C, 0, 0}, {h * w, hp * wp * cols, 0, 0}},
+                              .x_cols = {{w, wp, h}, {1, cols, w, wp * cols}}};
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < cols; c++)
+            want[r * cols + c] = (double)x[map_at(&split.x_rows, r) + map_at(&split.x_cols, c)] +
+                                 v[map_at(&split.v_rows, r) + map_at(&split.v_cols, c)];
+    for (size_t i = 0; i < n; i++) {
+        size_t nn = i / ((size_t)C * H * W), c = i / ((size_t)H * W) % C, yy = i / W % H,
+               xx = i % W;
+        size_t row = (nn * hp + yy / h) * wp + xx / w, col = (c * h + yy % h) * w + xx % w;
+        want_back[i] = want[row * cols + col];
+    }
+    rm_buffer bx = ts_buffer_from(ts_ctx, x, n), bv = ts_buffer_from(ts_ctx, v, nv);
+    rm_buffer by = ts_buffer_from(ts_ctx, NULL, n), bb = ts_buffer_from(ts_ctx, NULL, n);
+    rm_dispatch d[2];
+    assert_int_equal(rm_gather_prepare(ts_ctx, &split, &d[0]), REPMLP_OK);
+    assert_int_equal(rm_gather_prepare(ts_ctx, &merge, &d[1]), REPMLP_OK);
+    rm_binding b0[3] = {ts_bind(&bx), ts_bind(&bv), ts_bind(&by)};
+    rm_binding b1[3] = {ts_bind(&by), ts_bind(&bv), ts_bind(&bb)};
+    const rm_binding *binds[2] = {b0, b1};
+    ts_run(ts_ctx, d, binds, 2);
+    ts_buffer_read(ts_ctx, &by, y, n);
+    ts_buffer_read(ts_ctx, &bb, back, n);
+    double err = ts_max_rel_error(y, want, n), err_back = ts_max_rel_error(back, want_back, n);
+    print_message("gather N=%u C=%u %ux%u part %ux%u: split error %.3g, merge error %.3g\n", N, C,
+                  H, W, h, w, err, err_back);
+    assert_true(err < 1e-7 && err_back < 1e-7);
+    ts_destroy_buffers(ts_ctx, &bx, &bv, &by, &bb, NULL);
+    free(x), free(v), free(y), free(back), free(want), free(want_back);
+}
+
+static void gather(void **state) {
+    (void)state;
+    gather_case(1, 1, 1, 1, 1, 1);
+    gather_case(2, 3, 14, 14, 7, 7);
+    gather_case(3, 5, 6, 10, 3, 5);
+    gather_case(1, 7, 49, 7, 7, 7);
+}
+
 int main(void) {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(maxpool), cmocka_unit_test(affine),
-                                       cmocka_unit_test(epilogues), cmocka_unit_test(gelu_range)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(maxpool),   cmocka_unit_test(affine),
+                                       cmocka_unit_test(epilogues), cmocka_unit_test(gelu_range),
+                                       cmocka_unit_test(batchnorm), cmocka_unit_test(gather)};
     return cmocka_run_group_tests(tests, ts_group_context_open, ts_group_context_close);
 }

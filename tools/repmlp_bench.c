@@ -8,7 +8,10 @@
  *       compared on a noisy machine; --variant storage|texel forces the operand path;
  *   repmlp-bench FUSED.safetensors [--batch N] [--repeat R] [--device SEL] [--json]
  *       a fused model end to end: median/min latency (host to host and device only),
- *       images/s, weight and activation memory.
+ *       images/s, weight and activation memory, per-op device time;
+ *   repmlp-bench --unfused TRAIN.safetensors --config JSON|@FILE [--batch N] ...
+ *       the same for a RepMLP block's training-time file run unfused (its BatchNorms, conv
+ *       branches and permutes as separate ops): the baseline of re-parameterization.
  */
 #include <math.h>
 #include <stdio.h>
@@ -18,11 +21,13 @@
 #include "repmlp.h"
 #include "core/buffer.h"
 #include "core/platform.h"
+#include "exec/model.h"
 #include "exec/session.h"
 #include "ops/ops.h"
 
 typedef struct options {
-    const char *model, *device;
+    const char *model, *device, *config;
+    int unfused;
     long gemm[3];
     long groups, batch, repeat;
     int json;
@@ -51,7 +56,9 @@ static void usage(FILE *f) {
     fprintf(f, "usage: repmlp-bench --gemm M N K [--groups G] [--tiles 0,1,4,8] "
                "[--variant storage|texel] [--repeat R] [--device SEL] [--json]\n"
                "       repmlp-bench FUSED.safetensors [--batch N] [--repeat R] [--device SEL] "
-               "[--json]\n");
+               "[--json]\n"
+               "       repmlp-bench --unfused TRAIN.safetensors --config JSON|@FILE [--batch N] "
+               "[--repeat R] [--device SEL] [--json]\n");
 }
 
 static long parse_long(const char *flag, const char *s) {
@@ -93,6 +100,10 @@ static void parse(int argc, char **argv, options *o) {
             for (int k = 0; k < 3; k++) o->gemm[k] = parse_long(a, argv[++i]);
         } else if (strcmp(a, "--groups") == 0 && has_value) {
             o->groups = parse_long(a, argv[++i]);
+        } else if (strcmp(a, "--unfused") == 0) {
+            o->unfused = 1;
+        } else if (strcmp(a, "--config") == 0 && has_value) {
+            o->config = argv[++i];
         } else if (strcmp(a, "--tiles") == 0 && has_value) {
             parse_tiles(argv[++i], o);
         } else if (strcmp(a, "--variant") == 0 && has_value) {
@@ -119,7 +130,7 @@ static void parse(int argc, char **argv, options *o) {
             exit(2);
         }
     }
-    if (!o->model == !o->gemm[0]) {
+    if (!o->model == !o->gemm[0] || o->unfused != !!o->config || (o->unfused && !o->model)) {
         usage(stderr);
         exit(2);
     }
@@ -230,9 +241,39 @@ static void print_profile(repmlp_session *s) {
     free(ms);
 }
 
+/* The --config text: JSON, or @FILE. NULL (after a message) on failure. */
+static char *read_config(const char *arg) {
+    if (arg[0] != '@') {
+        char *copy = malloc(strlen(arg) + 1);
+        if (copy) strcpy(copy, arg);
+        return copy;
+    }
+    FILE *f = fopen(arg + 1, "rb");
+    char *text = NULL;
+    long n = -1;
+    if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (text = malloc((size_t)n + 1)) && fread(text, 1, (size_t)n, f) == (size_t)n) {
+        text[n] = '\0';
+    } else {
+        fprintf(stderr, "repmlp-bench: --config: cannot read %s\n", arg + 1);
+        free(text);
+        text = NULL;
+    }
+    if (f) fclose(f);
+    return text;
+}
+
 static int bench_model(repmlp_context *ctx, const options *o, const char *device) {
     repmlp_model *model;
-    TRY(repmlp_model_load(ctx, o->model, &model));
+    if (o->unfused) {
+        char *config = read_config(o->config);
+        if (!config) return 1;
+        repmlp_status st = rm_model_load_as(ctx, o->model, "RepMLP-unfused", config, &model);
+        free(config);
+        TRY(st);
+    } else {
+        TRY(repmlp_model_load(ctx, o->model, &model));
+    }
     repmlp_session *s;
     repmlp_status st = repmlp_session_create(model, (uint32_t)o->batch, &s);
     if (st != REPMLP_OK) {

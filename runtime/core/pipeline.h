@@ -22,6 +22,8 @@ typedef enum rm_shader_id {
     RM_SHADER_CONV_TEXEL_M8,
     RM_SHADER_MAXPOOL,
     RM_SHADER_AFFINE,
+    RM_SHADER_GATHER,
+    RM_SHADER_BATCHNORM,
     RM_SHADER_COUNT
 } rm_shader_id;
 

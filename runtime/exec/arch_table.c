@@ -3,13 +3,12 @@
 
 #include "exec/model.h"
 
-extern const rm_arch rm_arch_block_v1, rm_arch_block_v2, rm_arch_resnet, rm_arch_repmlpnet;
+extern const rm_arch rm_arch_block_v1, rm_arch_block_v2, rm_arch_resnet, rm_arch_repmlpnet,
+    rm_arch_block_v1_train;
 
 static const rm_arch *const arch_table[] = {
-    &rm_arch_block_v1,
-    &rm_arch_block_v2,
-    &rm_arch_resnet,
-    &rm_arch_repmlpnet,
+    &rm_arch_block_v1,  &rm_arch_block_v2,       &rm_arch_resnet,
+    &rm_arch_repmlpnet, &rm_arch_block_v1_train,
 };
 
 const rm_arch *rm_arch_find(const char *name) {

@@ -20,7 +20,7 @@ int rm_builder_weight(rm_builder *b, const char *name, int ndim, const int64_t *
     const repmlp_model *model = b->model;
     for (size_t i = 0; i < model->weight_count; i++) {
         const rm_weight *w = &model->weights[i];
-        if (strcmp(w->name, name) != 0) continue;
+        if (w->ignored || strcmp(w->name, name) != 0) continue;
         bool same = w->ndim == ndim;
         for (int d = 0; same && d < ndim; d++) same = w->shape[d] == shape[d];
         if (!same) {
@@ -52,7 +52,13 @@ static repmlp_status read_table(repmlp_model *m, rm_safetensors *st) {
         m->weight_count = i + 1;
         w->name = rm_strdup(t->name);
         if (!w->name) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-        if (t->dtype != RM_DTYPE_F32)
+        size_t len = strlen(t->name), suffix = strlen(".num_batches_tracked");
+        if (m->any_float && len > suffix &&
+            strcmp(t->name + len - suffix, ".num_batches_tracked") == 0) {
+            w->ignored = true; /* training bookkeeping; eval-mode BatchNorm never reads it */
+            continue;
+        }
+        if (t->dtype != RM_DTYPE_F32 && !m->any_float)
             return rm_fail(REPMLP_ERROR_FORMAT, "%s: tensor '%s': dtype %s, fused files hold F32",
                            m->path, t->name, rm_dtype_name(t->dtype));
         if (t->ndim < 1 || t->ndim > 4 || t->count == 0)
@@ -130,6 +136,7 @@ static repmlp_status read_tensors(repmlp_model *m, rm_safetensors *st, uint64_t 
     }
     for (size_t i = 0; i < m->weight_count; i++) {
         const rm_weight *w = &m->weights[i];
+        if (w->ignored) continue;
         float *dst = *host + w->offset / sizeof(float);
         if (!w->pack_groups) {
             rm_st_tensor_to_f32(rm_safetensors_tensor_at(st, i), dst);
@@ -164,30 +171,27 @@ static repmlp_status check_tensors(repmlp_model *m) {
         rm_graph_free(&g);
     }
     for (size_t i = 0; st == REPMLP_OK && i < m->weight_count; i++)
-        if (!used[i])
+        if (!used[i] && !m->weights[i].ignored)
             st = rm_fail(REPMLP_ERROR_FORMAT, "%s: tensor '%s' is unexpected for arch %s", m->path,
                          m->weights[i].name, m->arch->name);
     rm_free(used);
     return st;
 }
 
-/* Everything that needs no device: metadata, config, the tensor table and the check that the
- * architecture takes exactly these tensors. *host receives the packed weights. */
-static repmlp_status parse(repmlp_model *m, rm_safetensors *st, uint64_t alignment, float **host) {
-    const char *arch_name, *config_text;
-    repmlp_status s = rm_fused_read_metadata(st, &arch_name, &config_text);
-    if (s != REPMLP_OK) return s;
+/* Everything that needs no device: the config of `arch_name` (from `where`), the tensor
+ * table and the check that the architecture takes exactly these tensors. *host receives the
+ * packed weights. */
+static repmlp_status parse_as(repmlp_model *m, rm_safetensors *st, uint64_t alignment, float **host,
+                              const char *arch_name, const char *config_text,
+                              const char *arch_where, const char *config_where) {
     m->arch = rm_arch_find(arch_name);
     if (!m->arch)
-        return rm_fail(REPMLP_ERROR_UNSUPPORTED,
-                       "%s: __metadata__ key 'arch': '%s' cannot be run by this version", m->path,
-                       arch_name);
-    char where[512];
-    snprintf(where, sizeof where, "%s: __metadata__ key 'config'", m->path);
+        return rm_fail(REPMLP_ERROR_UNSUPPORTED, "%s: '%s' cannot be run by this version",
+                       arch_where, arch_name);
     cJSON *json = NULL;
-    s = rm_json_parse(config_text, strlen(config_text), where, &json);
+    repmlp_status s = rm_json_parse(config_text, strlen(config_text), config_where, &json);
     if (s != REPMLP_OK) return s;
-    s = m->arch->parse_config(json, where, &m->config);
+    s = m->arch->parse_config(json, config_where, &m->config);
     cJSON_Delete(json);
     if (s != REPMLP_OK) return s;
     s = read_table(m, st);
@@ -196,19 +200,20 @@ static repmlp_status parse(repmlp_model *m, rm_safetensors *st, uint64_t alignme
     return s;
 }
 
-static repmlp_status load(repmlp_model *m, rm_safetensors *st) {
-    uint64_t alignment = m->ctx->caps.min_storage_buffer_offset_alignment;
-    if (alignment < 16) alignment = 16;
-    float *host = NULL;
-    repmlp_status s = parse(m, st, alignment, &host);
-    if (s == REPMLP_OK)
-        s = rm_buffer_create(m->ctx, m->weight_bytes, RM_BUFFER_DEVICE, &m->weight_buffer);
-    if (s == REPMLP_OK) s = rm_buffer_upload(m->ctx, &m->weight_buffer, 0, host, m->weight_bytes);
-    rm_free(host);
-    return s;
+/* The same for a fused file: arch and config come from its __metadata__. */
+static repmlp_status parse(repmlp_model *m, rm_safetensors *st, uint64_t alignment, float **host) {
+    const char *arch_name, *config_text;
+    repmlp_status s = rm_fused_read_metadata(st, &arch_name, &config_text);
+    if (s != REPMLP_OK) return s;
+    char arch_where[512], config_where[512];
+    snprintf(arch_where, sizeof arch_where, "%s: __metadata__ key 'arch'", m->path);
+    snprintf(config_where, sizeof config_where, "%s: __metadata__ key 'config'", m->path);
+    return parse_as(m, st, alignment, host, arch_name, config_text, arch_where, config_where);
 }
 
-repmlp_status repmlp_model_load(repmlp_context *ctx, const char *path, repmlp_model **out) {
+/* Loads `path` as arch/config when arch is non-NULL, else as a fused file. */
+static repmlp_status open_model(repmlp_context *ctx, const char *path, const char *arch,
+                                const char *config, repmlp_model **out) {
     if (!ctx || !path || !out)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_model_load: NULL argument");
     *out = NULL;
@@ -218,13 +223,27 @@ repmlp_status repmlp_model_load(repmlp_context *ctx, const char *path, repmlp_mo
     if (!m) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     m->ctx = ctx;
     m->path = rm_strdup(path);
+    m->any_float = arch != NULL;
     if (!m->path) {
         rm_free(m);
         return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     }
     rm_safetensors *st = NULL;
     s = rm_safetensors_open(path, &st);
-    if (s == REPMLP_OK) s = load(m, st);
+    uint64_t alignment = ctx->caps.min_storage_buffer_offset_alignment;
+    if (alignment < 16) alignment = 16;
+    float *host = NULL;
+    if (s == REPMLP_OK && arch) {
+        char where[512];
+        snprintf(where, sizeof where, "%s: config", path);
+        s = parse_as(m, st, alignment, &host, arch, config, "arch", where);
+    } else if (s == REPMLP_OK) {
+        s = parse(m, st, alignment, &host);
+    }
+    if (s == REPMLP_OK)
+        s = rm_buffer_create(ctx, m->weight_bytes, RM_BUFFER_DEVICE, &m->weight_buffer);
+    if (s == REPMLP_OK) s = rm_buffer_upload(ctx, &m->weight_buffer, 0, host, m->weight_bytes);
+    rm_free(host);
     rm_safetensors_close(st);
     if (s != REPMLP_OK) {
         repmlp_model_destroy(m);
@@ -232,6 +251,17 @@ repmlp_status repmlp_model_load(repmlp_context *ctx, const char *path, repmlp_mo
     }
     *out = m;
     return REPMLP_OK;
+}
+
+repmlp_status repmlp_model_load(repmlp_context *ctx, const char *path, repmlp_model **out) {
+    return open_model(ctx, path, NULL, NULL, out);
+}
+
+repmlp_status rm_model_load_as(repmlp_context *ctx, const char *path, const char *arch,
+                               const char *config_json, repmlp_model **out) {
+    if (!arch || !config_json)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "rm_model_load_as: NULL argument");
+    return open_model(ctx, path, arch, config_json, out);
 }
 
 void repmlp_model_destroy(repmlp_model *m) {

@@ -17,6 +17,7 @@ typedef struct rm_weight {
      * pack_groups is 0 for the others, stored as they are. */
     uint32_t pack_groups, pack_no, pack_k;
     uint64_t device_count; /* floats in the weight buffer */
+    bool ignored;          /* not loaded (num_batches_tracked of a training-time file) */
     uint64_t offset;       /* bytes in the weight buffer */
 } rm_weight;
 
@@ -58,7 +59,14 @@ struct repmlp_model {
     size_t weight_count;
     rm_buffer weight_buffer;
     uint64_t weight_bytes;
+    bool any_float; /* tensors may be F16/BF16/F64 (converted); fused files hold F32 only */
 };
+
+/* Loads a safetensors file without fused metadata as architecture `arch` with config JSON
+ * text `config_json` (any float dtype, converted to F32): e.g. a training-time file as
+ * "RepMLP-unfused" for benchmarks. */
+repmlp_status rm_model_load_as(repmlp_context *ctx, const char *path, const char *arch,
+                               const char *config_json, repmlp_model **out);
 
 /* Loads a fused file as repmlp_model_load does, minus the device: metadata, config, tensors,
  * then builds and memory-plans the graph for `batch`. For fuzzing and validation tools. */

@@ -72,6 +72,12 @@ int rm_graph_node(rm_graph *g, rm_node_kind kind, const void *params, const int 
         case RM_NODE_AFFINE:
             n->params.affine = *(const rm_affine_params *)params;
             break;
+        case RM_NODE_GATHER:
+            n->params.gather = *(const rm_gather_params *)params;
+            break;
+        case RM_NODE_BATCHNORM:
+            n->params.batchnorm = *(const rm_batchnorm_params *)params;
+            break;
         case RM_NODE_KIND_COUNT:
             break;
     }

@@ -33,6 +33,8 @@ typedef enum rm_node_kind {
     RM_NODE_CONV,
     RM_NODE_MAXPOOL,
     RM_NODE_AFFINE,
+    RM_NODE_GATHER,
+    RM_NODE_BATCHNORM,
     RM_NODE_KIND_COUNT
 } rm_node_kind;
 
@@ -45,6 +47,8 @@ typedef struct rm_node {
         rm_conv_params conv;
         rm_maxpool_params maxpool;
         rm_affine_params affine;
+        rm_gather_params gather;
+        rm_batchnorm_params batchnorm;
     } params;
     int args[RM_MAX_BINDINGS]; /* value ids, one per shader binding */
     char label[96];            /* e.g. "stages.1.0.repmlp_block.fc3": errors and timings */

@@ -54,6 +54,22 @@ static uint64_t flops_affine(const rm_node *n) {
     return 2ull * p->N * p->C * p->HW;
 }
 
+static repmlp_status prepare_gather(repmlp_context *ctx, const rm_node *n, rm_dispatch *out) {
+    return rm_gather_prepare(ctx, &n->params.gather, out);
+}
+static uint64_t flops_gather(const rm_node *n) {
+    const rm_gather_params *p = &n->params.gather;
+    return p->has_addend ? (uint64_t)p->rows * p->cols : 0;
+}
+
+static repmlp_status prepare_batchnorm(repmlp_context *ctx, const rm_node *n, rm_dispatch *out) {
+    return rm_batchnorm_prepare(ctx, &n->params.batchnorm, out);
+}
+static uint64_t flops_batchnorm(const rm_node *n) {
+    const rm_batchnorm_params *p = &n->params.batchnorm;
+    return (4ull + p->has_residual) * p->N * p->C * p->HW;
+}
+
 const rm_op_kind rm_op_kinds[RM_NODE_KIND_COUNT] = {
     [RM_NODE_AVGPOOL] = {"avgpool", 2, prepare_avgpool, flops_avgpool},
     [RM_NODE_BROADCAST_ADD] = {"broadcast_add", 2, prepare_broadcast_add, flops_broadcast_add},
@@ -61,4 +77,6 @@ const rm_op_kind rm_op_kinds[RM_NODE_KIND_COUNT] = {
     [RM_NODE_CONV] = {"conv", 7, prepare_conv, flops_conv},
     [RM_NODE_MAXPOOL] = {"maxpool", 2, prepare_maxpool, flops_maxpool},
     [RM_NODE_AFFINE] = {"affine", 4, prepare_affine, flops_affine},
+    [RM_NODE_GATHER] = {"gather", 3, prepare_gather, flops_gather},
+    [RM_NODE_BATCHNORM] = {"batchnorm", 7, prepare_batchnorm, flops_batchnorm},
 };

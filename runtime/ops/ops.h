@@ -125,4 +125,23 @@ typedef struct rm_affine_params {
 } rm_affine_params;
 repmlp_status rm_affine_prepare(repmlp_context *ctx, const rm_affine_params *p, rm_dispatch *out);
 
+/* y[r * cols + c] = x[rows(r) + cols_map(c)] (+ v[v_rows(r) + v_cols(c)] when has_addend),
+ * r < rows: a permute or reshape copy. Bindings: 0 x, 1 v (any buffer without addend), 2 y. */
+typedef struct rm_gather_params {
+    uint32_t rows, cols;
+    bool has_addend;
+    rm_index_map x_rows, x_cols, v_rows, v_cols;
+} rm_gather_params;
+repmlp_status rm_gather_prepare(repmlp_context *ctx, const rm_gather_params *p, rm_dispatch *out);
+
+/* Eval-mode BatchNorm from its tensors over (N, C, HW), eps 1e-5 (SPEC.md), plus an optional
+ * residual. Bindings: 0 x, 1 gamma, 2 beta, 3 running mean, 4 running var, 5 residual (any
+ * buffer without), 6 y. */
+typedef struct rm_batchnorm_params {
+    uint32_t N, C, HW;
+    bool has_residual;
+} rm_batchnorm_params;
+repmlp_status rm_batchnorm_prepare(repmlp_context *ctx, const rm_batchnorm_params *p,
+                                   rm_dispatch *out);
+
 #endif
