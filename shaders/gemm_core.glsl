@@ -19,6 +19,9 @@
 // fetches are far faster than storage-buffer loads with per-invocation addresses.
 
 #extension GL_EXT_control_flow_attributes : require
+#ifdef RM_W16
+#extension GL_EXT_shader_16bit_storage : require
+#endif
 #include "index_map.glsl"
 
 layout(local_size_x_id = 0, local_size_y_id = 1, local_size_z_id = 2) in;
@@ -72,7 +75,7 @@ layout(constant_id = 36) const uint HAS_RESIDUAL = 0;
 
 #ifdef RM_TEXEL
 layout(binding = 0) uniform samplerBuffer x_texels;
-layout(binding = 1) uniform samplerBuffer wt_texels; // RGBA32F view
+layout(binding = 1) uniform samplerBuffer wt_texels; // RGBA32F, or RGBA16F for fp16 weights
 layout(binding = 4) uniform samplerBuffer v_texels;
 #define LOAD_X(i) texelFetch(x_texels, int(i)).r
 #define LOAD_W4(i) texelFetch(wt_texels, int(i))
@@ -81,14 +84,20 @@ layout(binding = 4) uniform samplerBuffer v_texels;
 layout(std430, binding = 0) readonly buffer Input {
     float x[];
 };
+#ifdef RM_W16 // fp16 weights (16-bit storage), converted on load: arithmetic stays fp32
+layout(std430, binding = 1) readonly buffer Weight {
+    f16vec4 wt4[];
+};
+#else
 layout(std430, binding = 1) readonly buffer Weight {
     vec4 wt4[];
 };
+#endif
 layout(std430, binding = 4) readonly buffer Addend {
     float v[];
 };
 #define LOAD_X(i) x[i]
-#define LOAD_W4(i) wt4[i]
+#define LOAD_W4(i) vec4(wt4[i])
 #define LOAD_V(i) v[i]
 #endif
 layout(std430, binding = 2) readonly buffer Bias {

@@ -320,6 +320,62 @@ static void unfused_end_to_end(void **state) {
     ts_context_done(api_ctx);
 }
 
+/* REPMLP_CONTEXT_FP16_WEIGHTS: where the device has 16-bit storage the GEMM/conv weights are
+ * fp16 (less memory, ~1e-3 error, and measurably not fp32); elsewhere the flag is ignored. */
+static repmlp_context *fp16_ctx;
+
+static void fp16_case(const char *name, const char *dir) {
+    char fused[4096], p[4096];
+    FORMAT(fused, "%s/%s-%s.fused.safetensors", scratch, current->dir, name);
+    struct stat sb;
+    if (stat(fused, &sb) != 0) fuse_case(dir, fused);
+    FORMAT(p, "%s/input.safetensors", dir);
+    tensor input = read_tensor(p, "input");
+    FORMAT(p, "%s/expected.safetensors", dir);
+    tensor expected = read_tensor(p, "output");
+    repmlp_model *m16, *m32;
+    assert_int_equal(repmlp_model_load(fp16_ctx, fused, &m16), REPMLP_OK);
+    assert_int_equal(repmlp_model_load(api_ctx, fused, &m32), REPMLP_OK);
+    float *x = malloc(input.count * sizeof(float)), *y = malloc(expected.count * sizeof(float));
+    for (size_t i = 0; i < input.count; i++) x[i] = (float)input.data[i];
+    repmlp_session *s;
+    assert_int_equal(repmlp_session_create(m16, (uint32_t)input.shape[0], &s), REPMLP_OK);
+    assert_int_equal(repmlp_session_run(s, x, input.count, y, expected.count), REPMLP_OK);
+    double err = max_rel(y, expected.data, expected.count);
+    uint64_t b16 = repmlp_model_weight_bytes(m16), b32 = repmlp_model_weight_bytes(m32);
+    print_message("%-28s fp16 weights %s: max rel error %.3g, weights %llu bytes (fp32: %llu)\n",
+                  name, fp16_ctx->caps.fp16_weights ? "on" : "unavailable, fp32", err,
+                  (unsigned long long)b16, (unsigned long long)b32);
+    if (fp16_ctx->caps.fp16_weights) {
+        assert_true(err < 3e-3);
+        assert_true(err > 1e-6); /* fp32 weights give ~1e-7: the fp16 path really ran */
+        assert_true(b16 < b32);
+    } else {
+        assert_true(err <= current->tolerance);
+        assert_true(b16 == b32);
+    }
+    repmlp_session_destroy(s);
+    repmlp_model_destroy(m16);
+    repmlp_model_destroy(m32);
+    free(x);
+    free(y);
+    free(input.data);
+    free(expected.data);
+}
+
+static void fp16_end_to_end(void **state) {
+    api_ctx = ts_context();
+    repmlp_context_desc desc = {.device = getenv("REPMLP_TEST_DEVICE"),
+                                .flags = ts_context_flags() | REPMLP_CONTEXT_FP16_WEIGHTS};
+    assert_int_equal(repmlp_context_create(&desc, &fp16_ctx), REPMLP_OK);
+    if (!fp16_ctx->caps.fp16_weights)
+        print_message("NOTE: %s has no 16-bit storage: checking that the flag is ignored\n",
+                      fp16_ctx->info.name);
+    each_case((const fixture_set *)*state, fp16_case);
+    ts_context_done(fp16_ctx);
+    ts_context_done(api_ctx);
+}
+
 /* A training-time file or a non-model file is refused by the loader with a clear message. */
 static void load_errors(void **state) {
     (void)state;
@@ -354,6 +410,8 @@ int main(void) {
         cmocka_unit_test_prestate(api_end_to_end, (void *)&sets[2]),
         cmocka_unit_test_prestate(api_end_to_end, (void *)&sets[3]),
         cmocka_unit_test(unfused_end_to_end),
+        cmocka_unit_test_prestate(fp16_end_to_end, (void *)&sets[0]),
+        cmocka_unit_test_prestate(fp16_end_to_end, (void *)&sets[3]),
         cmocka_unit_test(load_errors),
     };
     return cmocka_run_group_tests(tests, setup, NULL);

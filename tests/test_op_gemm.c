@@ -2,8 +2,10 @@
  * counts, bias and ReLU on/off, and the partition gather/scatter index maps. */
 #include "test_support.h"
 
+#include <math.h>
 #include <stdlib.h>
 
+#include "core/context.h"
 #include "ops/ops.h"
 #include "ops_ref.h"
 
@@ -176,6 +178,85 @@ static void partitions(void **state) {
     partition_maps(1, 2, 2, 3, 3, 1, 1, 1, true);
 }
 
+static float half_to_float(uint16_t h) {
+    int exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+    float v = exp == 0 ? ldexpf((float)mant, -24) : ldexpf((float)(mant | 0x400), exp - 25);
+    return (h & 0x8000) ? -v : v;
+}
+
+/* fp16 weights (rm_gemm_pack_f16): the kernels must compute exactly the fp32 GEMM of the
+ * rounded weights; the rounding itself is checked against the definition. */
+static void fp16_weights(void **state) {
+    variant = *(rm_gemm_variant *)*state;
+    if (variant == RM_GEMM_STORAGE && !ts_ctx->caps.storage_16bit) {
+        print_message("SKIPPED LOUDLY: fp16 weights through storage buffers need 16-bit storage, "
+                      "which %s lacks (the texel variant is still tested here)\n",
+                      ts_ctx->info.name);
+        skip();
+    }
+    assert_int_equal(rm_f32_to_f16(1.0f), 0x3c00);
+    assert_int_equal(rm_f32_to_f16(-2.5f), 0xc100);
+    assert_int_equal(rm_f32_to_f16(65504.0f), 0x7bff);
+    assert_int_equal(rm_f32_to_f16(65520.0f), 0x7c00);        /* rounds up to infinity */
+    assert_int_equal(rm_f32_to_f16(1.0f + 0x1p-11f), 0x3c00); /* tie: to even */
+    assert_int_equal(rm_f32_to_f16(1.0f + 0x1p-10f + 0x1p-11f), 0x3c02);
+    assert_int_equal(rm_f32_to_f16(0x1p-24f), 0x0001); /* smallest subnormal */
+    assert_int_equal(rm_f32_to_f16(0x1p-14f), 0x0400); /* smallest normal */
+    static const uint32_t shapes[][4] = {{1, 97, 49, 1}, {7, 392, 392, 8}, {33, 64, 3, 2}};
+    for (size_t c = 0; c < 3; c++) {
+        uint32_t M = shapes[c][0], K = shapes[c][1], NO = shapes[c][2], g = shapes[c][3];
+        size_t nx = (size_t)M * g * K, nw = (size_t)g * NO * K, ny = (size_t)M * g * NO;
+        uint64_t np = rm_gemm_packed_count(g, NO, K);
+        float *x = malloc(nx * 4), *w = malloc(nw * 4), *wr = malloc(nw * 4),
+              *b = malloc(g * NO * 4);
+        float *scratch = malloc(np * 4), *y = malloc(ny * 4);
+        uint16_t *packed = malloc(np * 2);
+        double *want = malloc(ny * 8);
+        ts_rng rng = ts_rng_make(M + K * 3 + NO * 5 + g);
+        ts_fill(&rng, x, nx, -1.0f, 1.0f);
+        ts_fill(&rng, w, nw, -1.0f, 1.0f);
+        ts_fill(&rng, b, g * NO, -1.0f, 1.0f);
+        for (size_t i = 0; i < nw; i++) wr[i] = half_to_float(rm_f32_to_f16(w[i]));
+        ref_gemm(x, wr, b, M, K, NO, g, 0, want);
+        assert_true(rm_gemm_pack_f16(w, g, NO, K, scratch, packed));
+        rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bb = ts_buffer_from(ts_ctx, b, g * NO);
+        rm_buffer bw = ts_buffer_from(ts_ctx, (const float *)packed, (size_t)np / 2);
+        rm_buffer by = ts_buffer_from(ts_ctx, NULL, ny);
+        rm_gemm_params p = {.M = M,
+                            .K = K,
+                            .NO = NO,
+                            .groups = g,
+                            .has_bias = true,
+                            .a_rows = rm_map_stride(g * K),
+                            .a_cols = rm_map_stride(1),
+                            .y_rows = rm_map_stride(g * NO),
+                            .y_cols = rm_map_stride(1),
+                            .variant = variant,
+                            .w16 = true};
+        rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
+                              ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
+        for (size_t t = 0; t < TS_TILE_COUNT; t++) {
+            p.tile_m = ts_tiles[t];
+            rm_dispatch d;
+            repmlp_status st = rm_gemm_prepare(ts_ctx, &p, &d);
+            if (st == REPMLP_ERROR_TOO_LARGE && variant == RM_GEMM_TEXEL) {
+                print_message("SKIPPED LOUDLY: %s: %s\n", ts_ctx->info.name, repmlp_last_error());
+                break;
+            }
+            assert_int_equal(st, REPMLP_OK);
+            ts_poison(ts_ctx, &by, ny);
+            ts_run1(ts_ctx, &d, bind);
+            ts_buffer_read(ts_ctx, &by, y, ny);
+            double err = ts_max_rel_error(y, want, ny);
+            print_message("gemm fp16 weights %s tile %u M=%u K=%u N=%u g=%u: max rel error %.3g\n",
+                          variant_name(), p.tile_m, M, K, NO, g, err);
+            assert_true(err < 1e-5);
+        }
+        ts_destroy_buffers(ts_ctx, &bx, &bw, &bb, &by, NULL);
+        free(x), free(w), free(wr), free(b), free(scratch), free(y), free(packed), free(want);
+    }
+}
+
 int main(void) {
     static rm_gemm_variant storage = RM_GEMM_STORAGE, texel = RM_GEMM_TEXEL;
     const struct CMUnitTest tests[] = {
@@ -185,6 +266,8 @@ int main(void) {
         cmocka_unit_test_prestate(odd_sizes, &texel),
         cmocka_unit_test_prestate(groups, &texel),
         cmocka_unit_test_prestate(partitions, &texel),
+        cmocka_unit_test_prestate(fp16_weights, &storage),
+        cmocka_unit_test_prestate(fp16_weights, &texel),
     };
     return cmocka_run_group_tests(tests, ts_group_context_open, ts_group_context_close);
 }

@@ -9,6 +9,8 @@
  *   repmlp-bench FUSED.safetensors [--batch N] [--repeat R] [--device SEL] [--json]
  *       a fused model end to end: median/min latency (host to host and device only),
  *       images/s, weight and activation memory, per-op device time;
+ *   --fp16 (with a model) stores its GEMM/conv weights as fp16 where the device has 16-bit
+ *       storage (REPMLP_CONTEXT_FP16_WEIGHTS);
  *   repmlp-bench --unfused TRAIN.safetensors --config JSON|@FILE [--batch N] ...
  *       the same for a RepMLP block's training-time file run unfused (its BatchNorms, conv
  *       branches and permutes as separate ops): the baseline of re-parameterization.
@@ -27,7 +29,7 @@
 
 typedef struct options {
     const char *model, *device, *config;
-    int unfused;
+    int unfused, fp16;
     long gemm[3];
     long groups, batch, repeat;
     int json;
@@ -56,7 +58,7 @@ static void usage(FILE *f) {
     fprintf(f, "usage: repmlp-bench --gemm M N K [--groups G] [--tiles 0,1,4,8] "
                "[--variant storage|texel] [--repeat R] [--device SEL] [--json]\n"
                "       repmlp-bench FUSED.safetensors [--batch N] [--repeat R] [--device SEL] "
-               "[--json]\n"
+               "[--fp16] [--json]\n"
                "       repmlp-bench --unfused TRAIN.safetensors --config JSON|@FILE [--batch N] "
                "[--repeat R] [--device SEL] [--json]\n");
 }
@@ -100,6 +102,8 @@ static void parse(int argc, char **argv, options *o) {
             for (int k = 0; k < 3; k++) o->gemm[k] = parse_long(a, argv[++i]);
         } else if (strcmp(a, "--groups") == 0 && has_value) {
             o->groups = parse_long(a, argv[++i]);
+        } else if (strcmp(a, "--fp16") == 0) {
+            o->fp16 = 1;
         } else if (strcmp(a, "--unfused") == 0) {
             o->unfused = 1;
         } else if (strcmp(a, "--config") == 0 && has_value) {
@@ -332,7 +336,8 @@ static int bench_model(repmlp_context *ctx, const options *o, const char *device
 int main(int argc, char **argv) {
     options o;
     parse(argc, argv, &o);
-    repmlp_context_desc desc = {.device = o.device};
+    repmlp_context_desc desc = {.device = o.device,
+                                .flags = o.fp16 ? REPMLP_CONTEXT_FP16_WEIGHTS : 0u};
     repmlp_context *ctx;
     TRY(repmlp_context_create(&desc, &ctx));
     repmlp_device_info info;

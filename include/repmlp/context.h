@@ -66,6 +66,12 @@ enum {
      * staging buffers as on a discrete GPU. For testing that path on integrated and CPU
      * devices; slower there. */
     REPMLP_CONTEXT_FORCE_STAGING = 1u << 2,
+    /* Store the weights of GEMMs and convolutions (nearly all of a model's bytes) as fp16 where
+     * the device has 16-bit storage: half the weight memory and traffic, fp32 arithmetic.
+     * Results then differ from fp32 by ~1e-3 relative instead of ~1e-7; a model with a weight
+     * beyond fp16's range (65504) fails to load. Ignored (fp32) where the device lacks 16-bit
+     * storage, and with REPMLP_CONTEXT_NO_FP16. */
+    REPMLP_CONTEXT_FP16_WEIGHTS = 1u << 3,
 };
 
 typedef struct repmlp_context_desc {

@@ -200,6 +200,7 @@ static repmlp_status create_device(repmlp_context *ctx, bool storage16_available
     VkResult r = vkCreateDevice(ctx->physical_device, &info, NULL, &ctx->device);
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateDevice");
     ctx->caps.storage_16bit = use16;
+    ctx->caps.fp16_weights = use16 && (ctx->flags & REPMLP_CONTEXT_FP16_WEIGHTS);
     return REPMLP_OK;
 }
 
@@ -224,10 +225,14 @@ repmlp_status rm_context_finish(repmlp_context *ctx) {
     VkPipelineCacheCreateInfo cache = {.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
     r = ctx->vk.vkCreatePipelineCache(ctx->device, &cache, NULL, &ctx->pipeline_cache);
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreatePipelineCache");
-    rm_log(ctx, REPMLP_LOG_INFO, "device: %s (Vulkan %u.%u, subgroup %u, 16-bit storage %s)",
-           ctx->info.name, VK_API_VERSION_MAJOR(ctx->info.api_version),
-           VK_API_VERSION_MINOR(ctx->info.api_version), ctx->caps.subgroup_size,
-           ctx->caps.storage_16bit ? "on" : "off");
+    rm_log(ctx, REPMLP_LOG_INFO,
+           "device: %s (Vulkan %u.%u, subgroup %u, 16-bit storage %s, weights %s)", ctx->info.name,
+           VK_API_VERSION_MAJOR(ctx->info.api_version), VK_API_VERSION_MINOR(ctx->info.api_version),
+           ctx->caps.subgroup_size, ctx->caps.storage_16bit ? "on" : "off",
+           ctx->caps.fp16_weights ? "fp16" : "fp32");
+    if ((ctx->flags & REPMLP_CONTEXT_FP16_WEIGHTS) && !ctx->caps.fp16_weights)
+        rm_log(ctx, REPMLP_LOG_INFO, "fp16 weights requested, but 16-bit storage is %s: fp32",
+               (ctx->flags & REPMLP_CONTEXT_NO_FP16) ? "disabled" : "unavailable");
     return REPMLP_OK;
 }
 
@@ -432,6 +437,7 @@ repmlp_status repmlp_context_import(const repmlp_vulkan_import *im, const repmlp
     read_caps(ctx, &storage16);
     ctx->caps.storage_16bit =
         storage16 && im->storage_16bit_enabled && !(ctx->flags & REPMLP_CONTEXT_NO_FP16);
+    ctx->caps.fp16_weights = ctx->caps.storage_16bit && (ctx->flags & REPMLP_CONTEXT_FP16_WEIGHTS);
     st = rm_context_finish(ctx);
     if (st != REPMLP_OK) {
         repmlp_context_destroy(ctx);

@@ -26,6 +26,7 @@ typedef struct rm_device_caps {
     uint32_t subgroup_size;
     bool subgroup_arithmetic; /* compute-stage subgroup arithmetic operations */
     bool storage_16bit;       /* storageBuffer16BitAccess, enabled on the device */
+    bool fp16_weights;        /* REPMLP_CONTEXT_FP16_WEIGHTS requested and storage_16bit */
     bool timestamps;          /* compute queue has timestamp bits */
     float timestamp_period_ns;
     bool unified_memory; /* a device-local memory type is also host-visible and coherent */

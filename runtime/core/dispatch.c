@@ -42,7 +42,7 @@ static repmlp_status check_binding(const repmlp_context *ctx, const rm_shader_in
                        "range of %llu",
                        info->name, i, (unsigned long long)b->range,
                        (unsigned long long)ctx->caps.max_storage_buffer_range);
-    if (texel && ((info->texel4_mask >> i) & 1) && b->range < 4 * sizeof(float))
+    if (texel && ((info->texel4_mask >> i) & 1) && b->range < 8)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
                        "%s: binding %u holds %llu bytes, less than one vec4 texel", info->name, i,
                        (unsigned long long)b->range);
@@ -74,13 +74,16 @@ repmlp_status rm_dispatch_bind(repmlp_context *ctx, VkDescriptorPool pool, rm_di
         if (texel) {
             /* The op checked that it reads fewer texels than the view limit, so the view may
              * be shorter than the binding. */
-            bool vec4 = (info->texel4_mask >> i) & 1;
-            uint64_t texel_bytes = vec4 ? 4 * sizeof(float) : sizeof(float);
+            bool vec4 = (info->texel4_mask >> i) & 1, half = vec4 && ((d->half_mask >> i) & 1);
+            uint64_t texel_bytes = half ? 8 : vec4 ? 4 * sizeof(float) : sizeof(float);
+            VkFormat format = half   ? VK_FORMAT_R16G16B16A16_SFLOAT
+                              : vec4 ? VK_FORMAT_R32G32B32A32_SFLOAT
+                                     : VK_FORMAT_R32_SFLOAT;
             uint64_t max_bytes = ctx->caps.max_texel_buffer_elements * texel_bytes;
             VkBufferViewCreateInfo view = {
                 .sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO,
                 .buffer = b->buffer,
-                .format = vec4 ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R32_SFLOAT,
+                .format = format,
                 .offset = b->offset,
                 .range = b->range < max_bytes ? b->range / texel_bytes * texel_bytes : max_bytes,
             };

@@ -19,6 +19,7 @@ typedef struct rm_dispatch {
     const rm_pipeline *pipeline;
     VkDescriptorSet set;
     VkBufferView views[RM_MAX_BINDINGS]; /* for texel bindings; owned, see rm_dispatch_unbind */
+    uint32_t half_mask; /* vec4 texel bindings whose texels are fp16 (R16G16B16A16_SFLOAT) */
     uint32_t groups[3];
     uint32_t push_size;
     uint8_t push[RM_MAX_PUSH];

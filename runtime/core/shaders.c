@@ -15,6 +15,12 @@
 #include "rm_spv_conv_texel_m1.h"
 #include "rm_spv_conv_texel_m4.h"
 #include "rm_spv_conv_texel_m8.h"
+#include "rm_spv_gemm_w16_m1.h"
+#include "rm_spv_gemm_w16_m4.h"
+#include "rm_spv_gemm_w16_m8.h"
+#include "rm_spv_conv_w16_m1.h"
+#include "rm_spv_conv_w16_m4.h"
+#include "rm_spv_conv_w16_m8.h"
 #include "rm_spv_maxpool.h"
 #include "rm_spv_affine.h"
 #include "rm_spv_gather.h"
@@ -44,6 +50,12 @@ static const rm_shader_info shader_table[RM_SHADER_COUNT] = {
     RM_GEMM_CORE_TEXEL_ENTRY(RM_SHADER_CONV_TEXEL_M1, rm_spv_conv_texel_m1),
     RM_GEMM_CORE_TEXEL_ENTRY(RM_SHADER_CONV_TEXEL_M4, rm_spv_conv_texel_m4),
     RM_GEMM_CORE_TEXEL_ENTRY(RM_SHADER_CONV_TEXEL_M8, rm_spv_conv_texel_m8),
+    RM_GEMM_CORE_ENTRY(RM_SHADER_GEMM_W16_M1, rm_spv_gemm_w16_m1),
+    RM_GEMM_CORE_ENTRY(RM_SHADER_GEMM_W16_M4, rm_spv_gemm_w16_m4),
+    RM_GEMM_CORE_ENTRY(RM_SHADER_GEMM_W16_M8, rm_spv_gemm_w16_m8),
+    RM_GEMM_CORE_ENTRY(RM_SHADER_CONV_W16_M1, rm_spv_conv_w16_m1),
+    RM_GEMM_CORE_ENTRY(RM_SHADER_CONV_W16_M4, rm_spv_conv_w16_m4),
+    RM_GEMM_CORE_ENTRY(RM_SHADER_CONV_W16_M8, rm_spv_conv_w16_m8),
     RM_SHADER_ENTRY(RM_SHADER_MAXPOOL, rm_spv_maxpool, 2, 8 * 4, 0, 0),
     RM_SHADER_ENTRY(RM_SHADER_AFFINE, rm_spv_affine, 4, 3 * 4, 0, 0),
     RM_SHADER_ENTRY(RM_SHADER_GATHER, rm_spv_gather, 3, 1 * 4, 0, 0),

@@ -85,7 +85,9 @@ static repmlp_status mark_packed(const repmlp_model *m, rm_weight *w, uint32_t g
     w->pack_groups = groups;
     w->pack_no = NO;
     w->pack_k = K;
-    w->device_count = packed;
+    /* fp16: two halves per float of the buffer (packed counts are multiples of 64). */
+    w->half = m->ctx && m->ctx->caps.fp16_weights;
+    w->device_count = w->half ? packed / 2 : packed;
     return REPMLP_OK;
 }
 
@@ -123,7 +125,9 @@ static repmlp_status read_tensors(repmlp_model *m, rm_safetensors *st, uint64_t 
         if (w->device_count > (UINT64_MAX - alignment) / sizeof(float) - total)
             return rm_fail(REPMLP_ERROR_TOO_LARGE, "%s: weights too large", m->path);
         total = align_up(total + w->device_count * sizeof(float), alignment);
-        if (w->pack_groups && w->count > largest) largest = w->count;
+        /* scratch: the tensor as F32, and for fp16 its packed F32 form too */
+        uint64_t need = w->count + (w->half ? w->device_count * 2 : 0);
+        if (w->pack_groups && need > largest) largest = need;
     }
     size_t bytes = (size_t)total;
     if ((uint64_t)bytes != total || largest > SIZE_MAX / sizeof(float))
@@ -143,7 +147,16 @@ static repmlp_status read_tensors(repmlp_model *m, rm_safetensors *st, uint64_t 
             continue;
         }
         rm_st_tensor_to_f32(rm_safetensors_tensor_at(st, i), scratch);
-        rm_gemm_pack(scratch, w->pack_groups, w->pack_no, w->pack_k, dst);
+        if (!w->half) {
+            rm_gemm_pack(scratch, w->pack_groups, w->pack_no, w->pack_k, dst);
+        } else if (!rm_gemm_pack_f16(scratch, w->pack_groups, w->pack_no, w->pack_k,
+                                     scratch + w->count, (uint16_t *)dst)) {
+            rm_free(scratch);
+            return rm_fail(REPMLP_ERROR_UNSUPPORTED,
+                           "%s: tensor '%s' holds a weight beyond fp16's range (65504): load it "
+                           "without REPMLP_CONTEXT_FP16_WEIGHTS",
+                           m->path, w->name);
+        }
     }
     rm_free(scratch);
     m->weight_bytes = total;
@@ -154,6 +167,15 @@ repmlp_status rm_model_build(const repmlp_model *m, uint32_t batch, bool *used, 
     rm_graph_init(g);
     rm_builder b = {m, g, REPMLP_OK, used};
     repmlp_status st = m->arch->build(&b, batch);
+    /* Kernels read fp16 weights with their own variants. */
+    for (int i = 0; st == REPMLP_OK && i < g->node_count; i++) {
+        rm_node *n = &g->nodes[i];
+        bool core = n->kind == RM_NODE_GEMM || n->kind == RM_NODE_CONV;
+        int wi = core && n->args[1] >= 0 ? g->values[n->args[1]].weight : -1;
+        if (wi < 0 || !m->weights[wi].half) continue;
+        if (n->kind == RM_NODE_GEMM) n->params.gemm.w16 = true;
+        if (n->kind == RM_NODE_CONV) n->params.conv.w16 = true;
+    }
     if (st == REPMLP_OK) st = rm_graph_finish(g);
     if (st != REPMLP_OK) rm_graph_free(g);
     return st;

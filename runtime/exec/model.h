@@ -18,6 +18,7 @@ typedef struct rm_weight {
     uint32_t pack_groups, pack_no, pack_k;
     uint64_t device_count; /* floats in the weight buffer */
     bool ignored;          /* not loaded (num_batches_tracked of a training-time file) */
+    bool half;             /* packed as fp16 (REPMLP_CONTEXT_FP16_WEIGHTS) */
     uint64_t offset;       /* bytes in the weight buffer */
 } rm_weight;
 

@@ -21,6 +21,7 @@ static repmlp_status prepare_pointwise(repmlp_context *ctx, const rm_conv_params
         .ep = p->ep,
         .variant = p->variant,
         .tile_m = p->tile_m,
+        .w16 = p->w16,
     };
     return rm_gemm_prepare(ctx, &g, out);
 }
@@ -47,6 +48,8 @@ repmlp_status rm_conv_prepare(repmlp_context *ctx, const rm_conv_params *p, rm_d
         .name = "conv",
         .storage_shader = RM_SHADER_CONV_M1,
         .texel_shader = RM_SHADER_CONV_TEXEL_M1,
+        .storage_w16_shader = RM_SHADER_CONV_W16_M1,
+        .w16 = p->w16,
         .variant = p->variant,
         .tile_m = p->tile_m,
         .M = p->N * ohw,

@@ -7,6 +7,8 @@ repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_d
         .name = "gemm",
         .storage_shader = RM_SHADER_GEMM_M1,
         .texel_shader = RM_SHADER_GEMM_TEXEL_M1,
+        .storage_w16_shader = RM_SHADER_GEMM_W16_M1,
+        .w16 = p->w16,
         .variant = p->variant,
         .tile_m = p->tile_m,
         .M = p->M,

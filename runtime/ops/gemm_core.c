@@ -24,12 +24,12 @@ uint64_t rm_map_max_offset(const rm_index_map *map, uint64_t count) {
 }
 
 /* The row tile for M rows (an index into tile_rows). Measured side by side with
- * `repmlp-bench --gemm M N K --tiles 1,4,8` on lavapipe and SwiftShader: 1 row wins for
- * GEMVs (M < 4: taller tiles idle most rows), 4 rows up to a few dozen rows, 8 from there
- * (1.1-1.3x over 4 on both drivers). */
+ * `repmlp-bench --gemm M N K --tiles 1,4,8` (bench/RESULTS.md): 1 row wins for GEMVs (M < 4:
+ * taller tiles idle most rows), 4 rows at M = 4, 8 rows from M = 16 on (lavapipe: on par with
+ * 4 rows at M = 16, 1.1-1.2x at M >= 128; SwiftShader: 1.2-1.4x from M = 16). */
 static int pick_tile(uint32_t M) {
     if (M < 4) return 0;
-    if (M < 32) return 1;
+    if (M < 12) return 1;
     return 2;
 }
 
@@ -101,9 +101,16 @@ repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *c, u
     } else if (c->variant == RM_GEMM_AUTO && ctx->caps.prefer_texel_operands && texel_fits) {
         texel = true;
     }
-    rm_shader_id shader = (rm_shader_id)((texel ? c->texel_shader : c->storage_shader) + tile);
+    if (c->w16 && !texel && !ctx->caps.storage_16bit)
+        return rm_fail(REPMLP_ERROR_UNSUPPORTED,
+                       "%s: fp16 weights need 16-bit storage, which this device lacks", c->name);
+    rm_shader_id base = texel    ? c->texel_shader
+                        : c->w16 ? c->storage_w16_shader
+                                 : c->storage_shader;
+    rm_shader_id shader = (rm_shader_id)(base + tile);
     repmlp_status st = rm_pipeline_get(ctx, shader, spec, spec_count, &out->pipeline);
     if (st != REPMLP_OK) return st;
+    out->half_mask = texel && c->w16 ? 1u << 1 : 0;
     out->groups[0] = (uint32_t)gx;
     out->groups[1] = (uint32_t)gy;
     out->groups[2] = c->groups;

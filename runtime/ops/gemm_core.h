@@ -12,9 +12,10 @@
 typedef struct rm_gemm_core {
     const char *name; /* for messages */
     /* The 1-row-tile shaders; the 4- and 8-row ones follow each in rm_shader_id. */
-    rm_shader_id storage_shader, texel_shader;
+    rm_shader_id storage_shader, texel_shader, storage_w16_shader;
     rm_gemm_variant variant;
     uint32_t tile_m; /* 0: chosen from M */
+    bool w16;        /* fp16 packed weights */
     uint32_t M, K, NO, groups;
     rm_epilogue ep;
     rm_index_map y_rows, y_cols;

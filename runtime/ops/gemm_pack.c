@@ -1,4 +1,5 @@
 /* The packed weight layout of the GEMM-core kernels (see ops.h). */
+#include <math.h>
 #include <string.h>
 
 #include "ops/ops.h"
@@ -24,4 +25,32 @@ void rm_gemm_pack(const float *wt, uint32_t groups, uint32_t NO, uint32_t K, flo
                     row[c] = n < NO ? wt[(g * NO + n) * K + k] : 0.0f;
                 }
             }
+}
+
+uint16_t rm_f32_to_f16(float f) {
+    uint32_t x;
+    memcpy(&x, &f, sizeof x);
+    uint32_t sign = (x >> 16) & 0x8000, a = x & 0x7fffffff;
+    if (a >= 0x7f800000) return (uint16_t)(sign | (a > 0x7f800000 ? 0x7e00 : 0x7c00));
+    if (a >= 0x477ff000) return (uint16_t)(sign | 0x7c00); /* rounds to >= 65520: infinity */
+    if (a < 0x38800000) {                                  /* below 2^-14: subnormal or zero */
+        float m;
+        memcpy(&m, &a, sizeof m);
+        return (uint16_t)(sign | (uint32_t)nearbyint((double)m * 16777216.0)); /* ties to even */
+    }
+    uint32_t v = a - (112u << 23);       /* exponent bias 127 -> 15 */
+    v += 0xfff + ((v >> 13) & 1);        /* round the 13 dropped bits, ties to even */
+    return (uint16_t)(sign | (v >> 13)); /* a carry into the exponent is still right */
+}
+
+bool rm_gemm_pack_f16(const float *wt, uint32_t groups, uint32_t NO, uint32_t K, float *scratch,
+                      uint16_t *packed) {
+    uint64_t n = rm_gemm_packed_count(groups, NO, K);
+    rm_gemm_pack(wt, groups, NO, K, scratch);
+    bool finite = true;
+    for (uint64_t i = 0; i < n; i++) {
+        packed[i] = rm_f32_to_f16(scratch[i]);
+        finite &= (packed[i] & 0x7c00) != 0x7c00;
+    }
+    return finite;
 }

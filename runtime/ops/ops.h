@@ -78,6 +78,12 @@ typedef struct rm_epilogue {
  * rm_gemm_packed_count is the packed size in floats (0 when it exceeds 2^32 vec4s). */
 uint64_t rm_gemm_packed_count(uint32_t groups, uint32_t NO, uint32_t K);
 void rm_gemm_pack(const float *wt, uint32_t groups, uint32_t NO, uint32_t K, float *packed);
+/* The same layout in IEEE binary16 (round to nearest even), for kernels with w16 set; scratch
+ * holds rm_gemm_packed_count floats. False when a weight is beyond fp16's range (or not
+ * finite). */
+bool rm_gemm_pack_f16(const float *wt, uint32_t groups, uint32_t NO, uint32_t K, float *scratch,
+                      uint16_t *packed);
+uint16_t rm_f32_to_f16(float f);
 
 /* Grouped GEMM: Y[m, G*NO + n] = epilogue(sum_k X'[m, G*K + k] * Wt[G*NO + n, k]) for m < M,
  * G < groups, with X' = X, or X + V when has_addend (V addressed by v_rows/v_cols; a stride of
@@ -95,6 +101,7 @@ typedef struct rm_gemm_params {
     rm_epilogue ep;
     rm_gemm_variant variant;
     uint32_t tile_m; /* rows per invocation: 0 chooses from M; 1, 4 or 8 force one */
+    bool w16;        /* the packed weight is fp16 (rm_gemm_pack_f16); needs 16-bit storage */
 } rm_gemm_params;
 repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_dispatch *out);
 
@@ -109,6 +116,7 @@ typedef struct rm_conv_params {
     rm_epilogue ep;
     rm_gemm_variant variant;
     uint32_t tile_m; /* as rm_gemm_params */
+    bool w16;        /* as rm_gemm_params */
 } rm_conv_params;
 repmlp_status rm_conv_prepare(repmlp_context *ctx, const rm_conv_params *p, rm_dispatch *out);
 uint32_t rm_conv_out_size(uint32_t in, uint32_t k, uint32_t stride, uint32_t pad);
