@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates bench/RESULTS.md in one run on this machine: the RepMLP-Res50 block shapes of
 # issue [perf] (S2B, S3B, S2L, S3L; h = w = 7, k {1,3,5}) at batch 1 and 32 for
-#   - our fused (deploy) block on lavapipe and on SwiftShader,
+#   - our fused (deploy) block on lavapipe (fp32 and fp16 weights) and on SwiftShader,
 #   - our runtime executing the *training-time* structure of the same block, unfused
 #     (`repmlp-bench --unfused`: its BatchNorms, conv branches and permutes as separate ops),
 #   - PyTorch on the CPU, 2 threads, best of three forms of the deploy block
@@ -36,7 +36,10 @@ ours() {
   [ "$1" = swiftshader ] && icd=$swr && reps=5
   [ "$3" = 32 ] && reps=3
   [ "$1" = swiftshader ] && [ "$3" = 32 ] && reps=2
-  if [ "${4:-}" = unfused ]; then
+  if [ "${4:-}" = fp16 ]; then
+    VK_ICD_FILENAMES=$icd "$bin/repmlp-bench" "$work/$2.fused" --batch "$3" --repeat $reps \
+      --fp16 | median
+  elif [ "${4:-}" = unfused ]; then
     VK_ICD_FILENAMES=$icd "$bin/repmlp-bench" --unfused "$work/$2/train.safetensors" \
       --config "@$work/$2/config.json" --batch "$3" --repeat $reps | median
   else
@@ -56,6 +59,7 @@ for s in $shapes; do
   for n in 1 32; do
     t[$name.$n.lvp]=$(ours lavapipe "$name" $n)
     t[$name.$n.lvp_unfused]=$(ours lavapipe "$name" $n unfused)
+    t[$name.$n.lvp_fp16]=$(ours lavapipe "$name" $n fp16)
     t[$name.$n.swr]=$(ours swiftshader "$name" $n)
     t[$name.$n.swr_unfused]=$(ours swiftshader "$name" $n unfused)
     t[$name.$n.torch]=$(torch_ms "$name" $n)
@@ -75,6 +79,7 @@ row() { # row LABEL FORMULA: one cell per shape, "b1 / b32"
 }
 cell_lvp() { echo "${t[$1.$2.lvp]}"; }
 cell_swr() { echo "${t[$1.$2.swr]}"; }
+cell_lvp_fp16() { echo "${t[$1.$2.lvp_fp16]}"; }
 cell_lvp_unfused() { echo "${t[$1.$2.lvp_unfused]}"; }
 cell_swr_unfused() { echo "${t[$1.$2.swr_unfused]}"; }
 cell_torch() { echo "${t[$1.$2.torch]}"; }
@@ -99,6 +104,7 @@ blas=$(/usr/bin/python3 bench/pytorch_block.py "$work/S3B.fused" --batch 1 --rep
   echo "| system | S2B | S3B | S2L | S3L |"
   echo "| --- | --- | --- | --- | --- |"
   row "repmlp-vk fused, lavapipe" cell_lvp
+  row "repmlp-vk fused, fp16 weights, lavapipe" cell_lvp_fp16
   row "repmlp-vk fused, SwiftShader" cell_swr
   row "repmlp-vk unfused (training-time structure), lavapipe" cell_lvp_unfused
   row "repmlp-vk unfused (training-time structure), SwiftShader" cell_swr_unfused
