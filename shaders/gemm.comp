@@ -6,6 +6,7 @@
 // memory, and as specialization constants the divisions compile to multiplies. An optional
 // addend V (own maps) is added to A on load: the RepMLP global-perceptron broadcast add.
 #extension GL_GOOGLE_include_directive : require
+#define RM_RUNS 1
 #include "gemm_core.glsl"
 
 layout(constant_id = 37) const uint AR_R0 = 0;
@@ -37,6 +38,9 @@ layout(constant_id = 62) const uint VC_S0 = 1;
 layout(constant_id = 63) const uint VC_S1 = 0;
 layout(constant_id = 64) const uint VC_S2 = 0;
 layout(constant_id = 65) const uint VC_S3 = 0;
+// > 0: V is constant over runs of ADD_RUN columns and is added through the run sums of the
+// weight (runtime/ops/gemm_pack.c) instead of at every k.
+layout(constant_id = 66) const uint ADD_RUN = 0;
 
 uint arow[TM];
 uint vrow[TM];
@@ -53,8 +57,17 @@ void load_a(uint g, uint k, inout float a[TM]) {
     uint col = g * K + k;
     uint acol = map_index(col, AC_R0, AC_R1, AC_R2, AC_S0, AC_S1, AC_S2, AC_S3);
     [[unroll]] for (uint i = 0; i < TM; i++) a[i] = LOAD_X(arow[i] + acol);
-    if (HAS_ADDEND != 0) {
+    if (HAS_ADDEND != 0 && ADD_RUN == 0) {
         uint vcol = map_index(col, VC_R0, VC_R1, VC_R2, VC_S0, VC_S1, VC_S2, VC_S3);
         [[unroll]] for (uint i = 0; i < TM; i++) a[i] += LOAD_V(vrow[i] + vcol);
     }
+}
+
+uint run_count() {
+    return HAS_ADDEND != 0 && ADD_RUN != 0 ? K / ADD_RUN : 0;
+}
+
+void load_run(uint g, uint r, inout float a[TM]) {
+    uint vcol = map_index(g * K + r * ADD_RUN, VC_R0, VC_R1, VC_R2, VC_S0, VC_S1, VC_S2, VC_S3);
+    [[unroll]] for (uint i = 0; i < TM; i++) a[i] = LOAD_V(vrow[i] + vcol);
 }

@@ -148,6 +148,12 @@ vec4 activate(vec4 value) {
 // per k, so per-column index arithmetic is done once for all TM rows).
 void prepare_rows(uint g, uint m0);
 void load_a(uint g, uint k, inout float a[TM]);
+#ifdef RM_RUNS
+// Optional second, short reduction (gemm's addend folded through the packed run sums, which
+// follow the main panels): run_count() terms, the A side from load_run().
+uint run_count();
+void load_run(uint g, uint r, inout float a[TM]);
+#endif
 
 void main() {
     uint g = gl_WorkGroupID.z;
@@ -173,6 +179,22 @@ void main() {
         [[unroll]] for (uint i = 0; i < TM; i++) [[unroll]] for (uint v = 0; v < NV; v++)
             acc[i * NV + v] = fma(vec4(a[i]), b[v], acc[i * NV + v]);
     }
+
+#ifdef RM_RUNS
+    uint runs = run_count();
+    if (runs != 0) {
+        uint rbase = gl_NumWorkGroups.z * panels * K * (PANEL / 4) +
+                     ((g * panels + n0 / PANEL) * runs) * (PANEL / 4) + (n0 % PANEL) / 4;
+        for (uint r = 0; r < runs; r++) {
+            float a[TM];
+            load_run(g, r, a);
+            vec4 b[NV];
+            [[unroll]] for (uint v = 0; v < NV; v++) b[v] = LOAD_W4(rbase + r * (PANEL / 4) + v);
+            [[unroll]] for (uint i = 0; i < TM; i++) [[unroll]] for (uint v = 0; v < NV; v++)
+                acc[i * NV + v] = fma(vec4(a[i]), b[v], acc[i * NV + v]);
+        }
+    }
+#endif
 
     // Epilogue, one vec4 (a row, 4 columns) at a time with constant accumulator indices: a
     // dynamically indexed accumulator array would have to live in memory (CPU drivers).

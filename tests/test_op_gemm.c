@@ -141,20 +141,34 @@ static void partition_maps(uint32_t N, uint32_t C, uint32_t O, uint32_t H, uint3
         .y_cols = {{w, h, 0}, {1, W, H * W, 0}},
     };
     rm_buffer bv = ts_buffer_from(ts_ctx, v, nv);
-    rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
-                          ts_bind(&bv), ts_bind(&bx), ts_bind(&bx)};
-    for (size_t t = 0; t < TS_TILE_COUNT; t++) {
-        p.tile_m = ts_tiles[t];
+    /* With the addend: at every k, and through the weight's run sums (one run per channel). */
+    for (uint32_t run = 0; run <= (addend ? h * w : 0); run += h * w) {
+        rm_buffer br = ts_weight_buffer_runs(ts_ctx, wt, g, NO, K, run);
+        rm_binding bind[7] = {ts_bind(&bx), ts_bind(run ? &br : &bw),
+                              ts_bind(&bb), ts_bind(&by),
+                              ts_bind(&bv), ts_bind(&bx),
+                              ts_bind(&bx)};
+        p.addend_run = run;
+        for (size_t t = 0; t < TS_TILE_COUNT; t++) {
+            p.tile_m = ts_tiles[t];
+            rm_dispatch d;
+            assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
+            ts_poison(ts_ctx, &by, ny);
+            ts_run1(ts_ctx, &d, bind);
+            ts_buffer_read(ts_ctx, &by, y, ny);
+            double err = ts_max_rel_error(y, want, ny);
+            print_message("partition gemm %s tile %u N=%u C=%u O=%u %ux%u part %ux%u g=%u "
+                          "addend=%d run=%u: max rel error %.3g\n",
+                          variant_name(), p.tile_m, N, C, O, H, W, h, w, g, addend, run, err);
+            assert_true(err < 1e-5);
+        }
+        ts_destroy_buffers(ts_ctx, &br, NULL);
+    }
+    /* A run that V is not constant over is refused. */
+    if (addend && h * w > 1) {
+        p.addend_run = w + 1;
         rm_dispatch d;
-        assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
-        ts_poison(ts_ctx, &by, ny);
-        ts_run1(ts_ctx, &d, bind);
-        ts_buffer_read(ts_ctx, &by, y, ny);
-        double err = ts_max_rel_error(y, want, ny);
-        print_message("partition gemm %s tile %u N=%u C=%u O=%u %ux%u part %ux%u g=%u addend=%d: "
-                      "max rel error %.3g\n",
-                      variant_name(), p.tile_m, N, C, O, H, W, h, w, g, addend, err);
-        assert_true(err < 1e-5);
+        assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_ERROR_INVALID_ARGUMENT);
     }
     ts_destroy_buffers(ts_ctx, &bx, &bw, &bb, &by, &bv, NULL);
     free(v);
@@ -218,7 +232,7 @@ static void fp16_weights(void **state) {
         ts_fill(&rng, b, g * NO, -1.0f, 1.0f);
         for (size_t i = 0; i < nw; i++) wr[i] = half_to_float(rm_f32_to_f16(w[i]));
         ref_gemm(x, wr, b, M, K, NO, g, 0, want);
-        assert_true(rm_gemm_pack_f16(w, g, NO, K, scratch, packed));
+        assert_true(rm_gemm_pack_f16(w, g, NO, K, 0, scratch, packed));
         rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bb = ts_buffer_from(ts_ctx, b, g * NO);
         rm_buffer bw = ts_buffer_from(ts_ctx, (const float *)packed, (size_t)np / 2);
         rm_buffer by = ts_buffer_from(ts_ctx, NULL, ny);

@@ -107,6 +107,7 @@ static repmlp_status build(rm_builder *b, uint32_t N) {
                           .a_cols = p_cols,
                           .v_rows = v_rows,
                           .v_cols = v_cols,
+                          .addend_run = h * w,
                           .y_rows = rm_map_stride(ohw),
                           .y_cols = rm_map_stride(1)};
     rm_graph_node(g, RM_NODE_GEMM, &fc3, (int[]){x, w3, none, fc3_out, v, none, none}, "fc3");

@@ -129,6 +129,7 @@ void rb_add_block_v1(rm_builder *b, const char *prefix, const rm_block_v1_config
         .y_cols = {{w, h, 0}, {1, W, H * W, 0}},
         .v_rows = {{wp, hp, 0}, {1, wp, cpp, 0}},
         .v_cols = {{w, h, 0}, {0, 0, hp * wp, 0}},
+        .addend_run = h * w, /* v is constant over a channel's h*w pixels */
         .ep = {.has_bias = true, .act = act},
     };
     node(b, RM_NODE_GEMM, &fc3, (int[]){x, w3, b3, out, v, none, none}, prefix, "fc3");

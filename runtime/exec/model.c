@@ -74,17 +74,19 @@ static repmlp_status read_table(repmlp_model *m, rm_safetensors *st) {
 
 /* Records that tensor w is the (groups*NO, K) weight of a GEMM-core node. */
 static repmlp_status mark_packed(const repmlp_model *m, rm_weight *w, uint32_t groups, uint32_t NO,
-                                 uint32_t K) {
-    if (w->pack_groups && (w->pack_groups != groups || w->pack_no != NO || w->pack_k != K))
+                                 uint32_t K, uint32_t run) {
+    if (w->pack_groups &&
+        (w->pack_groups != groups || w->pack_no != NO || w->pack_k != K || w->pack_run != run))
         return rm_fail(REPMLP_ERROR_FORMAT, "%s: tensor '%s' is read as two different GEMM weights",
                        m->path, w->name);
-    uint64_t packed = rm_gemm_packed_count(groups, NO, K);
+    uint64_t packed = rm_gemm_packed_count_runs(groups, NO, K, run);
     if (packed == 0 || (uint64_t)groups * NO * K != w->count)
         return rm_fail(REPMLP_ERROR_TOO_LARGE, "%s: tensor '%s' cannot be packed as %u x (%u, %u)",
                        m->path, w->name, groups, NO, K);
     w->pack_groups = groups;
     w->pack_no = NO;
     w->pack_k = K;
+    w->pack_run = run;
     /* fp16: two halves per float of the buffer (packed counts are multiples of 64). */
     w->half = m->ctx && m->ctx->caps.fp16_weights;
     w->device_count = w->half ? packed / 2 : packed;
@@ -103,11 +105,12 @@ static repmlp_status mark_gemm_weights(repmlp_model *m, const rm_graph *g) {
         repmlp_status st;
         if (n->kind == RM_NODE_GEMM) {
             const rm_gemm_params *p = &n->params.gemm;
-            st = mark_packed(m, &m->weights[wi], p->groups, p->NO, p->K);
+            st = mark_packed(m, &m->weights[wi], p->groups, p->NO, p->K,
+                             p->has_addend ? p->addend_run : 0);
         } else {
             const rm_conv_params *p = &n->params.conv;
             st = mark_packed(m, &m->weights[wi], p->groups, p->O / p->groups,
-                             p->C / p->groups * p->kh * p->kw);
+                             p->C / p->groups * p->kh * p->kw, 0);
         }
         if (st != REPMLP_OK) return st;
     }
@@ -148,8 +151,8 @@ static repmlp_status read_tensors(repmlp_model *m, rm_safetensors *st, uint64_t 
         }
         rm_st_tensor_to_f32(rm_safetensors_tensor_at(st, i), scratch);
         if (!w->half) {
-            rm_gemm_pack(scratch, w->pack_groups, w->pack_no, w->pack_k, dst);
-        } else if (!rm_gemm_pack_f16(scratch, w->pack_groups, w->pack_no, w->pack_k,
+            rm_gemm_pack_runs(scratch, w->pack_groups, w->pack_no, w->pack_k, w->pack_run, dst);
+        } else if (!rm_gemm_pack_f16(scratch, w->pack_groups, w->pack_no, w->pack_k, w->pack_run,
                                      scratch + w->count, (uint16_t *)dst)) {
             rm_free(scratch);
             return rm_fail(REPMLP_ERROR_UNSUPPORTED,

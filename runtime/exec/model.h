@@ -15,7 +15,7 @@ typedef struct rm_weight {
     uint64_t count;
     /* A GEMM or conv weight is stored packed (rm_gemm_pack) as a (groups*NO, K) matrix;
      * pack_groups is 0 for the others, stored as they are. */
-    uint32_t pack_groups, pack_no, pack_k;
+    uint32_t pack_groups, pack_no, pack_k, pack_run; /* pack_run: rm_gemm_pack_runs */
     uint64_t device_count; /* floats in the weight buffer */
     bool ignored;          /* not loaded (num_batches_tracked of a training-time file) */
     bool half;             /* packed as fp16 (REPMLP_CONTEXT_FP16_WEIGHTS) */

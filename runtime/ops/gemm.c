@@ -1,8 +1,10 @@
 #include <string.h>
 
+#include "core/error.h"
 #include "ops/gemm_core.h"
 
 repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_dispatch *out) {
+    memset(out, 0, sizeof *out);
     rm_gemm_core c = {
         .name = "gemm",
         .storage_shader = RM_SHADER_GEMM_M1,
@@ -23,7 +25,18 @@ repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_d
     if (c.ep.act == RM_ACT_NONE) c.ep.act = p->act;
     uint64_t cols = (uint64_t)p->groups * p->K;
     c.max_read[0] = rm_map_max_offset(&p->a_rows, p->M) + rm_map_max_offset(&p->a_cols, cols);
-    c.max_read[1] = rm_gemm_packed_count(p->groups, p->NO, p->K) / 4;
+    uint32_t run = p->has_addend ? p->addend_run : 0;
+    if (run) {
+        /* V must be constant over each run: the leading stride-0 digits of v_cols cover it. */
+        uint64_t flat = 1;
+        for (int d = 0; d < 3 && p->v_cols.radix[d] && p->v_cols.stride[d] == 0; d++)
+            flat *= p->v_cols.radix[d];
+        if (p->K % run || flat % run)
+            return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                           "gemm: addend run %u does not divide K=%u and V's constant runs (%llu)",
+                           run, p->K, (unsigned long long)flat);
+    }
+    c.max_read[1] = rm_gemm_packed_count_runs(p->groups, p->NO, p->K, run) / 4;
     c.max_read[2] = p->has_addend
                         ? rm_map_max_offset(&p->v_rows, p->M) + rm_map_max_offset(&p->v_cols, cols)
                         : 0;
@@ -31,6 +44,7 @@ repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_d
     rm_gemm_put_map(spec + 37, &p->a_rows);
     rm_gemm_put_map(spec + 44, &p->a_cols);
     spec[51] = p->has_addend ? 1u : 0u;
+    spec[66] = run;
     if (p->has_addend) {
         rm_gemm_put_map(spec + 52, &p->v_rows);
         rm_gemm_put_map(spec + 59, &p->v_cols);

@@ -7,7 +7,7 @@
 
 /* Number of specialization constants the core uses (ids 0..36); a kernel's own follow. */
 #define RM_GEMM_CORE_SPEC 37
-#define RM_GEMM_MAX_SPEC 66
+#define RM_GEMM_MAX_SPEC 67
 
 typedef struct rm_gemm_core {
     const char *name; /* for messages */

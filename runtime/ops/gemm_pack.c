@@ -43,14 +43,42 @@ uint16_t rm_f32_to_f16(float f) {
     return (uint16_t)(sign | (v >> 13)); /* a carry into the exponent is still right */
 }
 
-bool rm_gemm_pack_f16(const float *wt, uint32_t groups, uint32_t NO, uint32_t K, float *scratch,
-                      uint16_t *packed) {
-    uint64_t n = rm_gemm_packed_count(groups, NO, K);
-    rm_gemm_pack(wt, groups, NO, K, scratch);
+bool rm_gemm_pack_f16(const float *wt, uint32_t groups, uint32_t NO, uint32_t K, uint32_t run,
+                      float *scratch, uint16_t *packed) {
+    uint64_t n = rm_gemm_packed_count_runs(groups, NO, K, run);
+    rm_gemm_pack_runs(wt, groups, NO, K, run, scratch);
     bool finite = true;
     for (uint64_t i = 0; i < n; i++) {
         packed[i] = rm_f32_to_f16(scratch[i]);
         finite &= (packed[i] & 0x7c00) != 0x7c00;
     }
     return finite;
+}
+
+uint64_t rm_gemm_packed_count_runs(uint32_t groups, uint32_t NO, uint32_t K, uint32_t run) {
+    uint64_t main = rm_gemm_packed_count(groups, NO, K);
+    if (!run || !main) return main;
+    uint64_t sums = rm_gemm_packed_count(groups, NO, K / run);
+    return sums && (main + sums) / 4 <= UINT32_MAX ? main + sums : 0;
+}
+
+void rm_gemm_pack_runs(const float *wt, uint32_t groups, uint32_t NO, uint32_t K, uint32_t run,
+                       float *packed) {
+    rm_gemm_pack(wt, groups, NO, K, packed);
+    if (!run) return;
+    /* The run sums as a (groups*NO, K/run) weight, packed after the main panels. */
+    uint64_t runs = K / run, panels = panel_count(NO);
+    float *sums = packed + rm_gemm_packed_count(groups, NO, K);
+    for (uint64_t g = 0; g < groups; g++)
+        for (uint64_t p = 0; p < panels; p++)
+            for (uint64_t r = 0; r < runs; r++) {
+                float *row = sums + ((g * panels + p) * runs + r) * RM_GEMM_PANEL;
+                for (uint64_t c = 0; c < RM_GEMM_PANEL; c++) {
+                    uint64_t n = p * RM_GEMM_PANEL + c;
+                    double sum = 0.0;
+                    for (uint64_t j = 0; n < NO && j < run; j++)
+                        sum += wt[(g * NO + n) * K + r * run + j];
+                    row[c] = (float)sum;
+                }
+            }
 }

@@ -78,11 +78,18 @@ typedef struct rm_epilogue {
  * rm_gemm_packed_count is the packed size in floats (0 when it exceeds 2^32 vec4s). */
 uint64_t rm_gemm_packed_count(uint32_t groups, uint32_t NO, uint32_t K);
 void rm_gemm_pack(const float *wt, uint32_t groups, uint32_t NO, uint32_t K, float *packed);
+/* With an addend run (rm_gemm_params.addend_run; 0 = none): the packed weight is followed by
+ * the sums of each run of `run` consecutive k of every column, packed the same way as a
+ * (groups*NO, K/run) weight, so a GEMM whose addend V is constant over each run adds
+ * V . sum(W) once per run instead of loading V at every k. */
+uint64_t rm_gemm_packed_count_runs(uint32_t groups, uint32_t NO, uint32_t K, uint32_t run);
+void rm_gemm_pack_runs(const float *wt, uint32_t groups, uint32_t NO, uint32_t K, uint32_t run,
+                       float *packed);
 /* The same layout in IEEE binary16 (round to nearest even), for kernels with w16 set; scratch
- * holds rm_gemm_packed_count floats. False when a weight is beyond fp16's range (or not
+ * holds rm_gemm_packed_count_runs floats. False when a weight is beyond fp16's range (or not
  * finite). */
-bool rm_gemm_pack_f16(const float *wt, uint32_t groups, uint32_t NO, uint32_t K, float *scratch,
-                      uint16_t *packed);
+bool rm_gemm_pack_f16(const float *wt, uint32_t groups, uint32_t NO, uint32_t K, uint32_t run,
+                      float *scratch, uint16_t *packed);
 uint16_t rm_f32_to_f16(float f);
 
 /* Grouped GEMM: Y[m, G*NO + n] = epilogue(sum_k X'[m, G*K + k] * Wt[G*NO + n, k]) for m < M,
@@ -102,6 +109,10 @@ typedef struct rm_gemm_params {
     rm_gemm_variant variant;
     uint32_t tile_m; /* rows per invocation: 0 chooses from M; 1, 4 or 8 force one */
     bool w16;        /* the packed weight is fp16 (rm_gemm_pack_f16); needs 16-bit storage */
+    /* > 0 with has_addend: V's value is the same for each run of addend_run consecutive
+     * columns k (v_cols' leading digits have stride 0: RepMLP's GP value over a partition's
+     * h*w pixels), and the weight is packed with its run sums (rm_gemm_pack_runs). */
+    uint32_t addend_run;
 } rm_gemm_params;
 repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_dispatch *out);
 

@@ -105,10 +105,15 @@ void ts_poison(repmlp_context *ctx, rm_buffer *b, size_t n) {
 
 rm_buffer ts_weight_buffer(repmlp_context *ctx, const float *wt, uint32_t groups, uint32_t NO,
                            uint32_t K) {
-    uint64_t n = rm_gemm_packed_count(groups, NO, K);
+    return ts_weight_buffer_runs(ctx, wt, groups, NO, K, 0);
+}
+
+rm_buffer ts_weight_buffer_runs(repmlp_context *ctx, const float *wt, uint32_t groups, uint32_t NO,
+                                uint32_t K, uint32_t run) {
+    uint64_t n = rm_gemm_packed_count_runs(groups, NO, K, run);
     float *packed = malloc(n * sizeof *packed);
     if (!n || !packed) fail_msg("ts_weight_buffer: %u x (%u, %u) cannot be packed", groups, NO, K);
-    rm_gemm_pack(wt, groups, NO, K, packed);
+    rm_gemm_pack_runs(wt, groups, NO, K, run, packed);
     rm_buffer b = ts_buffer_from(ctx, packed, n);
     free(packed);
     return b;

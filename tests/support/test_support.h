@@ -44,6 +44,9 @@ extern const uint32_t ts_tiles[TS_TILE_COUNT];
 /* A GEMM-core weight buffer: wt (groups*NO, K) row-major, packed as the kernels read it. */
 rm_buffer ts_weight_buffer(repmlp_context *ctx, const float *wt, uint32_t groups, uint32_t NO,
                            uint32_t K);
+/* The same with the run sums of rm_gemm_pack_runs (run 0: none). */
+rm_buffer ts_weight_buffer_runs(repmlp_context *ctx, const float *wt, uint32_t groups, uint32_t NO,
+                                uint32_t K, uint32_t run);
 void ts_buffer_read(repmlp_context *ctx, const rm_buffer *b, float *host, size_t n);
 rm_binding ts_bind(const rm_buffer *b);
 
