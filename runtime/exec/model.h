@@ -16,10 +16,10 @@ typedef struct rm_weight {
     /* A GEMM or conv weight is stored packed (rm_gemm_pack) as a (groups*NO, K) matrix;
      * pack_groups is 0 for the others, stored as they are. */
     uint32_t pack_groups, pack_no, pack_k, pack_run; /* pack_run: rm_gemm_pack_runs */
-    uint64_t device_count; /* floats in the weight buffer */
-    bool ignored;          /* not loaded (num_batches_tracked of a training-time file) */
-    bool half;             /* packed as fp16 (REPMLP_CONTEXT_FP16_WEIGHTS) */
-    uint64_t offset;       /* bytes in the weight buffer */
+    uint64_t device_count;                           /* floats in the weight buffer */
+    bool ignored;    /* not loaded (num_batches_tracked of a training-time file) */
+    bool half;       /* packed as fp16 (REPMLP_CONTEXT_FP16_WEIGHTS) */
+    uint64_t offset; /* bytes in the weight buffer */
 } rm_weight;
 
 struct rm_builder;
