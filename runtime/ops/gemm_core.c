@@ -65,7 +65,11 @@ repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *c, u
                            c->tile_m);
     }
     uint64_t gx = rm_div_up(c->NO, RM_GEMM_TN * RM_GEMM_LX);
-    uint64_t gy = rm_div_up(c->M, tile_rows[tile] * RM_GEMM_LY);
+    /* Fewer invocation rows when M needs fewer: rows past M would only start and exit (a
+     * batch-1 GEMM on lavapipe ran 1.x faster with one row of invocations than with 8). */
+    uint64_t row_tiles = rm_div_up(c->M, tile_rows[tile]);
+    uint32_t ly = row_tiles < RM_GEMM_LY ? (uint32_t)row_tiles : RM_GEMM_LY;
+    uint64_t gy = rm_div_up(row_tiles, ly);
     if (gx > ctx->caps.max_workgroup_count[0] || gy > ctx->caps.max_workgroup_count[1] ||
         c->groups > ctx->caps.max_workgroup_count[2])
         return rm_fail(REPMLP_ERROR_TOO_LARGE,
@@ -73,7 +77,7 @@ repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *c, u
                        c->name, c->M, c->NO, c->groups, (unsigned long long)gx,
                        (unsigned long long)gy, c->groups);
 
-    uint32_t head[7] = {RM_GEMM_LX,         RM_GEMM_LY, 1, c->K, c->NO, c->ep.has_bias ? 1u : 0u,
+    uint32_t head[7] = {RM_GEMM_LX,         ly, 1, c->K, c->NO, c->ep.has_bias ? 1u : 0u,
                         (uint32_t)c->ep.act};
     memcpy(spec, head, sizeof head);
     rm_gemm_put_map(spec + 7, &c->y_rows);
