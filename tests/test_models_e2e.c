@@ -184,15 +184,46 @@ static void cli_end_to_end(void **state) {
 
 static repmlp_context *api_ctx;
 
-static void api_case(const char *name, const char *dir) {
-    char fused[4096], p[4096];
-    FORMAT(fused, "%s/%s-%s.fused.safetensors", scratch, current->dir, name);
+/* A fixture's input (also as floats in x), expected output, and a float buffer y for it. */
+typedef struct fixture_io {
+    tensor input, expected;
+    float *x, *y;
+} fixture_io;
+
+static fixture_io read_fixture(const char *dir) {
+    char p[4096];
+    fixture_io io;
+    FORMAT(p, "%s/input.safetensors", dir);
+    io.input = read_tensor(p, "input");
+    FORMAT(p, "%s/expected.safetensors", dir);
+    io.expected = read_tensor(p, "output");
+    io.x = malloc(io.input.count * sizeof(float));
+    io.y = malloc(io.expected.count * sizeof(float));
+    for (size_t i = 0; i < io.input.count; i++) io.x[i] = (float)io.input.data[i];
+    return io;
+}
+
+static void free_fixture(fixture_io *io) {
+    free(io->x);
+    free(io->y);
+    free(io->input.data);
+    free(io->expected.data);
+}
+
+/* The fixture's fused file in the scratch directory, fused on first use. */
+static void fused_file(const char *name, const char *dir, char *fused, size_t size) {
+    int n = snprintf(fused, size, "%s/%s-%s.fused.safetensors", scratch, current->dir, name);
+    if (n < 0 || (size_t)n >= size) fail_msg("path too long");
     struct stat sb;
     if (stat(fused, &sb) != 0) fuse_case(dir, fused);
-    FORMAT(p, "%s/input.safetensors", dir);
-    tensor input = read_tensor(p, "input");
-    FORMAT(p, "%s/expected.safetensors", dir);
-    tensor expected = read_tensor(p, "output");
+}
+
+static void api_case(const char *name, const char *dir) {
+    char fused[4096];
+    fused_file(name, dir, fused, sizeof fused);
+    fixture_io io = read_fixture(dir);
+    tensor input = io.input, expected = io.expected;
+    float *x = io.x, *y = io.y;
 
     repmlp_model *model;
     assert_int_equal(repmlp_model_load(api_ctx, fused, &model), REPMLP_OK);
@@ -205,8 +236,6 @@ static void api_case(const char *name, const char *dir) {
     for (int d = 1; d < input.ndim; d++) assert_int_equal(in_shape.dims[d], input.shape[d]);
     for (int d = 1; d < expected.ndim; d++) assert_int_equal(out_shape.dims[d], expected.shape[d]);
     uint32_t batch = (uint32_t)input.shape[0];
-    float *x = malloc(input.count * sizeof(float)), *y = malloc(expected.count * sizeof(float));
-    for (size_t i = 0; i < input.count; i++) x[i] = (float)input.data[i];
 
     repmlp_session *s;
     assert_int_equal(repmlp_session_create(model, batch, &s), REPMLP_OK);
@@ -261,10 +290,7 @@ static void api_case(const char *name, const char *dir) {
                   err, (unsigned long long)repmlp_session_activation_bytes(s));
     repmlp_session_destroy(s);
     repmlp_model_destroy(model);
-    free(x);
-    free(y);
-    free(input.data);
-    free(expected.data);
+    free_fixture(&io);
 }
 
 static void api_end_to_end(void **state) {
@@ -283,29 +309,22 @@ static void unfused_case(const char *name, const char *dir) {
     size_t n = fread(config, 1, sizeof config - 1, f);
     fclose(f);
     config[n] = '\0';
-    FORMAT(p, "%s/input.safetensors", dir);
-    tensor input = read_tensor(p, "input");
-    FORMAT(p, "%s/expected.safetensors", dir);
-    tensor expected = read_tensor(p, "output");
+    fixture_io io = read_fixture(dir);
     FORMAT(p, "%s/train.safetensors", dir);
     repmlp_model *model;
     if (rm_model_load_as(api_ctx, p, "RepMLP-unfused", config, &model) != REPMLP_OK)
         fail_msg("%s", repmlp_last_error());
-    float *x = malloc(input.count * sizeof(float)), *y = malloc(expected.count * sizeof(float));
-    for (size_t i = 0; i < input.count; i++) x[i] = (float)input.data[i];
     repmlp_session *s;
-    assert_int_equal(repmlp_session_create(model, (uint32_t)input.shape[0], &s), REPMLP_OK);
-    assert_int_equal(repmlp_session_run(s, x, input.count, y, expected.count), REPMLP_OK);
-    double err = max_rel(y, expected.data, expected.count);
-    print_message("%-28s unfused batch %lld: max rel error %.3g\n", name, (long long)input.shape[0],
-                  err);
+    assert_int_equal(repmlp_session_create(model, (uint32_t)io.input.shape[0], &s), REPMLP_OK);
+    assert_int_equal(repmlp_session_run(s, io.x, io.input.count, io.y, io.expected.count),
+                     REPMLP_OK);
+    double err = max_rel(io.y, io.expected.data, io.expected.count);
+    print_message("%-28s unfused batch %lld: max rel error %.3g\n", name,
+                  (long long)io.input.shape[0], err);
     assert_true(err <= current->tolerance);
     repmlp_session_destroy(s);
     repmlp_model_destroy(model);
-    free(x);
-    free(y);
-    free(input.data);
-    free(expected.data);
+    free_fixture(&io);
 }
 
 static void unfused_end_to_end(void **state) {
@@ -325,23 +344,17 @@ static void unfused_end_to_end(void **state) {
 static repmlp_context *fp16_ctx;
 
 static void fp16_case(const char *name, const char *dir) {
-    char fused[4096], p[4096];
-    FORMAT(fused, "%s/%s-%s.fused.safetensors", scratch, current->dir, name);
-    struct stat sb;
-    if (stat(fused, &sb) != 0) fuse_case(dir, fused);
-    FORMAT(p, "%s/input.safetensors", dir);
-    tensor input = read_tensor(p, "input");
-    FORMAT(p, "%s/expected.safetensors", dir);
-    tensor expected = read_tensor(p, "output");
+    char fused[4096];
+    fused_file(name, dir, fused, sizeof fused);
+    fixture_io io = read_fixture(dir);
     repmlp_model *m16, *m32;
     assert_int_equal(repmlp_model_load(fp16_ctx, fused, &m16), REPMLP_OK);
     assert_int_equal(repmlp_model_load(api_ctx, fused, &m32), REPMLP_OK);
-    float *x = malloc(input.count * sizeof(float)), *y = malloc(expected.count * sizeof(float));
-    for (size_t i = 0; i < input.count; i++) x[i] = (float)input.data[i];
     repmlp_session *s;
-    assert_int_equal(repmlp_session_create(m16, (uint32_t)input.shape[0], &s), REPMLP_OK);
-    assert_int_equal(repmlp_session_run(s, x, input.count, y, expected.count), REPMLP_OK);
-    double err = max_rel(y, expected.data, expected.count);
+    assert_int_equal(repmlp_session_create(m16, (uint32_t)io.input.shape[0], &s), REPMLP_OK);
+    assert_int_equal(repmlp_session_run(s, io.x, io.input.count, io.y, io.expected.count),
+                     REPMLP_OK);
+    double err = max_rel(io.y, io.expected.data, io.expected.count);
     uint64_t b16 = repmlp_model_weight_bytes(m16), b32 = repmlp_model_weight_bytes(m32);
     print_message("%-28s fp16 weights %s: max rel error %.3g, weights %llu bytes (fp32: %llu)\n",
                   name, fp16_ctx->caps.fp16_weights ? "on" : "unavailable, fp32", err,
@@ -357,10 +370,7 @@ static void fp16_case(const char *name, const char *dir) {
     repmlp_session_destroy(s);
     repmlp_model_destroy(m16);
     repmlp_model_destroy(m32);
-    free(x);
-    free(y);
-    free(input.data);
-    free(expected.data);
+    free_fixture(&io);
 }
 
 static void fp16_end_to_end(void **state) {
