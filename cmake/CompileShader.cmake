@@ -5,30 +5,22 @@
 # memory, which made the GEMM 5x slower there.
 set(raw ${OUT}.raw.spv)
 set(spv ${OUT}.spv)
-execute_process(
-  COMMAND ${GLSLANG} -V --target-env vulkan1.1 ${DEFINES} --depfile ${OUT}.d.tmp -o ${raw} ${SRC}
-  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-# glslangValidator echoes the input file name on success; anything else is a diagnostic.
-string(REGEX REPLACE "^[^\n]*\\.comp\n?" "" out "${out}")
-string(STRIP "${out}${err}" diag)
-if(NOT rc EQUAL 0 OR NOT diag STREQUAL "")
-  file(REMOVE ${raw} ${OUT}.d.tmp)
-  message(FATAL_ERROR "shader ${SRC} (${DEFINES}): compiler output:\n${diag}")
-endif()
-execute_process(COMMAND ${SPIRV_OPT} --target-env=vulkan1.1 ${SPIRV_OPT_PASSES} ${raw} -o ${spv}
-                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-string(STRIP "${out}${err}" diag)
-if(NOT rc EQUAL 0 OR NOT diag STREQUAL "")
-  file(REMOVE ${raw} ${spv} ${OUT}.d.tmp)
-  message(FATAL_ERROR "shader ${SRC} (${DEFINES}): spirv-opt failed:\n${diag}")
-endif()
-execute_process(COMMAND ${SPIRV_VAL} --target-env vulkan1.1 ${spv}
-                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-string(STRIP "${out}${err}" diag)
-if(NOT rc EQUAL 0 OR NOT diag STREQUAL "")
-  file(REMOVE ${raw} ${spv} ${OUT}.d.tmp)
-  message(FATAL_ERROR "shader ${SRC} (${DEFINES}): spirv-val failed:\n${diag}")
-endif()
+# Runs one step; any failure or any output fails the build and removes what it left.
+macro(run_step what)
+  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+  # glslangValidator echoes the input file name on success; anything else is a diagnostic.
+  string(REGEX REPLACE "^[^\n]*\\.comp\n?" "" out "${out}")
+  string(STRIP "${out}${err}" diag)
+  if(NOT rc EQUAL 0 OR NOT diag STREQUAL "")
+    file(REMOVE ${raw} ${spv} ${OUT}.d.tmp)
+    message(FATAL_ERROR "shader ${SRC} (${DEFINES}): ${what}:\n${diag}")
+  endif()
+endmacro()
+run_step("compiler output" ${GLSLANG} -V --target-env vulkan1.1 ${DEFINES} --depfile ${OUT}.d.tmp
+         -o ${raw} ${SRC})
+run_step("spirv-opt failed" ${SPIRV_OPT} --target-env=vulkan1.1 ${SPIRV_OPT_PASSES} ${raw}
+         -o ${spv})
+run_step("spirv-val failed" ${SPIRV_VAL} --target-env vulkan1.1 ${spv})
 if(SPIRV_DIS)
   # Kept beside the header for review of what the compilers produced.
   execute_process(COMMAND ${SPIRV_DIS} -o ${OUT}.spvasm ${spv} OUTPUT_QUIET ERROR_QUIET)

@@ -155,6 +155,18 @@ uint run_count();
 void load_run(uint g, uint r, inout float a[TM]);
 #endif
 
+// One reduction step of the register tile: A's TM values from LOAD_A (a call filling `a`),
+// W's NV vec4s from the packed weight at vec4 index W_AT, TM * NV vector FMAs.
+#define TILE_STEP(LOAD_A, W_AT)                                                                    \
+    {                                                                                              \
+        float a[TM];                                                                               \
+        LOAD_A;                                                                                    \
+        vec4 b[NV];                                                                                \
+        [[unroll]] for (uint v = 0; v < NV; v++) b[v] = LOAD_W4((W_AT) + v);                       \
+        [[unroll]] for (uint i = 0; i < TM; i++) [[unroll]] for (uint v = 0; v < NV; v++)          \
+            acc[i * NV + v] = fma(vec4(a[i]), b[v], acc[i * NV + v]);                              \
+    }
+
 void main() {
     uint g = gl_WorkGroupID.z;
     uint n0 = gl_GlobalInvocationID.x * TN;
@@ -171,28 +183,14 @@ void main() {
     vec4 acc[TM * NV];
     [[unroll]] for (uint i = 0; i < TM * NV; i++) acc[i] = vec4(0.0);
 
-    for (uint k = 0; k < K; k++) {
-        float a[TM];
-        load_a(g, k, a);
-        vec4 b[NV];
-        [[unroll]] for (uint v = 0; v < NV; v++) b[v] = LOAD_W4(wbase + k * (PANEL / 4) + v);
-        [[unroll]] for (uint i = 0; i < TM; i++) [[unroll]] for (uint v = 0; v < NV; v++)
-            acc[i * NV + v] = fma(vec4(a[i]), b[v], acc[i * NV + v]);
-    }
+    for (uint k = 0; k < K; k++) TILE_STEP(load_a(g, k, a), wbase + k * (PANEL / 4));
 
 #ifdef RM_RUNS
     uint runs = run_count();
     if (runs != 0) {
         uint rbase = gl_NumWorkGroups.z * panels * K * (PANEL / 4) +
                      ((g * panels + n0 / PANEL) * runs) * (PANEL / 4) + (n0 % PANEL) / 4;
-        for (uint r = 0; r < runs; r++) {
-            float a[TM];
-            load_run(g, r, a);
-            vec4 b[NV];
-            [[unroll]] for (uint v = 0; v < NV; v++) b[v] = LOAD_W4(rbase + r * (PANEL / 4) + v);
-            [[unroll]] for (uint i = 0; i < TM; i++) [[unroll]] for (uint v = 0; v < NV; v++)
-                acc[i * NV + v] = fma(vec4(a[i]), b[v], acc[i * NV + v]);
-        }
+        for (uint r = 0; r < runs; r++) TILE_STEP(load_run(g, r, a), rbase + r * (PANEL / 4));
     }
 #endif
 

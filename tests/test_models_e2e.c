@@ -18,6 +18,7 @@
 #include "io/safetensors.h"
 #include "core/context.h"
 #include "exec/model.h"
+#include "io/json.h"
 
 #define FIXTURES REPMLP_SOURCE_DIR "/tests/fixtures"
 
@@ -302,18 +303,17 @@ static void api_end_to_end(void **state) {
 /* The training-time structure run unfused on the runtime ("RepMLP-unfused", the benchmark
  * baseline of re-parameterization) computes the same as PyTorch. */
 static void unfused_case(const char *name, const char *dir) {
-    char p[4096], config[4096];
-    FORMAT(p, "%s/config.json", dir);
-    FILE *f = fopen(p, "rb");
-    if (!f) fail_msg("cannot open %s", p);
-    size_t n = fread(config, 1, sizeof config - 1, f);
-    fclose(f);
-    config[n] = '\0';
+    char p[4096], where[4096];
+    FORMAT(p, "@%s/config.json", dir);
+    cJSON *config = NULL;
+    if (rm_json_parse_arg(p, dir, "config", where, sizeof where, &config) != REPMLP_OK)
+        fail_msg("%s", repmlp_last_error());
     fixture_io io = read_fixture(dir);
     FORMAT(p, "%s/train.safetensors", dir);
     repmlp_model *model;
     if (rm_model_load_as(api_ctx, p, "RepMLP-unfused", config, &model) != REPMLP_OK)
         fail_msg("%s", repmlp_last_error());
+    cJSON_Delete(config);
     repmlp_session *s;
     assert_int_equal(repmlp_session_create(model, (uint32_t)io.input.shape[0], &s), REPMLP_OK);
     assert_int_equal(repmlp_session_run(s, io.x, io.input.count, io.y, io.expected.count),
@@ -332,9 +332,11 @@ static void unfused_end_to_end(void **state) {
     api_ctx = ts_context();
     each_case(&sets[0], unfused_case);
     repmlp_model *m = NULL;
+    cJSON *partial = cJSON_Parse("{\"in_channels\": 4}");
     assert_int_equal(rm_model_load_as(api_ctx, FIXTURES "/block_v1/gp_c4_k13/train.safetensors",
-                                      "RepMLP-unfused", "{\"in_channels\": 4}", &m),
+                                      "RepMLP-unfused", partial, &m),
                      REPMLP_ERROR_CONFIG);
+    cJSON_Delete(partial);
     assert_null(m);
     ts_context_done(api_ctx);
 }

@@ -68,10 +68,7 @@ static void check(const conv_case *t) {
         rm_dispatch d;
         repmlp_status st = rm_conv_prepare(ts_ctx, &p, &d);
         if (st != REPMLP_OK) fail_msg("%s", repmlp_last_error());
-        ts_poison(ts_ctx, &by, ny);
-        ts_run1(ts_ctx, &d, bind);
-        ts_buffer_read(ts_ctx, &by, y, ny);
-        double err = ts_max_rel_error(y, want, ny);
+        double err = ts_run_compare(ts_ctx, &d, bind, &by, y, want, ny, NULL);
         print_message("conv %s tile %u N=%u C=%u %ux%u O=%u k=%u s=%u p=%u g=%u act=%d bias=%d "
                       "res=%d: max rel error %.3g\n",
                       variant == RM_GEMM_TEXEL ? "texel" : "storage", p.tile_m, t->N, t->C, t->H,

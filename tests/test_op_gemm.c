@@ -28,27 +28,17 @@ static void plain(uint32_t M, uint32_t K, uint32_t NO, uint32_t g, bool bias, bo
 
     rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bw = ts_weight_buffer(ts_ctx, w, g, NO, K);
     rm_buffer bb = ts_buffer_from(ts_ctx, b, g * NO), by = ts_buffer_from(ts_ctx, NULL, ny);
-    rm_gemm_params p = {.M = M,
-                        .K = K,
-                        .NO = NO,
-                        .groups = g,
-                        .has_bias = bias,
-                        .act = relu ? RM_ACT_RELU : RM_ACT_NONE,
-                        .a_rows = rm_map_stride(g * K),
-                        .a_cols = rm_map_stride(1),
-                        .y_rows = rm_map_stride(g * NO),
-                        .y_cols = rm_map_stride(1),
-                        .variant = variant};
+    rm_gemm_params p = rm_gemm_row_major(M, K, NO, g);
+    p.has_bias = bias;
+    p.act = relu ? RM_ACT_RELU : RM_ACT_NONE;
+    p.variant = variant;
     rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
                           ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
     for (size_t t = 0; t < TS_TILE_COUNT; t++) {
         p.tile_m = ts_tiles[t];
         rm_dispatch d;
         assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
-        ts_poison(ts_ctx, &by, ny);
-        double ms = ts_run1(ts_ctx, &d, bind);
-        ts_buffer_read(ts_ctx, &by, y, ny);
-        double err = ts_max_rel_error(y, want, ny);
+        double ms, err = ts_run_compare(ts_ctx, &d, bind, &by, y, want, ny, &ms);
         print_message("gemm %s tile %u M=%u K=%u N=%u g=%u bias=%d relu=%d: max rel error %.3g "
                       "(%.2f ms)\n",
                       variant_name(), p.tile_m, M, K, NO, g, bias, relu, err, ms);
@@ -153,10 +143,7 @@ static void partition_maps(uint32_t N, uint32_t C, uint32_t O, uint32_t H, uint3
             p.tile_m = ts_tiles[t];
             rm_dispatch d;
             assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
-            ts_poison(ts_ctx, &by, ny);
-            ts_run1(ts_ctx, &d, bind);
-            ts_buffer_read(ts_ctx, &by, y, ny);
-            double err = ts_max_rel_error(y, want, ny);
+            double err = ts_run_compare(ts_ctx, &d, bind, &by, y, want, ny, NULL);
             print_message("partition gemm %s tile %u N=%u C=%u O=%u %ux%u part %ux%u g=%u "
                           "addend=%d run=%u: max rel error %.3g\n",
                           variant_name(), p.tile_m, N, C, O, H, W, h, w, g, addend, run, err);
@@ -236,17 +223,10 @@ static void fp16_weights(void **state) {
         rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bb = ts_buffer_from(ts_ctx, b, g * NO);
         rm_buffer bw = ts_buffer_from(ts_ctx, (const float *)packed, (size_t)np / 2);
         rm_buffer by = ts_buffer_from(ts_ctx, NULL, ny);
-        rm_gemm_params p = {.M = M,
-                            .K = K,
-                            .NO = NO,
-                            .groups = g,
-                            .has_bias = true,
-                            .a_rows = rm_map_stride(g * K),
-                            .a_cols = rm_map_stride(1),
-                            .y_rows = rm_map_stride(g * NO),
-                            .y_cols = rm_map_stride(1),
-                            .variant = variant,
-                            .w16 = true};
+        rm_gemm_params p = rm_gemm_row_major(M, K, NO, g);
+        p.has_bias = true;
+        p.variant = variant;
+        p.w16 = true;
         rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
                               ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
         for (size_t t = 0; t < TS_TILE_COUNT; t++) {
@@ -258,10 +238,7 @@ static void fp16_weights(void **state) {
                 break;
             }
             assert_int_equal(st, REPMLP_OK);
-            ts_poison(ts_ctx, &by, ny);
-            ts_run1(ts_ctx, &d, bind);
-            ts_buffer_read(ts_ctx, &by, y, ny);
-            double err = ts_max_rel_error(y, want, ny);
+            double err = ts_run_compare(ts_ctx, &d, bind, &by, y, want, ny, NULL);
             print_message("gemm fp16 weights %s tile %u M=%u K=%u N=%u g=%u: max rel error %.3g\n",
                           variant_name(), p.tile_m, M, K, NO, g, err);
             assert_true(err < 1e-5);

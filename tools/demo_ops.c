@@ -127,15 +127,8 @@ int main(int argc, char **argv) {
     rm_buffer bb = upload(ctx, bias, (size_t)g * NO);
     rm_buffer bxg = upload(ctx, x, (size_t)M * g * K), by;
     CHECK(rm_buffer_create(ctx, nout * 4, RM_BUFFER_DEVICE, &by));
-    rm_gemm_params gp = {.M = M,
-                         .K = K,
-                         .NO = NO,
-                         .groups = g,
-                         .has_bias = true,
-                         .a_rows = rm_map_stride(g * K),
-                         .a_cols = rm_map_stride(1),
-                         .y_rows = rm_map_stride(g * NO),
-                         .y_cols = rm_map_stride(1)};
+    rm_gemm_params gp = rm_gemm_row_major(M, K, NO, g);
+    gp.has_bias = true;
     CHECK(rm_gemm_prepare(ctx, &gp, &d));
     rm_binding b4[7] = {bind(&bxg), bind(&bw),  bind(&bb), bind(&by),
                         bind(&bxg), bind(&bxg), bind(&bxg)};

@@ -25,6 +25,7 @@
 #include "core/platform.h"
 #include "exec/model.h"
 #include "exec/session.h"
+#include "io/json.h"
 #include "ops/ops.h"
 
 typedef struct options {
@@ -168,17 +169,10 @@ static int bench_gemm(repmlp_context *ctx, const options *o, const char *device)
     TRY(rm_descriptor_pool_create(ctx, (uint32_t)o->tile_count, &pool));
     rm_dispatch d[4];
     for (int t = 0; t < o->tile_count; t++) {
-        rm_gemm_params p = {.M = M,
-                            .K = K,
-                            .NO = N,
-                            .groups = g,
-                            .has_bias = true,
-                            .a_rows = rm_map_stride(g * K),
-                            .a_cols = rm_map_stride(1),
-                            .y_rows = rm_map_stride(g * N),
-                            .y_cols = rm_map_stride(1),
-                            .variant = o->variant,
-                            .tile_m = o->tiles[t]};
+        rm_gemm_params p = rm_gemm_row_major(M, K, N, g);
+        p.has_bias = true;
+        p.variant = o->variant;
+        p.tile_m = o->tiles[t];
         TRY(rm_gemm_prepare(ctx, &p, &d[t]));
         TRY(rm_dispatch_bind(ctx, pool, &d[t], b));
     }
@@ -245,35 +239,15 @@ static void print_profile(repmlp_session *s) {
     free(ms);
 }
 
-/* The --config text: JSON, or @FILE. NULL (after a message) on failure. */
-static char *read_config(const char *arg) {
-    if (arg[0] != '@') {
-        char *copy = malloc(strlen(arg) + 1);
-        if (copy) strcpy(copy, arg);
-        return copy;
-    }
-    FILE *f = fopen(arg + 1, "rb");
-    char *text = NULL;
-    long n = -1;
-    if (f && fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
-        (text = malloc((size_t)n + 1)) && fread(text, 1, (size_t)n, f) == (size_t)n) {
-        text[n] = '\0';
-    } else {
-        fprintf(stderr, "repmlp-bench: --config: cannot read %s\n", arg + 1);
-        free(text);
-        text = NULL;
-    }
-    if (f) fclose(f);
-    return text;
-}
-
 static int bench_model(repmlp_context *ctx, const options *o, const char *device) {
     repmlp_model *model;
     if (o->unfused) {
-        char *config = read_config(o->config);
-        if (!config) return 1;
-        repmlp_status st = rm_model_load_as(ctx, o->model, "RepMLP-unfused", config, &model);
-        free(config);
+        char where[1024];
+        cJSON *config = NULL;
+        repmlp_status st =
+            rm_json_parse_arg(o->config, o->model, "--config", where, sizeof where, &config);
+        if (st == REPMLP_OK) st = rm_model_load_as(ctx, o->model, "RepMLP-unfused", config, &model);
+        cJSON_Delete(config);
         TRY(st);
     } else {
         TRY(repmlp_model_load(ctx, o->model, &model));

@@ -163,22 +163,6 @@ static const struct arch_entry *find_arch(const char *name) {
     return NULL;
 }
 
-/* Parses --config: inline JSON (messages say "<TRAIN>: --config") or @file. */
-static repmlp_status load_config(const char *arg, const char *train, char *where, size_t where_size,
-                                 cJSON **out) {
-    if (arg[0] != '@') {
-        snprintf(where, where_size, "%s: --config", train);
-        return rm_json_parse(arg, strlen(arg), where, out);
-    }
-    snprintf(where, where_size, "%s", arg + 1);
-    rm_file_map map;
-    repmlp_status s = rm_file_map_open(arg + 1, &map);
-    if (s != REPMLP_OK) return s;
-    s = rm_json_parse((const char *)map.data, map.size, where, out);
-    rm_file_map_close(&map);
-    return s;
-}
-
 /* The value of --metadata KEY=@FILE: the file's text (rm_malloc'd into *out), trailing white
  * space removed; a NUL byte is an error naming the file. */
 static repmlp_status read_metadata_file(const char *path, char **out) {
@@ -329,7 +313,7 @@ int main(int argc, char **argv) {
     char where[1024];
     where[0] = '\0';
     if (s == REPMLP_OK && config_arg)
-        s = load_config(config_arg, files[0], where, sizeof where, &config);
+        s = rm_json_parse_arg(config_arg, files[0], "--config", where, sizeof where, &config);
     if (s == REPMLP_OK) s = arch->fuse(config, where, preset_name, files[0], files[1]);
     cJSON_Delete(config);
     rm_fused_set_extra_metadata(NULL, NULL, 0);

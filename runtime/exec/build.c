@@ -41,15 +41,8 @@ static void node(rm_builder *b, rm_node_kind kind, const void *params, const int
 
 /* A plain (M, K) x (NO, K)^T GEMM with bias into row-major (M, NO). */
 static rm_gemm_params dense(uint32_t M, uint32_t K, uint32_t NO, rm_activation act) {
-    rm_gemm_params p = {.M = M,
-                        .K = K,
-                        .NO = NO,
-                        .groups = 1,
-                        .a_rows = rm_map_stride(K),
-                        .a_cols = rm_map_stride(1),
-                        .y_rows = rm_map_stride(NO),
-                        .y_cols = rm_map_stride(1),
-                        .ep = {.has_bias = true, .act = act}};
+    rm_gemm_params p = rm_gemm_row_major(M, K, NO, 1);
+    p.ep = (rm_epilogue){.has_bias = true, .act = act};
     return p;
 }
 
@@ -83,55 +76,87 @@ void rb_add_conv_rect(rm_builder *b, const char *prefix, const rb_conv *c, uint3
     node(b, RM_NODE_CONV, &p, (int[]){x, wt, bias, out, none, none, res}, prefix, ".conv");
 }
 
-void rb_add_block_v1(rm_builder *b, const char *prefix, const rm_block_v1_config *c, uint32_t N,
-                     rm_activation act, int x, int out) {
+void rb_add_batchnorm(rm_builder *b, const char *prefix, uint32_t N, uint32_t C, uint32_t HW, int x,
+                      int residual, int out) {
+    static const char *const parts[4] = {"weight", "bias", "running_mean", "running_var"};
+    int args[7] = {x, -1, -1, -1, -1, residual >= 0 ? residual : rm_graph_none(b->graph), out};
+    int64_t shape[1] = {C};
+    char dotted[160];
+    snprintf(dotted, sizeof dotted, "%s.", prefix);
+    for (int i = 0; i < 4; i++) args[1 + i] = weight(b, dotted, parts[i], 1, shape);
+    rm_batchnorm_params p = {N, C, HW, residual >= 0};
+    node(b, RM_NODE_BATCHNORM, &p, args, prefix, "");
+}
+
+int rb_add_gp_v1(rm_builder *b, const char *prefix, const rm_block_v1_config *c, uint32_t N, int x,
+                 const char *bn_prefix) {
+    int none = rm_graph_none(b->graph);
+    if (!c->has_gp) return none;
+    const uint32_t C = (uint32_t)c->in_channels, H = (uint32_t)c->H, W = (uint32_t)c->W;
+    const uint32_t h = (uint32_t)c->h, w = (uint32_t)c->w, I = (uint32_t)c->I;
+    const uint32_t cpp = C * (H / h) * (W / w);
+    int64_t s_fc1[2] = {I, cpp}, s_b1[1] = {I}, s_fc2[2] = {cpp, I}, s_b2[1] = {cpp};
+    int w1 = weight(b, prefix, "fc1_fc2.fc1.weight", 2, s_fc1);
+    int b1 = weight(b, prefix, "fc1_fc2.fc1.bias", 1, s_b1);
+    int w2 = weight(b, prefix, "fc1_fc2.fc2.weight", 2, s_fc2);
+    int b2 = weight(b, prefix, "fc1_fc2.fc2.bias", 1, s_b2);
+    int pooled = rb_temp(b, (uint64_t)N * cpp), hidden = rb_temp(b, (uint64_t)N * I);
+    int v = rb_temp(b, (uint64_t)N * cpp);
+    rm_avgpool_params pool = {N, C, H, W, h, w};
+    node(b, RM_NODE_AVGPOOL, &pool, (int[]){x, pooled}, prefix, "gp.avgpool");
+    if (bn_prefix) {
+        int normed = rb_temp(b, (uint64_t)N * cpp);
+        rb_add_batchnorm(b, bn_prefix, N, C, cpp / C, pooled, -1, normed);
+        pooled = normed;
+    }
+    rm_gemm_params fc1 = dense(N, cpp, I, RM_ACT_RELU);
+    node(b, RM_NODE_GEMM, &fc1, (int[]){pooled, w1, b1, hidden, none, none, none}, prefix,
+         "fc1_fc2.fc1");
+    rm_gemm_params fc2 = dense(N, I, cpp, RM_ACT_NONE);
+    node(b, RM_NODE_GEMM, &fc2, (int[]){hidden, w2, b2, v, none, none, none}, prefix,
+         "fc1_fc2.fc2");
+    return v;
+}
+
+rm_gemm_params rb_fc3_v1(const rm_block_v1_config *c, uint32_t N) {
     const uint32_t C = (uint32_t)c->in_channels, O = (uint32_t)c->out_channels;
     const uint32_t H = (uint32_t)c->H, W = (uint32_t)c->W, h = (uint32_t)c->h, w = (uint32_t)c->w;
-    const uint32_t hp = H / h, wp = W / w, g3 = (uint32_t)c->fc3_groups, I = (uint32_t)c->I;
-    rb_check_size(b, (uint64_t)C * H * W);
-    rb_check_size(b, (uint64_t)O * H * W);
-    rb_check_size(b, (uint64_t)C * h * w * O * h * w / g3);
-    if (b->status != REPMLP_OK) return;
-    const uint32_t chw = C * h * w, ohw = O * h * w, cpp = C * hp * wp;
-    rm_graph *g = b->graph;
-    int none = rm_graph_none(g);
-    int v = none;
-    if (c->has_gp) {
-        int64_t s_fc1[2] = {I, cpp}, s_b1[1] = {I}, s_fc2[2] = {cpp, I}, s_b2[1] = {cpp};
-        int w1 = weight(b, prefix, "fc1_fc2.fc1.weight", 2, s_fc1);
-        int b1 = weight(b, prefix, "fc1_fc2.fc1.bias", 1, s_b1);
-        int w2 = weight(b, prefix, "fc1_fc2.fc2.weight", 2, s_fc2);
-        int b2 = weight(b, prefix, "fc1_fc2.fc2.bias", 1, s_b2);
-        int pooled = rb_temp(b, (uint64_t)N * cpp), hidden = rb_temp(b, (uint64_t)N * I);
-        v = rb_temp(b, (uint64_t)N * cpp);
-        rm_avgpool_params pool = {N, C, H, W, h, w};
-        node(b, RM_NODE_AVGPOOL, &pool, (int[]){x, pooled}, prefix, "gp.avgpool");
-        rm_gemm_params fc1 = dense(N, cpp, I, RM_ACT_RELU);
-        node(b, RM_NODE_GEMM, &fc1, (int[]){pooled, w1, b1, hidden, none, none, none}, prefix,
-             "fc1_fc2.fc1");
-        rm_gemm_params fc2 = dense(N, I, cpp, RM_ACT_NONE);
-        node(b, RM_NODE_GEMM, &fc2, (int[]){hidden, w2, b2, v, none, none, none}, prefix,
-             "fc1_fc2.fc2");
-    }
-    int64_t s_fc3[4] = {ohw, chw / g3, 1, 1}, s_b3[1] = {ohw};
-    int w3 = weight(b, prefix, "fc3.weight", 4, s_fc3), b3 = weight(b, prefix, "fc3.bias", 1, s_b3);
+    const uint32_t hp = H / h, wp = W / w, g3 = (uint32_t)c->fc3_groups;
     /* Rows are partitions (n, ip, jp); columns are (c, y, x) inside a partition; the GP's
      * v (N, C*hp*wp) is broadcast over (y, x) on load. */
-    rm_gemm_params fc3 = {
+    rm_gemm_params p = {
         .M = N * hp * wp,
-        .K = chw / g3,
-        .NO = ohw / g3,
+        .K = C * h * w / g3,
+        .NO = O * h * w / g3,
         .groups = g3,
         .has_addend = c->has_gp,
         .a_rows = {{wp, hp, 0}, {w, h * W, C * H * W, 0}},
         .a_cols = {{w, h, 0}, {1, W, H * W, 0}},
-        .y_rows = {{wp, hp, 0}, {w, h * W, O * H * W, 0}},
-        .y_cols = {{w, h, 0}, {1, W, H * W, 0}},
-        .v_rows = {{wp, hp, 0}, {1, wp, cpp, 0}},
+        .v_rows = {{wp, hp, 0}, {1, wp, C * hp * wp, 0}},
         .v_cols = {{w, h, 0}, {0, 0, hp * wp, 0}},
         .addend_run = h * w, /* v is constant over a channel's h*w pixels */
-        .ep = {.has_bias = true, .act = act},
     };
+    return p;
+}
+
+void rb_add_block_v1(rm_builder *b, const char *prefix, const rm_block_v1_config *c, uint32_t N,
+                     rm_activation act, int x, int out) {
+    const uint32_t C = (uint32_t)c->in_channels, O = (uint32_t)c->out_channels;
+    const uint32_t H = (uint32_t)c->H, W = (uint32_t)c->W, h = (uint32_t)c->h, w = (uint32_t)c->w;
+    const uint32_t g3 = (uint32_t)c->fc3_groups;
+    rb_check_size(b, (uint64_t)C * H * W);
+    rb_check_size(b, (uint64_t)O * H * W);
+    rb_check_size(b, (uint64_t)C * h * w * O * h * w / g3);
+    if (b->status != REPMLP_OK) return;
+    int none = rm_graph_none(b->graph);
+    int v = rb_add_gp_v1(b, prefix, c, N, x, NULL);
+    rm_gemm_params fc3 = rb_fc3_v1(c, N);
+    int64_t s_fc3[4] = {fc3.groups * fc3.NO, fc3.K, 1, 1}, s_b3[1] = {fc3.groups * fc3.NO};
+    int w3 = weight(b, prefix, "fc3.weight", 4, s_fc3), b3 = weight(b, prefix, "fc3.bias", 1, s_b3);
+    /* The output is scattered back to (N, O, H, W) by the same partition maps. */
+    fc3.y_rows = (rm_index_map){{W / w, H / h, 0}, {w, h * W, O * H * W, 0}};
+    fc3.y_cols = (rm_index_map){{w, h, 0}, {1, W, H * W, 0}};
+    fc3.ep = (rm_epilogue){.has_bias = true, .act = act};
     node(b, RM_NODE_GEMM, &fc3, (int[]){x, w3, b3, out, v, none, none}, prefix, "fc3");
 }
 

@@ -24,6 +24,21 @@ void rb_add_conv(rm_builder *b, const char *prefix, const rb_conv *c, int x, int
 void rb_add_conv_rect(rm_builder *b, const char *prefix, const rb_conv *c, uint32_t kw, uint32_t sw,
                       int x, int out);
 
+/* Eval-mode BatchNorm `prefix`.{weight,bias,running_mean,running_var} over (N, C, HW), plus
+ * residual (a value id, or -1), into out. */
+void rb_add_batchnorm(rm_builder *b, const char *prefix, uint32_t N, uint32_t C, uint32_t HW, int x,
+                      int residual, int out);
+
+/* The v1 block's global perceptron on x: avgpool, then BatchNorm `bn_prefix` when non-NULL
+ * (training-time form), fc1 + ReLU, fc2. Returns v (N, C*hp*wp), or the none value without
+ * a GP. */
+int rb_add_gp_v1(rm_builder *b, const char *prefix, const rm_block_v1_config *c, uint32_t N, int x,
+                 const char *bn_prefix);
+
+/* The v1 block's fc3 over the partitions of x (with v added on load when there is a GP):
+ * shape, groups, A and V maps; the caller sets the output maps and epilogue. */
+rm_gemm_params rb_fc3_v1(const rm_block_v1_config *c, uint32_t N);
+
 /* The RepMLP v1 block (deploy form, SPEC §1) under prefix, batch N, then `act`. */
 void rb_add_block_v1(rm_builder *b, const char *prefix, const rm_block_v1_config *cfg, uint32_t N,
                      rm_activation act, int x, int out);

@@ -93,12 +93,19 @@ static repmlp_status mark_packed(const repmlp_model *m, rm_weight *w, uint32_t g
     return REPMLP_OK;
 }
 
+/* The model tensor a GEMM-core node (gemm, conv) reads as its weight (binding 1), or -1 for
+ * other nodes. */
+static int core_weight(const rm_graph *g, const rm_node *n) {
+    bool core = n->kind == RM_NODE_GEMM || n->kind == RM_NODE_CONV;
+    return core && n->args[1] >= 0 ? g->values[n->args[1]].weight : -1;
+}
+
 /* Marks the weights that GEMM-core nodes of graph g read (binding 1) as packed. */
 static repmlp_status mark_gemm_weights(repmlp_model *m, const rm_graph *g) {
     for (int i = 0; i < g->node_count; i++) {
         const rm_node *n = &g->nodes[i];
         if (n->kind != RM_NODE_GEMM && n->kind != RM_NODE_CONV) continue;
-        int wi = g->values[n->args[1]].weight;
+        int wi = core_weight(g, n);
         if (wi < 0)
             return rm_fail(REPMLP_ERROR_FORMAT, "%s: node %s reads no tensor as its weight",
                            m->path, n->label);
@@ -173,8 +180,7 @@ repmlp_status rm_model_build(const repmlp_model *m, uint32_t batch, bool *used, 
     /* Kernels read fp16 weights with their own variants. */
     for (int i = 0; st == REPMLP_OK && i < g->node_count; i++) {
         rm_node *n = &g->nodes[i];
-        bool core = n->kind == RM_NODE_GEMM || n->kind == RM_NODE_CONV;
-        int wi = core && n->args[1] >= 0 ? g->values[n->args[1]].weight : -1;
+        int wi = core_weight(g, n);
         if (wi < 0 || !m->weights[wi].half) continue;
         if (n->kind == RM_NODE_GEMM) n->params.gemm.w16 = true;
         if (n->kind == RM_NODE_CONV) n->params.conv.w16 = true;
@@ -207,17 +213,13 @@ static repmlp_status check_tensors(repmlp_model *m) {
  * table and the check that the architecture takes exactly these tensors. *host receives the
  * packed weights. */
 static repmlp_status parse_as(repmlp_model *m, rm_safetensors *st, uint64_t alignment, float **host,
-                              const char *arch_name, const char *config_text,
-                              const char *arch_where, const char *config_where) {
+                              const char *arch_name, const cJSON *config, const char *arch_where,
+                              const char *config_where) {
     m->arch = rm_arch_find(arch_name);
     if (!m->arch)
         return rm_fail(REPMLP_ERROR_UNSUPPORTED, "%s: '%s' cannot be run by this version",
                        arch_where, arch_name);
-    cJSON *json = NULL;
-    repmlp_status s = rm_json_parse(config_text, strlen(config_text), config_where, &json);
-    if (s != REPMLP_OK) return s;
-    s = m->arch->parse_config(json, config_where, &m->config);
-    cJSON_Delete(json);
+    repmlp_status s = m->arch->parse_config(config, config_where, &m->config);
     if (s != REPMLP_OK) return s;
     s = read_table(m, st);
     if (s == REPMLP_OK) s = check_tensors(m);
@@ -233,12 +235,17 @@ static repmlp_status parse(repmlp_model *m, rm_safetensors *st, uint64_t alignme
     char arch_where[512], config_where[512];
     snprintf(arch_where, sizeof arch_where, "%s: __metadata__ key 'arch'", m->path);
     snprintf(config_where, sizeof config_where, "%s: __metadata__ key 'config'", m->path);
-    return parse_as(m, st, alignment, host, arch_name, config_text, arch_where, config_where);
+    cJSON *config = NULL;
+    s = rm_json_parse(config_text, strlen(config_text), config_where, &config);
+    if (s == REPMLP_OK)
+        s = parse_as(m, st, alignment, host, arch_name, config, arch_where, config_where);
+    cJSON_Delete(config);
+    return s;
 }
 
 /* Loads `path` as arch/config when arch is non-NULL, else as a fused file. */
 static repmlp_status open_model(repmlp_context *ctx, const char *path, const char *arch,
-                                const char *config, repmlp_model **out) {
+                                const cJSON *config, repmlp_model **out) {
     if (!ctx || !path || !out)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_model_load: NULL argument");
     *out = NULL;
@@ -283,10 +290,10 @@ repmlp_status repmlp_model_load(repmlp_context *ctx, const char *path, repmlp_mo
 }
 
 repmlp_status rm_model_load_as(repmlp_context *ctx, const char *path, const char *arch,
-                               const char *config_json, repmlp_model **out) {
-    if (!arch || !config_json)
+                               const cJSON *config, repmlp_model **out) {
+    if (!arch || !config)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "rm_model_load_as: NULL argument");
-    return open_model(ctx, path, arch, config_json, out);
+    return open_model(ctx, path, arch, config, out);
 }
 
 void repmlp_model_destroy(repmlp_model *m) {

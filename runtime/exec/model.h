@@ -63,11 +63,11 @@ struct repmlp_model {
     bool any_float; /* tensors may be F16/BF16/F64 (converted); fused files hold F32 only */
 };
 
-/* Loads a safetensors file without fused metadata as architecture `arch` with config JSON
- * text `config_json` (any float dtype, converted to F32): e.g. a training-time file as
- * "RepMLP-unfused" for benchmarks. */
+/* Loads a safetensors file without fused metadata as architecture `arch` with `config` (any
+ * float dtype, converted to F32): e.g. a training-time file as "RepMLP-unfused" for
+ * benchmarks. */
 repmlp_status rm_model_load_as(repmlp_context *ctx, const char *path, const char *arch,
-                               const char *config_json, repmlp_model **out);
+                               const cJSON *config, repmlp_model **out);
 
 /* Loads a fused file as repmlp_model_load does, minus the device: metadata, config, tensors,
  * then builds and memory-plans the graph for `batch`. For fuzzing and validation tools. */

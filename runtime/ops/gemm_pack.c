@@ -14,17 +14,27 @@ uint64_t rm_gemm_packed_count(uint32_t groups, uint32_t NO, uint32_t K) {
     return count / 4 > UINT32_MAX ? 0 : count;
 }
 
-void rm_gemm_pack(const float *wt, uint32_t groups, uint32_t NO, uint32_t K, float *packed) {
-    uint64_t panels = panel_count(NO);
+/* Packs the (groups*NO, K/run) matrix whose column r sums Wt's columns [r*run, (r+1)*run):
+ * run 1 is Wt itself. */
+static void pack_run_sums(const float *wt, uint32_t groups, uint32_t NO, uint32_t K, uint32_t run,
+                          float *packed) {
+    uint64_t panels = panel_count(NO), runs = K / run;
     for (uint64_t g = 0; g < groups; g++)
         for (uint64_t p = 0; p < panels; p++)
-            for (uint64_t k = 0; k < K; k++) {
-                float *row = packed + ((g * panels + p) * K + k) * RM_GEMM_PANEL;
+            for (uint64_t r = 0; r < runs; r++) {
+                float *row = packed + ((g * panels + p) * runs + r) * RM_GEMM_PANEL;
                 for (uint64_t c = 0; c < RM_GEMM_PANEL; c++) {
                     uint64_t n = p * RM_GEMM_PANEL + c;
-                    row[c] = n < NO ? wt[(g * NO + n) * K + k] : 0.0f;
+                    double sum = 0.0;
+                    for (uint64_t j = 0; n < NO && j < run; j++)
+                        sum += wt[(g * NO + n) * K + r * run + j];
+                    row[c] = (float)sum;
                 }
             }
+}
+
+void rm_gemm_pack(const float *wt, uint32_t groups, uint32_t NO, uint32_t K, float *packed) {
+    pack_run_sums(wt, groups, NO, K, 1, packed);
 }
 
 uint16_t rm_f32_to_f16(float f) {
@@ -65,20 +75,5 @@ uint64_t rm_gemm_packed_count_runs(uint32_t groups, uint32_t NO, uint32_t K, uin
 void rm_gemm_pack_runs(const float *wt, uint32_t groups, uint32_t NO, uint32_t K, uint32_t run,
                        float *packed) {
     rm_gemm_pack(wt, groups, NO, K, packed);
-    if (!run) return;
-    /* The run sums as a (groups*NO, K/run) weight, packed after the main panels. */
-    uint64_t runs = K / run, panels = panel_count(NO);
-    float *sums = packed + rm_gemm_packed_count(groups, NO, K);
-    for (uint64_t g = 0; g < groups; g++)
-        for (uint64_t p = 0; p < panels; p++)
-            for (uint64_t r = 0; r < runs; r++) {
-                float *row = sums + ((g * panels + p) * runs + r) * RM_GEMM_PANEL;
-                for (uint64_t c = 0; c < RM_GEMM_PANEL; c++) {
-                    uint64_t n = p * RM_GEMM_PANEL + c;
-                    double sum = 0.0;
-                    for (uint64_t j = 0; n < NO && j < run; j++)
-                        sum += wt[(g * NO + n) * K + r * run + j];
-                    row[c] = (float)sum;
-                }
-            }
+    if (run) pack_run_sums(wt, groups, NO, K, run, packed + rm_gemm_packed_count(groups, NO, K));
 }

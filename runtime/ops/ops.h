@@ -116,6 +116,20 @@ typedef struct rm_gemm_params {
 } rm_gemm_params;
 repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_dispatch *out);
 
+/* The plain case: row-major X (M, groups*K) and Y (M, groups*NO), nothing else set. */
+static inline rm_gemm_params rm_gemm_row_major(uint32_t M, uint32_t K, uint32_t NO,
+                                               uint32_t groups) {
+    rm_gemm_params p = {.M = M,
+                        .K = K,
+                        .NO = NO,
+                        .groups = groups,
+                        .a_rows = rm_map_stride(groups * K),
+                        .a_cols = rm_map_stride(1),
+                        .y_rows = rm_map_stride(groups * NO),
+                        .y_cols = rm_map_stride(1)};
+    return p;
+}
+
 /* 2-D convolution over NCHW (SPEC.md §0: cross-correlation, zero padding, floor output size)
  * with weight (O, C/groups, kh, kw), bound packed (rm_gemm_pack), as an implicit GEMM (1x1 stride-1
  * unpadded convs take the plain GEMM path). The epilogue's scale maps are unused. Output (N, O, OH,

@@ -95,6 +95,15 @@ rm_buffer ts_buffer_from(repmlp_context *ctx, const float *host, size_t n) {
 
 const uint32_t ts_tiles[TS_TILE_COUNT] = {0, 1, 4, 8};
 
+double ts_run_compare(repmlp_context *ctx, rm_dispatch *d, const rm_binding *bindings,
+                      rm_buffer *out, float *y, const double *want, size_t n, double *ms) {
+    ts_poison(ctx, out, n);
+    double t = ts_run1(ctx, d, bindings);
+    if (ms) *ms = t;
+    ts_buffer_read(ctx, out, y, n);
+    return ts_max_rel_error(y, want, n);
+}
+
 void ts_poison(repmlp_context *ctx, rm_buffer *b, size_t n) {
     float *nan = malloc(n * sizeof *nan);
     for (size_t i = 0; i < n; i++) nan[i] = NAN;

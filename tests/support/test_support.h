@@ -38,6 +38,10 @@ rm_buffer ts_buffer_from(repmlp_context *ctx, const float *host, size_t n);
 /* Fills n floats of b with NaN, so that an element a kernel fails to write cannot pass as the
  * previous run's result. */
 void ts_poison(repmlp_context *ctx, rm_buffer *b, size_t n);
+/* Poisons out (n floats), runs one bound dispatch, reads out into y and returns its max
+ * relative error against want (ts_max_rel_error); *ms (if non-NULL) gets the run time. */
+double ts_run_compare(repmlp_context *ctx, rm_dispatch *d, const rm_binding *bindings,
+                      rm_buffer *out, float *y, const double *want, size_t n, double *ms);
 /* The GEMM-core row tiles every kernel test runs with (0 = the runtime's choice). */
 #define TS_TILE_COUNT 4
 extern const uint32_t ts_tiles[TS_TILE_COUNT];
