@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${REPMLP_ASAN_BUILD_DIR:-build-asan}
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DREPMLP_WERROR=ON -DREPMLP_ASAN=ON -DREPMLP_UBSAN=ON
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DREPMLP_WERROR=ON -DREPMLP_ASAN=ON -DREPMLP_UBSAN=ON \
+  -DREPMLP_BUILD_TESTS=ON -DREPMLP_BUILD_TOOLS=ON -DREPMLP_FAULT_INJECTION=ON
 cmake --build "$build" -j"$(nproc)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -15,4 +16,4 @@ export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
 # ASan runtime must come first in the preload list.
 cc -shared -fPIC -O2 -o "$build/libkeep_loaded.so" tests/support/keep_loaded.c
 export LD_PRELOAD="$(cc -print-file-name=libasan.so) $PWD/$build/libkeep_loaded.so"
-ctest --test-dir "$build" --output-on-failure -j"$(nproc)" -LE swiftshader
+bash scripts/run-ctest.sh "$build" -j"$(nproc)" -LE swiftshader

@@ -14,10 +14,13 @@ else
   echo "test.sh: not a git checkout: clang-format check skipped"
 fi
 
+# Tests, tools and failure injection are forced on: a reused build directory configured
+# without them must not pass with less run.
 build=${REPMLP_BUILD_DIR:-build-test}
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DREPMLP_WERROR=ON
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DREPMLP_WERROR=ON -DREPMLP_BUILD_TESTS=ON \
+  -DREPMLP_BUILD_TOOLS=ON -DREPMLP_FAULT_INJECTION=ON
 cmake --build "$build" -j"$(nproc)"
-ctest --test-dir "$build" --output-on-failure -j"$(nproc)"
+bash scripts/run-ctest.sh "$build" -j"$(nproc)"
 
 # What users get: install, examples against the installed package on both drivers,
 # pkg-config, and the Windows (MinGW-w64) cross build.

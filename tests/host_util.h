@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "repmlp/status.h"
+#include "test_support.h" /* ts_skip, ts_exit_code */
 
 /* Creates REPMLP_BINARY_DIR/tmp-<name>-XXXXXX and returns its path (malloc'd). */
 char *hu_tmpdir(const char *name);

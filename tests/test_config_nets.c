@@ -572,5 +572,5 @@ int main(void) {
         cmocka_unit_test(presets_expand),
         cmocka_unit_test(preset_overrides),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
 }

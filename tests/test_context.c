@@ -40,8 +40,8 @@ static void list_devices(void **state) {
 static void selector_errors(void **state) {
     (void)state;
     repmlp_context *ctx = (repmlp_context *)0x1;
-    repmlp_context_desc desc = {
-        .device = "no-such-device-xyz", .flags = ts_context_flags(), .log = ts_log};
+    repmlp_context_desc desc = ts_context_desc();
+    desc.device = "no-such-device-xyz";
     assert_int_equal(repmlp_context_create(&desc, &ctx), REPMLP_ERROR_NO_DEVICE);
     assert_null(ctx);
     assert_non_null(strstr(repmlp_last_error(), "no-such-device-xyz"));
@@ -64,6 +64,7 @@ static void selector_errors(void **state) {
         repmlp_context_destroy(ctx);
     }
     repmlp_context_destroy(NULL);
+    ts_check_validation();
 }
 
 static void buffer_errors(void **state) {
@@ -119,5 +120,5 @@ int main(void) {
         cmocka_unit_test(buffer_errors),
         cmocka_unit_test(op_errors),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
 }

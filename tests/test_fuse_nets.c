@@ -28,14 +28,16 @@
 #include "model/fuse_resnet.h"
 #include "model/fuse_rules_nets.h"
 #include "model/fused_format.h"
+#include "compare.h"
 #include "net_ref.h"
 
 #define FIXTURES REPMLP_SOURCE_DIR "/tests/fixtures"
 #define TOOL REPMLP_BINARY_DIR "/bin/repmlp-fuse"
 #define MAX_CASES 64
-/* SPEC.md "Accuracy": a block about 1e-5 of the output's largest magnitude, a network 1e-4; the
- * fused float32 weights of these small networks do better, and the tighter bound is kept. */
-#define TOLERANCE 1e-5
+/* SPEC.md "Accuracy" allows a block 1e-5 of the output's largest magnitude, a network 1e-4; the
+ * float64 reference on the fused float32 weights lands at <= 5.6e-8 on every case (measured
+ * 2026-11-30), so the bound is ~10x that. */
+#define TOLERANCE 5e-7
 
 static const struct set {
     const char *dir, *arch;
@@ -174,10 +176,8 @@ static void every_fixture_case(void **state) {
             rm_safetensors_close(exp);
             size_t count;
             assert_true(rm_product(out, ndim, &count));
-            double scale = 0, err = 0;
-            for (size_t i = 0; i < count; i++) scale = fmax(scale, fabs(want[i]));
-            for (size_t i = 0; i < count; i++) err = fmax(err, fabs(y[i] - want[i]));
-            const double rel = err / scale;
+            const ref_comparison cmp = ref_compare_f64(y, want, count);
+            const double rel = cmp.rel, scale = cmp.scale;
             print_message("%-10s %-38s in %lldx%lldx%lldx%lld  max|y| %7.3f  fused vs PyTorch "
                           "%.2e\n",
                           set->dir, name, (long long)in[0], (long long)in[1], (long long)in[2],
@@ -408,6 +408,8 @@ static void repmlpnet_other_input_sizes(void **state) {
  * (LeakSanitizer), no output left. */
 static void allocation_failures(void **state) {
     (void)state;
+    if (!rm_fault_enabled())
+        ts_skip("failure injection is not compiled in: configure with -DREPMLP_FAULT_INJECTION=ON");
     static const struct {
         int set;
         const char *name;
@@ -657,5 +659,5 @@ int main(void) {
     };
     int rc = cmocka_run_group_tests(tests, setup, teardown);
     free(err_text);
-    return rc;
+    return ts_exit_code(rc);
 }

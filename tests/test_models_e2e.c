@@ -7,6 +7,7 @@
 #include "test_support.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,18 +23,21 @@
 
 #define FIXTURES REPMLP_SOURCE_DIR "/tests/fixtures"
 
-/* One directory of fixtures per architecture; SPEC.md's accuracy: 1e-5 of the output's
- * largest magnitude for a block, 1e-4 for a whole network. */
+/* One directory of fixtures per architecture. SPEC.md allows 1e-5 of the output's largest
+ * magnitude for a block and 1e-4 for a network; each tolerance here is instead ~10x the worst
+ * error measured on its cases (both drivers, API and CLI, 2026-11-30), so a regression far
+ * inside SPEC's bound still fails: worst block_v1 3.2e-7, block_v2 2.1e-7, resnet 2.9e-7,
+ * repmlpnet 5.0e-7. */
 typedef struct fixture_set {
     const char *dir, *arch;
     double tolerance;
     int min_cases;
 } fixture_set;
 static const fixture_set sets[] = {
-    {"block_v1", "RepMLP", 1e-5, 6},
-    {"block_v2", "RepMLPBlock", 1e-5, 5},
-    {"resnet", "RepMLPResNet", 1e-4, 3},
-    {"repmlpnet", "RepMLPNet", 1e-4, 3},
+    {"block_v1", "RepMLP", 3e-6, 6},
+    {"block_v2", "RepMLPBlock", 2e-6, 5},
+    {"resnet", "RepMLPResNet", 3e-6, 3},
+    {"repmlpnet", "RepMLPNet", 5e-6, 3},
 };
 static const fixture_set *current;
 
@@ -241,40 +245,41 @@ static void api_case(const char *name, const char *dir) {
     repmlp_session *s;
     assert_int_equal(repmlp_session_create(model, batch, &s), REPMLP_OK);
     assert_int_equal(repmlp_session_batch(s), batch);
-    assert_int_equal(repmlp_session_run(s, x, input.count, y, expected.count), REPMLP_OK);
+    assert_int_equal(ts_session_run(s, x, input.count, y, expected.count), REPMLP_OK);
     double err = max_rel(y, expected.data, expected.count);
     assert_true(err <= current->tolerance);
 
     /* Device-resident path: write once, execute twice, read. */
-    memset(y, 0, expected.count * sizeof(float));
+    for (size_t i = 0; i < expected.count; i++) y[i] = NAN;
     assert_int_equal(repmlp_session_write_input(s, x, input.count), REPMLP_OK);
+    ts_session_poison(s);
     assert_int_equal(repmlp_session_execute(s), REPMLP_OK);
+    ts_session_poison(s);
     assert_int_equal(repmlp_session_execute(s), REPMLP_OK);
     assert_int_equal(repmlp_session_read_output(s, y, expected.count), REPMLP_OK);
     assert_true(max_rel(y, expected.data, expected.count) <= current->tolerance);
 
-    /* Caller-owned device buffers: the session reads and writes them directly. */
-    rm_buffer in_buf, out_buf;
+    /* Caller-owned device buffers with only the documented usage: the session reads and writes
+     * them directly (or copies the input first where kernels read it as texels). */
     size_t align = (size_t)api_ctx->caps.min_storage_buffer_offset_alignment;
     if (align < 4) align = 4;
-    assert_int_equal(rm_buffer_create(api_ctx, align + input.count * 4, RM_BUFFER_DEVICE, &in_buf),
-                     REPMLP_OK);
-    assert_int_equal(rm_buffer_create(api_ctx, expected.count * 4, RM_BUFFER_DEVICE, &out_buf),
-                     REPMLP_OK);
-    assert_int_equal(rm_buffer_upload(api_ctx, &in_buf, align, x, input.count * 4), REPMLP_OK);
+    ts_app_buffer in_buf = ts_app_buffer_create(api_ctx, align + input.count * 4);
+    ts_app_buffer out_buf = ts_app_buffer_create(api_ctx, expected.count * 4);
+    memcpy((char *)in_buf.mapped + align, x, input.count * 4);
     assert_int_equal(repmlp_session_bind_buffers(s, in_buf.buffer, align, out_buf.buffer, 0),
                      REPMLP_OK);
+    ts_app_buffer_poison(&out_buf);
+    ts_session_poison(s);
     assert_int_equal(repmlp_session_execute(s), REPMLP_OK);
-    memset(y, 0, expected.count * sizeof(float));
-    assert_int_equal(rm_buffer_download(api_ctx, &out_buf, 0, y, expected.count * 4), REPMLP_OK);
+    memcpy(y, out_buf.mapped, expected.count * 4);
     assert_true(max_rel(y, expected.data, expected.count) <= current->tolerance);
     if (align > 4)
         assert_int_equal(repmlp_session_bind_buffers(s, in_buf.buffer, 4, out_buf.buffer, 0),
                          REPMLP_ERROR_INVALID_ARGUMENT);
     assert_int_equal(repmlp_session_bind_buffers(s, VK_NULL_HANDLE, 0, VK_NULL_HANDLE, 0),
                      REPMLP_OK);
-    rm_buffer_destroy(api_ctx, &in_buf);
-    rm_buffer_destroy(api_ctx, &out_buf);
+    ts_app_buffer_destroy(api_ctx, &in_buf);
+    ts_app_buffer_destroy(api_ctx, &out_buf);
 
     /* Misuse is an error with a message, never a crash. */
     assert_int_equal(repmlp_session_run(s, x, input.count - 1, y, expected.count),
@@ -316,8 +321,7 @@ static void unfused_case(const char *name, const char *dir) {
     cJSON_Delete(config);
     repmlp_session *s;
     assert_int_equal(repmlp_session_create(model, (uint32_t)io.input.shape[0], &s), REPMLP_OK);
-    assert_int_equal(repmlp_session_run(s, io.x, io.input.count, io.y, io.expected.count),
-                     REPMLP_OK);
+    assert_int_equal(ts_session_run(s, io.x, io.input.count, io.y, io.expected.count), REPMLP_OK);
     double err = max_rel(io.y, io.expected.data, io.expected.count);
     print_message("%-28s unfused batch %lld: max rel error %.3g\n", name,
                   (long long)io.input.shape[0], err);
@@ -354,15 +358,14 @@ static void fp16_case(const char *name, const char *dir) {
     assert_int_equal(repmlp_model_load(api_ctx, fused, &m32), REPMLP_OK);
     repmlp_session *s;
     assert_int_equal(repmlp_session_create(m16, (uint32_t)io.input.shape[0], &s), REPMLP_OK);
-    assert_int_equal(repmlp_session_run(s, io.x, io.input.count, io.y, io.expected.count),
-                     REPMLP_OK);
+    assert_int_equal(ts_session_run(s, io.x, io.input.count, io.y, io.expected.count), REPMLP_OK);
     double err = max_rel(io.y, io.expected.data, io.expected.count);
     uint64_t b16 = repmlp_model_weight_bytes(m16), b32 = repmlp_model_weight_bytes(m32);
     print_message("%-28s fp16 weights %s: max rel error %.3g, weights %llu bytes (fp32: %llu)\n",
                   name, fp16_ctx->caps.fp16_weights ? "on" : "unavailable, fp32", err,
                   (unsigned long long)b16, (unsigned long long)b32);
     if (fp16_ctx->caps.fp16_weights) {
-        assert_true(err < 3e-3);
+        assert_true(err < 3e-3); /* worst measured 8.0e-4 (lavapipe) */
         assert_true(err > 1e-6); /* fp32 weights give ~1e-7: the fp16 path really ran */
         assert_true(b16 < b32);
     } else {
@@ -377,8 +380,8 @@ static void fp16_case(const char *name, const char *dir) {
 
 static void fp16_end_to_end(void **state) {
     api_ctx = ts_context();
-    repmlp_context_desc desc = {.device = getenv("REPMLP_TEST_DEVICE"),
-                                .flags = ts_context_flags() | REPMLP_CONTEXT_FP16_WEIGHTS};
+    repmlp_context_desc desc = ts_context_desc();
+    desc.flags |= REPMLP_CONTEXT_FP16_WEIGHTS;
     assert_int_equal(repmlp_context_create(&desc, &fp16_ctx), REPMLP_OK);
     if (!fp16_ctx->caps.fp16_weights)
         print_message("NOTE: %s has no 16-bit storage: checking that the flag is ignored\n",
@@ -426,5 +429,5 @@ int main(void) {
         cmocka_unit_test_prestate(fp16_end_to_end, (void *)&sets[3]),
         cmocka_unit_test(load_errors),
     };
-    return cmocka_run_group_tests(tests, setup, NULL);
+    return ts_exit_code(cmocka_run_group_tests(tests, setup, NULL));
 }

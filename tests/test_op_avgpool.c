@@ -19,12 +19,10 @@ static void check(uint32_t N, uint32_t C, uint32_t H, uint32_t W, uint32_t kh, u
     rm_dispatch d;
     assert_int_equal(rm_avgpool_prepare(ts_ctx, &p, &d), REPMLP_OK);
     rm_binding b[2] = {ts_bind(&bx), ts_bind(&by)};
-    double ms = ts_run1(ts_ctx, &d, b);
-    ts_buffer_read(ts_ctx, &by, y, nout);
-    double err = ts_max_rel_error(y, want, nout);
+    double ms, err = ts_run_compare(ts_ctx, &d, b, &by, y, want, nout, &ms);
     print_message("avgpool N=%u C=%u %ux%u window %ux%u: max rel error %.3g (%.2f ms)\n", N, C, H,
                   W, kh, kw, err, ms);
-    assert_true(err < 1e-5); /* fp32 sums of up to 3136 terms */
+    assert_true(err < 1e-5); /* fp32 sums of up to 3136 terms: worst measured 1.2e-6 */
     ts_destroy_buffers(ts_ctx, &bx, &by, NULL);
     free(x);
     free(y);
@@ -50,5 +48,6 @@ static void global_pool(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(windows), cmocka_unit_test(global_pool)};
-    return cmocka_run_group_tests(tests, ts_group_context_open, ts_group_context_close);
+    return ts_exit_code(
+        cmocka_run_group_tests(tests, ts_group_context_open, ts_group_context_close));
 }

@@ -46,5 +46,6 @@ static void shapes(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(shapes)};
-    return cmocka_run_group_tests(tests, ts_group_context_open, ts_group_context_close);
+    return ts_exit_code(
+        cmocka_run_group_tests(tests, ts_group_context_open, ts_group_context_close));
 }

@@ -74,7 +74,7 @@ static void check(const conv_case *t) {
                       variant == RM_GEMM_TEXEL ? "texel" : "storage", p.tile_m, t->N, t->C, t->H,
                       t->W, t->O, t->k, t->stride, t->pad, t->groups, t->act, t->bias, t->residual,
                       err);
-        assert_true(err < 1e-5);
+        assert_true(err < 5e-6); /* worst measured 7.3e-7, both drivers (2026-11-30) */
     }
     ts_destroy_buffers(ts_ctx, &bx, &bw, &bb, &br, &by, NULL);
     free(x);
@@ -123,5 +123,6 @@ int main(void) {
         cmocka_unit_test_prestate(shapes, &texel),
         cmocka_unit_test(errors),
     };
-    return cmocka_run_group_tests(tests, ts_group_context_open, ts_group_context_close);
+    return ts_exit_code(
+        cmocka_run_group_tests(tests, ts_group_context_open, ts_group_context_close));
 }

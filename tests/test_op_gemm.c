@@ -9,6 +9,10 @@
 #include "ops/ops.h"
 #include "ops_ref.h"
 
+/* fp32 sums of up to 3136 products of [-1, 1] values: worst measured 7.9e-7 (fp16-weight
+ * cases; 3.4e-7 fp32), both drivers, 2026-11-30. */
+#define GEMM_TOLERANCE 5e-6
+
 /* Every case runs with both operand variants, so both kernels are checked on every driver. */
 static rm_gemm_variant variant;
 static const char *variant_name(void) {
@@ -42,7 +46,7 @@ static void plain(uint32_t M, uint32_t K, uint32_t NO, uint32_t g, bool bias, bo
         print_message("gemm %s tile %u M=%u K=%u N=%u g=%u bias=%d relu=%d: max rel error %.3g "
                       "(%.2f ms)\n",
                       variant_name(), p.tile_m, M, K, NO, g, bias, relu, err, ms);
-        assert_true(err < 1e-5);
+        assert_true(err < GEMM_TOLERANCE);
     }
     ts_destroy_buffers(ts_ctx, &bx, &bw, &bb, &by, NULL);
     free(x);
@@ -147,7 +151,7 @@ static void partition_maps(uint32_t N, uint32_t C, uint32_t O, uint32_t H, uint3
             print_message("partition gemm %s tile %u N=%u C=%u O=%u %ux%u part %ux%u g=%u "
                           "addend=%d run=%u: max rel error %.3g\n",
                           variant_name(), p.tile_m, N, C, O, H, W, h, w, g, addend, run, err);
-            assert_true(err < 1e-5);
+            assert_true(err < GEMM_TOLERANCE);
         }
         ts_destroy_buffers(ts_ctx, &br, NULL);
     }
@@ -190,10 +194,9 @@ static float half_to_float(uint16_t h) {
 static void fp16_weights(void **state) {
     variant = *(rm_gemm_variant *)*state;
     if (variant == RM_GEMM_STORAGE && !ts_ctx->caps.storage_16bit) {
-        print_message("SKIPPED LOUDLY: fp16 weights through storage buffers need 16-bit storage, "
-                      "which %s lacks (the texel variant is still tested here)\n",
-                      ts_ctx->info.name);
-        skip();
+        ts_skip("fp16 weights through storage buffers need 16-bit storage, which %s lacks (the "
+                "texel variant is still tested here)",
+                ts_ctx->info.name);
     }
     assert_int_equal(rm_f32_to_f16(1.0f), 0x3c00);
     assert_int_equal(rm_f32_to_f16(-2.5f), 0xc100);
@@ -234,14 +237,16 @@ static void fp16_weights(void **state) {
             rm_dispatch d;
             repmlp_status st = rm_gemm_prepare(ts_ctx, &p, &d);
             if (st == REPMLP_ERROR_TOO_LARGE && variant == RM_GEMM_TEXEL) {
-                print_message("SKIPPED LOUDLY: %s: %s\n", ts_ctx->info.name, repmlp_last_error());
+                /* Every row tile reads the same operands: none of them fits either. */
+                ts_skip_note("fp16 texel GEMM M=%u K=%u N=%u g=%u, all row tiles: %s: %s", M, K, NO,
+                             g, ts_ctx->info.name, repmlp_last_error());
                 break;
             }
             assert_int_equal(st, REPMLP_OK);
             double err = ts_run_compare(ts_ctx, &d, bind, &by, y, want, ny, NULL);
             print_message("gemm fp16 weights %s tile %u M=%u K=%u N=%u g=%u: max rel error %.3g\n",
                           variant_name(), p.tile_m, M, K, NO, g, err);
-            assert_true(err < 1e-5);
+            assert_true(err < GEMM_TOLERANCE);
         }
         ts_destroy_buffers(ts_ctx, &bx, &bw, &bb, &by, NULL);
         free(x), free(w), free(wr), free(b), free(scratch), free(y), free(packed), free(want);
@@ -260,5 +265,6 @@ int main(void) {
         cmocka_unit_test_prestate(fp16_weights, &storage),
         cmocka_unit_test_prestate(fp16_weights, &texel),
     };
-    return cmocka_run_group_tests(tests, ts_group_context_open, ts_group_context_close);
+    return ts_exit_code(
+        cmocka_run_group_tests(tests, ts_group_context_open, ts_group_context_close));
 }

@@ -29,6 +29,7 @@ static void maxpool_case(uint32_t N, uint32_t C, uint32_t H, uint32_t W, uint32_
     rm_dispatch d;
     assert_int_equal(rm_maxpool_prepare(ts_ctx, &p, &d), REPMLP_OK);
     rm_binding bind[2] = {ts_bind(&bx), ts_bind(&by)};
+    ts_poison(ts_ctx, &by, ny);
     ts_run1(ts_ctx, &d, bind);
     ts_buffer_read(ts_ctx, &by, y, ny);
     double err = ts_max_rel_error(y, want, ny);
@@ -69,6 +70,7 @@ static void affine(void **state) {
     rm_dispatch d;
     assert_int_equal(rm_affine_prepare(ts_ctx, &p, &d), REPMLP_OK);
     rm_binding bind[4] = {ts_bind(&bx), ts_bind(&bs), ts_bind(&bh), ts_bind(&by)};
+    ts_poison(ts_ctx, &by, n);
     ts_run1(ts_ctx, &d, bind);
     ts_buffer_read(ts_ctx, &by, y, n);
     double err = ts_max_rel_error(y, want, n);
@@ -129,12 +131,13 @@ static void epilogue_case(uint32_t M, uint32_t K, uint32_t NO, uint32_t rows_per
     assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
     rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
                           ts_bind(&bx), ts_bind(&bs), ts_bind(&br)};
+    ts_poison(ts_ctx, &by, ny);
     ts_run1(ts_ctx, &d, bind);
     ts_buffer_read(ts_ctx, &by, y, ny);
     double err = ts_max_rel_error(y, want, ny);
     print_message("epilogue M=%u K=%u N=%u rows/scale=%u act=%d: max rel error %.3g\n", M, K, NO,
                   rows_per_scale, act, err);
-    assert_true(err < 1e-5);
+    assert_true(err < 2e-6); /* worst measured 1.8e-7 */
     ts_destroy_buffers(ts_ctx, &bx, &bw, &bb, &bs, &br, &by, NULL);
     free(x);
     free(w);
@@ -180,6 +183,7 @@ static void gelu_range(void **state) {
     assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
     rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
                           ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
+    ts_poison(ts_ctx, &by, M);
     ts_run1(ts_ctx, &d, bind);
     ts_buffer_read(ts_ctx, &by, y, M);
     double worst = 0;
@@ -221,6 +225,7 @@ static void batchnorm_case(uint32_t N, uint32_t C, uint32_t HW, bool residual) {
     assert_int_equal(rm_batchnorm_prepare(ts_ctx, &p, &d), REPMLP_OK);
     rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bg), ts_bind(&bb), ts_bind(&bm),
                           ts_bind(&bv), ts_bind(&br), ts_bind(&by)};
+    ts_poison(ts_ctx, &by, n);
     ts_run1(ts_ctx, &d, bind);
     ts_buffer_read(ts_ctx, &by, y, n);
     double err = ts_max_rel_error(y, want, n);
@@ -289,6 +294,8 @@ static void gather_case(uint32_t N, uint32_t C, uint32_t H, uint32_t W, uint32_t
     rm_binding b0[3] = {ts_bind(&bx), ts_bind(&bv), ts_bind(&by)};
     rm_binding b1[3] = {ts_bind(&by), ts_bind(&bv), ts_bind(&bb)};
     const rm_binding *binds[2] = {b0, b1};
+    ts_poison(ts_ctx, &by, n);
+    ts_poison(ts_ctx, &bb, n);
     ts_run(ts_ctx, d, binds, 2);
     ts_buffer_read(ts_ctx, &by, y, n);
     ts_buffer_read(ts_ctx, &bb, back, n);
@@ -312,5 +319,6 @@ int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(maxpool),   cmocka_unit_test(affine),
                                        cmocka_unit_test(epilogues), cmocka_unit_test(gelu_range),
                                        cmocka_unit_test(batchnorm), cmocka_unit_test(gather)};
-    return cmocka_run_group_tests(tests, ts_group_context_open, ts_group_context_close);
+    return ts_exit_code(
+        cmocka_run_group_tests(tests, ts_group_context_open, ts_group_context_close));
 }

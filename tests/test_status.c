@@ -41,5 +41,5 @@ int main(void) {
         cmocka_unit_test(last_error_is_per_call),
         cmocka_unit_test(version),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return ts_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "repmlp.h"
+#include "compare.h"
 #include "core/alloc.h"
 #include "core/platform.h"
 #include "image_decode.h"
@@ -252,17 +253,18 @@ static int compare(const char *ref, const float *got, size_t count, double toler
         rc = fail("out of memory");
     } else {
         rm_st_tensor_to_f64(t, want);
-        double scale = 1e-30, err = 0;
-        for (size_t i = 0; i < count; i++) scale = fmax(scale, fabs(want[i]));
-        for (size_t i = 0; i < count; i++) {
-            double d = fabs(got[i] - want[i]);
-            if (!(d <= err)) err = d;
-        }
-        double rel = err / scale;
-        printf("check: max abs error %.3g, relative to max |reference| %.3g: %.3g (tolerance "
-               "%.3g) %s\n",
-               err, scale, rel, tolerance, rel <= tolerance ? "PASS" : "FAIL");
-        rc = rel <= tolerance ? 0 : 1;
+        ref_comparison c = ref_compare_f32(got, want, count);
+        bool ok = ref_comparison_ok(&c, tolerance);
+        if (c.nonfinite)
+            printf("check: %zu of %zu elements are NaN or Inf (first: element %zu = %g, "
+                   "reference %g) FAIL\n",
+                   c.nonfinite, count, c.first_nonfinite, (double)got[c.first_nonfinite],
+                   want[c.first_nonfinite]);
+        else
+            printf("check: max abs error %.3g, relative to max |reference| %.3g: %.3g "
+                   "(tolerance %.3g) %s\n",
+                   c.max_abs, c.scale, c.rel, tolerance, ok ? "PASS" : "FAIL");
+        rc = ok ? 0 : 1;
     }
     free(want);
     rm_safetensors_close(st);
@@ -735,9 +737,12 @@ int main(int argc, char **argv) {
     if (rc) return rc;
     if (o.list_devices) return list_devices();
 
+    /* Counted until the context is destroyed: leaks are reported by vkDestroyDevice. */
+    uint32_t validation_messages = 0;
     repmlp_context_desc desc = {.device = o.device,
                                 .flags = o.validation ? REPMLP_CONTEXT_VALIDATION : 0,
-                                .log = log_to_stderr};
+                                .log = log_to_stderr,
+                                .validation_counter = &validation_messages};
     repmlp_context *ctx = NULL;
     repmlp_model *model = NULL;
     repmlp_session *session = NULL;
@@ -761,12 +766,12 @@ int main(int argc, char **argv) {
     repmlp_model_output_shape(model, &out_shape);
     if (o.n_images) {
         rc = classify_images(&o, model, &in_shape, &out_shape);
-        goto checked;
+        goto done;
     }
     if ((rc = read_input(o.input, &in_shape, &input, &batch))) goto done;
     if (o.eval) {
         rc = evaluate(&o, model, &in_shape, &out_shape, input, batch);
-        goto checked;
+        goto done;
     }
 
     t0 = rm_now_ms();
@@ -830,17 +835,16 @@ int main(int argc, char **argv) {
         }
         if (crc) rc = crc;
     }
-checked:
-    if (repmlp_context_validation_messages(ctx)) {
-        fprintf(stderr, "repmlp-run: the validation layer reported %u messages\n",
-                repmlp_context_validation_messages(ctx));
-        rc = 1;
-    }
 done:
     free(input);
     free(output);
     repmlp_session_destroy(session);
     repmlp_model_destroy(model);
     repmlp_context_destroy(ctx);
+    if (validation_messages) {
+        fprintf(stderr, "repmlp-run: the validation layer reported %u messages\n",
+                validation_messages);
+        if (!rc) rc = 1;
+    }
     return rc;
 }

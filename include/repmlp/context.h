@@ -84,6 +84,11 @@ typedef struct repmlp_context_desc {
     void *log_user;
     /* How long a run may wait for the device before REPMLP_ERROR_TIMEOUT; 0 means 60 s. */
     uint64_t timeout_ns;
+    /* Optional (NULL: none): incremented with every validation-layer warning and error, as
+     * repmlp_context_validation_messages() counts them, and also while repmlp_context_destroy
+     * runs, where the layer reports objects that were never destroyed (leaks). It must stay
+     * valid until repmlp_context_destroy returns; check it after that. */
+    uint32_t *validation_counter;
 } repmlp_context_desc;
 
 /* Lists the Vulkan devices. On input *count is the capacity of infos (infos may be NULL with
@@ -103,7 +108,8 @@ REPMLP_API void repmlp_context_destroy(repmlp_context *ctx);
 REPMLP_API repmlp_status repmlp_context_device(const repmlp_context *ctx, repmlp_device_info *out);
 
 /* How many warnings and errors the validation layer reported on this context so far (0 when
- * validation is off). Tests treat any non-zero value as a failure. */
+ * validation is off). Leaks are reported only when the device is destroyed: to count those
+ * too, pass repmlp_context_desc.validation_counter and read it after repmlp_context_destroy. */
 REPMLP_API uint32_t repmlp_context_validation_messages(const repmlp_context *ctx);
 
 /* Library version, as "MAJOR.MINOR.PATCH" and as MAJOR*10000 + MINOR*100 + PATCH. */

@@ -85,8 +85,11 @@ REPMLP_API repmlp_status repmlp_context_load_pipeline_cache(repmlp_context *ctx,
 
 /* Makes the session read its input from, and write its output to, the caller's buffers
  * instead of its own: `input` bytes [input_offset, + input floats * 4) and likewise for
- * output. The buffers must come from the session's VkDevice, have STORAGE_BUFFER usage, and
- * offsets must be multiples of minStorageBufferOffsetAlignment. The command buffer is
+ * output. The buffers must come from the session's VkDevice and need only
+ * VK_BUFFER_USAGE_STORAGE_BUFFER_BIT (where the library's kernels read operands through
+ * uniform texel views, which such a buffer cannot back, a bound input is first copied into the
+ * session's own buffer by one compute pass); offsets must be multiples of
+ * minStorageBufferOffsetAlignment. The command buffer is
  * re-recorded once here, not per run. Pass VK_NULL_HANDLE for either buffer to return that
  * side to the session's own buffer. After binding, repmlp_session_execute() runs on the
  * caller's data; repmlp_session_write_input/read_output keep using the session's own

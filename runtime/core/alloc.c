@@ -4,25 +4,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static long fault_countdown[RM_FAULT_KIND_COUNT];
-static long fault_calls[RM_FAULT_KIND_COUNT];
-
-void rm_fault_arm(rm_fault_kind kind, long countdown) {
-    fault_countdown[kind] = countdown;
-    fault_calls[kind] = 0;
-}
-
-bool rm_fault_hit(rm_fault_kind kind) {
-    fault_calls[kind]++;
-    if (fault_countdown[kind] <= 0) return false;
-    if (--fault_countdown[kind] == 0) return true;
-    return false;
-}
-
-long rm_fault_calls(rm_fault_kind kind) {
-    return fault_calls[kind];
-}
-
 void *rm_malloc(size_t size) {
     if (rm_fault_hit(RM_FAULT_HOST_ALLOC)) return NULL;
     return malloc(size ? size : 1);

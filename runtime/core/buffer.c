@@ -52,9 +52,7 @@ repmlp_status rm_buffer_create(repmlp_context *ctx, VkDeviceSize size, rm_buffer
         .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
     };
     if (kind == RM_BUFFER_DEVICE) info.usage |= VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT;
-    VkResult r = rm_fault_hit(RM_FAULT_VULKAN_ALLOC)
-                     ? VK_ERROR_OUT_OF_DEVICE_MEMORY
-                     : ctx->vk.vkCreateBuffer(ctx->device, &info, NULL, &out->buffer);
+    VkResult r = RM_VK_CREATE(ctx->vk.vkCreateBuffer(ctx->device, &info, NULL, &out->buffer));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateBuffer");
 
     VkMemoryRequirements req;
@@ -70,9 +68,7 @@ repmlp_status rm_buffer_create(repmlp_context *ctx, VkDeviceSize size, rm_buffer
         .allocationSize = req.size,
         .memoryTypeIndex = (uint32_t)type,
     };
-    r = rm_fault_hit(RM_FAULT_VULKAN_ALLOC)
-            ? VK_ERROR_OUT_OF_DEVICE_MEMORY
-            : ctx->vk.vkAllocateMemory(ctx->device, &alloc, NULL, &out->memory);
+    r = RM_VK_CREATE(ctx->vk.vkAllocateMemory(ctx->device, &alloc, NULL, &out->memory));
     if (r != VK_SUCCESS) {
         rm_buffer_destroy(ctx, out);
         return rm_vk_fail(ctx, r, "vkAllocateMemory");
@@ -112,7 +108,7 @@ repmlp_status rm_oneoff_begin(repmlp_context *ctx, VkCommandBuffer *cmd) {
         .commandBufferCount = 1,
     };
     rm_mutex_lock(&ctx->lock);
-    VkResult r = ctx->vk.vkAllocateCommandBuffers(ctx->device, &alloc, cmd);
+    VkResult r = RM_VK_CREATE(ctx->vk.vkAllocateCommandBuffers(ctx->device, &alloc, cmd));
     rm_mutex_unlock(&ctx->lock);
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkAllocateCommandBuffers");
     VkCommandBufferBeginInfo begin = {

@@ -1,5 +1,6 @@
 /* Context creation: device choice, logical device, capabilities, teardown. */
 #include "core/context.h"
+#include "core/fault.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -95,7 +96,10 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL on_debug_message(
         level = REPMLP_LOG_ERROR;
     else if (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT)
         level = REPMLP_LOG_WARNING;
-    if (level >= REPMLP_LOG_WARNING) ctx->validation_messages++;
+    if (level >= REPMLP_LOG_WARNING) {
+        ctx->validation_messages++;
+        if (ctx->validation_counter) (*ctx->validation_counter)++;
+    }
     rm_log(ctx, level, "validation: %s", data && data->pMessage ? data->pMessage : "(no text)");
     return VK_FALSE;
 }
@@ -111,7 +115,8 @@ static repmlp_status create_messenger(repmlp_context *ctx) {
         .pfnUserCallback = on_debug_message,
         .pUserData = ctx,
     };
-    VkResult r = vkCreateDebugUtilsMessengerEXT(ctx->instance, &info, NULL, &ctx->messenger);
+    VkResult r =
+        RM_VK_CREATE(vkCreateDebugUtilsMessengerEXT(ctx->instance, &info, NULL, &ctx->messenger));
     return r == VK_SUCCESS ? REPMLP_OK : rm_vk_fail(ctx, r, "vkCreateDebugUtilsMessengerEXT");
 }
 
@@ -197,7 +202,7 @@ static repmlp_status create_device(repmlp_context *ctx, bool storage16_available
         .queueCreateInfoCount = 1,
         .pQueueCreateInfos = &queue,
     };
-    VkResult r = vkCreateDevice(ctx->physical_device, &info, NULL, &ctx->device);
+    VkResult r = RM_VK_CREATE(vkCreateDevice(ctx->physical_device, &info, NULL, &ctx->device));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateDevice");
     ctx->caps.storage_16bit = use16;
     ctx->caps.fp16_weights = use16 && (ctx->flags & REPMLP_CONTEXT_FP16_WEIGHTS);
@@ -217,13 +222,15 @@ repmlp_status rm_context_finish(repmlp_context *ctx) {
         .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
         .queueFamilyIndex = ctx->queue_family,
     };
-    VkResult r = ctx->vk.vkCreateCommandPool(ctx->device, &pool, NULL, &ctx->command_pool);
+    VkResult r =
+        RM_VK_CREATE(ctx->vk.vkCreateCommandPool(ctx->device, &pool, NULL, &ctx->command_pool));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateCommandPool");
     VkFenceCreateInfo fence = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-    r = ctx->vk.vkCreateFence(ctx->device, &fence, NULL, &ctx->fence);
+    r = RM_VK_CREATE(ctx->vk.vkCreateFence(ctx->device, &fence, NULL, &ctx->fence));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateFence");
     VkPipelineCacheCreateInfo cache = {.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
-    r = ctx->vk.vkCreatePipelineCache(ctx->device, &cache, NULL, &ctx->pipeline_cache);
+    r = RM_VK_CREATE(
+        ctx->vk.vkCreatePipelineCache(ctx->device, &cache, NULL, &ctx->pipeline_cache));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreatePipelineCache");
     rm_log(ctx, REPMLP_LOG_INFO,
            "device: %s (Vulkan %u.%u, subgroup %u, 16-bit storage %s, weights %s)", ctx->info.name,
@@ -253,6 +260,7 @@ repmlp_status rm_context_alloc(const repmlp_context_desc *desc, repmlp_context *
         ctx->log = desc->log;
         ctx->log_user = desc->log_user;
         ctx->timeout_ns = desc->timeout_ns;
+        ctx->validation_counter = desc->validation_counter;
     }
     if (!ctx->timeout_ns) ctx->timeout_ns = RM_DEFAULT_TIMEOUT_NS;
     *out = ctx;

@@ -65,7 +65,8 @@ struct repmlp_context {
     repmlp_log_fn log;
     void *log_user;
     uint32_t validation_messages;
-    bool lost; /* VK_ERROR_DEVICE_LOST seen: every later call reports it */
+    uint32_t *validation_counter; /* the application's, see repmlp_context_desc */
+    bool lost;                    /* VK_ERROR_DEVICE_LOST seen: every later call reports it */
 };
 
 void rm_log(const repmlp_context *ctx, repmlp_log_level level, const char *fmt, ...)

@@ -18,9 +18,7 @@ repmlp_status rm_descriptor_pool_create(repmlp_context *ctx, uint32_t sets, VkDe
         .poolSizeCount = 2,
         .pPoolSizes = sizes,
     };
-    VkResult r = rm_fault_hit(RM_FAULT_VULKAN_ALLOC)
-                     ? VK_ERROR_OUT_OF_DEVICE_MEMORY
-                     : ctx->vk.vkCreateDescriptorPool(ctx->device, &info, NULL, out);
+    VkResult r = RM_VK_CREATE(ctx->vk.vkCreateDescriptorPool(ctx->device, &info, NULL, out));
     if (r != VK_SUCCESS) {
         *out = VK_NULL_HANDLE;
         return rm_vk_fail(ctx, r, "vkCreateDescriptorPool");
@@ -87,7 +85,8 @@ repmlp_status rm_dispatch_bind(repmlp_context *ctx, VkDescriptorPool pool, rm_di
                 .offset = b->offset,
                 .range = b->range < max_bytes ? b->range / texel_bytes * texel_bytes : max_bytes,
             };
-            VkResult r = ctx->vk.vkCreateBufferView(ctx->device, &view, NULL, &d->views[i]);
+            VkResult r =
+                RM_VK_CREATE(ctx->vk.vkCreateBufferView(ctx->device, &view, NULL, &d->views[i]));
             if (r != VK_SUCCESS) {
                 d->views[i] = VK_NULL_HANDLE;
                 rm_dispatch_unbind(ctx, d);
@@ -101,7 +100,7 @@ repmlp_status rm_dispatch_bind(repmlp_context *ctx, VkDescriptorPool pool, rm_di
         .descriptorSetCount = 1,
         .pSetLayouts = &d->pipeline->set_layout,
     };
-    VkResult r = ctx->vk.vkAllocateDescriptorSets(ctx->device, &alloc, &d->set);
+    VkResult r = RM_VK_CREATE(ctx->vk.vkAllocateDescriptorSets(ctx->device, &alloc, &d->set));
     if (r != VK_SUCCESS) {
         rm_dispatch_unbind(ctx, d);
         return rm_vk_fail(ctx, r, "vkAllocateDescriptorSets");

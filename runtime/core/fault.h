@@ -1,6 +1,8 @@
-/* Private test hook: injected failures. Not thread-safe by design; fault walks run on one
- * thread. A countdown of 0 disables injection; N > 0 makes the Nth later call of that kind
- * fail (host allocation returns NULL, a Vulkan creation returns an out-of-memory error). */
+/* Private test hook: injected failures, compiled in only with -DREPMLP_FAULT_INJECTION=ON
+ * (test builds; never in the installed libraries). A countdown of 0 disables injection; N > 0
+ * makes the Nth later call of that kind fail (a host allocation returns NULL, a Vulkan
+ * creation or allocation returns VK_ERROR_OUT_OF_DEVICE_MEMORY). Counters are atomic, so
+ * threads may allocate while a walk is armed; a walk itself arms from one thread. */
 #ifndef RM_FAULT_H
 #define RM_FAULT_H
 
@@ -8,14 +10,36 @@
 
 typedef enum rm_fault_kind {
     RM_FAULT_HOST_ALLOC = 0,
-    RM_FAULT_VULKAN_ALLOC, /* device memory, buffers, pipelines, descriptor pools */
+    RM_FAULT_VULKAN_ALLOC, /* every vkCreate* / vkAllocate* the library calls (RM_VK_CREATE) */
     RM_FAULT_KIND_COUNT
 } rm_fault_kind;
 
+#ifdef REPMLP_FAULT_INJECTION
+#define rm_fault_enabled() true
 void rm_fault_arm(rm_fault_kind kind, long countdown);
 /* True when this call must fail. Counts calls while armed. */
 bool rm_fault_hit(rm_fault_kind kind);
 /* How many calls of this kind were counted since the last arm (to size a walk). */
 long rm_fault_calls(rm_fault_kind kind);
+#else
+#define rm_fault_enabled() false
+static inline void rm_fault_arm(rm_fault_kind kind, long countdown) {
+    (void)kind;
+    (void)countdown;
+}
+static inline bool rm_fault_hit(rm_fault_kind kind) {
+    (void)kind;
+    return false;
+}
+static inline long rm_fault_calls(rm_fault_kind kind) {
+    (void)kind;
+    return 0;
+}
+#endif
+
+/* The one wrapper around every vkCreate* / vkAllocate* call of the library (a test checks
+ * that no call bypasses it): `call` is not made when the injected fault hits. */
+#define RM_VK_CREATE(call)                                                                         \
+    (rm_fault_hit(RM_FAULT_VULKAN_ALLOC) ? VK_ERROR_OUT_OF_DEVICE_MEMORY : (call))
 
 #endif

@@ -1,5 +1,6 @@
 /* Vulkan loading, instance creation and device enumeration. */
 #include "core/instance.h"
+#include "core/fault.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -21,30 +22,31 @@ repmlp_status rm_load_vulkan(void) {
     return REPMLP_OK;
 }
 
-static bool has_layer(const char *name) {
+/* *found tells whether the loader lists the layer; fails only when out of host memory. */
+static repmlp_status has_layer(const char *name, bool *found) {
+    *found = false;
     uint32_t count = 0;
-    if (vkEnumerateInstanceLayerProperties(&count, NULL) != VK_SUCCESS) return false;
+    if (vkEnumerateInstanceLayerProperties(&count, NULL) != VK_SUCCESS) return REPMLP_OK;
     VkLayerProperties *layers = rm_calloc(count, sizeof *layers);
-    if (!layers) return false;
-    bool found = false;
+    if (!layers) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     if (vkEnumerateInstanceLayerProperties(&count, layers) == VK_SUCCESS)
-        for (uint32_t i = 0; i < count && !found; i++)
-            found = strcmp(layers[i].layerName, name) == 0;
+        for (uint32_t i = 0; i < count && !*found; i++)
+            *found = strcmp(layers[i].layerName, name) == 0;
     rm_free(layers);
-    return found;
+    return REPMLP_OK;
 }
 
-static bool has_instance_extension(const char *name) {
+static repmlp_status has_instance_extension(const char *name, bool *found) {
+    *found = false;
     uint32_t count = 0;
-    if (vkEnumerateInstanceExtensionProperties(NULL, &count, NULL) != VK_SUCCESS) return false;
+    if (vkEnumerateInstanceExtensionProperties(NULL, &count, NULL) != VK_SUCCESS) return REPMLP_OK;
     VkExtensionProperties *exts = rm_calloc(count, sizeof *exts);
-    if (!exts) return false;
-    bool found = false;
+    if (!exts) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     if (vkEnumerateInstanceExtensionProperties(NULL, &count, exts) == VK_SUCCESS)
-        for (uint32_t i = 0; i < count && !found; i++)
-            found = strcmp(exts[i].extensionName, name) == 0;
+        for (uint32_t i = 0; i < count && !*found; i++)
+            *found = strcmp(exts[i].extensionName, name) == 0;
     rm_free(exts);
-    return found;
+    return REPMLP_OK;
 }
 
 repmlp_status rm_instance_create(bool validation, VkInstance *out) {
@@ -62,14 +64,19 @@ repmlp_status rm_instance_create(bool validation, VkInstance *out) {
     const char *extensions[2];
     uint32_t extension_count = 0;
     VkInstanceCreateFlags flags = 0;
+    bool found;
     if (validation) {
-        if (!has_layer(RM_VALIDATION_LAYER))
+        if ((st = has_layer(RM_VALIDATION_LAYER, &found)) != REPMLP_OK) return st;
+        if (!found)
             return rm_fail(REPMLP_ERROR_UNSUPPORTED, "validation requested but %s is not installed",
                            RM_VALIDATION_LAYER);
         extensions[extension_count++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
     }
     /* Lets the loader list portability (layered) drivers too, such as MoltenVK. */
-    if (has_instance_extension(VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME)) {
+    if ((st = has_instance_extension(VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME, &found)) !=
+        REPMLP_OK)
+        return st;
+    if (found) {
         extensions[extension_count++] = VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME;
         flags |= VK_INSTANCE_CREATE_ENUMERATE_PORTABILITY_BIT_KHR;
     }
@@ -91,10 +98,11 @@ repmlp_status rm_instance_create(bool validation, VkInstance *out) {
         .ppEnabledExtensionNames = extensions,
     };
     VkInstance instance = VK_NULL_HANDLE;
-    VkResult r = vkCreateInstance(&info, NULL, &instance);
+    VkResult r = RM_VK_CREATE(vkCreateInstance(&info, NULL, &instance));
     if (r != VK_SUCCESS)
-        return rm_fail(r == VK_ERROR_OUT_OF_HOST_MEMORY ? REPMLP_ERROR_OUT_OF_HOST_MEMORY
-                                                        : REPMLP_ERROR_VULKAN,
+        return rm_fail(r == VK_ERROR_OUT_OF_HOST_MEMORY     ? REPMLP_ERROR_OUT_OF_HOST_MEMORY
+                       : r == VK_ERROR_OUT_OF_DEVICE_MEMORY ? REPMLP_ERROR_OUT_OF_DEVICE_MEMORY
+                                                            : REPMLP_ERROR_VULKAN,
                        "vkCreateInstance failed: %s", rm_vk_result_name(r));
     volkLoadInstanceOnly(instance);
     *out = instance;
@@ -117,10 +125,10 @@ static repmlp_device_type device_type(VkPhysicalDeviceType t) {
 }
 
 bool rm_find_compute_queue(VkPhysicalDevice pd, uint32_t *family) {
-    uint32_t count = 0;
-    vkGetPhysicalDeviceQueueFamilyProperties(pd, &count, NULL);
-    VkQueueFamilyProperties *q = rm_calloc(count, sizeof *q);
-    if (!q) return false;
+    /* No allocation, so running out of memory never makes a device look unusable; devices
+     * have a handful of families (the first 64 are considered). */
+    VkQueueFamilyProperties q[64];
+    uint32_t count = 64;
     vkGetPhysicalDeviceQueueFamilyProperties(pd, &count, q);
     /* Prefer a compute-only family (async compute on GPUs), else any with compute. */
     int best = -1;
@@ -129,7 +137,6 @@ bool rm_find_compute_queue(VkPhysicalDevice pd, uint32_t *family) {
         if (best < 0 || !(q[i].queueFlags & VK_QUEUE_GRAPHICS_BIT)) best = (int)i;
         if (!(q[i].queueFlags & VK_QUEUE_GRAPHICS_BIT)) break;
     }
-    rm_free(q);
     if (best < 0) return false;
     *family = (uint32_t)best;
     return true;

@@ -56,7 +56,8 @@ static repmlp_status build(repmlp_context *ctx, rm_pipeline *p) {
         .bindingCount = info->binding_count,
         .pBindings = bindings,
     };
-    VkResult r = ctx->vk.vkCreateDescriptorSetLayout(ctx->device, &set_info, NULL, &p->set_layout);
+    VkResult r = RM_VK_CREATE(
+        ctx->vk.vkCreateDescriptorSetLayout(ctx->device, &set_info, NULL, &p->set_layout));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateDescriptorSetLayout");
 
     VkPushConstantRange push = {
@@ -68,7 +69,7 @@ static repmlp_status build(repmlp_context *ctx, rm_pipeline *p) {
         .pushConstantRangeCount = info->push_size ? 1 : 0,
         .pPushConstantRanges = &push,
     };
-    r = ctx->vk.vkCreatePipelineLayout(ctx->device, &layout_info, NULL, &p->layout);
+    r = RM_VK_CREATE(ctx->vk.vkCreatePipelineLayout(ctx->device, &layout_info, NULL, &p->layout));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreatePipelineLayout");
 
     VkShaderModuleCreateInfo module_info = {
@@ -77,7 +78,7 @@ static repmlp_status build(repmlp_context *ctx, rm_pipeline *p) {
         .pCode = info->code,
     };
     VkShaderModule module;
-    r = ctx->vk.vkCreateShaderModule(ctx->device, &module_info, NULL, &module);
+    r = RM_VK_CREATE(ctx->vk.vkCreateShaderModule(ctx->device, &module_info, NULL, &module));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateShaderModule");
 
     VkSpecializationMapEntry entries[RM_MAX_SPEC];
@@ -101,10 +102,8 @@ static repmlp_status build(repmlp_context *ctx, rm_pipeline *p) {
             },
         .layout = p->layout,
     };
-    r = rm_fault_hit(RM_FAULT_VULKAN_ALLOC)
-            ? VK_ERROR_OUT_OF_DEVICE_MEMORY
-            : ctx->vk.vkCreateComputePipelines(ctx->device, ctx->pipeline_cache, 1, &pipeline_info,
-                                               NULL, &p->pipeline);
+    r = RM_VK_CREATE(ctx->vk.vkCreateComputePipelines(ctx->device, ctx->pipeline_cache, 1,
+                                                      &pipeline_info, NULL, &p->pipeline));
     ctx->vk.vkDestroyShaderModule(ctx->device, module, NULL);
     if (r != VK_SUCCESS) {
         p->pipeline = VK_NULL_HANDLE;

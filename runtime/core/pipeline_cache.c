@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/fault.h"
 #include "core/context.h"
 #include "core/error.h"
 #include "io/file_map.h"
@@ -111,7 +112,7 @@ repmlp_status repmlp_context_load_pipeline_cache(repmlp_context *ctx, const char
         .pInitialData = map.data + sizeof(cache_header),
     };
     VkPipelineCache loaded;
-    VkResult r = ctx->vk.vkCreatePipelineCache(ctx->device, &info, NULL, &loaded);
+    VkResult r = RM_VK_CREATE(ctx->vk.vkCreatePipelineCache(ctx->device, &info, NULL, &loaded));
     rm_file_map_close(&map);
     if (r != VK_SUCCESS) {
         rm_log(ctx, REPMLP_LOG_WARNING, "pipeline cache %s ignored: the driver refused it (%s)",

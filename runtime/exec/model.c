@@ -1,6 +1,7 @@
 /* Loading a fused model file: metadata, config, tensors, one weight buffer. */
 #include "exec/model.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -124,8 +125,18 @@ static repmlp_status mark_gemm_weights(repmlp_model *m, const rm_graph *g) {
     return REPMLP_OK;
 }
 
-/* Places every tensor in one host block at aligned offsets, converted to F32 and, for GEMM
- * weights, packed. */
+/* Refuses a tensor with a NaN or Inf: it would run and give wrong (even finite) results. */
+static repmlp_status check_finite(const repmlp_model *m, const rm_weight *w, const float *x) {
+    for (uint64_t i = 0; i < w->count; i++)
+        if (!isfinite(x[i]))
+            return rm_fail(REPMLP_ERROR_FORMAT,
+                           "%s: tensor '%s' holds a non-finite value (%g) at element %llu", m->path,
+                           w->name, (double)x[i], (unsigned long long)i);
+    return REPMLP_OK;
+}
+
+/* Places every tensor in one host block at aligned offsets, converted to F32 (and checked to
+ * be finite) and, for GEMM weights, packed. */
 static repmlp_status read_tensors(repmlp_model *m, rm_safetensors *st, uint64_t alignment,
                                   float **host) {
     uint64_t total = 0, largest = 0;
@@ -152,11 +163,14 @@ static repmlp_status read_tensors(repmlp_model *m, rm_safetensors *st, uint64_t 
         const rm_weight *w = &m->weights[i];
         if (w->ignored) continue;
         float *dst = *host + w->offset / sizeof(float);
-        if (!w->pack_groups) {
-            rm_st_tensor_to_f32(rm_safetensors_tensor_at(st, i), dst);
-            continue;
+        float *f32 = w->pack_groups ? scratch : dst;
+        rm_st_tensor_to_f32(rm_safetensors_tensor_at(st, i), f32);
+        repmlp_status fin = check_finite(m, w, f32);
+        if (fin != REPMLP_OK) {
+            rm_free(scratch);
+            return fin;
         }
-        rm_st_tensor_to_f32(rm_safetensors_tensor_at(st, i), scratch);
+        if (!w->pack_groups) continue;
         if (!w->half) {
             rm_gemm_pack_runs(scratch, w->pack_groups, w->pack_no, w->pack_k, w->pack_run, dst);
         } else if (!rm_gemm_pack_f16(scratch, w->pack_groups, w->pack_no, w->pack_k, w->pack_run,

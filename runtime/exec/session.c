@@ -1,5 +1,6 @@
 /* Sessions: plan memory, build dispatches, record once, replay per run. */
 #include "exec/session.h"
+#include "core/fault.h"
 #include "repmlp/vulkan.h"
 
 #include <string.h>
@@ -58,6 +59,18 @@ static repmlp_status create_buffers(repmlp_session *s) {
     return st;
 }
 
+/* Whether any node reads the session's input through a uniform texel view. */
+static bool input_read_as_texel(const repmlp_session *s) {
+    for (int i = 0; i < s->graph.node_count; i++) {
+        const rm_node *n = &s->graph.nodes[i];
+        const rm_shader_info *info = rm_shader(s->dispatches[i].pipeline->shader);
+        for (uint32_t k = 0; k < rm_op_kinds[n->kind].binding_count; k++)
+            if (s->graph.values[n->args[k]].kind == RM_VALUE_INPUT && ((info->texel_mask >> k) & 1))
+                return true;
+    }
+    return false;
+}
+
 static repmlp_status create_dispatches(repmlp_session *s) {
     s->dispatches = rm_calloc((size_t)s->graph.node_count, sizeof *s->dispatches);
     if (!s->dispatches) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
@@ -66,7 +79,17 @@ static repmlp_status create_dispatches(repmlp_session *s) {
         repmlp_status st = rm_op_kinds[n->kind].prepare(s->ctx, n, &s->dispatches[i]);
         if (st != REPMLP_OK) return rm_fail_prefix(st, "%s: op %s", s->model->path, n->label);
     }
-    return rm_descriptor_pool_create(s->ctx, (uint32_t)s->graph.node_count, &s->pool);
+    if (input_read_as_texel(s)) {
+        rm_gather_params copy = {.rows = 1,
+                                 .cols = (uint32_t)s->input_count,
+                                 .x_rows = rm_map_stride(0),
+                                 .x_cols = rm_map_stride(1)};
+        repmlp_status st = s->input_count > UINT32_MAX
+                               ? rm_fail(REPMLP_ERROR_TOO_LARGE, "input of 2^32 floats or more")
+                               : rm_gather_prepare(s->ctx, &copy, &s->input_copy);
+        if (st != REPMLP_OK) return rm_fail_prefix(st, "%s: input copy", s->model->path);
+    }
+    return rm_descriptor_pool_create(s->ctx, (uint32_t)s->graph.node_count + 1, &s->pool);
 }
 
 static repmlp_status create_commands(repmlp_session *s) {
@@ -76,7 +99,8 @@ static repmlp_status create_commands(repmlp_session *s) {
         .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
         .queueFamilyIndex = ctx->queue_family,
     };
-    VkResult r = ctx->vk.vkCreateCommandPool(ctx->device, &pool, NULL, &s->command_pool);
+    VkResult r =
+        RM_VK_CREATE(ctx->vk.vkCreateCommandPool(ctx->device, &pool, NULL, &s->command_pool));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateCommandPool");
     VkCommandBufferAllocateInfo alloc = {
         .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
@@ -84,10 +108,10 @@ static repmlp_status create_commands(repmlp_session *s) {
         .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
         .commandBufferCount = 1,
     };
-    r = ctx->vk.vkAllocateCommandBuffers(ctx->device, &alloc, &s->command_buffer);
+    r = RM_VK_CREATE(ctx->vk.vkAllocateCommandBuffers(ctx->device, &alloc, &s->command_buffer));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkAllocateCommandBuffers");
     VkFenceCreateInfo fence = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-    r = ctx->vk.vkCreateFence(ctx->device, &fence, NULL, &s->fence);
+    r = RM_VK_CREATE(ctx->vk.vkCreateFence(ctx->device, &fence, NULL, &s->fence));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateFence");
     return REPMLP_OK;
 }
@@ -97,7 +121,8 @@ static rm_binding binding_of(const repmlp_session *s, int value_id) {
     VkDeviceSize bytes = v->count * sizeof(float);
     switch (v->kind) {
         case RM_VALUE_INPUT:
-            return s->input_binding;
+            return s->copy_bound_input ? (rm_binding){s->input.buffer, 0, s->input.size}
+                                       : s->input_binding;
         case RM_VALUE_OUTPUT:
             return s->output_binding;
         case RM_VALUE_TEMP:
@@ -111,6 +136,10 @@ static rm_binding binding_of(const repmlp_session *s, int value_id) {
 }
 
 void rm_session_record_into(const repmlp_session *s, VkCommandBuffer cmd) {
+    if (s->copy_bound_input) {
+        rm_dispatch_record(s->ctx, cmd, &s->input_copy);
+        rm_barrier_compute(s->ctx, cmd);
+    }
     for (int i = 0; i < s->graph.node_count; i++) {
         if (i) rm_barrier_compute(s->ctx, cmd);
         rm_dispatch_record(s->ctx, cmd, &s->dispatches[i]);
@@ -121,6 +150,14 @@ repmlp_status rm_session_record(repmlp_session *s) {
     repmlp_context *ctx = s->ctx;
     VkResult r = ctx->vk.vkResetDescriptorPool(ctx->device, s->pool, 0);
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkResetDescriptorPool");
+    s->copy_bound_input = s->input_copy.pipeline && s->input_binding.buffer != s->input.buffer;
+    if (s->copy_bound_input) {
+        rm_binding copy[3] = {s->input_binding,
+                              {s->dummy.buffer, 0, s->dummy.size},
+                              {s->input.buffer, 0, s->input.size}};
+        repmlp_status st = rm_dispatch_bind(ctx, s->pool, &s->input_copy, copy);
+        if (st != REPMLP_OK) return rm_fail_prefix(st, "%s: input copy", s->model->path);
+    }
     for (int i = 0; i < s->graph.node_count; i++) {
         const rm_node *n = &s->graph.nodes[i];
         rm_binding bindings[RM_MAX_BINDINGS];
@@ -202,6 +239,7 @@ void repmlp_session_destroy(repmlp_session *s) {
     if (s->command_pool) ctx->vk.vkDestroyCommandPool(ctx->device, s->command_pool, NULL);
     for (int i = 0; s->dispatches && i < s->graph.node_count; i++)
         rm_dispatch_unbind(ctx, &s->dispatches[i]);
+    rm_dispatch_unbind(ctx, &s->input_copy);
     rm_descriptor_pool_destroy(ctx, s->pool);
     rm_free(s->dispatches);
     rm_buffer_destroy(ctx, &s->arena);

@@ -19,6 +19,12 @@ struct repmlp_session {
      * caller's (repmlp_session_bind_buffers). */
     rm_binding input_binding, output_binding;
     rm_dispatch *dispatches;
+    /* A caller's input buffer needs only STORAGE_BUFFER usage, so it cannot back the uniform
+     * texel views some kernels read operands through (the texel path): when a node reads the
+     * input that way and the caller binds an input buffer, this copy (a gather) first moves
+     * it into the session's own input buffer. input_copy.pipeline is NULL when unneeded. */
+    rm_dispatch input_copy;
+    bool copy_bound_input; /* the current recording runs input_copy */
     VkDescriptorPool pool;
     VkCommandPool command_pool; /* per session, so threads never share one */
     VkCommandBuffer command_buffer;

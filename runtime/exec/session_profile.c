@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/fault.h"
 #include "core/error.h"
 #include "exec/session.h"
 
@@ -16,7 +17,7 @@ repmlp_status rm_session_profile(repmlp_session *s, double *ms_per_node) {
                                 .queryType = VK_QUERY_TYPE_TIMESTAMP,
                                 .queryCount = queries};
     VkQueryPool pool;
-    VkResult r = ctx->vk.vkCreateQueryPool(ctx->device, &qi, NULL, &pool);
+    VkResult r = RM_VK_CREATE(ctx->vk.vkCreateQueryPool(ctx->device, &qi, NULL, &pool));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateQueryPool");
     uint64_t *stamps = rm_calloc(queries, sizeof *stamps);
     VkCommandBuffer cmd;

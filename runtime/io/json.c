@@ -2,43 +2,17 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/fault.h"
 #include "io/file_map.h"
 
 #include <math.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* cJSON reports an allocation failure as a parse failure; this flag tells them apart. */
-static _Thread_local bool json_alloc_failed;
-
-static void *json_malloc(size_t size) {
-    void *p = rm_malloc(size);
-    if (!p) json_alloc_failed = true;
-    return p;
-}
-
-static void json_free(void *p) {
-    rm_free(p);
-}
-
-/* 0: hooks not installed, 1: being installed, 2: installed. cJSON's hooks are one global, so
- * they are set once; rm_free is free(), so trees made before that are still freed right. */
-static atomic_int hooks_state;
-
-static void json_init(void) {
-    if (atomic_load_explicit(&hooks_state, memory_order_acquire) == 2) return;
-    int expected = 0;
-    if (atomic_compare_exchange_strong(&hooks_state, &expected, 1)) {
-        cJSON_Hooks hooks = {json_malloc, json_free};
-        cJSON_InitHooks(&hooks);
-        atomic_store_explicit(&hooks_state, 2, memory_order_release);
-    } else {
-        while (atomic_load_explicit(&hooks_state, memory_order_acquire) != 2) {
-        }
-    }
-}
+/* cJSON's allocation hooks are process-wide (cJSON_InitHooks), so the library leaves them as
+ * the application set them: trees are made and freed by cJSON's allocator. The fault point
+ * below stands in for its allocations in failure-injection walks. */
 
 static bool is_json_space(char c) {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -46,7 +20,6 @@ static bool is_json_space(char c) {
 
 repmlp_status rm_json_parse(const char *text, size_t len, const char *where, cJSON **out) {
     *out = NULL;
-    json_init();
     /* A NUL-terminated private copy: cJSON's length-limited parser has read past the end of
      * unterminated input in some releases, and the text may come from an untrusted file. */
     size_t cap;
@@ -56,19 +29,17 @@ repmlp_status rm_json_parse(const char *text, size_t len, const char *where, cJS
     memcpy(copy, text, len);
     copy[len] = '\0';
 
-    json_alloc_failed = false;
+    if (rm_fault_hit(RM_FAULT_HOST_ALLOC)) {
+        rm_free(copy);
+        return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", where);
+    }
     const char *end = NULL;
     cJSON *root = cJSON_ParseWithOpts(copy, &end, 0);
     if (!root) {
-        repmlp_status st;
-        if (json_alloc_failed) {
-            st = rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", where);
-        } else {
-            size_t at = end && end >= copy && end <= copy + len ? (size_t)(end - copy) : 0;
-            st = rm_fail(REPMLP_ERROR_FORMAT, "%s: invalid JSON at byte %zu", where, at);
-        }
+        /* (cJSON reports running out of memory as a parse failure too.) */
+        size_t at = end && end >= copy && end <= copy + len ? (size_t)(end - copy) : 0;
         rm_free(copy);
-        return st;
+        return rm_fail(REPMLP_ERROR_FORMAT, "%s: invalid JSON at byte %zu", where, at);
     }
     for (const char *p = end; p < copy + len; p++) {
         if (!is_json_space(*p)) { /* also catches an embedded NUL that ended the parse */

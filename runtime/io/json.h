@@ -1,5 +1,6 @@
-/* Private: JSON in and out. Parsing goes through cJSON with the library's allocator (so
- * fault injection reaches it); writing uses a small growable buffer that escapes strings. */
+/* Private: JSON in and out. Parsing goes through cJSON with whatever allocation hooks the
+ * application gave cJSON (the library never changes them: they are process-wide); writing
+ * uses a small growable buffer that escapes strings. */
 #ifndef RM_JSON_H
 #define RM_JSON_H
 

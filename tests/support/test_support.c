@@ -10,7 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "compare.h"
 #include "core/context.h"
+#include "exec/session.h"
 #include "ops/ops.h"
 #include "io/json.h"
 #include "io/safetensors.h"
@@ -27,12 +29,42 @@ uint32_t ts_context_flags(void) {
     return v && strcmp(v, "1") == 0 ? REPMLP_CONTEXT_VALIDATION : 0;
 }
 
+uint32_t ts_validation_messages;
+int ts_skipped;
+
+void ts_skip_note(const char *fmt, ...) {
+    char reason[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(reason, sizeof reason, fmt, ap);
+    va_end(ap);
+    print_message("SKIPPED: %s\n", reason);
+    ts_skipped++;
+}
+
+int ts_exit_code(int failed) {
+    return failed ? failed : ts_skipped ? TS_SKIP_CODE : 0;
+}
+
+repmlp_context_desc ts_context_desc(void) {
+    repmlp_context_desc desc = {.device = getenv("REPMLP_TEST_DEVICE"),
+                                .flags = ts_context_flags(),
+                                .log = ts_log,
+                                .validation_counter = &ts_validation_messages};
+    return desc;
+}
+
+void ts_check_validation(void) {
+    if (ts_validation_messages)
+        fail_msg("the validation layer reported %u messages in this test program (see stderr)",
+                 ts_validation_messages);
+}
+
 repmlp_context *ts_context(void) {
     const char *icd = getenv("REPMLP_TEST_ICD");
-    const char *expect = getenv("REPMLP_TEST_DEVICE");
     if (icd && access(icd, R_OK) != 0)
         fail_msg("Vulkan driver manifest %s is missing: install the driver (see README)", icd);
-    repmlp_context_desc desc = {.device = expect, .flags = ts_context_flags(), .log = ts_log};
+    repmlp_context_desc desc = ts_context_desc();
     repmlp_context *ctx = NULL;
     repmlp_status st = repmlp_context_create(&desc, &ctx);
     if (st != REPMLP_OK)
@@ -45,9 +77,8 @@ repmlp_context *ts_context(void) {
 }
 
 void ts_context_done(repmlp_context *ctx) {
-    uint32_t messages = repmlp_context_validation_messages(ctx);
     repmlp_context_destroy(ctx);
-    if (messages) fail_msg("the validation layer reported %u messages (see stderr)", messages);
+    ts_check_validation(); /* after the device is gone: leak reports come from vkDestroyDevice */
 }
 
 ts_rng ts_rng_make(uint64_t seed) {
@@ -69,13 +100,12 @@ void ts_fill(ts_rng *r, float *x, size_t n, float lo, float hi) {
 }
 
 double ts_max_rel_error(const float *got, const double *want, size_t n) {
-    double scale = 1e-30, err = 0;
-    for (size_t i = 0; i < n; i++) scale = fmax(scale, fabs(want[i]));
-    for (size_t i = 0; i < n; i++) {
-        double d = fabs((double)got[i] - want[i]);
-        if (!(d <= err)) err = d; /* NaN propagates as a failure */
-    }
-    return err / scale;
+    ref_comparison c = ref_compare_f32(got, want, n);
+    if (c.nonfinite)
+        print_message("%zu of %zu elements are NaN/Inf (first: element %zu = %g, reference %g)\n",
+                      c.nonfinite, n, c.first_nonfinite, (double)got[c.first_nonfinite],
+                      want[c.first_nonfinite]);
+    return c.rel;
 }
 
 rm_buffer ts_buffer_from(repmlp_context *ctx, const float *host, size_t n) {
@@ -110,6 +140,21 @@ void ts_poison(repmlp_context *ctx, rm_buffer *b, size_t n) {
     if (rm_buffer_upload(ctx, b, 0, nan, n * sizeof *nan) != REPMLP_OK)
         fail_msg("upload: %s", repmlp_last_error());
     free(nan);
+}
+
+void ts_session_poison(repmlp_session *s) {
+    /* The device output (through a staging copy when it is not mapped), its read-back copy and
+     * every intermediate: whatever a run does not write stays NaN. */
+    ts_poison(s->ctx, &s->output, s->output.size / sizeof(float));
+    if (s->stage_out.buffer) ts_poison(s->ctx, &s->stage_out, s->stage_out.size / sizeof(float));
+    if (s->arena.buffer) ts_poison(s->ctx, &s->arena, s->arena.size / sizeof(float));
+}
+
+repmlp_status ts_session_run(repmlp_session *s, const float *input, size_t input_count,
+                             float *output, size_t output_count) {
+    ts_session_poison(s);
+    for (size_t i = 0; i < output_count; i++) output[i] = NAN;
+    return repmlp_session_run(s, input, input_count, output, output_count);
 }
 
 rm_buffer ts_weight_buffer(repmlp_context *ctx, const float *wt, uint32_t groups, uint32_t NO,
@@ -288,4 +333,43 @@ int ts_group_fixture_close(void **state) {
     (void)state;
     ts_block_fixture_free(&ts_fx);
     return 0;
+}
+
+ts_app_buffer ts_app_buffer_create(repmlp_context *ctx, VkDeviceSize size) {
+    ts_app_buffer b = {.size = size};
+    VkBufferCreateInfo info = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+                               .size = size,
+                               .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
+                               .sharingMode = VK_SHARING_MODE_EXCLUSIVE};
+    assert_int_equal(ctx->vk.vkCreateBuffer(ctx->device, &info, NULL, &b.buffer), VK_SUCCESS);
+    VkMemoryRequirements req;
+    ctx->vk.vkGetBufferMemoryRequirements(ctx->device, b.buffer, &req);
+    /* Vulkan guarantees a host-visible, coherent type for every buffer. */
+    const VkMemoryPropertyFlags want =
+        VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+    uint32_t type = UINT32_MAX;
+    for (uint32_t i = 0; i < ctx->memory.memoryTypeCount && type == UINT32_MAX; i++)
+        if (((req.memoryTypeBits >> i) & 1) &&
+            (ctx->memory.memoryTypes[i].propertyFlags & want) == want)
+            type = i;
+    assert_true(type != UINT32_MAX);
+    VkMemoryAllocateInfo alloc = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+                                  .allocationSize = req.size,
+                                  .memoryTypeIndex = type};
+    assert_int_equal(ctx->vk.vkAllocateMemory(ctx->device, &alloc, NULL, &b.memory), VK_SUCCESS);
+    assert_int_equal(ctx->vk.vkBindBufferMemory(ctx->device, b.buffer, b.memory, 0), VK_SUCCESS);
+    assert_int_equal(ctx->vk.vkMapMemory(ctx->device, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped),
+                     VK_SUCCESS);
+    return b;
+}
+
+void ts_app_buffer_destroy(repmlp_context *ctx, ts_app_buffer *b) {
+    ctx->vk.vkDestroyBuffer(ctx->device, b->buffer, NULL);
+    ctx->vk.vkFreeMemory(ctx->device, b->memory, NULL);
+    memset(b, 0, sizeof *b);
+}
+
+void ts_app_buffer_poison(ts_app_buffer *b) {
+    float *f = b->mapped;
+    for (size_t i = 0; i < b->size / sizeof(float); i++) f[i] = NAN;
 }

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "repmlp/context.h"
+#include "repmlp.h"
 #include "core/buffer.h"
 #include "core/dispatch.h"
 
@@ -16,11 +16,34 @@
  * (VK_ICD_FILENAMES, REPMLP_TEST_DEVICE = expected name substring, REPMLP_TEST_VALIDATION);
  * a missing driver or validation layer fails the test, it never skips. Prints the device. */
 repmlp_context *ts_context(void);
-/* Fails the test if the validation layer reported anything, then destroys the context. */
+/* Destroys the context, then fails the test if the validation layer reported anything, leak
+ * reports made while the device was destroyed included. */
 void ts_context_done(repmlp_context *ctx);
 /* Flags for contexts that a test creates itself (validation when the run asks for it). */
 uint32_t ts_context_flags(void);
+/* The description ts_context uses: the run's device and flags, ts_log, and the process-wide
+ * validation counter below. Tests that create contexts themselves start from it. */
+repmlp_context_desc ts_context_desc(void);
+/* Validation warnings and errors of every context made from ts_context_desc, counted until
+ * their destruction ends; ts_check_validation fails the test when it is not zero. */
+extern uint32_t ts_validation_messages;
+void ts_check_validation(void);
 void ts_log(void *user, repmlp_log_level level, const char *message);
+
+/* Skips are never silent: ts_skip_note prints "SKIPPED: <reason>" (scripts/test.sh lists these
+ * lines at the end of the run) and counts it; ts_skip also ends the current test case. A
+ * program with a skip and no failure exits with TS_SKIP_CODE, which ctest reports as
+ * skipped. */
+#define TS_SKIP_CODE 77
+extern int ts_skipped;
+void ts_skip_note(const char *fmt, ...) CMOCKA_PRINTF_ATTRIBUTE(1, 2);
+#define ts_skip(...)                                                                               \
+    do {                                                                                           \
+        ts_skip_note(__VA_ARGS__);                                                                 \
+        skip();                                                                                    \
+    } while (0)
+/* A test program's exit status from cmocka's failure count. */
+int ts_exit_code(int failed);
 
 /* Deterministic pseudo-random numbers (xorshift64*). */
 typedef struct ts_rng {
@@ -30,7 +53,8 @@ ts_rng ts_rng_make(uint64_t seed);
 float ts_uniform(ts_rng *r, float lo, float hi);
 void ts_fill(ts_rng *r, float *x, size_t n, float lo, float hi);
 
-/* max |got - want| / max(max |want|, 1e-30) */
+/* ref_compare_f32's rel: max |got - want| / max |want|, +Inf (and a message naming the first
+ * element) when any value is NaN or Inf. */
 double ts_max_rel_error(const float *got, const double *want, size_t n);
 
 /* Device buffer holding n floats copied from host (host may be NULL: zero-filled). */
@@ -38,6 +62,12 @@ rm_buffer ts_buffer_from(repmlp_context *ctx, const float *host, size_t n);
 /* Fills n floats of b with NaN, so that an element a kernel fails to write cannot pass as the
  * previous run's result. */
 void ts_poison(repmlp_context *ctx, rm_buffer *b, size_t n);
+/* Poisons a session's device output, its staging copy and its intermediates with NaN, so a
+ * run that leaves anything unwritten cannot pass on the previous run's result. */
+void ts_session_poison(repmlp_session *s);
+/* repmlp_session_run after ts_session_poison, with the host output NaN-filled too. */
+repmlp_status ts_session_run(repmlp_session *s, const float *input, size_t input_count,
+                             float *output, size_t output_count);
 /* Poisons out (n floats), runs one bound dispatch, reads out into y and returns its max
  * relative error against want (ts_max_rel_error); *ms (if non-NULL) gets the run time. */
 double ts_run_compare(repmlp_context *ctx, rm_dispatch *d, const rm_binding *bindings,
@@ -51,6 +81,18 @@ rm_buffer ts_weight_buffer(repmlp_context *ctx, const float *wt, uint32_t groups
 /* The same with the run sums of rm_gemm_pack_runs (run 0: none). */
 rm_buffer ts_weight_buffer_runs(repmlp_context *ctx, const float *wt, uint32_t groups, uint32_t NO,
                                 uint32_t K, uint32_t run);
+/* A buffer made as an application makes one for repmlp_session_bind_buffers: exactly the usage
+ * repmlp/vulkan.h documents (STORAGE_BUFFER, nothing else), in host-visible coherent memory
+ * that stays mapped so the test can fill and read it. */
+typedef struct ts_app_buffer {
+    VkBuffer buffer;
+    VkDeviceMemory memory;
+    VkDeviceSize size;
+    void *mapped;
+} ts_app_buffer;
+ts_app_buffer ts_app_buffer_create(repmlp_context *ctx, VkDeviceSize size);
+void ts_app_buffer_destroy(repmlp_context *ctx, ts_app_buffer *b);
+void ts_app_buffer_poison(ts_app_buffer *b); /* all NaN */
 void ts_buffer_read(repmlp_context *ctx, const rm_buffer *b, float *host, size_t n);
 rm_binding ts_bind(const rm_buffer *b);
 
@@ -83,6 +125,10 @@ typedef struct ts_block_fixture {
 } ts_block_fixture;
 void ts_block_fixture_load(ts_block_fixture *f, const char *name);
 void ts_block_fixture_free(ts_block_fixture *f); /* also removes the fused file */
+
+/* Tolerance for runs of ts_fx on the device: ~10x the worst error measured on both drivers
+ * (1.03e-7, 2026-11-30). */
+#define TS_FX_TOLERANCE 1e-6
 
 /* cmocka group set-up/tear-down: ts_fx is block fixture gp_g4_k135 for the whole group. */
 extern ts_block_fixture ts_fx;
