@@ -9,6 +9,7 @@ packages=(
   mesa-vulkan-drivers vulkan-validationlayers chromium-common
   libcmocka-dev libcjson-dev libstb-dev
   gcc-mingw-w64-x86-64
+  python3-torch  # needed by the checkpoint converter test (tools/convert_checkpoint.py)
 )
 
 missing=()
