@@ -302,11 +302,9 @@ int main(int argc, char **argv) {
     VkDeviceSize in_bytes = in_count * sizeof(float), out_bytes = out_count * sizeof(float);
 
     /* ---- the engine's buffers ----
-     * The library reads and writes them as storage buffers and, on some drivers, reads its
-     * input through a texel-buffer view (R32_SFLOAT), so both get STORAGE_BUFFER and
-     * UNIFORM_TEXEL_BUFFER usage; TRANSFER for the engine's own copies and fills. */
+     * The library needs only STORAGE_BUFFER usage on them (repmlp/vulkan.h); TRANSFER is for
+     * the engine's own copies and fills. */
     VkBufferUsageFlags usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT |
-                               VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT |
                                VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT;
     buffer input = create_buffer(&e, in_bytes, usage, false);
     buffer output = create_buffer(&e, out_bytes, usage, false);
