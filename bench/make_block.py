@@ -1,4 +1,4 @@
-"""Random training-time weights for a RepMLP v1 block (SPEC.md §1), for benchmarks.
+"""Random training-time weights for a RepMLP v1 block (docs/MODELS.md §1), for benchmarks.
 
 usage: make_block.py OUT_DIR C H G   (h = w = 7, reparam_conv_k [1,3,5], fc1_fc2_reduction 1)
 Writes OUT_DIR/train.safetensors and OUT_DIR/config.json. Needs Debian's python3-torch."""

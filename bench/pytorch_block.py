@@ -1,4 +1,4 @@
-"""PyTorch CPU baseline for the deploy-form RepMLP v1 block (SPEC.md), for bench/run.sh.
+"""PyTorch CPU baseline for the deploy-form RepMLP v1 block (docs/MODELS.md §1), for bench/run.sh.
 
 usage: /usr/bin/python3 bench/pytorch_block.py FUSED.safetensors --batch N [--threads 2]
            [--repeat R] [--warmup W] [--forms] [--json]

@@ -1,4 +1,4 @@
-/* Float64 references of the RepMLP v1 block (SPEC.md §1), written from the spec's reshape and
+/* Float64 references of the RepMLP v1 block (docs/MODELS.md §1), written from its reshape and
  * permute description and sharing no code with the fuser: the training-time block is the
  * oracle the fuser is checked against, the deploy block is what the runtime must compute.
  * Inputs are float (as stored), every sum is double, outputs are double. */
@@ -15,7 +15,7 @@ typedef struct ref_bn {
     const float *weight, *bias, *running_mean, *running_var;
 } ref_bn;
 
-/* Training-time tensors under SPEC.md §1's names; shapes as listed there. */
+/* Training-time tensors under the names of docs/MODELS.md §1; shapes as listed there. */
 typedef struct ref_block_v1_train {
     ref_bn avg_bn;                                              /* GP only */
     const float *fc1_weight, *fc1_bias, *fc2_weight, *fc2_bias; /* GP only */

@@ -120,7 +120,7 @@ repmlp_status ref_block_v2_deploy_forward(const rm_block_v2_config *c, const ref
          * * g: element (m, s, i, yy, j, xx) of the permuted tensor is output channel
          * m*S + s = b*C + ch, so with m = (b*C + ch) / S, s = (b*C + ch) % S it reads
          * A[m, i, j, s, yy, xx]. When C != S this is not the partition order of P: the quirk
-         * SPEC §3 says to keep. */
+         * docs/MODELS.md §3 says to keep. */
         for (int64_t b = 0; b < n; b++)
             for (int64_t ch = 0; ch < C; ch++) {
                 const int64_t m = (b * C + ch) / S, sh = (b * C + ch) % S;
@@ -331,8 +331,8 @@ static repmlp_status repmlp_v1(const rm_resnet_config *c, rm_safetensors *st, co
     return s;
 }
 
-/* Block stage{s}.{i} on x (n, in, H, W) -> y (n, width, OH, OW), SPEC §2 written out again
- * (not rm_resnet_block_at) so a slip in the fuser's block table cannot hide here. */
+/* Block stage{s}.{i} on x (n, in, H, W) -> y (n, width, OH, OW), docs/MODELS.md §2 written out
+ * again (not rm_resnet_block_at) so a slip in the fuser's block table cannot hide here. */
 static repmlp_status block_forward(const rm_resnet_config *c, rm_safetensors *st, int s_idx,
                                    int64_t i, int64_t n, int64_t in, int64_t H, int64_t W,
                                    const double *x, double *y) {

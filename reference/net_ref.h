@@ -1,8 +1,8 @@
-/* Float64 references of the FUSED models (docs/FUSED_FORMAT.md): the RepMLPBlock (SPEC.md §3,
- * its reshape quirk reproduced by literal index arithmetic), RepMLPNet (§3) and RepMLP-ResNet
- * (§2). They are the oracle the GPU runtime is compared with, so they are written for
- * obviousness, from the SPEC's text and the layer references of nn_ref.h, and share no code
- * with the fuser beyond reading tensors.
+/* Float64 references of the FUSED models (docs/FUSED_FORMAT.md): the RepMLPBlock
+ * (docs/MODELS.md §3, its reshape quirk reproduced by literal index arithmetic), RepMLPNet (§3)
+ * and RepMLP-ResNet (§2). They are the oracle the GPU runtime is compared with, so they are
+ * written for obviousness, from the text of docs/MODELS.md and the layer references of
+ * nn_ref.h, and share no code with the fuser beyond reading tensors.
  *
  * Weights come from an opened fused file: every tensor is read with its exact expected shape
  * (float32 values, widened exactly to float64) and marked used, so a run also checks the file.
@@ -24,8 +24,8 @@ typedef struct ref_block_v2_deploy {
     const double *fc3_weight, *fc3_bias;       /* (S*h*w, h*w, 1, 1), (S*h*w) */
 } ref_block_v2_deploy;
 
-/* x (n, C, H, W) -> y (n, C, H, W), H % h == 0, W % w == 0 (cfg's own H, W are ignored: SPEC
- * takes them from the input). y must not alias x. */
+/* x (n, C, H, W) -> y (n, C, H, W), H % h == 0, W % w == 0 (cfg's own H, W are ignored: the
+ * block takes them from the input, docs/MODELS.md §3). y must not alias x. */
 repmlp_status ref_block_v2_deploy_forward(const rm_block_v2_config *cfg,
                                           const ref_block_v2_deploy *d, int64_t n, int64_t H,
                                           int64_t W, const double *x, double *y);

@@ -1,7 +1,7 @@
 /* Plain C references of the network layers, double in and double out, written from the
- * definitions in SPEC.md §0 (cross-correlation, floor output sizes, zero padding for convs,
- * -inf padding for max-pool). They are the oracle for the shader tests and the building blocks
- * of the whole-network references. */
+ * definitions in docs/MODELS.md §0 (cross-correlation, floor output sizes, zero padding for
+ * convs, -inf padding for max-pool). They are the oracle for the shader tests and the building
+ * blocks of the whole-network references. */
 #ifndef RM_NN_REF_H
 #define RM_NN_REF_H
 

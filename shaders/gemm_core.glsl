@@ -119,9 +119,9 @@ layout(push_constant) uniform Params {
 p;
 
 // erf with |error| < 1.2e-7 (Numerical Recipes' erfc Chebyshev fit): GLSL has no erf, and
-// SPEC.md requires the exact GELU, not the tanh approximation. |x| is capped at 9 (erfc(9) is
-// 4e-37): beyond it exp() returns denormals, which cost x86 CPU drivers (lavapipe) ~100x a
-// normal operation and made GELU layers 3x slower.
+// docs/MODELS.md §0 asks for the exact GELU, not the tanh approximation. |x| is capped at 9
+// (erfc(9) is 4e-37): beyond it exp() returns denormals, which cost x86 CPU drivers (lavapipe)
+// ~100x a normal operation and made GELU layers 3x slower.
 vec4 erf_approx(vec4 xv) {
     vec4 z = min(abs(xv), vec4(9.0));
     vec4 t = 1.0 / (1.0 + 0.5 * z);

@@ -1,4 +1,4 @@
-/* Configs of the version-2 block, RepMLPNet and RepMLP-ResNet (SPEC.md §2-3): defaults, the
+/* Configs of the version-2 block, RepMLPNet and RepMLP-ResNet (docs/MODELS.md §2-3): defaults, the
  * full JSON round trip, the per-stage / per-block facts derived from them, the presets, and
  * every rejection naming the key at fault. */
 #include "host_util.h"
@@ -319,7 +319,7 @@ static void resnet_defaults_and_round_trip(void **state) {
     assert_int_equal(b.out_W, 1); /* 5 -> 3 -> 2 -> 1 */
 }
 
-/* SPEC §2's block table on the two presets. */
+/* The block table of docs/MODELS.md §2 on the two presets. */
 static void resnet_blocks_of_presets(void **state) {
     (void)state;
     cJSON *j = NULL;
@@ -467,7 +467,7 @@ static void presets_expand(void **state) {
         assert_int_equal(c.num_class, 1000);
         assert_int_equal(c.patch_h, 4);
         assert_int_equal(c.reduce, 4);
-        assert_int_equal(c.img_H, 4 * nets[i].hs[0]); /* SPEC: 3 x 4hs[0] x 4ws[0] */
+        assert_int_equal(c.img_H, 4 * nets[i].hs[0]); /* MODELS.md §3: 3 x 4hs[0] x 4ws[0] */
         assert_int_equal(c.img_W, 4 * nets[i].hs[0]);
     }
     const rm_preset *p = rm_preset_find("RepMLPNet-T224");

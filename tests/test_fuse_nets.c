@@ -34,8 +34,8 @@
 #define FIXTURES REPMLP_SOURCE_DIR "/tests/fixtures"
 #define TOOL REPMLP_BINARY_DIR "/bin/repmlp-fuse"
 #define MAX_CASES 64
-/* SPEC.md "Accuracy" allows a block 1e-5 of the output's largest magnitude, a network 1e-4; the
- * float64 reference on the fused float32 weights lands at <= 5.6e-8 on every case (measured
+/* docs/MODELS.md "Accuracy" allows a block 1e-5 of the output's largest magnitude, a network 1e-4;
+ * the float64 reference on the fused float32 weights lands at <= 5.6e-8 on every case (measured
  * 2026-11-30), so the bound is ~10x that. */
 #define TOLERANCE 5e-7
 
@@ -335,7 +335,7 @@ static void fused_tensor_names(void **state) {
     remove(fused);
 }
 
-/* The two rules SPEC §3 adds, against their definitions evaluated directly. */
+/* The two rules docs/MODELS.md §3 adds, against their definitions evaluated directly. */
 static void new_rules(void **state) {
     (void)state;
     uint64_t rng = 7;

@@ -23,11 +23,11 @@
 
 #define FIXTURES REPMLP_SOURCE_DIR "/tests/fixtures"
 
-/* One directory of fixtures per architecture. SPEC.md allows 1e-5 of the output's largest
- * magnitude for a block and 1e-4 for a network; each tolerance here is instead ~10x the worst
- * error measured on its cases (both drivers, API and CLI, 2026-11-30), so a regression far
- * inside SPEC's bound still fails: worst block_v1 3.2e-7, block_v2 2.1e-7, resnet 2.9e-7,
- * repmlpnet 5.0e-7. */
+/* One directory of fixtures per architecture. docs/MODELS.md ("Accuracy") allows 1e-5 of the
+ * output's largest magnitude for a block and 1e-4 for a network; each tolerance here is instead
+ * ~10x the worst error measured on its cases (both drivers, API and CLI, 2026-11-30), so a
+ * regression far inside that bound still fails: worst block_v1 3.2e-7, block_v2 2.1e-7, resnet
+ * 2.9e-7, repmlpnet 5.0e-7. */
 typedef struct fixture_set {
     const char *dir, *arch;
     double tolerance;

@@ -1,4 +1,4 @@
-/* The RepMLP version-1 block (SPEC.md §1, deploy form) as a stand-alone model. */
+/* The RepMLP version-1 block (docs/MODELS.md §1, deploy form) as a stand-alone model. */
 #include "core/alloc.h"
 #include "core/error.h"
 #include "exec/build.h"

@@ -1,5 +1,5 @@
-/* The RepMLP version-1 block in its *training-time* structure (SPEC.md §1 steps 1-5, eval
- * mode): GP with its BatchNorm, fc3 + BatchNorm1d, every conv branch + BatchNorm, the
+/* The RepMLP version-1 block in its *training-time* structure (docs/MODELS.md §1 steps 1-5,
+ * eval mode): GP with its BatchNorm, fc3 + BatchNorm1d, every conv branch + BatchNorm, the
  * explicit partition permutes. It runs the training-time tensors as they are, unfused, so
  * benchmarks can show what re-parameterization buys on the same runtime. */
 #include <stdio.h>

@@ -1,4 +1,5 @@
-/* The RepMLPBlock (SPEC.md §3, deploy form) as a stand-alone model: out = fc3(x) * gate(x). */
+/* The RepMLPBlock (docs/MODELS.md §3, deploy form) as a stand-alone model:
+ * out = fc3(x) * gate(x). */
 #include "core/alloc.h"
 #include "core/error.h"
 #include "exec/build.h"

@@ -1,4 +1,4 @@
-/* RepMLPNet (SPEC.md §3, fused as docs/FUSED_FORMAT.md says) as a graph:
+/* RepMLPNet (docs/MODELS.md §3, fused as docs/FUSED_FORMAT.md says) as a graph:
  *   conv_embedding (conv k=s=patch, ReLU)
  *   per unit: [prebn1 affine when not folded] -> RepMLPBlock with the unit's residual folded
  *             into fc3's store -> ffn_fc1 (1x1, GELU) -> ffn_fc2 (1x1) + residual

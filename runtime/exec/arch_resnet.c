@@ -1,6 +1,6 @@
-/* RepMLP-ResNet (SPEC.md §2, fused as docs/FUSED_FORMAT.md says) as a graph: the stem conv and
- * max-pool, stages of base / light / bottleneck blocks whose last conv adds the shortcut and
- * applies the ReLU in its store, then the global pool and linear head. */
+/* RepMLP-ResNet (docs/MODELS.md §2, fused as docs/FUSED_FORMAT.md says) as a graph: the stem
+ * conv and max-pool, stages of base / light / bottleneck blocks whose last conv adds the
+ * shortcut and applies the ReLU in its store, then the global pool and linear head. */
 #include <stdio.h>
 
 #include "core/alloc.h"

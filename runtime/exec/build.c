@@ -188,11 +188,12 @@ void rb_add_block_v2(rm_builder *b, const char *prefix, const rm_block_v2_config
     rm_gemm_params fc2 = dense(N, hid, C, RM_ACT_SIGMOID);
     node(b, RM_NODE_GEMM, &fc2, (int[]){hidden, w2, b2, gate, none, none, none}, prefix, "gp.fc2");
 
-    /* fc3 over SPEC §3's reshapes, quirk included: row r = ((n*hp + ip)*wp + jp)*(C/S) + cs
-     * reads channel cs*S + s of partition (ip, jp); its outputs land, through
-     * .reshape(-1, hp, wp, S, h, w), at q = r / (hp*wp), ip' = r / wp % hp, jp' = r % wp,
-     * i.e. channel (q*S + s) mod C of image (q*S + s) / C. The gate of that (image, channel)
-     * is gate[q*S + s], and the residual is read where the output is written. */
+    /* fc3 over the reshapes of docs/MODELS.md §3, quirk included:
+     * row r = ((n*hp + ip)*wp + jp)*(C/S) + cs reads channel cs*S + s of partition (ip, jp);
+     * its outputs land, through .reshape(-1, hp, wp, S, h, w), at q = r / (hp*wp),
+     * ip' = r / wp % hp, jp' = r % wp, i.e. channel (q*S + s) mod C of image (q*S + s) / C. The
+     * gate of that (image, channel) is gate[q*S + s], and the residual is read where the output
+     * is written. */
     rm_gemm_params fc3 = {
         .M = N * hp * wp * cs,
         .K = hw,

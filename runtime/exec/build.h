@@ -39,11 +39,11 @@ int rb_add_gp_v1(rm_builder *b, const char *prefix, const rm_block_v1_config *c,
  * shape, groups, A and V maps; the caller sets the output maps and epilogue. */
 rm_gemm_params rb_fc3_v1(const rm_block_v1_config *c, uint32_t N);
 
-/* The RepMLP v1 block (deploy form, SPEC §1) under prefix, batch N, then `act`. */
+/* The RepMLP v1 block (deploy form, docs/MODELS.md §1) under prefix, batch N, then `act`. */
 void rb_add_block_v1(rm_builder *b, const char *prefix, const rm_block_v1_config *cfg, uint32_t N,
                      rm_activation act, int x, int out);
 
-/* The RepMLPBlock (deploy form, SPEC §3) under prefix on an H x W map, batch N:
+/* The RepMLPBlock (deploy form, docs/MODELS.md §3) under prefix on an H x W map, batch N:
  * out = residual + fc3-partitions(src) * gate(src), with `src` the block's input (x after
  * prebn1, when it was not folded) and `residual` -1 for none. */
 void rb_add_block_v2(rm_builder *b, const char *prefix, const rm_block_v2_config *cfg, uint32_t N,

@@ -1,4 +1,4 @@
-/* Private: safetensors files (SPEC.md §0.1), read by mapping and written atomically.
+/* Private: safetensors files (docs/MODELS.md §0.1), read by mapping and written atomically.
  *
  * Layout: 8-byte little-endian header length n, n bytes of JSON (may end in spaces), then the
  * data. Each tensor entry is {"dtype", "shape", "data_offsets": [begin, end)} with offsets

@@ -1,5 +1,5 @@
-/* Private: configuration of the RepMLP version-1 block (SPEC.md §1), with the constructor
- * parameter names as JSON keys. */
+/* Private: configuration of the RepMLP version-1 block (docs/MODELS.md §1), with the
+ * constructor parameter names as JSON keys. */
 #ifndef RM_CONFIG_H
 #define RM_CONFIG_H
 
@@ -29,8 +29,8 @@ typedef struct rm_block_v1_config {
 repmlp_status rm_block_v1_config_from_json(const cJSON *obj, const char *where,
                                            rm_block_v1_config *out);
 
-/* Checks SPEC.md §1's constraints and size limits, sorts the kernels, fills hp, wp, I and
- * has_gp. Same error convention as above. */
+/* Checks the constraints of docs/MODELS.md §1 and size limits, sorts the kernels, fills hp, wp,
+ * I and has_gp. Same error convention as above. */
 repmlp_status rm_block_v1_config_validate(rm_block_v1_config *cfg, const char *where);
 
 /* The full config as compact JSON (every key, defaults included), rm_malloc'd; NULL when out

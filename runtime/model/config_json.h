@@ -53,8 +53,8 @@ repmlp_status rm_cfg_check_range(const char *where, const char *key, int64_t v, 
 repmlp_status rm_cfg_check_divisible(const char *where, const char *key, int64_t v,
                                      const char *by_key, int64_t by);
 
-/* reparam_conv_k (SPEC §1): at most RM_MAX_KERNELS distinct odd sizes in [1, RM_CFG_MAX_DIM];
- * sorts k[0..count) ascending in place. */
+/* reparam_conv_k (docs/MODELS.md §1): at most RM_MAX_KERNELS distinct odd sizes in
+ * [1, RM_CFG_MAX_DIM]; sorts k[0..count) ascending in place. */
 repmlp_status rm_cfg_check_kernels(int count, int64_t *k, const char *where);
 
 /* The compact JSON object a config is written as, one key after the other: the first key opens

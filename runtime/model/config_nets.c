@@ -246,8 +246,9 @@ repmlp_status rm_repmlpnet_config_from_json(const cJSON *obj, const char *where,
     return s;
 }
 
-/* Why an input extent `img` does not fit (SPEC §3: img / patch / 2^s an integer divisible by
- * hs[s] at every stage), written to why; false when it fits. `hs_key` is "hs" or "ws". */
+/* Why an input extent `img` does not fit (docs/MODELS.md §3: img / patch / 2^s an integer
+ * divisible by hs[s] at every stage), written to why; false when it fits. `hs_key` is "hs" or
+ * "ws". */
 static bool map_fault(int64_t img, int64_t patch, const int64_t *hs, int stages, const char *hs_key,
                       char *why, size_t size) {
     if (img % patch != 0) {
@@ -288,8 +289,8 @@ static int64_t gcd64(int64_t a, int64_t b) {
     return a;
 }
 
-/* The smallest extent that fits: patch * lcm_s(2^s * hs[s]); it is patch * hs[0] (SPEC's
- * preset input) whenever that one fits. 0 if it exceeds RM_CFG_MAX_DIM. */
+/* The smallest extent that fits: patch * lcm_s(2^s * hs[s]); it is patch * hs[0] (the presets'
+ * input, docs/MODELS.md §3) whenever that one fits. 0 if it exceeds RM_CFG_MAX_DIM. */
 static int64_t default_extent(int64_t patch, const int64_t *hs, int stages) {
     int64_t l = 1;
     for (int s = 0; s < stages; s++) {
@@ -548,7 +549,7 @@ void rm_resnet_block_at(const rm_resnet_config *c, int stage, int64_t index, rm_
     b->in_W = W;
     b->out_H = b->stride == 2 ? half_up(H) : H;
     b->out_W = b->stride == 2 ? half_up(W) : W;
-    /* SPEC §2: base when block_type is base, or stride 2, or T not 8 or 16 */
+    /* docs/MODELS.md §2: base when block_type is base, or stride 2, or T not 8 or 16 */
     const bool base = c->block_type == RM_BLOCK_BASE || b->stride == 2 || (b->T != 8 && b->T != 16);
     b->kind = base ? RM_BLOCK_BASE : c->block_type;
     switch (b->kind) {
@@ -581,7 +582,8 @@ void rm_resnet_block_at(const rm_resnet_config *c, int stage, int64_t index, rm_
     r->has_gp = r->H != r->h || r->W != r->w;
 }
 
-/* The RepMLP of block (stage, index): everything SPEC §2 requires, with the network's keys. */
+/* The RepMLP of block (stage, index): everything docs/MODELS.md §2 requires, with the
+ * network's keys. */
 static repmlp_status check_resnet_repmlp(const rm_resnet_config *c, int stage, int64_t index,
                                          const rm_resnet_block *b, const char *where) {
     const char *name = b->kind == RM_BLOCK_LIGHT ? "light_repmlp" : "btnk_repmlp";

@@ -1,9 +1,9 @@
-/* Private: configurations of the RepMLPNet block (version 2, SPEC.md §3), the RepMLPNet network
- * (§3) and the RepMLP-ResNet network (§2), with SPEC's constructor parameter names as JSON
- * keys, plus the presets of SPEC.md and the per-stage / per-block facts every consumer (fuser,
- * runtime graph, reference) derives from a config.
+/* Private: configurations of the RepMLPNet block (version 2, docs/MODELS.md §3), the RepMLPNet
+ * network (§3) and the RepMLP-ResNet network (§2), with the constructor parameter names of
+ * docs/MODELS.md as JSON keys, plus its presets and the per-stage / per-block facts every
+ * consumer (fuser, runtime graph, reference) derives from a config.
  *
- * Every parser rejects unknown keys, fills defaults and validates all of SPEC's constraints;
+ * Every parser rejects unknown keys, fills defaults and validates all of the constraints there;
  * errors are REPMLP_ERROR_CONFIG with one line "<where>: config key '<key>': <what>". Every
  * *_to_json writes the full config (all keys, defaults and extension keys included), and
  * parsing it back gives the same struct. */
@@ -25,7 +25,7 @@
 #define RM_ARCH_RESNET "RepMLPResNet"
 #define RM_ARCH_REPMLPNET "RepMLPNet"
 
-/* ---- RepMLPBlock (SPEC §3) ----
+/* ---- RepMLPBlock (docs/MODELS.md §3) ----
  * JSON keys: in_channels, out_channels (must equal in_channels), H, W (the input size of the
  * stand-alone arch), h, w (required), reparam_conv_k (distinct odd ints >= 1; absent, null or
  * [] for none), globalperceptron_reduce (default 4), num_sharesets (default 1). */
@@ -49,12 +49,12 @@ repmlp_status rm_block_v2_config_validate(rm_block_v2_config *cfg, const char *w
 /* rm_malloc'd compact JSON, NULL when out of memory. */
 char *rm_block_v2_config_to_json(const rm_block_v2_config *cfg);
 
-/* ---- RepMLPNet (SPEC §3) ----
+/* ---- RepMLPNet (docs/MODELS.md §3) ----
  * JSON keys: in_channels (default 3), num_class (default 1000), patch_size ([ph, pw] or one
  * int, default [4, 4]), num_blocks, channels, hs, ws, sharesets_nums (required, one entry per
  * stage, 1..RM_MAX_STAGES stages), reparam_conv_k (as above), globalperceptron_reduce
  * (default 4), and the extension keys img_H, img_W (the input size; default patch_h*hs[0],
- * patch_w*ws[0], as SPEC's presets). Constraints: channels[s] % sharesets_nums[s] == 0,
+ * patch_w*ws[0], as the presets). Constraints: channels[s] % sharesets_nums[s] == 0,
  * channels[s] / globalperceptron_reduce >= 1, and img_H / patch_h / 2^s an integer divisible
  * by hs[s] at every stage (likewise for W). */
 typedef struct rm_repmlpnet_config {
@@ -88,7 +88,7 @@ void rm_repmlpnet_stage_at(const rm_repmlpnet_config *cfg, int s, rm_repmlpnet_s
 repmlp_status rm_repmlpnet_check_input(const rm_repmlpnet_config *cfg, int64_t H, int64_t W,
                                        const char *where);
 
-/* ---- RepMLP-ResNet (SPEC §2) ----
+/* ---- RepMLP-ResNet (docs/MODELS.md §2) ----
  * JSON keys: num_blocks (4 ints >= 1, default [3,4,6,3]), num_classes, block_type
  * ("base" | "light" | "bottleneck"), img_H, img_W, h, w (required), reparam_conv_k (as above),
  * fc1_fc2_reduction (default 1), fc3_groups (default 1), bottleneck_r (2 ints, default [2,4]),
@@ -125,7 +125,7 @@ void rm_resnet_stem_at(const rm_resnet_config *cfg, rm_resnet_stem *out);
 
 /* Block `index` of stage `stage` (1..4, index < num_blocks[stage-1]) of a validated config. */
 typedef struct rm_resnet_block {
-    rm_block_kind kind; /* the kind actually used (SPEC's base/light/bottleneck rule) */
+    rm_block_kind kind; /* the kind actually used (MODELS.md §2's base/light/bottleneck rule) */
     int64_t T;          /* the stage's total stride: 4, 8, 16, 32 */
     int64_t in, width, stride;
     int64_t mid;        /* base, bottleneck: width/4; light: width/8 */
@@ -149,7 +149,7 @@ void rm_repmlpnet_io_shape(const rm_repmlpnet_config *cfg, int64_t in_chw[3], in
 void rm_resnet_io_shape(const rm_resnet_config *cfg, int64_t in_chw[3], int *out_ndim,
                         int64_t out_shape[3]);
 
-/* ---- presets (SPEC §2 and §3) ---- */
+/* ---- presets (docs/MODELS.md §2 and §3) ---- */
 
 typedef struct rm_preset {
     const char *name;        /* "RepMLPNet-T224", ... */

@@ -1,5 +1,5 @@
-/* Private: turns the training-time tensors of a RepMLP v1 block (SPEC.md §1) into its deploy
- * tensors. Network fusers call rm_fuse_block_v1 once per block with the block's name prefix;
+/* Private: turns the training-time tensors of a RepMLP v1 block (docs/MODELS.md §1) into its
+ * deploy tensors. Network fusers call rm_fuse_block_v1 once per block with the block's name prefix;
  * every training tensor it reads is marked used in the reader, so the caller can finish with
  * rm_fuse_check_all_used to reject tensors nobody consumed. */
 #ifndef RM_FUSE_BLOCK_V1_H

@@ -1,4 +1,4 @@
-/* Private: the RepMLPBlock (version 2, SPEC.md §3) fuser. Locality injection: fc3 + fc3_bn
+/* Private: the RepMLPBlock (version 2, docs/MODELS.md §3) fuser. Locality injection: fc3 + fc3_bn
  * (BN per shareset) and every repconv{k} branch (BN folded, padded to the largest kernel,
  * summed, turned into its matrix on one h x w partition) become one grouped fc3 with bias;
  * gp.fc1 and gp.fc2 pass through. RepMLPNet calls the compute/emit pair per unit so it can

@@ -51,9 +51,9 @@ repmlp_status rm_fuser_emit(rm_fuser *f, const char *name, int ndim, const int64
 /* Reads `name` and emits it unchanged (same name and shape) as float32. */
 repmlp_status rm_fuser_copy(rm_fuser *f, const char *name, int ndim, const int64_t *shape);
 
-/* ConvBN (SPEC §2): reads "<base>.conv.weight" (out_ch, in_per_group, kh, kw) and "<base>.bn.*"
- * (out_ch) and returns the conv with its BN folded (W' = W*t per output channel, b' = beta -
- * mean*t) in *weight and *bias (rm_malloc'd, float64). */
+/* ConvBN (docs/MODELS.md §2): reads "<base>.conv.weight" (out_ch, in_per_group, kh, kw) and
+ * "<base>.bn.*" (out_ch) and returns the conv with its BN folded (W' = W*t per output channel,
+ * b' = beta - mean*t) in *weight and *bias (rm_malloc'd, float64). */
 repmlp_status rm_fuse_convbn_read(rm_fuser *f, const char *base, int64_t out_ch,
                                   int64_t in_per_group, int64_t kh, int64_t kw, double **weight,
                                   double **bias);
@@ -61,9 +61,9 @@ repmlp_status rm_fuse_convbn_read(rm_fuser *f, const char *base, int64_t out_ch,
 repmlp_status rm_fuse_convbn(rm_fuser *f, const char *base, int64_t out_ch, int64_t in_per_group,
                              int64_t kh, int64_t kw);
 
-/* The partition perceptron of both block versions: SPEC §1's fc3 rules, which §3 applies with
- * g = S and C = O = S. fc3 is (out_ch*h*w, in_per_group*h*w, 1, 1), and each channel of its BN
- * covers rows_per_bn_channel rows: 1 in §1, h*w in §3 (BN per shareset). */
+/* The partition perceptron of both block versions: the fc3 rules of docs/MODELS.md §1, which §3
+ * applies with g = S and C = O = S. fc3 is (out_ch*h*w, in_per_group*h*w, 1, 1), and each channel
+ * of its BN covers rows_per_bn_channel rows: 1 in §1, h*w in §3 (BN per shareset). */
 typedef struct rm_fuse_fc3_dims {
     int64_t out_ch, in_per_group, h, w, rows_per_bn_channel;
     int kernel_count;

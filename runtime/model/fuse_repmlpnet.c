@@ -7,10 +7,10 @@
 
 #include <stdio.h>
 
-/* prebn1 feeds both the gate and the partitions (SPEC §3): with channels == sharesets each fc3
- * group reads exactly one channel, so the BN folds into both gp.fc1 (mean of an affine is the
- * affine of the mean) and fc3; otherwise fc3's weights are shared by channels with different
- * BN scales, so it folds into neither and is written as an affine op. */
+/* prebn1 feeds both the gate and the partitions (docs/MODELS.md §3): with channels == sharesets
+ * each fc3 group reads exactly one channel, so the BN folds into both gp.fc1 (mean of an affine is
+ * the affine of the mean) and fc3; otherwise fc3's weights are shared by channels with different BN
+ * scales, so it folds into neither and is written as an affine op. */
 static repmlp_status fuse_prebn1(rm_fuser *f, const rm_repmlpnet_stage *st, const char *prefix,
                                  const rm_fuse_bn *bn, rm_block_v2_fused *block) {
     const rm_block_v2_config *c = &st->block;

@@ -1,4 +1,4 @@
-/* Private: the RepMLPNet fuser (SPEC.md §3 and docs/FUSED_FORMAT.md): every ConvBN folded;
+/* Private: the RepMLPNet fuser (docs/MODELS.md §3 and docs/FUSED_FORMAT.md): every ConvBN folded;
  * per unit, prebn1 folded into gp.fc1 and fc3 when channels == sharesets and written as
  * prebn1.{scale,shift} otherwise, the RepMLPBlock by locality injection, prebn2 folded into
  * ffn_fc1; head_norm folded into head. */

@@ -1,6 +1,6 @@
-/* Private: the RepMLP-ResNet fuser (SPEC.md §2 and docs/FUSED_FORMAT.md): every ConvBN /
- * ConvBNReLU becomes a conv with bias, every RepMLP inside a light or bottleneck block is fused
- * by rm_fuse_block_v1 under the block's name, and `linear` is copied. */
+/* Private: the RepMLP-ResNet fuser (docs/MODELS.md §2 and docs/FUSED_FORMAT.md): every ConvBN
+ * / ConvBNReLU becomes a conv with bias, every RepMLP inside a light or bottleneck block is
+ * fused by rm_fuse_block_v1 under the block's name, and `linear` is copied. */
 #ifndef RM_FUSE_RESNET_H
 #define RM_FUSE_RESNET_H
 

@@ -1,4 +1,4 @@
-/* Private: the fusion rules of SPEC.md §1, one function each, on float64 arrays (the fuser
+/* Private: the fusion rules of docs/MODELS.md §1, one function each, on float64 arrays (the fuser
  * converts to float32 once, at the very end, so rounding happens once). Each function is pure
  * arithmetic on caller-owned arrays: no allocation, no failure. Shapes are row-major. */
 #ifndef RM_FUSE_RULES_H
@@ -15,7 +15,7 @@ typedef struct rm_bn_params {
 } rm_bn_params;
 
 /* BN after a layer with `channels * rows_per_channel` output rows of `row_len` weights
- * (rows_per_channel > 1 serves BN per shareset, SPEC.md §3). `weight` is scaled in place;
+ * (rows_per_channel > 1 serves BN per shareset, MODELS.md §3). `weight` is scaled in place;
  * bias_in may be NULL (layer without bias); bias_out gets one entry per row and may alias
  * bias_in. */
 void rm_fuse_bn_into_rows(const rm_bn_params *bn, int64_t rows_per_channel, int64_t row_len,

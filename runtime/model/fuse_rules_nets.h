@@ -1,6 +1,6 @@
-/* Private: the fusion rules SPEC.md §3 adds for RepMLPNet ("further folding"), one function
- * each, pure float64 arithmetic on caller-owned row-major arrays (no allocation, no failure).
- * The §1 rules they build on are in fuse_rules.h. */
+/* Private: the fusion rules docs/MODELS.md §3 adds for RepMLPNet ("Further folds"), one function
+ * each, pure float64 arithmetic on caller-owned row-major arrays (no allocation, no failure). The
+ * §1 rules they build on are in fuse_rules.h. */
 #ifndef RM_FUSE_RULES_NETS_H
 #define RM_FUSE_RULES_NETS_H
 

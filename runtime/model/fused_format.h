@@ -5,7 +5,7 @@
  *   "arch":           "RepMLP" (one of CONTRACT.md's ARCH names)
  *   "config":         the arch's full config as compact JSON (for RepMLP:
  *                     rm_block_v1_config_to_json), so the runner needs nothing else.
- * Tensor names are SPEC.md's deploy names, e.g. for RepMLP fc1_fc2.fc1.{weight,bias},
+ * Tensor names are the deploy names of docs/MODELS.md, e.g. for RepMLP fc1_fc2.fc1.{weight,bias},
  * fc1_fc2.fc2.{weight,bias} (GP only), fc3.weight, fc3.bias. */
 #ifndef RM_FUSED_FORMAT_H
 #define RM_FUSED_FORMAT_H

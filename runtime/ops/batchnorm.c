@@ -4,7 +4,7 @@
 #include "ops/elementwise.h"
 #include "ops/ops.h"
 
-/* SPEC.md: every BatchNorm uses eps = 1e-5. */
+/* docs/MODELS.md §0: every BatchNorm uses eps = 1e-5. */
 #define RM_BN_EPS 1e-5f
 
 repmlp_status rm_batchnorm_prepare(repmlp_context *ctx, const rm_batchnorm_params *p,

@@ -130,7 +130,7 @@ static inline rm_gemm_params rm_gemm_row_major(uint32_t M, uint32_t K, uint32_t 
     return p;
 }
 
-/* 2-D convolution over NCHW (SPEC.md §0: cross-correlation, zero padding, floor output size)
+/* 2-D convolution over NCHW (MODELS.md §0: cross-correlation, zero padding, floor output size)
  * with weight (O, C/groups, kh, kw), bound packed (rm_gemm_pack), as an implicit GEMM (1x1 stride-1
  * unpadded convs take the plain GEMM path). The epilogue's scale maps are unused. Output (N, O, OH,
  * OW). Bindings as rm_gemm: 0 X, 1 weight, 2 bias, 3 Y, 4 unused, 5 unused, 6 residual. */
@@ -167,7 +167,7 @@ typedef struct rm_gather_params {
 } rm_gather_params;
 repmlp_status rm_gather_prepare(repmlp_context *ctx, const rm_gather_params *p, rm_dispatch *out);
 
-/* Eval-mode BatchNorm from its tensors over (N, C, HW), eps 1e-5 (SPEC.md), plus an optional
+/* Eval-mode BatchNorm from its tensors over (N, C, HW), eps 1e-5 (MODELS.md §0), plus an optional
  * residual. Bindings: 0 x, 1 gamma, 2 beta, 3 running mean, 4 running var, 5 residual (any
  * buffer without), 6 y. */
 typedef struct rm_batchnorm_params {

@@ -1,4 +1,4 @@
-"""Trains a small RepMLPNet (SPEC.md §3, training-time structure from
+"""Trains a small RepMLPNet (docs/MODELS.md §3, training-time structure from
 tools/fixtures/repmlp_models.py) on scikit-learn's bundled 8x8 handwritten digits and writes
 the example that the main job runs (examples/digits/):
 
@@ -54,8 +54,8 @@ SOURCE = 8  # the dataset's image size
 SIZE = 16  # the network's input size (bilinear upsampling of the 8x8 source)
 
 # 16x16 input, patch 2 -> maps 8x8 and 4x4. Stage 0: 2x2 partitions of 4x4 (hp = wp = 2),
-# sharesets 4 < channels 16 (the shuffling reshape of SPEC §3); stage 1: one 4x4 partition,
-# sharesets = channels = 32 (prebn1 folded into both paths). Conv branches 1 and 3.
+# sharesets 4 < channels 16 (the shuffling reshape of docs/MODELS.md §3); stage 1: one 4x4
+# partition, sharesets = channels = 32 (prebn1 folded into both paths). Conv branches 1 and 3.
 CONFIG = dict(in_channels=1, num_class=10, patch_size=[2, 2], num_blocks=[1, 1],
               channels=[16, 32], hs=[4, 4], ws=[4, 4], sharesets_nums=[4, 32],
               reparam_conv_k=[1, 3], globalperceptron_reduce=4, img_H=SIZE, img_W=SIZE)
