@@ -1,5 +1,7 @@
 #include "ops_ref.h"
 
+#include <math.h>
+
 void ref_avgpool(const float *x, size_t N, size_t C, size_t H, size_t W, size_t kh, size_t kw,
                  double *y) {
     size_t oh = H / kh, ow = W / kw;
@@ -39,4 +41,27 @@ void ref_gemm(const float *X, const float *Wt, const float *bias, size_t M, size
                 if (relu && acc < 0) acc = 0;
                 Y[m * groups * NO + g * NO + n] = acc;
             }
+}
+
+void ref_softmax_topk(const float *x, size_t rows, size_t classes, size_t k, uint32_t *cls,
+                      double *prob) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *row = x + r * classes;
+        double m = -INFINITY, sum = 0;
+        for (size_t c = 0; c < classes; c++)
+            if (row[c] > m) m = row[c];
+        for (size_t c = 0; c < classes; c++) sum += exp((double)row[c] - m);
+        /* Selection by the definition: the j-th pick is the best class not picked yet. */
+        for (size_t j = 0; j < k; j++) {
+            size_t best = classes;
+            for (size_t c = 0; c < classes; c++) {
+                int taken = 0;
+                for (size_t i = 0; i < j; i++) taken |= cls[r * k + i] == c;
+                if (taken || isnan(row[c])) continue;
+                if (best == classes || row[c] > row[best]) best = c; /* ties: lower c stays */
+            }
+            cls[r * k + j] = best == classes ? UINT32_MAX : (uint32_t)best;
+            prob[r * k + j] = best == classes ? NAN : exp((double)row[best] - m) / sum;
+        }
+    }
 }

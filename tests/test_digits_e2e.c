@@ -18,6 +18,7 @@
 
 #include "image_decode.h"
 #include "io/safetensors.h"
+#include "ops_ref.h"
 
 #define DIGITS REPMLP_SOURCE_DIR "/examples/digits"
 
@@ -292,6 +293,70 @@ static void errors(void **state) {
     remove(plain);
 }
 
+/* Softmax + top-k on the device (repmlp_session_set_topk) against the reference on the same
+ * run's logits, on the mapped and the staging path; a non-classifier and bad k are refused. */
+static void topk_on_device(void **state) {
+    (void)state;
+    rm_safetensors *st;
+    if (rm_safetensors_open(DIGITS "/test.safetensors", &st) != REPMLP_OK)
+        fail_msg("%s", repmlp_last_error());
+    const rm_st_tensor *t = rm_safetensors_find(st, "input");
+    assert_non_null(t);
+    enum { BATCH = 37, K = 3 };
+    size_t per_image = t->count / (size_t)t->shape[0];
+    float *all = malloc(t->count * sizeof *all);
+    assert_true(rm_st_tensor_to_f32(t, all));
+    rm_safetensors_close(st);
+    for (int staging = 0; staging < 2; staging++) {
+        repmlp_context_desc desc = ts_context_desc();
+        if (staging) desc.flags |= REPMLP_CONTEXT_FORCE_STAGING;
+        repmlp_context *ctx;
+        assert_int_equal(repmlp_context_create(&desc, &ctx), REPMLP_OK);
+        repmlp_model *m;
+        assert_int_equal(repmlp_model_load(ctx, fused, &m), REPMLP_OK);
+        repmlp_session *s;
+        assert_int_equal(repmlp_session_create(m, BATCH, &s), REPMLP_OK);
+        repmlp_class_score pairs[BATCH * K];
+        assert_int_equal(repmlp_session_read_topk(s, pairs, BATCH * K),
+                         REPMLP_ERROR_INVALID_ARGUMENT); /* off */
+        assert_int_equal(repmlp_session_set_topk(s, 11), REPMLP_ERROR_INVALID_ARGUMENT);
+        assert_non_null(strstr(repmlp_last_error(), "k = 11"));
+        assert_int_equal(repmlp_session_set_topk(s, K), REPMLP_OK);
+        const size_t classes = 10;
+        float *logits = malloc(BATCH * classes * sizeof *logits);
+        assert_int_equal(ts_session_run(s, all, BATCH * per_image, logits, BATCH * classes),
+                         REPMLP_OK);
+        assert_int_equal(repmlp_session_read_topk(s, pairs, BATCH * K - 1),
+                         REPMLP_ERROR_INVALID_ARGUMENT);
+        assert_int_equal(repmlp_session_read_topk(s, pairs, BATCH * K), REPMLP_OK);
+        uint32_t want_cls[BATCH * K];
+        double want_p[BATCH * K];
+        ref_softmax_topk(logits, BATCH, classes, K, want_cls, want_p);
+        float got_p[BATCH * K];
+        for (int i = 0; i < BATCH * K; i++) {
+            if (pairs[i].class_index != want_cls[i])
+                fail_msg("image %d pick %d: class %u, want %u", i / K, i % K, pairs[i].class_index,
+                         want_cls[i]);
+            got_p[i] = pairs[i].probability;
+        }
+        double err = ts_max_rel_error(got_p, want_p, BATCH * K);
+        print_message("top-%d on the device (%s path), batch %d: classes equal, probabilities max "
+                      "rel error %.3g\n",
+                      K, staging ? "staging" : "mapped", BATCH, err);
+        assert_true(err < 1.5e-6); /* as tests/test_op_topk.c */
+        /* Off again: the session runs as before. */
+        assert_int_equal(repmlp_session_set_topk(s, 0), REPMLP_OK);
+        assert_int_equal(ts_session_run(s, all, BATCH * per_image, logits, BATCH * classes),
+                         REPMLP_OK);
+        free(logits);
+        repmlp_session_destroy(s);
+        repmlp_model_destroy(m);
+        repmlp_context_destroy(ctx);
+    }
+    ts_check_validation();
+    free(all);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fused_metadata),
@@ -299,6 +364,7 @@ int main(void) {
         cmocka_unit_test(images_match_labels),
         cmocka_unit_test(image_other_size_and_format),
         cmocka_unit_test(errors),
+        cmocka_unit_test(topk_on_device),
     };
     return ts_exit_code(cmocka_run_group_tests(tests, setup, NULL));
 }

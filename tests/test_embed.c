@@ -150,6 +150,9 @@ static void imported_device(void **state) {
     memcpy(in.mapped, ts_fx.input, ts_fx.input_count * 4);
     ts_app_buffer_poison(&out);
     assert_int_equal(repmlp_session_bind_buffers(s, in.buffer, 0, out.buffer, 0), REPMLP_OK);
+    /* A block's output is (N, C, H, W): top-k is refused, naming the model. */
+    assert_int_equal(repmlp_session_set_topk(s, 1), REPMLP_ERROR_INVALID_ARGUMENT);
+    assert_non_null(strstr(repmlp_last_error(), "not a classifier"));
 
     /* The engine's frame: its own pool, command buffer, barriers, submit and fence. */
     VkCommandPoolCreateInfo pi = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,

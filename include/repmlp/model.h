@@ -79,6 +79,24 @@ REPMLP_API repmlp_status repmlp_session_execute(repmlp_session *session);
 REPMLP_API repmlp_status repmlp_session_read_output(repmlp_session *session, float *output,
                                                     size_t output_count);
 
+/* ---- Classifier results on the device ---- */
+
+/* One of an image's most probable classes. */
+typedef struct repmlp_class_score {
+    uint32_t class_index; /* UINT32_MAX when the output row held only NaN */
+    float probability;    /* softmax of the output row at class_index */
+} repmlp_class_score;
+
+/* Makes every later run of a classifier's session (output (N, classes)) also compute, on the
+ * device, each image's softmax and its k most probable classes, best first (ties: the lower
+ * class index first), so an application reads N * k pairs instead of the whole output; also in
+ * recordings (repmlp_session_record). 1 <= k <= min(classes, 32); k = 0 turns it off. Records
+ * the session's command buffer again (once, not per run). */
+REPMLP_API repmlp_status repmlp_session_set_topk(repmlp_session *session, uint32_t k);
+/* The pairs of the last run: count = batch * k, image-major. */
+REPMLP_API repmlp_status repmlp_session_read_topk(repmlp_session *session, repmlp_class_score *out,
+                                                  size_t count);
+
 #ifdef __cplusplus
 }
 #endif

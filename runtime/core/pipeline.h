@@ -30,6 +30,7 @@ typedef enum rm_shader_id {
     RM_SHADER_AFFINE,
     RM_SHADER_GATHER,
     RM_SHADER_BATCHNORM,
+    RM_SHADER_SOFTMAX_TOPK,
     RM_SHADER_COUNT
 } rm_shader_id;
 

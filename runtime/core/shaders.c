@@ -24,6 +24,7 @@
 #include "rm_spv_maxpool.h"
 #include "rm_spv_affine.h"
 #include "rm_spv_gather.h"
+#include "rm_spv_softmax_topk.h"
 #include "rm_spv_batchnorm.h"
 
 /* texel_mask: bit i set when binding i is a uniform texel buffer; texel4_mask: those of them
@@ -60,6 +61,7 @@ static const rm_shader_info shader_table[RM_SHADER_COUNT] = {
     RM_SHADER_ENTRY(RM_SHADER_AFFINE, rm_spv_affine, 4, 3 * 4, 0, 0),
     RM_SHADER_ENTRY(RM_SHADER_GATHER, rm_spv_gather, 3, 1 * 4, 0, 0),
     RM_SHADER_ENTRY(RM_SHADER_BATCHNORM, rm_spv_batchnorm, 7, 4 * 4, 0, 0),
+    RM_SHADER_ENTRY(RM_SHADER_SOFTMAX_TOPK, rm_spv_softmax_topk, 2, 1 * 4, 0, 0),
 };
 
 const rm_shader_info *rm_shader(rm_shader_id id) {

@@ -89,7 +89,8 @@ static repmlp_status create_dispatches(repmlp_session *s) {
                                : rm_gather_prepare(s->ctx, &copy, &s->input_copy);
         if (st != REPMLP_OK) return rm_fail_prefix(st, "%s: input copy", s->model->path);
     }
-    return rm_descriptor_pool_create(s->ctx, (uint32_t)s->graph.node_count + 1, &s->pool);
+    /* + the input copy and the softmax + top-k */
+    return rm_descriptor_pool_create(s->ctx, (uint32_t)s->graph.node_count + 2, &s->pool);
 }
 
 static repmlp_status create_commands(repmlp_session *s) {
@@ -144,6 +145,10 @@ void rm_session_record_into(const repmlp_session *s, VkCommandBuffer cmd) {
         if (i) rm_barrier_compute(s->ctx, cmd);
         rm_dispatch_record(s->ctx, cmd, &s->dispatches[i]);
     }
+    if (s->topk) {
+        rm_barrier_compute(s->ctx, cmd);
+        rm_dispatch_record(s->ctx, cmd, &s->topk_dispatch);
+    }
 }
 
 repmlp_status rm_session_record(repmlp_session *s) {
@@ -157,6 +162,11 @@ repmlp_status rm_session_record(repmlp_session *s) {
                               {s->input.buffer, 0, s->input.size}};
         repmlp_status st = rm_dispatch_bind(ctx, s->pool, &s->input_copy, copy);
         if (st != REPMLP_OK) return rm_fail_prefix(st, "%s: input copy", s->model->path);
+    }
+    if (s->topk) {
+        rm_binding topk[2] = {s->output_binding, {s->topk_buf.buffer, 0, s->topk_buf.size}};
+        repmlp_status st = rm_dispatch_bind(ctx, s->pool, &s->topk_dispatch, topk);
+        if (st != REPMLP_OK) return rm_fail_prefix(st, "%s: softmax_topk", s->model->path);
     }
     for (int i = 0; i < s->graph.node_count; i++) {
         const rm_node *n = &s->graph.nodes[i];
@@ -172,6 +182,7 @@ repmlp_status rm_session_record(repmlp_session *s) {
     VkCommandBuffer cmd = s->command_buffer;
     bool copy_in = s->stage_in.buffer && s->input_binding.buffer == s->input.buffer;
     bool copy_out = s->stage_out.buffer && s->output_binding.buffer == s->output.buffer;
+    bool copy_topk = s->topk && s->stage_topk.buffer;
     if (copy_in) {
         VkBufferCopy region = {.size = s->input.size};
         ctx->vk.vkCmdCopyBuffer(cmd, s->stage_in.buffer, s->input.buffer, 1, &region);
@@ -184,9 +195,15 @@ repmlp_status rm_session_record(repmlp_session *s) {
     }
     rm_session_record_into(s, cmd);
     rm_barrier_to_host(ctx, cmd);
+    if (copy_topk) {
+        VkBufferCopy region = {.size = s->topk_buf.size};
+        ctx->vk.vkCmdCopyBuffer(cmd, s->topk_buf.buffer, s->stage_topk.buffer, 1, &region);
+    }
     if (copy_out) {
         VkBufferCopy region = {.size = s->output.size};
         ctx->vk.vkCmdCopyBuffer(cmd, s->output.buffer, s->stage_out.buffer, 1, &region);
+    }
+    if (copy_topk || copy_out) {
         VkMemoryBarrier b = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
                              .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
                              .dstAccessMask = VK_ACCESS_HOST_READ_BIT};
@@ -240,6 +257,7 @@ void repmlp_session_destroy(repmlp_session *s) {
     for (int i = 0; s->dispatches && i < s->graph.node_count; i++)
         rm_dispatch_unbind(ctx, &s->dispatches[i]);
     rm_dispatch_unbind(ctx, &s->input_copy);
+    rm_dispatch_unbind(ctx, &s->topk_dispatch);
     rm_descriptor_pool_destroy(ctx, s->pool);
     rm_free(s->dispatches);
     rm_buffer_destroy(ctx, &s->arena);
@@ -248,6 +266,8 @@ void repmlp_session_destroy(repmlp_session *s) {
     rm_buffer_destroy(ctx, &s->dummy);
     rm_buffer_destroy(ctx, &s->stage_in);
     rm_buffer_destroy(ctx, &s->stage_out);
+    rm_buffer_destroy(ctx, &s->topk_buf);
+    rm_buffer_destroy(ctx, &s->stage_topk);
     rm_graph_free(&s->graph);
     rm_free(s);
 }
@@ -330,4 +350,56 @@ repmlp_status repmlp_session_bind_buffers(repmlp_session *s, VkBuffer input,
                             ? (rm_binding){output, output_offset, s->output_count * sizeof(float)}
                             : (rm_binding){s->output.buffer, 0, s->output.size};
     return rm_session_record(s);
+}
+
+repmlp_status repmlp_session_set_topk(repmlp_session *s, uint32_t k) {
+    if (!s) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "set_topk: NULL session");
+    if (s->pending)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                       "set_topk: the session's last run has not finished");
+    repmlp_context *ctx = s->ctx;
+    rm_dispatch_unbind(ctx, &s->topk_dispatch);
+    rm_buffer_destroy(ctx, &s->topk_buf);
+    rm_buffer_destroy(ctx, &s->stage_topk);
+    s->topk = 0;
+    repmlp_status st = REPMLP_OK;
+    if (k) {
+        repmlp_shape out;
+        repmlp_model_output_shape(s->model, &out);
+        if (out.ndim != 2)
+            return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                           "set_topk: %s is not a classifier (its output is not (N, classes))",
+                           s->model->path);
+        rm_softmax_topk_params p = {s->batch, (uint32_t)out.dims[1], k};
+        st = rm_softmax_topk_prepare(ctx, &p, &s->topk_dispatch);
+        uint64_t bytes = (uint64_t)s->batch * k * 2 * sizeof(uint32_t);
+        if (st == REPMLP_OK) st = rm_buffer_create(ctx, bytes, RM_BUFFER_DEVICE, &s->topk_buf);
+        if (st == REPMLP_OK && !s->topk_buf.mapped)
+            st = rm_buffer_create(ctx, bytes, RM_BUFFER_STAGING, &s->stage_topk);
+        if (st == REPMLP_OK) s->topk = k;
+    }
+    repmlp_status rec = rm_session_record(s);
+    if (st != REPMLP_OK) {
+        rm_buffer_destroy(ctx, &s->topk_buf);
+        rm_buffer_destroy(ctx, &s->stage_topk);
+        return rm_fail_prefix(st, "set_topk");
+    }
+    return rec;
+}
+
+_Static_assert(sizeof(repmlp_class_score) == 2 * sizeof(uint32_t),
+               "repmlp_class_score must match the shader's (class, probability) pairs");
+
+repmlp_status repmlp_session_read_topk(repmlp_session *s, repmlp_class_score *out, size_t count) {
+    if (!s || !out) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "read_topk: NULL argument");
+    if (!s->topk)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                       "read_topk: top-k is off (repmlp_session_set_topk)");
+    if (count != (size_t)s->batch * s->topk)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                       "read_topk: %zu pairs asked, the session makes %u (batch %u x k %u)", count,
+                       s->batch * s->topk, s->batch, s->topk);
+    /* The device writes (uint32 class, float32 bits) pairs: repmlp_class_score's layout. */
+    return rm_buffer_download(s->ctx, s->stage_topk.buffer ? &s->stage_topk : &s->topk_buf, 0, out,
+                              count * sizeof *out);
 }

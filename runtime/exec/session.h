@@ -25,6 +25,10 @@ struct repmlp_session {
      * it into the session's own input buffer. input_copy.pipeline is NULL when unneeded. */
     rm_dispatch input_copy;
     bool copy_bound_input; /* the current recording runs input_copy */
+    /* Softmax + top-k after the last node (repmlp_session_set_topk); topk 0: none. */
+    uint32_t topk;
+    rm_dispatch topk_dispatch;
+    rm_buffer topk_buf, stage_topk; /* batch * topk (class, probability) pairs */
     VkDescriptorPool pool;
     VkCommandPool command_pool; /* per session, so threads never share one */
     VkCommandBuffer command_buffer;

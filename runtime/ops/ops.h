@@ -177,4 +177,14 @@ typedef struct rm_batchnorm_params {
 repmlp_status rm_batchnorm_prepare(repmlp_context *ctx, const rm_batchnorm_params *p,
                                    rm_dispatch *out);
 
+/* Softmax + top-k of each row of x (rows, classes): y holds, per row, k (class, probability)
+ * pairs, best first (ties: the lower class first), as (uint32 class, float32 bits).
+ * 1 <= k <= RM_TOPK_MAX, k <= classes. Bindings: 0 x, 1 y (rows * k * 2 uint32). */
+#define RM_TOPK_MAX 32
+typedef struct rm_softmax_topk_params {
+    uint32_t rows, classes, k;
+} rm_softmax_topk_params;
+repmlp_status rm_softmax_topk_prepare(repmlp_context *ctx, const rm_softmax_topk_params *p,
+                                      rm_dispatch *out);
+
 #endif

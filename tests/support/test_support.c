@@ -148,6 +148,8 @@ void ts_session_poison(repmlp_session *s) {
     ts_poison(s->ctx, &s->output, s->output.size / sizeof(float));
     if (s->stage_out.buffer) ts_poison(s->ctx, &s->stage_out, s->stage_out.size / sizeof(float));
     if (s->arena.buffer) ts_poison(s->ctx, &s->arena, s->arena.size / sizeof(float));
+    if (s->topk_buf.buffer) ts_poison(s->ctx, &s->topk_buf, s->topk_buf.size / sizeof(float));
+    if (s->stage_topk.buffer) ts_poison(s->ctx, &s->stage_topk, s->stage_topk.size / sizeof(float));
 }
 
 repmlp_status ts_session_run(repmlp_session *s, const float *input, size_t input_count,
