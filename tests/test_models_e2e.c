@@ -305,6 +305,71 @@ static void api_end_to_end(void **state) {
     ts_context_done(api_ctx);
 }
 
+static uint32_t info_total(const repmlp_session *s) {
+    repmlp_part_info info;
+    assert_int_equal(repmlp_session_part_info(s, 0, 1, &info), REPMLP_OK);
+    assert_int_equal(info.first_node, 0);
+    assert_int_equal(info.node_count, info.total_nodes); /* one part is everything */
+    return info.total_nodes;
+}
+
+/* Frame budget: the session recorded in 1..8 parts, each part its own submission, gives
+ * bit-for-bit the output of one whole run; the parts cover every op once, in order. */
+static void parts_case(const char *name, const char *dir) {
+    char fused[4096];
+    fused_file(name, dir, fused, sizeof fused);
+    fixture_io io = read_fixture(dir);
+    repmlp_model *model;
+    assert_int_equal(repmlp_model_load(api_ctx, fused, &model), REPMLP_OK);
+    repmlp_session *s;
+    assert_int_equal(repmlp_session_create(model, (uint32_t)io.input.shape[0], &s), REPMLP_OK);
+    assert_int_equal(ts_session_run(s, io.x, io.input.count, io.y, io.expected.count), REPMLP_OK);
+    float *z = malloc(io.expected.count * sizeof *z);
+    char shares[256] = "";
+    for (uint32_t parts = 1; parts <= 8; parts++) {
+        assert_int_equal(repmlp_session_write_input(s, io.x, io.input.count), REPMLP_OK);
+        ts_session_poison(s);
+        uint32_t next = 0;
+        double total = 0;
+        for (uint32_t p = 0; p < parts; p++) {
+            repmlp_part_info info;
+            assert_int_equal(repmlp_session_part_info(s, p, parts, &info), REPMLP_OK);
+            if (info.node_count) assert_int_equal(info.first_node, next);
+            next += info.node_count;
+            total += info.estimated_fraction;
+            if (parts == 4) {
+                size_t len = strlen(shares);
+                snprintf(shares + len, sizeof shares - len, "%s%u ops %.2f", p ? ", " : "",
+                         info.node_count, info.estimated_fraction);
+            }
+            VkCommandBuffer cmd;
+            assert_int_equal(rm_oneoff_begin(api_ctx, &cmd), REPMLP_OK);
+            assert_int_equal(repmlp_session_record_part(s, cmd, p, parts), REPMLP_OK);
+            if (p == parts - 1) rm_barrier_to_host(api_ctx, cmd);
+            assert_int_equal(rm_oneoff_submit(api_ctx, cmd), REPMLP_OK);
+        }
+        assert_int_equal(next, info_total(s));
+        assert_true(fabs(total - 1.0) < 1e-9);
+        for (size_t i = 0; i < io.expected.count; i++) z[i] = NAN;
+        assert_int_equal(repmlp_session_read_output(s, z, io.expected.count), REPMLP_OK);
+        if (memcmp(z, io.y, io.expected.count * sizeof *z) != 0)
+            fail_msg("%s: %u parts give another output than one run", name, parts);
+    }
+    repmlp_part_info info;
+    assert_int_equal(repmlp_session_part_info(s, 8, 8, &info), REPMLP_ERROR_INVALID_ARGUMENT);
+    print_message("%-28s 1..8 parts bit-identical to one run; 4 parts: %s\n", name, shares);
+    free(z);
+    repmlp_session_destroy(s);
+    repmlp_model_destroy(model);
+    free_fixture(&io);
+}
+
+static void parts_end_to_end(void **state) {
+    api_ctx = ts_context();
+    each_case((const fixture_set *)*state, parts_case);
+    ts_context_done(api_ctx);
+}
+
 /* The training-time structure run unfused on the runtime ("RepMLP-unfused", the benchmark
  * baseline of re-parameterization) computes the same as PyTorch. */
 static void unfused_case(const char *name, const char *dir) {
@@ -424,6 +489,10 @@ int main(void) {
         cmocka_unit_test_prestate(api_end_to_end, (void *)&sets[1]),
         cmocka_unit_test_prestate(api_end_to_end, (void *)&sets[2]),
         cmocka_unit_test_prestate(api_end_to_end, (void *)&sets[3]),
+        cmocka_unit_test_prestate(parts_end_to_end, (void *)&sets[0]),
+        cmocka_unit_test_prestate(parts_end_to_end, (void *)&sets[1]),
+        cmocka_unit_test_prestate(parts_end_to_end, (void *)&sets[2]),
+        cmocka_unit_test_prestate(parts_end_to_end, (void *)&sets[3]),
         cmocka_unit_test(unfused_end_to_end),
         cmocka_unit_test_prestate(fp16_end_to_end, (void *)&sets[0]),
         cmocka_unit_test_prestate(fp16_end_to_end, (void *)&sets[3]),

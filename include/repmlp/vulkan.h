@@ -71,6 +71,28 @@ REPMLP_API repmlp_status repmlp_context_import(const repmlp_vulkan_import *impor
  * two submissions of the same session run at the same time. */
 REPMLP_API repmlp_status repmlp_session_record(repmlp_session *session, VkCommandBuffer cmd);
 
+/* ---- Spreading a session over several frames ----
+ * The session's work split into `parts` pieces at op boundaries, each of about equal
+ * estimated cost (an op's FLOPs + 4 x the bytes it moves + a fixed per-dispatch cost; see
+ * repmlp_session_part_info), so an engine can record part i of n into frame i's command buffer
+ * and keep each frame's share small. Intermediate results stay in the session between parts.
+ * Record parts 0, 1, ..., n-1 in that order into submissions on ONE queue, in submission order:
+ * each part after the first begins with a compute-to-compute barrier, which orders it after
+ * the previous part's writes. Before part 0 and after part n-1 the barriers of
+ * repmlp_session_record apply (input visible before part 0; output written after part n-1).
+ * A part may be empty when parts exceed the session's op count. repmlp_session_record(s, cmd)
+ * is repmlp_session_record_part(s, cmd, 0, 1). The session must not run (execute, another
+ * recording) between its parts. */
+typedef struct repmlp_part_info {
+    uint32_t first_node, node_count; /* the ops of this part, in run order */
+    uint32_t total_nodes;
+    double estimated_fraction; /* this part's share of the session's estimated cost */
+} repmlp_part_info;
+REPMLP_API repmlp_status repmlp_session_part_info(const repmlp_session *session, uint32_t part,
+                                                  uint32_t parts, repmlp_part_info *out);
+REPMLP_API repmlp_status repmlp_session_record_part(repmlp_session *session, VkCommandBuffer cmd,
+                                                    uint32_t part, uint32_t parts);
+
 /* ---- Pipeline cache ---- */
 
 /* Saves the context's pipeline cache to `path` (atomically) so a later load can skip shader

@@ -136,21 +136,6 @@ static rm_binding binding_of(const repmlp_session *s, int value_id) {
     }
 }
 
-void rm_session_record_into(const repmlp_session *s, VkCommandBuffer cmd) {
-    if (s->copy_bound_input) {
-        rm_dispatch_record(s->ctx, cmd, &s->input_copy);
-        rm_barrier_compute(s->ctx, cmd);
-    }
-    for (int i = 0; i < s->graph.node_count; i++) {
-        if (i) rm_barrier_compute(s->ctx, cmd);
-        rm_dispatch_record(s->ctx, cmd, &s->dispatches[i]);
-    }
-    if (s->topk) {
-        rm_barrier_compute(s->ctx, cmd);
-        rm_dispatch_record(s->ctx, cmd, &s->topk_dispatch);
-    }
-}
-
 repmlp_status rm_session_record(repmlp_session *s) {
     repmlp_context *ctx = s->ctx;
     VkResult r = ctx->vk.vkResetDescriptorPool(ctx->device, s->pool, 0);
@@ -193,7 +178,7 @@ repmlp_status rm_session_record(repmlp_session *s) {
                                      VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, 0, 1, &b, 0, NULL, 0,
                                      NULL);
     }
-    rm_session_record_into(s, cmd);
+    rm_session_record_range(s, cmd, 0, s->graph.node_count);
     rm_barrier_to_host(ctx, cmd);
     if (copy_topk) {
         VkBufferCopy region = {.size = s->topk_buf.size};

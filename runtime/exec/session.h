@@ -47,7 +47,10 @@ repmlp_status rm_session_profile(repmlp_session *s, double *ms_per_node);
  * if every byte moved once. */
 uint64_t rm_session_node_bytes(const repmlp_session *s, int node);
 
-/* Records the session's dispatches (with barriers between them) into cmd. */
-void rm_session_record_into(const repmlp_session *s, VkCommandBuffer cmd);
+/* Records nodes [first, end) into cmd with barriers between them; the bound-input copy with
+ * node 0 and the softmax + top-k with the last node. A range that does not start at node 0
+ * begins with a barrier, so parts recorded into successive submissions on one queue are
+ * ordered (session_record.c). */
+void rm_session_record_range(const repmlp_session *s, VkCommandBuffer cmd, int first, int end);
 
 #endif
