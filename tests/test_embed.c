@@ -126,15 +126,38 @@ static void memory_barrier(engine *e, VkCommandBuffer cmd, VkPipelineStageFlags 
     e->vk.vkCmdPipelineBarrier(cmd, src, dst, 0, 1, &b, 0, NULL, 0, NULL);
 }
 
+/* The engine's lock of its queue: held at most once at a time, and released. */
+typedef struct queue_lock_state {
+    pthread_mutex_t mutex;
+    int held, locks;
+} queue_lock_state;
+
+static void queue_lock(void *user) {
+    queue_lock_state *q = user;
+    pthread_mutex_lock(&q->mutex);
+    q->held++;
+    q->locks++;
+}
+
+static void queue_unlock(void *user) {
+    queue_lock_state *q = user;
+    q->held--;
+    pthread_mutex_unlock(&q->mutex);
+}
+
 static void imported_device(void **state) {
     (void)state;
     engine e;
     engine_start(&e);
+    queue_lock_state qlock = {PTHREAD_MUTEX_INITIALIZER, 0, 0};
     repmlp_vulkan_import im = {.instance = e.instance,
                                .physical_device = e.physical,
                                .device = e.device,
                                .queue_family = e.family,
-                               .queue = e.queue};
+                               .queue = e.queue,
+                               .queue_lock = queue_lock,
+                               .queue_unlock = queue_unlock,
+                               .queue_lock_user = &qlock};
     repmlp_context_desc desc = {.log = ts_log};
     repmlp_context *ctx;
     assert_int_equal(repmlp_context_import(&im, &desc, &ctx), REPMLP_OK);
@@ -194,15 +217,27 @@ static void imported_device(void **state) {
     /* The library's own submit path works on the imported queue too. */
     assert_int_equal(repmlp_session_bind_buffers(s, VK_NULL_HANDLE, 0, VK_NULL_HANDLE, 0),
                      REPMLP_OK);
+    int locks_before = qlock.locks;
     assert_int_equal(ts_session_run(s, ts_fx.input, ts_fx.input_count, y, ts_fx.output_count),
                      REPMLP_OK);
+    assert_true(qlock.locks > locks_before); /* the library's submit took the engine's lock */
+    assert_int_equal(qlock.held, 0);
     assert_true(ts_max_rel_error(y, ts_fx.expected, ts_fx.output_count) < TS_FX_TOLERANCE);
 
     repmlp_session_destroy(s);
     repmlp_model_destroy(model);
     ts_app_buffer_destroy(ctx, &in);
     ts_app_buffer_destroy(ctx, &out);
+    int locks_destroy = qlock.locks;
     repmlp_context_destroy(ctx);
+    assert_true(qlock.locks > locks_destroy); /* vkQueueWaitIdle under the engine's lock */
+    assert_int_equal(qlock.held, 0);
+    print_message("the engine's queue lock was taken %d times by the library\n", qlock.locks);
+    /* One callback without the other is refused. */
+    im.queue_unlock = NULL;
+    repmlp_context *bad = NULL;
+    assert_int_equal(repmlp_context_import(&im, &desc, &bad), REPMLP_ERROR_INVALID_ARGUMENT);
+    assert_null(bad);
 
     /* The engine's objects survive the context. */
     e.vk.vkDestroyFence(e.device, fence, NULL);

@@ -36,8 +36,11 @@ REPMLP_API repmlp_status repmlp_vulkan_query(PFN_vkGetInstanceProcAddr get_insta
 
 /* The application's objects. The library never destroys them; they must outlive the context.
  * The queue is used only inside the library's own submissions (repmlp_session_run/execute,
- * uploads) under the context's lock; if the application submits to the same VkQueue from
- * other threads, it must not do so while a library call that submits is running. */
+ * uploads) and by repmlp_context_destroy (vkQueueWaitIdle; the library never waits on the
+ * whole device it did not create). VkQueue access must be externally synchronised: an engine
+ * that submits to the same queue from other threads passes queue_lock/queue_unlock, which the
+ * library calls around each of those uses; without them, the application must not use the
+ * queue while such a library call runs. */
 typedef struct repmlp_vulkan_import {
     PFN_vkGetInstanceProcAddr get_instance_proc_addr; /* NULL: the system loader's */
     VkInstance instance;
@@ -46,6 +49,10 @@ typedef struct repmlp_vulkan_import {
     uint32_t queue_family;
     VkQueue queue;
     VkBool32 storage_16bit_enabled; /* storageBuffer16BitAccess was enabled on `device` */
+    /* Optional, both or neither: the engine's own lock of `queue`. */
+    void (*queue_lock)(void *user);
+    void (*queue_unlock)(void *user);
+    void *queue_lock_user;
 } repmlp_vulkan_import;
 
 /* Creates a context on the application's device. desc may be NULL; its `device` selector is

@@ -325,7 +325,15 @@ repmlp_status repmlp_context_create(const repmlp_context_desc *desc, repmlp_cont
 void repmlp_context_destroy(repmlp_context *ctx) {
     if (!ctx) return;
     if (ctx->device && ctx->vk.vkDeviceWaitIdle) {
-        ctx->vk.vkDeviceWaitIdle(ctx->device);
+        if (ctx->owns_device) {
+            ctx->vk.vkDeviceWaitIdle(ctx->device);
+        } else if (ctx->queue) {
+            /* Only the queue the library used: waiting on the application's whole device
+             * would need every one of its queues externally synchronised. */
+            if (ctx->queue_lock) ctx->queue_lock(ctx->queue_lock_user);
+            ctx->vk.vkQueueWaitIdle(ctx->queue);
+            if (ctx->queue_unlock) ctx->queue_unlock(ctx->queue_lock_user);
+        }
         rm_pipelines_destroy_all(ctx);
         if (ctx->pipeline_cache)
             ctx->vk.vkDestroyPipelineCache(ctx->device, ctx->pipeline_cache, NULL);
@@ -373,7 +381,9 @@ repmlp_status rm_submit_wait(repmlp_context *ctx, VkCommandBuffer cmd, VkFence f
     VkResult r = ctx->vk.vkResetFences(ctx->device, 1, &fence);
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkResetFences");
     rm_mutex_lock(&ctx->lock);
+    if (ctx->queue_lock) ctx->queue_lock(ctx->queue_lock_user);
     r = ctx->vk.vkQueueSubmit(ctx->queue, 1, &submit, fence);
+    if (ctx->queue_unlock) ctx->queue_unlock(ctx->queue_lock_user);
     rm_mutex_unlock(&ctx->lock);
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkQueueSubmit");
     r = ctx->vk.vkWaitForFences(ctx->device, 1, &fence, VK_TRUE, ctx->timeout_ns);
@@ -423,6 +433,9 @@ repmlp_status repmlp_context_import(const repmlp_vulkan_import *im, const repmlp
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
                        "repmlp_context_import: instance, physical device, device and queue are "
                        "required");
+    if (!im->queue_lock != !im->queue_unlock)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                       "repmlp_context_import: queue_lock and queue_unlock go together");
     *out = NULL;
     repmlp_status st = load_for(im->get_instance_proc_addr, im->instance);
     if (st != REPMLP_OK) return st;
@@ -434,6 +447,9 @@ repmlp_status repmlp_context_import(const repmlp_vulkan_import *im, const repmlp
     ctx->device = im->device;
     ctx->queue_family = im->queue_family;
     ctx->queue = im->queue;
+    ctx->queue_lock = im->queue_lock;
+    ctx->queue_unlock = im->queue_unlock;
+    ctx->queue_lock_user = im->queue_lock_user;
     rm_describe_device(im->physical_device, 0, &ctx->info);
     if (!ctx->info.usable) {
         repmlp_context_destroy(ctx);

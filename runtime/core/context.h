@@ -66,7 +66,11 @@ struct repmlp_context {
     void *log_user;
     uint32_t validation_messages;
     uint32_t *validation_counter; /* the application's, see repmlp_context_desc */
-    bool lost;                    /* VK_ERROR_DEVICE_LOST seen: every later call reports it */
+    /* The application's lock of an imported queue (NULL: none), see repmlp_vulkan_import. */
+    void (*queue_lock)(void *user);
+    void (*queue_unlock)(void *user);
+    void *queue_lock_user;
+    bool lost; /* VK_ERROR_DEVICE_LOST seen: every later call reports it */
 };
 
 void rm_log(const repmlp_context *ctx, repmlp_log_level level, const char *fmt, ...)
