@@ -413,12 +413,76 @@ static void threads(void **state) {
     ts_context_done(ctx);
 }
 
+/* ---- memory on the application's terms ---- */
+
+static uint64_t memory_used(repmlp_context *ctx) {
+    repmlp_memory_info info;
+    assert_int_equal(repmlp_context_memory(ctx, &info), REPMLP_OK);
+    return info.used;
+}
+
+/* What a model and a session will take is known before they are created, it is what they
+ * take, and a context's memory cap refuses what would pass it, before allocating. */
+static void memory_budget(void **state) {
+    (void)state;
+    repmlp_context *ctx = ts_context();
+    repmlp_memory_info info;
+    assert_int_equal(repmlp_context_memory(ctx, &info), REPMLP_OK);
+    assert_int_equal(info.used, 0);
+    assert_int_equal(info.limit, 0);
+    assert_true(info.heap_size > 0);
+    uint64_t weights = 0, session = 0;
+    assert_int_equal(repmlp_model_memory_needed(ctx, ts_fx.fused_path, &weights), REPMLP_OK);
+    assert_int_equal(memory_used(ctx), 0); /* asking allocates nothing */
+    repmlp_model *m;
+    assert_int_equal(repmlp_model_load(ctx, ts_fx.fused_path, &m), REPMLP_OK);
+    uint64_t after_load = memory_used(ctx);
+    assert_int_equal(repmlp_model_weight_bytes(m), weights);
+    assert_true(after_load >= weights && after_load < weights + 65536);
+    assert_int_equal(repmlp_session_memory_needed(m, ts_fx.batch, &session), REPMLP_OK);
+    repmlp_session *s;
+    assert_int_equal(repmlp_session_create(m, ts_fx.batch, &s), REPMLP_OK);
+    uint64_t delta = memory_used(ctx) - after_load;
+    print_message("memory: weights %llu bytes (asked before: %llu), session %llu (asked before: "
+                  "%llu); VK_EXT_memory_budget %s\n",
+                  (unsigned long long)after_load, (unsigned long long)weights,
+                  (unsigned long long)delta, (unsigned long long)session,
+                  info.heap_budget ? "present" : "absent on this device");
+    assert_true(delta >= session && delta < session + 65536);
+    repmlp_session_destroy(s);
+    repmlp_model_destroy(m);
+    assert_int_equal(memory_used(ctx), 0);
+    ts_context_done(ctx);
+
+    /* A cap that fits the weights but not the session, then one below the weights. */
+    repmlp_context_desc desc = ts_context_desc();
+    desc.device_memory_limit = after_load + session / 2;
+    assert_int_equal(repmlp_context_create(&desc, &ctx), REPMLP_OK);
+    assert_int_equal(repmlp_model_load(ctx, ts_fx.fused_path, &m), REPMLP_OK);
+    s = NULL;
+    assert_int_equal(repmlp_session_create(m, ts_fx.batch, &s), REPMLP_ERROR_OUT_OF_DEVICE_MEMORY);
+    assert_null(s);
+    assert_non_null(strstr(repmlp_last_error(), "limit"));
+    assert_int_equal(memory_used(ctx), after_load); /* nothing half-made is left */
+    repmlp_model_destroy(m);
+    repmlp_context_destroy(ctx);
+    desc.device_memory_limit = weights / 2;
+    assert_int_equal(repmlp_context_create(&desc, &ctx), REPMLP_OK);
+    m = NULL;
+    assert_int_equal(repmlp_model_load(ctx, ts_fx.fused_path, &m),
+                     REPMLP_ERROR_OUT_OF_DEVICE_MEMORY);
+    assert_null(m);
+    assert_non_null(strstr(repmlp_last_error(), ts_fx.fused_path));
+    assert_int_equal(memory_used(ctx), 0);
+    repmlp_context_destroy(ctx);
+    ts_check_validation();
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(imported_device),
-        cmocka_unit_test(pipeline_cache),
-        cmocka_unit_test(threads),
-        cmocka_unit_test(staging_path),
+        cmocka_unit_test(imported_device), cmocka_unit_test(pipeline_cache),
+        cmocka_unit_test(threads),         cmocka_unit_test(staging_path),
+        cmocka_unit_test(memory_budget),
     };
     return ts_exit_code(
         cmocka_run_group_tests(tests, ts_group_fixture_open, ts_group_fixture_close));

@@ -89,6 +89,11 @@ typedef struct repmlp_context_desc {
      * runs, where the layer reports objects that were never destroyed (leaks). It must stay
      * valid until repmlp_context_destroy returns; check it after that. */
     uint32_t *validation_counter;
+    /* Optional cap (0: none) on the device memory the context's models and sessions may hold;
+     * a load or session that would pass it fails with REPMLP_ERROR_OUT_OF_DEVICE_MEMORY before
+     * anything is allocated. Ask first with repmlp_model_memory_needed /
+     * repmlp_session_memory_needed. */
+    uint64_t device_memory_limit;
 } repmlp_context_desc;
 
 /* Lists the Vulkan devices. On input *count is the capacity of infos (infos may be NULL with
@@ -111,6 +116,16 @@ REPMLP_API repmlp_status repmlp_context_device(const repmlp_context *ctx, repmlp
  * validation is off). Leaks are reported only when the device is destroyed: to count those
  * too, pass repmlp_context_desc.validation_counter and read it after repmlp_context_destroy. */
 REPMLP_API uint32_t repmlp_context_validation_messages(const repmlp_context *ctx);
+
+/* Device memory as the library sees it. */
+typedef struct repmlp_memory_info {
+    uint64_t used;        /* bytes the context's models and sessions hold now */
+    uint64_t limit;       /* repmlp_context_desc.device_memory_limit (0: none) */
+    uint64_t heap_size;   /* the largest device-local heap, where the library allocates */
+    uint64_t heap_budget; /* VK_EXT_memory_budget's budget for that heap; 0 without it */
+    uint64_t heap_usage;  /* and its usage (every process's, as the driver reports it) */
+} repmlp_memory_info;
+REPMLP_API repmlp_status repmlp_context_memory(const repmlp_context *ctx, repmlp_memory_info *out);
 
 /* Library version, as "MAJOR.MINOR.PATCH" and as MAJOR*10000 + MINOR*100 + PATCH. */
 #define REPMLP_VERSION_MAJOR 0

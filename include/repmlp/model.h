@@ -40,6 +40,11 @@ typedef struct repmlp_shape {
 REPMLP_API repmlp_status repmlp_model_load(repmlp_context *ctx, const char *path,
                                            repmlp_model **out);
 
+/* The device memory (bytes) repmlp_model_load(ctx, path) would take for the weights, without
+ * loading anything to the device: the file is read and checked as a load does. */
+REPMLP_API repmlp_status repmlp_model_memory_needed(repmlp_context *ctx, const char *path,
+                                                    uint64_t *bytes);
+
 /* Frees the model's device memory. All its sessions must be destroyed first. NULL is fine. */
 REPMLP_API void repmlp_model_destroy(repmlp_model *model);
 
@@ -61,6 +66,11 @@ REPMLP_API repmlp_status repmlp_session_create(repmlp_model *model, uint32_t bat
 
 /* Waits for the session's work and frees it. NULL is fine. */
 REPMLP_API void repmlp_session_destroy(repmlp_session *session);
+
+/* The device memory (bytes) repmlp_session_create(model, batch) would take: input, output,
+ * the planned activations and, on devices whose memory is not host-visible, staging copies. */
+REPMLP_API repmlp_status repmlp_session_memory_needed(repmlp_model *model, uint32_t batch,
+                                                      uint64_t *bytes);
 
 REPMLP_API uint32_t repmlp_session_batch(const repmlp_session *session);
 /* Bytes of the planned activation arena (peak activation memory, excluding input/output). */

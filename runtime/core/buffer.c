@@ -1,5 +1,6 @@
 #include "core/buffer.h"
 
+#include <stdatomic.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -43,6 +44,8 @@ repmlp_status rm_buffer_create(repmlp_context *ctx, VkDeviceSize size, rm_buffer
         return rm_fail(REPMLP_ERROR_OUT_OF_DEVICE_MEMORY,
                        "a buffer of %llu bytes exceeds the device's memory of %llu bytes",
                        (unsigned long long)size, (unsigned long long)ctx->caps.device_local_bytes);
+    st = rm_memory_check(ctx, size);
+    if (st != REPMLP_OK) return st;
 
     VkBufferCreateInfo info = {
         .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
@@ -89,6 +92,8 @@ repmlp_status rm_buffer_create(repmlp_context *ctx, VkDeviceSize size, rm_buffer
         }
     }
     out->size = size;
+    out->allocated = req.size;
+    atomic_fetch_add(&ctx->memory_used, (uint64_t)req.size);
     return REPMLP_OK;
 }
 
@@ -97,6 +102,7 @@ void rm_buffer_destroy(repmlp_context *ctx, rm_buffer *buf) {
     if (buf->buffer) ctx->vk.vkDestroyBuffer(ctx->device, buf->buffer, NULL);
     /* Freeing the memory also unmaps it. */
     if (buf->memory) ctx->vk.vkFreeMemory(ctx->device, buf->memory, NULL);
+    if (buf->allocated) atomic_fetch_sub(&ctx->memory_used, (uint64_t)buf->allocated);
     memset(buf, 0, sizeof *buf);
 }
 

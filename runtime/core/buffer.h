@@ -16,7 +16,8 @@ typedef struct rm_buffer {
     VkBuffer buffer;
     VkDeviceMemory memory;
     VkDeviceSize size;
-    void *mapped; /* non-NULL when host-visible and coherent */
+    void *mapped;           /* non-NULL when host-visible and coherent */
+    VkDeviceSize allocated; /* device memory bytes, counted in ctx->memory_used */
 } rm_buffer;
 
 /* Creates a buffer of `size` bytes (> 0). Checks size against the device's allocation limit

@@ -214,6 +214,7 @@ static repmlp_status create_device(repmlp_context *ctx, bool storage16_available
 repmlp_status rm_context_finish(repmlp_context *ctx) {
     volkLoadDeviceTable(&ctx->vk, ctx->device);
     if (!ctx->queue) ctx->vk.vkGetDeviceQueue(ctx->device, ctx->queue_family, 0, &ctx->queue);
+    rm_memory_init(ctx);
     repmlp_status st = read_queue_caps(ctx);
     if (st != REPMLP_OK) return st;
 
@@ -261,6 +262,7 @@ repmlp_status rm_context_alloc(const repmlp_context_desc *desc, repmlp_context *
         ctx->log_user = desc->log_user;
         ctx->timeout_ns = desc->timeout_ns;
         ctx->validation_counter = desc->validation_counter;
+        ctx->memory_limit = desc->device_memory_limit;
     }
     if (!ctx->timeout_ns) ctx->timeout_ns = RM_DEFAULT_TIMEOUT_NS;
     *out = ctx;

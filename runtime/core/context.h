@@ -2,6 +2,7 @@
 #ifndef RM_CONTEXT_H
 #define RM_CONTEXT_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -66,6 +67,11 @@ struct repmlp_context {
     void *log_user;
     uint32_t validation_messages;
     uint32_t *validation_counter; /* the application's, see repmlp_context_desc */
+    /* Device memory: what the library's buffers hold now, the application's cap on it
+     * (0: none), and whether VK_EXT_memory_budget can be queried (memory.c). */
+    _Atomic uint64_t memory_used;
+    uint64_t memory_limit;
+    bool memory_budget_ext;
     /* The application's lock of an imported queue (NULL: none), see repmlp_vulkan_import. */
     void (*queue_lock)(void *user);
     void (*queue_unlock)(void *user);
@@ -86,6 +92,13 @@ repmlp_status rm_check_alive(repmlp_context *ctx);
 repmlp_status rm_submit_wait(repmlp_context *ctx, VkCommandBuffer cmd, VkFence fence);
 
 const char *rm_vk_result_name(VkResult result);
+
+/* Refuses (REPMLP_ERROR_OUT_OF_DEVICE_MEMORY, with a message) a new allocation of `bytes` that
+ * would pass the context's memory limit or, where VK_EXT_memory_budget is present, the
+ * budget of the largest device-local heap. */
+repmlp_status rm_memory_check(repmlp_context *ctx, uint64_t bytes);
+/* Looks for VK_EXT_memory_budget on the context's physical device. */
+void rm_memory_init(repmlp_context *ctx);
 
 /* Context construction steps shared by the library-owned and the imported paths. */
 repmlp_status rm_context_alloc(const repmlp_context_desc *desc, repmlp_context **out);

@@ -136,7 +136,7 @@ static repmlp_status check_finite(const repmlp_model *m, const rm_weight *w, con
 }
 
 /* Places every tensor in one host block at aligned offsets, converted to F32 (and checked to
- * be finite) and, for GEMM weights, packed. */
+ * be finite) and, for GEMM weights, packed. With host NULL: only the offsets and weight_bytes. */
 static repmlp_status read_tensors(repmlp_model *m, rm_safetensors *st, uint64_t alignment,
                                   float **host) {
     uint64_t total = 0, largest = 0;
@@ -153,6 +153,10 @@ static repmlp_status read_tensors(repmlp_model *m, rm_safetensors *st, uint64_t 
     size_t bytes = (size_t)total;
     if ((uint64_t)bytes != total || largest > SIZE_MAX / sizeof(float))
         return rm_fail(REPMLP_ERROR_TOO_LARGE, "%s: weights too large", m->path);
+    if (!host) { /* the layout alone (repmlp_model_memory_needed) */
+        m->weight_bytes = total;
+        return REPMLP_OK;
+    }
     *host = rm_calloc(1, bytes);
     float *scratch = largest ? rm_malloc((size_t)largest * sizeof(float)) : NULL;
     if (!*host || (largest && !scratch)) {
@@ -257,12 +261,13 @@ static repmlp_status parse(repmlp_model *m, rm_safetensors *st, uint64_t alignme
     return s;
 }
 
-/* Loads `path` as arch/config when arch is non-NULL, else as a fused file. */
+/* Loads `path` as arch/config when arch is non-NULL, else as a fused file. With plan_bytes
+ * non-NULL nothing is loaded: *plan_bytes gets the device memory the weights would take. */
 static repmlp_status open_model(repmlp_context *ctx, const char *path, const char *arch,
-                                const cJSON *config, repmlp_model **out) {
-    if (!ctx || !path || !out)
+                                const cJSON *config, repmlp_model **out, uint64_t *plan_bytes) {
+    if (!ctx || !path || (!out && !plan_bytes))
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_model_load: NULL argument");
-    *out = NULL;
+    if (out) *out = NULL;
     repmlp_status s = rm_check_alive(ctx);
     if (s != REPMLP_OK) return s;
     repmlp_model *m = rm_calloc(1, sizeof *m);
@@ -278,16 +283,24 @@ static repmlp_status open_model(repmlp_context *ctx, const char *path, const cha
     s = rm_safetensors_open(path, &st);
     uint64_t alignment = ctx->caps.min_storage_buffer_offset_alignment;
     if (alignment < 16) alignment = 16;
-    float *host = NULL;
+    float *host = NULL, **fill = plan_bytes ? NULL : &host;
     if (s == REPMLP_OK && arch) {
         char where[512];
         snprintf(where, sizeof where, "%s: config", path);
-        s = parse_as(m, st, alignment, &host, arch, config, "arch", where);
+        s = parse_as(m, st, alignment, fill, arch, config, "arch", where);
     } else if (s == REPMLP_OK) {
-        s = parse(m, st, alignment, &host);
+        s = parse(m, st, alignment, fill);
     }
-    if (s == REPMLP_OK)
+    if (plan_bytes) {
+        if (s == REPMLP_OK) *plan_bytes = m->weight_bytes;
+        rm_safetensors_close(st);
+        repmlp_model_destroy(m);
+        return s;
+    }
+    if (s == REPMLP_OK) {
         s = rm_buffer_create(ctx, m->weight_bytes, RM_BUFFER_DEVICE, &m->weight_buffer);
+        if (s != REPMLP_OK) s = rm_fail_prefix(s, "%s: weights", path);
+    }
     if (s == REPMLP_OK) s = rm_buffer_upload(ctx, &m->weight_buffer, 0, host, m->weight_bytes);
     rm_free(host);
     rm_safetensors_close(st);
@@ -300,14 +313,20 @@ static repmlp_status open_model(repmlp_context *ctx, const char *path, const cha
 }
 
 repmlp_status repmlp_model_load(repmlp_context *ctx, const char *path, repmlp_model **out) {
-    return open_model(ctx, path, NULL, NULL, out);
+    return open_model(ctx, path, NULL, NULL, out, NULL);
+}
+
+repmlp_status repmlp_model_memory_needed(repmlp_context *ctx, const char *path, uint64_t *bytes) {
+    if (!bytes)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_model_memory_needed: NULL argument");
+    return open_model(ctx, path, NULL, NULL, NULL, bytes);
 }
 
 repmlp_status rm_model_load_as(repmlp_context *ctx, const char *path, const char *arch,
                                const cJSON *config, repmlp_model **out) {
     if (!arch || !config)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "rm_model_load_as: NULL argument");
-    return open_model(ctx, path, arch, config, out);
+    return open_model(ctx, path, arch, config, out, NULL);
 }
 
 void repmlp_model_destroy(repmlp_model *m) {

@@ -20,16 +20,26 @@ static repmlp_status build_graph(repmlp_session *s) {
     return REPMLP_OK;
 }
 
+/* Device memory the session's buffers take (input, output, arena, a 16-byte dummy, and the
+ * staging copies of input and output where device memory is not mapped). */
+static uint64_t session_bytes(const repmlp_session *s) {
+    uint64_t in = s->input_count * sizeof(float), out = s->output_count * sizeof(float);
+    bool staged = !s->ctx->caps.unified_memory || (s->ctx->flags & REPMLP_CONTEXT_FORCE_STAGING);
+    return in + out + s->arena_bytes + 16 + (staged ? in + out : 0);
+}
+
 /* Refuses a batch whose buffers cannot fit before anything is allocated. */
 static repmlp_status check_fits(repmlp_session *s) {
     const rm_device_caps *caps = &s->ctx->caps;
-    uint64_t in = s->input_count * sizeof(float), out = s->output_count * sizeof(float);
-    uint64_t total = in + out + s->arena_bytes + s->model->weight_bytes;
+    uint64_t total = session_bytes(s) + s->model->weight_bytes;
     if (caps->device_local_bytes && total > caps->device_local_bytes)
         return rm_fail(REPMLP_ERROR_OUT_OF_DEVICE_MEMORY,
                        "%s: batch %u needs %llu bytes of device memory; the device has %llu",
                        s->model->path, s->batch, (unsigned long long)total,
                        (unsigned long long)caps->device_local_bytes);
+    repmlp_status st = rm_memory_check(s->ctx, session_bytes(s));
+    if (st != REPMLP_OK)
+        return rm_fail_prefix(st, "%s: session of batch %u", s->model->path, s->batch);
     for (int i = 0; i < s->graph.value_count; i++) {
         uint64_t bytes = s->graph.values[i].count * sizeof(float);
         if (bytes > caps->max_storage_buffer_range)
@@ -255,6 +265,19 @@ void repmlp_session_destroy(repmlp_session *s) {
     rm_buffer_destroy(ctx, &s->stage_topk);
     rm_graph_free(&s->graph);
     rm_free(s);
+}
+
+repmlp_status repmlp_session_memory_needed(repmlp_model *model, uint32_t batch, uint64_t *bytes) {
+    if (!model || !bytes || batch == 0)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                       "repmlp_session_memory_needed: NULL argument or batch 0");
+    repmlp_session s = {.model = model, .ctx = model->ctx, .batch = batch};
+    uint64_t alignment = s.ctx->caps.min_storage_buffer_offset_alignment;
+    repmlp_status st = build_graph(&s);
+    if (st == REPMLP_OK) st = rm_memplan(&s.graph, alignment < 16 ? 16 : alignment, &s.arena_bytes);
+    if (st == REPMLP_OK) *bytes = session_bytes(&s);
+    rm_graph_free(&s.graph);
+    return st;
 }
 
 uint32_t repmlp_session_batch(const repmlp_session *s) {

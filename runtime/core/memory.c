@@ -1,0 +1,77 @@
+/* Device memory on the application's terms: the library's own usage, the application's cap,
+ * and the heap budget of VK_EXT_memory_budget where the device has it. */
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/context.h"
+#include "core/error.h"
+
+/* The largest device-local heap: where the library's buffers go. */
+static uint32_t main_heap(const repmlp_context *ctx) {
+    uint32_t best = 0;
+    for (uint32_t i = 0; i < ctx->memory.memoryHeapCount; i++)
+        if ((ctx->memory.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) &&
+            ctx->memory.memoryHeaps[i].size > ctx->memory.memoryHeaps[best].size)
+            best = i;
+    return best;
+}
+
+/* VK_EXT_memory_budget's budget and usage of `heap` (both 0 without the extension). */
+static void heap_budget(const repmlp_context *ctx, uint32_t heap, uint64_t *budget,
+                        uint64_t *usage) {
+    *budget = *usage = 0;
+    if (!ctx->memory_budget_ext) return;
+    VkPhysicalDeviceMemoryBudgetPropertiesEXT b = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
+    VkPhysicalDeviceMemoryProperties2 p = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2, .pNext = &b};
+    vkGetPhysicalDeviceMemoryProperties2(ctx->physical_device, &p);
+    *budget = b.heapBudget[heap];
+    *usage = b.heapUsage[heap];
+}
+
+void rm_memory_init(repmlp_context *ctx) {
+    uint32_t count = 0;
+    ctx->memory_budget_ext = false;
+    if (vkEnumerateDeviceExtensionProperties(ctx->physical_device, NULL, &count, NULL) !=
+        VK_SUCCESS)
+        return;
+    VkExtensionProperties *exts = rm_calloc(count, sizeof *exts);
+    if (!exts) return; /* the budget is an extra check, not a requirement */
+    if (vkEnumerateDeviceExtensionProperties(ctx->physical_device, NULL, &count, exts) ==
+        VK_SUCCESS)
+        for (uint32_t i = 0; i < count; i++)
+            if (strcmp(exts[i].extensionName, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME) == 0)
+                ctx->memory_budget_ext = true;
+    rm_free(exts);
+}
+
+repmlp_status rm_memory_check(repmlp_context *ctx, uint64_t bytes) {
+    uint64_t used = atomic_load(&ctx->memory_used);
+    if (ctx->memory_limit && (bytes > ctx->memory_limit || used > ctx->memory_limit - bytes))
+        return rm_fail(REPMLP_ERROR_OUT_OF_DEVICE_MEMORY,
+                       "%llu more bytes of device memory would pass the context's limit of %llu "
+                       "(%llu in use)",
+                       (unsigned long long)bytes, (unsigned long long)ctx->memory_limit,
+                       (unsigned long long)used);
+    uint64_t budget, usage;
+    heap_budget(ctx, main_heap(ctx), &budget, &usage);
+    if (budget && (bytes > budget || usage > budget - bytes))
+        return rm_fail(REPMLP_ERROR_OUT_OF_DEVICE_MEMORY,
+                       "%llu more bytes of device memory would pass the heap's budget of %llu "
+                       "(VK_EXT_memory_budget; %llu in use)",
+                       (unsigned long long)bytes, (unsigned long long)budget,
+                       (unsigned long long)usage);
+    return REPMLP_OK;
+}
+
+repmlp_status repmlp_context_memory(const repmlp_context *ctx, repmlp_memory_info *out) {
+    if (!ctx || !out)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_context_memory: NULL argument");
+    uint32_t heap = main_heap(ctx);
+    out->used = atomic_load(&ctx->memory_used);
+    out->limit = ctx->memory_limit;
+    out->heap_size = ctx->memory.memoryHeaps[heap].size;
+    heap_budget(ctx, heap, &out->heap_budget, &out->heap_usage);
+    return REPMLP_OK;
+}
