@@ -293,6 +293,48 @@ static void errors(void **state) {
     remove(plain);
 }
 
+/* The preprocessing through the public API: as preprocess.json says, and clear errors. */
+static void preprocess_api(void **state) {
+    (void)state;
+    repmlp_context *ctx = ts_context();
+    repmlp_model *m;
+    assert_int_equal(repmlp_model_load(ctx, fused, &m), REPMLP_OK);
+    repmlp_preprocess p;
+    assert_int_equal(repmlp_model_preprocess(m, &p), REPMLP_OK);
+    assert_int_equal(p.source_h, 8);
+    assert_int_equal(p.source_w, 8);
+    assert_int_equal(p.input_h, 16);
+    assert_int_equal(p.input_w, 16);
+    assert_int_equal(p.channels, 1);
+    assert_true(p.value_lo == 0 && p.value_hi == 16 && p.bilinear);
+    cJSON *ref = read_json(DIGITS "/preprocess.json");
+    assert_true(p.mean[0] == cJSON_GetObjectItem(ref, "mean")->valuedouble);
+    assert_true(p.std[0] == cJSON_GetObjectItem(ref, "std")->valuedouble);
+    cJSON_Delete(ref);
+    static const struct {
+        const char *json, *message;
+    } bad[] = {
+        {"{\"source_size\": [8, 8], \"input_size\": [16, 16], \"value_range\": [0, 16], "
+         "\"mean\": 0, \"std\": 1, \"resize\": \"cubic\"}",
+         "key 'resize'"},
+        {"{\"source_size\": [8, 8], \"input_size\": [15, 16], \"value_range\": [0, 16], "
+         "\"mean\": 0, \"std\": 1, \"resize\": \"bilinear\"}",
+         "differs from the model's input size"},
+        {"{\"source_size\": [8, 8], \"input_size\": [16, 16], \"value_range\": [0, 16], "
+         "\"mean\": 0, \"std\": 0, \"resize\": \"bilinear\"}",
+         "key 'std' must be positive"},
+        {"[1, 2]", "is not a JSON object"},
+        {"{", "invalid JSON"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(repmlp_model_preprocess_json(m, bad[i].json, &p), REPMLP_ERROR_FORMAT);
+        if (!strstr(repmlp_last_error(), bad[i].message))
+            fail_msg("'%s': message '%s'", bad[i].json, repmlp_last_error());
+    }
+    repmlp_model_destroy(m);
+    ts_context_done(ctx);
+}
+
 /* Softmax + top-k on the device (repmlp_session_set_topk) against the reference on the same
  * run's logits, on the mapped and the staging path; a non-classifier and bad k are refused. */
 static void topk_on_device(void **state) {
@@ -365,6 +407,7 @@ int main(void) {
         cmocka_unit_test(image_other_size_and_format),
         cmocka_unit_test(errors),
         cmocka_unit_test(topk_on_device),
+        cmocka_unit_test(preprocess_api),
     };
     return ts_exit_code(cmocka_run_group_tests(tests, setup, NULL));
 }

@@ -217,6 +217,11 @@ static void imported_device(void **state) {
     /* The library's own submit path works on the imported queue too. */
     assert_int_equal(repmlp_session_bind_buffers(s, VK_NULL_HANDLE, 0, VK_NULL_HANDLE, 0),
                      REPMLP_OK);
+    uint64_t one = 1;
+    VkSemaphore none_sem = VK_NULL_HANDLE;
+    repmlp_submit_info timeline_info = {
+        .signal_count = 1, .signal_semaphores = &none_sem, .signal_values = &one};
+    assert_int_equal(repmlp_session_submit(s, &timeline_info), REPMLP_ERROR_UNSUPPORTED);
     int locks_before = qlock.locks;
     assert_int_equal(ts_session_run(s, ts_fx.input, ts_fx.input_count, y, ts_fx.output_count),
                      REPMLP_OK);
@@ -413,6 +418,91 @@ static void threads(void **state) {
     ts_context_done(ctx);
 }
 
+/* ---- asynchronous submission ---- */
+
+/* Submit without waiting: with no semaphores (the fence path), then waiting on and signalling
+ * an application's timeline semaphore: the run must not start before the host signals it. */
+static void async_submit(void **state) {
+    (void)state;
+    repmlp_context *ctx = ts_context();
+    repmlp_model *m;
+    assert_int_equal(repmlp_model_load(ctx, ts_fx.fused_path, &m), REPMLP_OK);
+    repmlp_session *s;
+    assert_int_equal(repmlp_session_create(m, ts_fx.batch, &s), REPMLP_OK);
+    float *y = malloc(ts_fx.output_count * sizeof *y);
+    assert_int_equal(repmlp_session_poll(s), REPMLP_OK); /* nothing in flight */
+
+    assert_int_equal(repmlp_session_write_input(s, ts_fx.input, ts_fx.input_count), REPMLP_OK);
+    ts_session_poison(s);
+    assert_int_equal(repmlp_session_submit(s, NULL), REPMLP_OK);
+    assert_int_equal(repmlp_session_wait(s, UINT64_MAX), REPMLP_OK);
+    assert_int_equal(repmlp_session_poll(s), REPMLP_OK);
+    assert_int_equal(repmlp_session_read_output(s, y, ts_fx.output_count), REPMLP_OK);
+    double err = ts_max_rel_error(y, ts_fx.expected, ts_fx.output_count);
+    assert_true(err < TS_FX_TOLERANCE);
+
+    repmlp_vulkan_handles h;
+    assert_int_equal(repmlp_context_vulkan(ctx, &h), REPMLP_OK);
+    assert_true(h.device == ctx->device && h.queue == ctx->queue);
+    if (!h.timeline_semaphores) {
+        ts_skip_note("%s has no timeline semaphores: only the fence path of "
+                     "repmlp_session_submit was tested",
+                     ctx->info.name);
+    } else {
+        VkSemaphoreTypeCreateInfo type = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO,
+                                          .semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE,
+                                          .initialValue = 0};
+        VkSemaphoreCreateInfo si = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO,
+                                    .pNext = &type};
+        VkSemaphore sem;
+        assert_int_equal(ctx->vk.vkCreateSemaphore(ctx->device, &si, NULL, &sem), VK_SUCCESS);
+        uint64_t wait_value = 1, signal_value = 2;
+        repmlp_submit_info info = {.wait_count = 1,
+                                   .wait_semaphores = &sem,
+                                   .wait_values = &wait_value,
+                                   .signal_count = 1,
+                                   .signal_semaphores = &sem,
+                                   .signal_values = &signal_value};
+        ts_session_poison(s);
+        assert_int_equal(repmlp_session_submit(s, &info), REPMLP_OK);
+        /* Blocked on the application's semaphore: not done, and its buffers are off limits. */
+        assert_int_equal(repmlp_session_wait(s, 50 * 1000 * 1000), REPMLP_ERROR_TIMEOUT);
+        assert_int_equal(repmlp_session_poll(s), REPMLP_NOT_READY);
+        assert_int_equal(repmlp_session_read_output(s, y, ts_fx.output_count),
+                         REPMLP_ERROR_INVALID_ARGUMENT);
+        assert_non_null(strstr(repmlp_last_error(), "has not finished"));
+        assert_int_equal(repmlp_session_submit(s, NULL), REPMLP_ERROR_INVALID_ARGUMENT);
+        VkSemaphoreSignalInfo signal = {
+            .sType = VK_STRUCTURE_TYPE_SEMAPHORE_SIGNAL_INFO, .semaphore = sem, .value = 1};
+        assert_int_equal(ctx->vk.vkSignalSemaphoreKHR(ctx->device, &signal), VK_SUCCESS);
+        assert_int_equal(repmlp_session_wait(s, 10ull * 1000 * 1000 * 1000), REPMLP_OK);
+        /* The application waits for the signalled value (lavapipe may publish it a moment
+         * after the session's fence). */
+        VkSemaphoreWaitInfo wait = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO,
+                                    .semaphoreCount = 1,
+                                    .pSemaphores = &sem,
+                                    .pValues = &signal_value};
+        assert_int_equal(ctx->vk.vkWaitSemaphoresKHR(ctx->device, &wait, 10ull * 1000000000),
+                         VK_SUCCESS);
+        uint64_t value = 0;
+        assert_int_equal(ctx->vk.vkGetSemaphoreCounterValueKHR(ctx->device, sem, &value),
+                         VK_SUCCESS);
+        assert_int_equal(value, 2);
+        for (size_t i = 0; i < ts_fx.output_count; i++) y[i] = NAN;
+        assert_int_equal(repmlp_session_read_output(s, y, ts_fx.output_count), REPMLP_OK);
+        err = ts_max_rel_error(y, ts_fx.expected, ts_fx.output_count);
+        print_message("submitted behind a timeline semaphore: held until the host signalled it, "
+                      "then signalled value %llu; max rel error %.3g\n",
+                      (unsigned long long)value, err);
+        assert_true(err < TS_FX_TOLERANCE);
+        ctx->vk.vkDestroySemaphore(ctx->device, sem, NULL);
+    }
+    free(y);
+    repmlp_session_destroy(s);
+    repmlp_model_destroy(m);
+    ts_context_done(ctx);
+}
+
 /* ---- memory on the application's terms ---- */
 
 static uint64_t memory_used(repmlp_context *ctx) {
@@ -482,7 +572,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(imported_device), cmocka_unit_test(pipeline_cache),
         cmocka_unit_test(threads),         cmocka_unit_test(staging_path),
-        cmocka_unit_test(memory_budget),
+        cmocka_unit_test(memory_budget),   cmocka_unit_test(async_submit),
     };
     return ts_exit_code(
         cmocka_run_group_tests(tests, ts_group_fixture_open, ts_group_fixture_close));

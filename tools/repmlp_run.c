@@ -475,137 +475,38 @@ done:
     return rc;
 }
 
-/* The preprocessing a training script recorded (examples/digits/preprocess.json):
- * {"source_size": [h, w], "input_size": [H, W], "value_range": [lo, hi], "mean": m | [m...],
- *  "std": s | [s...], "resize": "bilinear" | "none"}. A pixel p (0..255) becomes
- * v = lo + p/255 (hi - lo); an image not of source_size is first area-averaged to it (the
- * digits are 32x32 bitmaps averaged over 4x4 blocks); then (v - mean)/std, then the resize to
- * input_size (bilinear as PyTorch's interpolate with align_corners=False). */
-typedef struct preprocess {
-    int src_h, src_w, in_h, in_w;
-    double lo, hi, mean[4], std[4];
-    int bilinear;
-} preprocess;
-
-static int json_size(const cJSON *obj, const char *key, int *h, int *w) {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, key);
-    int64_t v0, v1;
-    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 2 ||
-        !rm_json_exact_int(cJSON_GetArrayItem(a, 0), &v0) ||
-        !rm_json_exact_int(cJSON_GetArrayItem(a, 1), &v1) || v0 < 1 || v1 < 1 || v0 > 16384 ||
-        v1 > 16384)
-        return -1;
-    *h = (int)v0;
-    *w = (int)v1;
-    return 0;
-}
-
-/* A number, or an array of `channels` numbers, into out[channels]. */
-static int json_per_channel(const cJSON *obj, const char *key, int channels, double *out) {
-    const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, key);
-    if (cJSON_IsNumber(a)) {
-        for (int c = 0; c < channels; c++) out[c] = a->valuedouble;
-        return 0;
+/* The model's preprocessing (repmlp_model_preprocess: the fused file's metadata), or the JSON
+ * file given with --preprocess. */
+static int read_preprocess(const options *o, const repmlp_model *model, repmlp_preprocess *p) {
+    char msg[1400];
+    if (!o->preprocess) {
+        repmlp_status s = repmlp_model_preprocess(model, p);
+        if (s == REPMLP_OK) return 0;
+        snprintf(msg, sizeof msg, "%s (or pass --preprocess FILE.json) to use --image",
+                 repmlp_last_error());
+        return fail(msg);
     }
-    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != channels) return -1;
-    for (int c = 0; c < channels; c++) {
-        const cJSON *v = cJSON_GetArrayItem(a, c);
-        if (!cJSON_IsNumber(v)) return -1;
-        out[c] = v->valuedouble;
+    FILE *f = fopen(o->preprocess, "rb");
+    long len = -1;
+    char *text = NULL;
+    if (f && fseek(f, 0, SEEK_END) == 0) len = ftell(f);
+    if (f && len >= 0 && len < (1 << 20) && fseek(f, 0, SEEK_SET) == 0 &&
+        (text = malloc((size_t)len + 1)) && fread(text, 1, (size_t)len, f) == (size_t)len)
+        text[len] = '\0';
+    else {
+        free(text);
+        text = NULL;
     }
-    return 0;
-}
-
-static int read_preprocess(const options *o, const repmlp_shape *in_shape, preprocess *p) {
-    char where[1100], msg[1400];
-    rm_safetensors *st = NULL;
-    const char *text = NULL;
-    char *file_text = NULL;
-    if (o->preprocess) {
-        snprintf(where, sizeof where, "%s", o->preprocess);
-        FILE *f = fopen(o->preprocess, "rb");
-        long len = -1;
-        if (f && fseek(f, 0, SEEK_END) == 0) len = ftell(f);
-        if (f && len >= 0 && len < (1 << 20) && fseek(f, 0, SEEK_SET) == 0 &&
-            (file_text = malloc((size_t)len + 1)) &&
-            fread(file_text, 1, (size_t)len, f) == (size_t)len)
-            file_text[len] = '\0';
-        else {
-            free(file_text);
-            file_text = NULL;
-        }
-        if (f) fclose(f);
-        if (!file_text) {
-            snprintf(msg, sizeof msg, "%s: cannot read the preprocessing file", o->preprocess);
-            return fail(msg);
-        }
-        text = file_text;
-    } else {
-        repmlp_status s = rm_safetensors_open(o->model, &st);
-        if (s != REPMLP_OK) return fail_status(s);
-        text = rm_safetensors_metadata(st, "preprocess");
-        snprintf(where, sizeof where, "%s: __metadata__ key 'preprocess'", o->model);
-        if (!text) {
-            snprintf(msg, sizeof msg,
-                     "%s is missing: fuse with --metadata preprocess=@preprocess.json (or pass "
-                     "--preprocess FILE.json) to use --image",
-                     where);
-            rm_safetensors_close(st);
-            return fail(msg);
-        }
+    if (f) fclose(f);
+    if (!text) {
+        snprintf(msg, sizeof msg, "%s: cannot read the preprocessing file", o->preprocess);
+        return fail(msg);
     }
-    cJSON *j = NULL;
-    int rc = 0;
-    repmlp_status s = rm_json_parse(text, strlen(text), where, &j);
-    const char *bad = NULL;
-    int channels = (int)in_shape->dims[1];
-    if (s != REPMLP_OK) {
-        rc = fail_status(s);
-    } else if (!cJSON_IsObject(j)) {
-        bad = "is not a JSON object";
-    } else if (json_size(j, "source_size", &p->src_h, &p->src_w)) {
-        bad = "key 'source_size' is not [h, w] (positive integers)";
-    } else if (json_size(j, "input_size", &p->in_h, &p->in_w)) {
-        bad = "key 'input_size' is not [H, W] (positive integers)";
-    } else if (p->in_h != in_shape->dims[2] || p->in_w != in_shape->dims[3]) {
-        bad = "key 'input_size' differs from the model's input size";
-    } else if (channels != 1 && channels != 3) {
-        bad = "the model takes neither 1 (gray) nor 3 (RGB) channels";
-    } else {
-        const cJSON *ch = cJSON_GetObjectItemCaseSensitive(j, "channels");
-        const cJSON *vr = cJSON_GetObjectItemCaseSensitive(j, "value_range");
-        const cJSON *rs = cJSON_GetObjectItemCaseSensitive(j, "resize");
-        if (ch && !(cJSON_IsNumber(ch) && ch->valuedouble == channels))
-            bad = "key 'channels' differs from the model's input channels";
-        else if (!cJSON_IsArray(vr) || cJSON_GetArraySize(vr) != 2 ||
-                 !cJSON_IsNumber(cJSON_GetArrayItem(vr, 0)) ||
-                 !cJSON_IsNumber(cJSON_GetArrayItem(vr, 1)))
-            bad = "key 'value_range' is not [lo, hi]";
-        else if (json_per_channel(j, "mean", channels, p->mean))
-            bad = "key 'mean' is not a number or one per channel";
-        else if (json_per_channel(j, "std", channels, p->std))
-            bad = "key 'std' is not a number or one per channel";
-        else if (!cJSON_IsString(rs) ||
-                 (strcmp(rs->valuestring, "bilinear") && strcmp(rs->valuestring, "none")))
-            bad = "key 'resize' is not \"bilinear\" or \"none\"";
-        else {
-            p->lo = cJSON_GetArrayItem(vr, 0)->valuedouble;
-            p->hi = cJSON_GetArrayItem(vr, 1)->valuedouble;
-            p->bilinear = strcmp(rs->valuestring, "bilinear") == 0;
-            for (int c = 0; c < channels && !bad; c++)
-                if (!(p->std[c] > 0) || !isfinite(p->mean[c])) bad = "key 'std' must be positive";
-            if (!bad && !p->bilinear && (p->src_h != p->in_h || p->src_w != p->in_w))
-                bad = "key 'resize' is \"none\" but source_size differs from input_size";
-        }
-    }
-    if (bad) {
-        snprintf(msg, sizeof msg, "%s: %s", where, bad);
-        rc = fail(msg);
-    }
-    cJSON_Delete(j);
-    free(file_text);
-    rm_safetensors_close(st);
-    return rc;
+    repmlp_status s = repmlp_model_preprocess_json(model, text, p);
+    free(text);
+    if (s == REPMLP_OK) return 0;
+    snprintf(msg, sizeof msg, "%s: %s", o->preprocess, repmlp_last_error());
+    return fail(msg);
 }
 
 /* Area average of src (sh x sw) into dst (dh x dw): each output pixel is the mean of the source
@@ -649,12 +550,14 @@ static void resize_bilinear(const double *src, int sh, int sw, double *dst, int 
 }
 
 /* Decodes one image and writes the model's input for it (C x H x W floats) into out. */
-static int load_image(const char *path, const preprocess *p, int channels, float *out) {
+static int load_image(const char *path, const repmlp_preprocess *p, int channels, float *out) {
     unsigned char *px;
     int w, h;
     char err[1200];
     if (rm_image_load(path, channels, &px, &w, &h, err, sizeof err)) return fail(err);
-    size_t src_n = (size_t)p->src_h * (size_t)p->src_w, in_n = (size_t)p->in_h * (size_t)p->in_w;
+    const int src_h = (int)p->source_h, src_w = (int)p->source_w;
+    const int in_h = (int)p->input_h, in_w = (int)p->input_w;
+    size_t src_n = (size_t)src_h * (size_t)src_w, in_n = (size_t)in_h * (size_t)in_w;
     double *plane = malloc((size_t)w * (size_t)h * sizeof *plane);
     double *src = malloc(src_n * sizeof *src), *res = malloc(in_n * sizeof *res);
     int rc = 0;
@@ -663,16 +566,17 @@ static int load_image(const char *path, const preprocess *p, int channels, float
     } else {
         for (int c = 0; c < channels; c++) {
             for (size_t i = 0; i < (size_t)w * (size_t)h; i++)
-                plane[i] = p->lo + px[i * (size_t)channels + (size_t)c] / 255.0 * (p->hi - p->lo);
-            if (w == p->src_w && h == p->src_h)
+                plane[i] = p->value_lo + px[i * (size_t)channels + (size_t)c] / 255.0 *
+                                             (p->value_hi - p->value_lo);
+            if (w == src_w && h == src_h)
                 memcpy(src, plane, src_n * sizeof *src);
             else
-                resize_area(plane, h, w, src, p->src_h, p->src_w);
+                resize_area(plane, h, w, src, src_h, src_w);
             for (size_t i = 0; i < src_n; i++) src[i] = (src[i] - p->mean[c]) / p->std[c];
-            if (p->src_h == p->in_h && p->src_w == p->in_w)
+            if (src_h == in_h && src_w == in_w)
                 memcpy(res, src, in_n * sizeof *res);
             else
-                resize_bilinear(src, p->src_h, p->src_w, res, p->in_h, p->in_w);
+                resize_bilinear(src, src_h, src_w, res, in_h, in_w);
             for (size_t i = 0; i < in_n; i++) out[(size_t)c * in_n + i] = (float)res[i];
         }
     }
@@ -688,10 +592,10 @@ static int classify_images(const options *o, repmlp_model *model, const repmlp_s
     int classes, rc;
     if ((rc = classifier_classes(o->model, out_shape, "--image", &classes))) return rc;
     if (in_shape->ndim != 4) return fail("--image needs a model that takes (N, C, H, W) images");
-    preprocess p;
-    if ((rc = read_preprocess(o, in_shape, &p))) return rc;
+    repmlp_preprocess p;
+    if ((rc = read_preprocess(o, model, &p))) return rc;
     int channels = (int)in_shape->dims[1];
-    size_t per_in = (size_t)channels * (size_t)p.in_h * (size_t)p.in_w;
+    size_t per_in = (size_t)channels * (size_t)p.input_h * (size_t)p.input_w;
     int64_t n = o->n_images;
     float *input = malloc((size_t)n * per_in * sizeof *input);
     float *logits = malloc((size_t)n * (size_t)classes * sizeof *logits);

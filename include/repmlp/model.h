@@ -40,6 +40,25 @@ typedef struct repmlp_shape {
 REPMLP_API repmlp_status repmlp_model_load(repmlp_context *ctx, const char *path,
                                            repmlp_model **out);
 
+/* The preprocessing a training script recorded for the model's images (a fused file's
+ * __metadata__ "preprocess", stored by repmlp-fuse --metadata preprocess=@P.json): an 8-bit
+ * pixel value p becomes value_lo + p/255 (value_hi - value_lo); a picture that is not
+ * source_h x source_w is first area-averaged to that size (each output pixel the mean of the
+ * source area it covers); then (v - mean[c]) / std[c]; then, with bilinear, resized to the
+ * model's input_h x input_w as PyTorch's interpolate (align_corners=False) does. 1-channel
+ * models take a picture's luminance (stb_image's integer weights 77, 150, 29 / 256). */
+typedef struct repmlp_preprocess {
+    uint32_t source_h, source_w, input_h, input_w, channels;
+    double value_lo, value_hi, mean[3], std[3];
+    int bilinear;
+} repmlp_preprocess;
+/* REPMLP_ERROR_FORMAT, naming the file and key, when the file has none or it does not fit the
+ * model. */
+REPMLP_API repmlp_status repmlp_model_preprocess(const repmlp_model *model, repmlp_preprocess *out);
+/* The same from a JSON text of that form (e.g. a training script's preprocess.json). */
+REPMLP_API repmlp_status repmlp_model_preprocess_json(const repmlp_model *model, const char *json,
+                                                      repmlp_preprocess *out);
+
 /* The device memory (bytes) repmlp_model_load(ctx, path) would take for the weights, without
  * loading anything to the device: the file is read and checked as a load does. */
 REPMLP_API repmlp_status repmlp_model_memory_needed(repmlp_context *ctx, const char *path,
@@ -88,6 +107,12 @@ REPMLP_API repmlp_status repmlp_session_write_input(repmlp_session *session, con
 REPMLP_API repmlp_status repmlp_session_execute(repmlp_session *session);
 REPMLP_API repmlp_status repmlp_session_read_output(repmlp_session *session, float *output,
                                                     size_t output_count);
+
+/* For runs submitted with repmlp_session_submit (repmlp/vulkan.h): poll returns REPMLP_OK when
+ * the last one is done (or none is in flight) and REPMLP_NOT_READY while it runs; wait blocks
+ * up to timeout_ns (REPMLP_ERROR_TIMEOUT after that). */
+REPMLP_API repmlp_status repmlp_session_poll(repmlp_session *session);
+REPMLP_API repmlp_status repmlp_session_wait(repmlp_session *session, uint64_t timeout_ns);
 
 /* ---- Classifier results on the device ---- */
 

@@ -16,6 +16,7 @@ extern "C" {
  * three can never drift apart. X(name, value, description). */
 #define REPMLP_STATUS_MAP(X)                                                                       \
     X(OK, 0, "success")                                                                            \
+    X(NOT_READY, 1, "submitted work is still running")                                             \
     X(ERROR_INVALID_ARGUMENT, -1, "invalid argument")                                              \
     X(ERROR_OUT_OF_HOST_MEMORY, -2, "out of host memory")                                          \
     X(ERROR_OUT_OF_DEVICE_MEMORY, -3, "out of device memory")                                      \

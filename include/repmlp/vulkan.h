@@ -19,12 +19,14 @@ extern "C" {
 /* What the library needs from a device and what it can use. Fill it before creating your
  * VkDevice, then enable what you can spare and tell the library in repmlp_vulkan_import. */
 typedef struct repmlp_vulkan_requirements {
-    uint32_t api_version;     /* minimum device API version: VK_API_VERSION_1_1 */
-    uint32_t queue_family;    /* a family with VK_QUEUE_COMPUTE_BIT (compute-only if any) */
-    VkBool32 storage_16bit;   /* storageBuffer16BitAccess is available: enable it in
-                                 VkPhysicalDevice16BitStorageFeatures for fp16 weights */
-    VkBool32 usable;          /* the device meets the minimum */
-    uint32_t extension_count; /* device extensions required: none so far */
+    uint32_t api_version;        /* minimum device API version: VK_API_VERSION_1_1 */
+    uint32_t queue_family;       /* a family with VK_QUEUE_COMPUTE_BIT (compute-only if any) */
+    VkBool32 storage_16bit;      /* storageBuffer16BitAccess is available: enable it in
+                                    VkPhysicalDevice16BitStorageFeatures for fp16 weights */
+    VkBool32 timeline_semaphore; /* VK_KHR_timeline_semaphore and its feature are available:
+                                    enable both for repmlp_session_submit's timeline values */
+    VkBool32 usable;             /* the device meets the minimum */
+    uint32_t extension_count;    /* device extensions required: none so far */
     const char *const *extensions;
 } repmlp_vulkan_requirements;
 
@@ -49,6 +51,9 @@ typedef struct repmlp_vulkan_import {
     uint32_t queue_family;
     VkQueue queue;
     VkBool32 storage_16bit_enabled; /* storageBuffer16BitAccess was enabled on `device` */
+    /* timelineSemaphore was enabled on `device` (Vulkan 1.2 or VK_KHR_timeline_semaphore):
+     * repmlp_session_submit may then wait on and signal timeline values. */
+    VkBool32 timeline_semaphore_enabled;
     /* Optional, both or neither: the engine's own lock of `queue`. */
     void (*queue_lock)(void *user);
     void (*queue_unlock)(void *user);
@@ -99,6 +104,43 @@ REPMLP_API repmlp_status repmlp_session_part_info(const repmlp_session *session,
                                                   uint32_t parts, repmlp_part_info *out);
 REPMLP_API repmlp_status repmlp_session_record_part(repmlp_session *session, VkCommandBuffer cmd,
                                                     uint32_t part, uint32_t parts);
+
+/* ---- Asynchronous submission ---- */
+
+/* The Vulkan objects of a context (its own or the imported ones), e.g. to create semaphores
+ * on a library-owned device. The library keeps ownership. */
+typedef struct repmlp_vulkan_handles {
+    VkInstance instance;
+    VkPhysicalDevice physical_device;
+    VkDevice device;
+    uint32_t queue_family;
+    VkQueue queue;
+    VkBool32 timeline_semaphores; /* timeline values may be used in repmlp_session_submit */
+} repmlp_vulkan_handles;
+REPMLP_API repmlp_status repmlp_context_vulkan(const repmlp_context *ctx,
+                                               repmlp_vulkan_handles *out);
+
+/* Semaphores for one submission. A value array may be NULL when all its semaphores are
+ * binary; with timeline semaphores (repmlp_vulkan_handles.timeline_semaphores) it holds one
+ * value per semaphore (ignored for binary ones). wait_stages NULL: the compute stage. */
+typedef struct repmlp_submit_info {
+    uint32_t wait_count;
+    const VkSemaphore *wait_semaphores;
+    const uint64_t *wait_values;
+    const VkPipelineStageFlags *wait_stages;
+    uint32_t signal_count;
+    const VkSemaphore *signal_semaphores;
+    const uint64_t *signal_values;
+} repmlp_submit_info;
+
+/* Submits the session's recorded run (as repmlp_session_execute) without waiting for it: after
+ * the waits in `info` (NULL: none) are satisfied it runs, then signals info's semaphores and
+ * the session's own fence. repmlp_session_poll / repmlp_session_wait tell when it is done;
+ * until then the session's input, output and top-k must not be read or written
+ * (read_output and friends refuse). Timeline values need timeline semaphores
+ * (REPMLP_ERROR_UNSUPPORTED otherwise). */
+REPMLP_API repmlp_status repmlp_session_submit(repmlp_session *session,
+                                               const repmlp_submit_info *info);
 
 /* ---- Pipeline cache ---- */
 

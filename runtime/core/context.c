@@ -181,6 +181,31 @@ static repmlp_status read_queue_caps(repmlp_context *ctx) {
     return REPMLP_OK;
 }
 
+bool rm_has_device_extension(VkPhysicalDevice pd, const char *name) {
+    uint32_t count = 0;
+    if (vkEnumerateDeviceExtensionProperties(pd, NULL, &count, NULL) != VK_SUCCESS) return false;
+    VkExtensionProperties *exts = rm_calloc(count, sizeof *exts);
+    if (!exts) return false;
+    bool found = false;
+    if (vkEnumerateDeviceExtensionProperties(pd, NULL, &count, exts) == VK_SUCCESS)
+        for (uint32_t i = 0; i < count && !found; i++)
+            found = strcmp(exts[i].extensionName, name) == 0;
+    rm_free(exts);
+    return found;
+}
+
+/* Timeline semaphores for asynchronous submission, where the device has them: through
+ * VK_KHR_timeline_semaphore, since the library asks for Vulkan 1.1 only. */
+static bool timeline_available(VkPhysicalDevice pd) {
+    if (!rm_has_device_extension(pd, VK_KHR_TIMELINE_SEMAPHORE_EXTENSION_NAME)) return false;
+    VkPhysicalDeviceTimelineSemaphoreFeatures timeline = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES};
+    VkPhysicalDeviceFeatures2 features = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+                                          .pNext = &timeline};
+    vkGetPhysicalDeviceFeatures2(pd, &features);
+    return timeline.timelineSemaphore == VK_TRUE;
+}
+
 static repmlp_status create_device(repmlp_context *ctx, bool storage16_available) {
     float priority = 1.0f;
     VkDeviceQueueCreateInfo queue = {
@@ -190,22 +215,32 @@ static repmlp_status create_device(repmlp_context *ctx, bool storage16_available
         .pQueuePriorities = &priority,
     };
     bool use16 = storage16_available && !(ctx->flags & REPMLP_CONTEXT_NO_FP16);
+    bool timeline = timeline_available(ctx->physical_device);
+    VkPhysicalDeviceTimelineSemaphoreFeatures timeline_feature = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES,
+        .timelineSemaphore = VK_TRUE,
+    };
     VkPhysicalDevice16BitStorageFeatures f16 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
+        .pNext = timeline ? &timeline_feature : NULL,
         .storageBuffer16BitAccess = use16 ? VK_TRUE : VK_FALSE,
     };
     VkPhysicalDeviceFeatures2 features = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
                                           .pNext = &f16};
+    const char *extensions[1] = {VK_KHR_TIMELINE_SEMAPHORE_EXTENSION_NAME};
     VkDeviceCreateInfo info = {
         .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
         .pNext = &features,
         .queueCreateInfoCount = 1,
         .pQueueCreateInfos = &queue,
+        .enabledExtensionCount = timeline ? 1 : 0,
+        .ppEnabledExtensionNames = extensions,
     };
     VkResult r = RM_VK_CREATE(vkCreateDevice(ctx->physical_device, &info, NULL, &ctx->device));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateDevice");
     ctx->caps.storage_16bit = use16;
     ctx->caps.fp16_weights = use16 && (ctx->flags & REPMLP_CONTEXT_FP16_WEIGHTS);
+    ctx->caps.timeline_semaphores = timeline;
     return REPMLP_OK;
 }
 
@@ -372,6 +407,17 @@ unsigned repmlp_version_number(void) {
     return REPMLP_VERSION_NUMBER;
 }
 
+repmlp_status rm_queue_submit(repmlp_context *ctx, const VkSubmitInfo *submit, VkFence fence) {
+    VkResult r = ctx->vk.vkResetFences(ctx->device, 1, &fence);
+    if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkResetFences");
+    rm_mutex_lock(&ctx->lock);
+    if (ctx->queue_lock) ctx->queue_lock(ctx->queue_lock_user);
+    r = ctx->vk.vkQueueSubmit(ctx->queue, 1, submit, fence);
+    if (ctx->queue_unlock) ctx->queue_unlock(ctx->queue_lock_user);
+    rm_mutex_unlock(&ctx->lock);
+    return r == VK_SUCCESS ? REPMLP_OK : rm_vk_fail(ctx, r, "vkQueueSubmit");
+}
+
 repmlp_status rm_submit_wait(repmlp_context *ctx, VkCommandBuffer cmd, VkFence fence) {
     repmlp_status st = rm_check_alive(ctx);
     if (st != REPMLP_OK) return st;
@@ -380,15 +426,9 @@ repmlp_status rm_submit_wait(repmlp_context *ctx, VkCommandBuffer cmd, VkFence f
         .commandBufferCount = 1,
         .pCommandBuffers = &cmd,
     };
-    VkResult r = ctx->vk.vkResetFences(ctx->device, 1, &fence);
-    if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkResetFences");
-    rm_mutex_lock(&ctx->lock);
-    if (ctx->queue_lock) ctx->queue_lock(ctx->queue_lock_user);
-    r = ctx->vk.vkQueueSubmit(ctx->queue, 1, &submit, fence);
-    if (ctx->queue_unlock) ctx->queue_unlock(ctx->queue_lock_user);
-    rm_mutex_unlock(&ctx->lock);
-    if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkQueueSubmit");
-    r = ctx->vk.vkWaitForFences(ctx->device, 1, &fence, VK_TRUE, ctx->timeout_ns);
+    st = rm_queue_submit(ctx, &submit, fence);
+    if (st != REPMLP_OK) return st;
+    VkResult r = ctx->vk.vkWaitForFences(ctx->device, 1, &fence, VK_TRUE, ctx->timeout_ns);
     if (r == VK_TIMEOUT)
         return rm_fail(REPMLP_ERROR_TIMEOUT, "the device '%s' did not finish within %.1f s",
                        ctx->info.name, (double)ctx->timeout_ns / 1e9);
@@ -426,6 +466,20 @@ repmlp_status repmlp_vulkan_query(PFN_vkGetInstanceProcAddr gipa, VkInstance ins
     if (info.api_version >= VK_API_VERSION_1_1)
         vkGetPhysicalDeviceFeatures2(physical_device, &features);
     out->storage_16bit = f16.storageBuffer16BitAccess;
+    out->timeline_semaphore =
+        info.api_version >= VK_API_VERSION_1_1 && timeline_available(physical_device);
+    return REPMLP_OK;
+}
+
+repmlp_status repmlp_context_vulkan(const repmlp_context *ctx, repmlp_vulkan_handles *out) {
+    if (!ctx || !out)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_context_vulkan: NULL argument");
+    *out = (repmlp_vulkan_handles){.instance = ctx->instance,
+                                   .physical_device = ctx->physical_device,
+                                   .device = ctx->device,
+                                   .queue_family = ctx->queue_family,
+                                   .queue = ctx->queue,
+                                   .timeline_semaphores = ctx->caps.timeline_semaphores};
     return REPMLP_OK;
 }
 
@@ -464,6 +518,7 @@ repmlp_status repmlp_context_import(const repmlp_vulkan_import *im, const repmlp
     ctx->caps.storage_16bit =
         storage16 && im->storage_16bit_enabled && !(ctx->flags & REPMLP_CONTEXT_NO_FP16);
     ctx->caps.fp16_weights = ctx->caps.storage_16bit && (ctx->flags & REPMLP_CONTEXT_FP16_WEIGHTS);
+    ctx->caps.timeline_semaphores = im->timeline_semaphore_enabled == VK_TRUE;
     st = rm_context_finish(ctx);
     if (st != REPMLP_OK) {
         repmlp_context_destroy(ctx);

@@ -29,6 +29,7 @@ typedef struct rm_device_caps {
     bool storage_16bit;       /* storageBuffer16BitAccess, enabled on the device */
     bool fp16_weights;        /* REPMLP_CONTEXT_FP16_WEIGHTS requested and storage_16bit */
     bool timestamps;          /* compute queue has timestamp bits */
+    bool timeline_semaphores; /* timelineSemaphore enabled (VK_KHR_timeline_semaphore) */
     float timestamp_period_ns;
     bool unified_memory; /* a device-local memory type is also host-visible and coherent */
     /* Driver facts (measured, see bench/): kernels read operands through uniform texel buffers
@@ -88,6 +89,9 @@ repmlp_status rm_vk_fail(repmlp_context *ctx, VkResult result, const char *call)
 /* Returns REPMLP_ERROR_DEVICE_LOST (with a message) once the device has been lost. */
 repmlp_status rm_check_alive(repmlp_context *ctx);
 
+/* Resets fence and submits on the context's queue under its lock (and the application's queue
+ * lock, for an imported queue). */
+repmlp_status rm_queue_submit(repmlp_context *ctx, const VkSubmitInfo *submit, VkFence fence);
 /* Submits cmd on the context's queue and waits for it, within the context's timeout. */
 repmlp_status rm_submit_wait(repmlp_context *ctx, VkCommandBuffer cmd, VkFence fence);
 
@@ -97,6 +101,8 @@ const char *rm_vk_result_name(VkResult result);
  * would pass the context's memory limit or, where VK_EXT_memory_budget is present, the
  * budget of the largest device-local heap. */
 repmlp_status rm_memory_check(repmlp_context *ctx, uint64_t bytes);
+/* Whether the physical device offers the device extension (false when out of memory). */
+bool rm_has_device_extension(VkPhysicalDevice pd, const char *name);
 /* Looks for VK_EXT_memory_budget on the context's physical device. */
 void rm_memory_init(repmlp_context *ctx);
 

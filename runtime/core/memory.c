@@ -31,19 +31,8 @@ static void heap_budget(const repmlp_context *ctx, uint32_t heap, uint64_t *budg
 }
 
 void rm_memory_init(repmlp_context *ctx) {
-    uint32_t count = 0;
-    ctx->memory_budget_ext = false;
-    if (vkEnumerateDeviceExtensionProperties(ctx->physical_device, NULL, &count, NULL) !=
-        VK_SUCCESS)
-        return;
-    VkExtensionProperties *exts = rm_calloc(count, sizeof *exts);
-    if (!exts) return; /* the budget is an extra check, not a requirement */
-    if (vkEnumerateDeviceExtensionProperties(ctx->physical_device, NULL, &count, exts) ==
-        VK_SUCCESS)
-        for (uint32_t i = 0; i < count; i++)
-            if (strcmp(exts[i].extensionName, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME) == 0)
-                ctx->memory_budget_ext = true;
-    rm_free(exts);
+    ctx->memory_budget_ext =
+        rm_has_device_extension(ctx->physical_device, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
 }
 
 repmlp_status rm_memory_check(repmlp_context *ctx, uint64_t bytes) {

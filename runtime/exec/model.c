@@ -297,6 +297,9 @@ static repmlp_status open_model(repmlp_context *ctx, const char *path, const cha
         repmlp_model_destroy(m);
         return s;
     }
+    const char *pre = s == REPMLP_OK ? rm_safetensors_metadata(st, "preprocess") : NULL;
+    if (pre && !(m->preprocess = rm_strdup(pre)))
+        s = rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     if (s == REPMLP_OK) {
         s = rm_buffer_create(ctx, m->weight_bytes, RM_BUFFER_DEVICE, &m->weight_buffer);
         if (s != REPMLP_OK) s = rm_fail_prefix(s, "%s: weights", path);
@@ -335,6 +338,7 @@ void repmlp_model_destroy(repmlp_model *m) {
     for (size_t i = 0; i < m->weight_count; i++) rm_free(m->weights[i].name);
     rm_free(m->weights);
     rm_free(m->config);
+    rm_free(m->preprocess);
     rm_free(m->path);
     rm_free(m);
 }

@@ -60,7 +60,8 @@ struct repmlp_model {
     size_t weight_count;
     rm_buffer weight_buffer;
     uint64_t weight_bytes;
-    bool any_float; /* tensors may be F16/BF16/F64 (converted); fused files hold F32 only */
+    bool any_float;   /* tensors may be F16/BF16/F64 (converted); fused files hold F32 only */
+    char *preprocess; /* __metadata__ "preprocess" (JSON text) or NULL; model/preprocess.c */
 };
 
 /* Loads a safetensors file without fused metadata as architecture `arch` with `config` (any

@@ -288,7 +288,16 @@ uint64_t repmlp_session_activation_bytes(const repmlp_session *s) {
     return s ? s->arena_bytes : 0;
 }
 
-static repmlp_status check_count(const repmlp_session *s, const void *ptr, size_t count,
+/* The session's buffers may be touched: no submitted run is still using them. */
+static repmlp_status check_idle(repmlp_session *s, const char *what) {
+    repmlp_status st = rm_session_settle(s);
+    if (st == REPMLP_NOT_READY)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                       "session %s: a submitted run has not finished (repmlp_session_wait)", what);
+    return st;
+}
+
+static repmlp_status check_count(repmlp_session *s, const void *ptr, size_t count,
                                  uint64_t expected, const char *what) {
     if (!s || !ptr)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "session %s: NULL argument", what);
@@ -296,7 +305,7 @@ static repmlp_status check_count(const repmlp_session *s, const void *ptr, size_
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
                        "session %s: %zu floats given, the model at batch %u takes %llu", what,
                        count, s->batch, (unsigned long long)expected);
-    return REPMLP_OK;
+    return check_idle(s, what);
 }
 
 repmlp_status repmlp_session_write_input(repmlp_session *s, const float *input, size_t count) {
@@ -407,6 +416,8 @@ repmlp_status repmlp_session_read_topk(repmlp_session *s, repmlp_class_score *ou
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
                        "read_topk: %zu pairs asked, the session makes %u (batch %u x k %u)", count,
                        s->batch * s->topk, s->batch, s->topk);
+    repmlp_status st = check_idle(s, "read_topk");
+    if (st != REPMLP_OK) return st;
     /* The device writes (uint32 class, float32 bits) pairs: repmlp_class_score's layout. */
     return rm_buffer_download(s->ctx, s->stage_topk.buffer ? &s->stage_topk : &s->topk_buf, 0, out,
                               count * sizeof *out);

@@ -47,6 +47,10 @@ repmlp_status rm_session_profile(repmlp_session *s, double *ms_per_node);
  * if every byte moved once. */
 uint64_t rm_session_node_bytes(const repmlp_session *s, int node);
 
+/* REPMLP_OK when no submitted run is in flight (clearing `pending` once its fence signalled),
+ * REPMLP_NOT_READY while one is (session_async.c). */
+repmlp_status rm_session_settle(repmlp_session *s);
+
 /* Records nodes [first, end) into cmd with barriers between them; the bound-input copy with
  * node 0 and the softmax + top-k with the last node. A range that does not start at node 0
  * begins with a barrier, so parts recorded into successive submissions on one queue are
