@@ -105,6 +105,30 @@ REPMLP_API repmlp_status repmlp_session_part_info(const repmlp_session *session,
 REPMLP_API repmlp_status repmlp_session_record_part(repmlp_session *session, VkCommandBuffer cmd,
                                                     uint32_t part, uint32_t parts);
 
+/* ---- A picture on the GPU as the input ---- */
+
+/* A rendered or uploaded picture the session reads its input from. */
+typedef struct repmlp_image_input {
+    VkImageView view;       /* 2-D, one level and layer, of an image with SAMPLED usage */
+    VkImageLayout layout;   /* its layout while the session's work runs: SHADER_READ_ONLY_OPTIMAL
+                               or GENERAL */
+    VkFormat format;        /* R8G8B8A8_UNORM/_SRGB, B8G8R8A8_UNORM/_SRGB, R16G16B16A16_SFLOAT or
+                               R32G32B32A32_SFLOAT (sRGB views are re-encoded: the 8-bit values
+                               the picture holds are what the model sees) */
+    uint32_t width, height; /* any size */
+} repmlp_image_input;
+
+/* Makes a batch-1 session take its input from `image`: its first dispatch preprocesses the
+ * picture exactly as repmlp-run --image does on the host (repmlp_model_preprocess: 8-bit
+ * values, luminance for 1-channel models, area average to the source size, normalise,
+ * bilinear resize) into the session's input, then the network runs. The model must carry its
+ * preprocessing. Before the session's work (execute, submit or a recording), the caller
+ * makes its writes of the image visible to compute-shader reads in `layout`; the view must stay
+ * valid while bound. NULL unbinds (the input buffer is used again). Not together with a bound
+ * input buffer. Re-records the command buffer (once, not per run). */
+REPMLP_API repmlp_status repmlp_session_bind_image(repmlp_session *session,
+                                                   const repmlp_image_input *image);
+
 /* ---- Asynchronous submission ---- */
 
 /* The Vulkan objects of a context (its own or the imported ones), e.g. to create semaphores

@@ -268,6 +268,15 @@ repmlp_status rm_context_finish(repmlp_context *ctx) {
     r = RM_VK_CREATE(
         ctx->vk.vkCreatePipelineCache(ctx->device, &cache, NULL, &ctx->pipeline_cache));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreatePipelineCache");
+    VkSamplerCreateInfo sampler = {.sType = VK_STRUCTURE_TYPE_SAMPLER_CREATE_INFO,
+                                   .magFilter = VK_FILTER_NEAREST,
+                                   .minFilter = VK_FILTER_NEAREST,
+                                   .mipmapMode = VK_SAMPLER_MIPMAP_MODE_NEAREST,
+                                   .addressModeU = VK_SAMPLER_ADDRESS_MODE_CLAMP_TO_EDGE,
+                                   .addressModeV = VK_SAMPLER_ADDRESS_MODE_CLAMP_TO_EDGE,
+                                   .addressModeW = VK_SAMPLER_ADDRESS_MODE_CLAMP_TO_EDGE};
+    r = RM_VK_CREATE(ctx->vk.vkCreateSampler(ctx->device, &sampler, NULL, &ctx->sampler));
+    if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateSampler");
     rm_log(ctx, REPMLP_LOG_INFO,
            "device: %s (Vulkan %u.%u, subgroup %u, 16-bit storage %s, weights %s)", ctx->info.name,
            VK_API_VERSION_MAJOR(ctx->info.api_version), VK_API_VERSION_MINOR(ctx->info.api_version),
@@ -375,6 +384,7 @@ void repmlp_context_destroy(repmlp_context *ctx) {
         if (ctx->pipeline_cache)
             ctx->vk.vkDestroyPipelineCache(ctx->device, ctx->pipeline_cache, NULL);
         if (ctx->fence) ctx->vk.vkDestroyFence(ctx->device, ctx->fence, NULL);
+        if (ctx->sampler) ctx->vk.vkDestroySampler(ctx->device, ctx->sampler, NULL);
         if (ctx->command_pool) ctx->vk.vkDestroyCommandPool(ctx->device, ctx->command_pool, NULL);
         if (ctx->owns_device) ctx->vk.vkDestroyDevice(ctx->device, NULL);
     }

@@ -58,6 +58,7 @@ struct repmlp_context {
     VkCommandPool command_pool; /* for one-off transfers; guarded by lock */
     VkFence fence;              /* for one-off transfers; guarded by lock */
     VkPipelineCache pipeline_cache;
+    VkSampler sampler; /* nearest, for sampled-image inputs (texelFetch ignores its filters) */
     struct rm_pipeline_cache_entry *pipelines; /* built pipelines, shared by all ops */
 
     rm_mutex lock;          /* queue submission, the transfer pool, the pipeline list */

@@ -7,15 +7,16 @@
 
 repmlp_status rm_descriptor_pool_create(repmlp_context *ctx, uint32_t sets, VkDescriptorPool *out) {
     if (sets == 0) sets = 1;
-    VkDescriptorPoolSize sizes[2] = {
+    VkDescriptorPoolSize sizes[3] = {
         {.type = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, .descriptorCount = sets * RM_MAX_BINDINGS},
         {.type = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER,
          .descriptorCount = sets * RM_MAX_BINDINGS},
+        {.type = VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER, .descriptorCount = sets},
     };
     VkDescriptorPoolCreateInfo info = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
         .maxSets = sets,
-        .poolSizeCount = 2,
+        .poolSizeCount = 3,
         .pPoolSizes = sizes,
     };
     VkResult r = RM_VK_CREATE(ctx->vk.vkCreateDescriptorPool(ctx->device, &info, NULL, out));
@@ -57,10 +58,21 @@ repmlp_status rm_dispatch_bind(repmlp_context *ctx, VkDescriptorPool pool, rm_di
                                const rm_binding *bindings) {
     const rm_shader_info *info = rm_shader(d->pipeline->shader);
     VkDescriptorBufferInfo buffers[RM_MAX_BINDINGS];
+    VkDescriptorImageInfo images[RM_MAX_BINDINGS];
     VkWriteDescriptorSet writes[RM_MAX_BINDINGS];
     rm_dispatch_unbind(ctx, d);
     for (uint32_t i = 0; i < info->binding_count; i++) {
         const rm_binding *b = &bindings[i];
+        if ((info->image_mask >> i) & 1) {
+            if (!d->image) {
+                rm_dispatch_unbind(ctx, d);
+                return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "%s: binding %u has no image view",
+                               info->name, i);
+            }
+            images[i] =
+                (VkDescriptorImageInfo){.imageView = d->image, .imageLayout = d->image_layout};
+            continue;
+        }
         bool texel = (info->texel_mask >> i) & 1;
         repmlp_status st = check_binding(ctx, info, i, b, texel);
         if (st != REPMLP_OK) {
@@ -106,16 +118,17 @@ repmlp_status rm_dispatch_bind(repmlp_context *ctx, VkDescriptorPool pool, rm_di
         return rm_vk_fail(ctx, r, "vkAllocateDescriptorSets");
     }
     for (uint32_t i = 0; i < info->binding_count; i++) {
-        bool texel = (info->texel_mask >> i) & 1;
+        VkDescriptorType type = rm_descriptor_type(info, i);
         writes[i] = (VkWriteDescriptorSet){
             .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
             .dstSet = d->set,
             .dstBinding = i,
             .descriptorCount = 1,
-            .descriptorType =
-                texel ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-            .pBufferInfo = texel ? NULL : &buffers[i],
-            .pTexelBufferView = texel ? &d->views[i] : NULL,
+            .descriptorType = type,
+            .pBufferInfo = type == VK_DESCRIPTOR_TYPE_STORAGE_BUFFER ? &buffers[i] : NULL,
+            .pTexelBufferView =
+                type == VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER ? &d->views[i] : NULL,
+            .pImageInfo = type == VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER ? &images[i] : NULL,
         };
     }
     ctx->vk.vkUpdateDescriptorSets(ctx->device, info->binding_count, writes, 0, NULL);

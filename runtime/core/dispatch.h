@@ -20,6 +20,9 @@ typedef struct rm_dispatch {
     VkDescriptorSet set;
     VkBufferView views[RM_MAX_BINDINGS]; /* for texel bindings; owned, see rm_dispatch_unbind */
     uint32_t half_mask; /* vec4 texel bindings whose texels are fp16 (R16G16B16A16_SFLOAT) */
+    /* What a sampled-image binding (rm_shader_info.image_mask) reads; its rm_binding is unused. */
+    VkImageView image;
+    VkImageLayout image_layout;
     uint32_t groups[3];
     uint32_t push_size;
     uint8_t push[RM_MAX_PUSH];

@@ -46,10 +46,10 @@ static repmlp_status build(repmlp_context *ctx, rm_pipeline *p) {
     for (uint32_t i = 0; i < info->binding_count; i++)
         bindings[i] = (VkDescriptorSetLayoutBinding){
             .binding = i,
-            .descriptorType = (info->texel_mask >> i) & 1 ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
-                                                          : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+            .descriptorType = rm_descriptor_type(info, i),
             .descriptorCount = 1,
             .stageFlags = VK_SHADER_STAGE_COMPUTE_BIT,
+            .pImmutableSamplers = (info->image_mask >> i) & 1 ? &ctx->sampler : NULL,
         };
     VkDescriptorSetLayoutCreateInfo set_info = {
         .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,

@@ -31,6 +31,7 @@ typedef enum rm_shader_id {
     RM_SHADER_GATHER,
     RM_SHADER_BATCHNORM,
     RM_SHADER_SOFTMAX_TOPK,
+    RM_SHADER_PREPROCESS_IMAGE,
     RM_SHADER_COUNT
 } rm_shader_id;
 
@@ -42,9 +43,12 @@ typedef struct rm_shader_info {
     uint32_t push_size;
     uint32_t texel_mask;  /* bindings that are uniform texel buffers (R32_SFLOAT views) */
     uint32_t texel4_mask; /* the subset viewed as R32G32B32A32_SFLOAT (one vec4 per texel) */
+    uint32_t image_mask;  /* bindings that are sampled images (the context's nearest sampler) */
 } rm_shader_info;
 
 const rm_shader_info *rm_shader(rm_shader_id id);
+/* The descriptor type of binding i of a shader. */
+VkDescriptorType rm_descriptor_type(const rm_shader_info *info, uint32_t i);
 
 #define RM_MAX_SPEC 72
 /* Specialization constants 0..2 are the workgroup size (x, y, z) in every shader. */

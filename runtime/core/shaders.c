@@ -24,6 +24,7 @@
 #include "rm_spv_maxpool.h"
 #include "rm_spv_affine.h"
 #include "rm_spv_gather.h"
+#include "rm_spv_preprocess_image.h"
 #include "rm_spv_softmax_topk.h"
 #include "rm_spv_batchnorm.h"
 
@@ -62,8 +63,20 @@ static const rm_shader_info shader_table[RM_SHADER_COUNT] = {
     RM_SHADER_ENTRY(RM_SHADER_GATHER, rm_spv_gather, 3, 1 * 4, 0, 0),
     RM_SHADER_ENTRY(RM_SHADER_BATCHNORM, rm_spv_batchnorm, 7, 4 * 4, 0, 0),
     RM_SHADER_ENTRY(RM_SHADER_SOFTMAX_TOPK, rm_spv_softmax_topk, 2, 1 * 4, 0, 0),
+    [RM_SHADER_PREPROCESS_IMAGE] = {.name = "rm_spv_preprocess_image",
+                                    .code = rm_spv_preprocess_image,
+                                    .code_size = sizeof(rm_spv_preprocess_image),
+                                    .binding_count = 2,
+                                    .push_size = 10 * 4,
+                                    .image_mask = 0x1},
 };
 
 const rm_shader_info *rm_shader(rm_shader_id id) {
     return &shader_table[id];
+}
+
+VkDescriptorType rm_descriptor_type(const rm_shader_info *info, uint32_t i) {
+    if ((info->image_mask >> i) & 1) return VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER;
+    if ((info->texel_mask >> i) & 1) return VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER;
+    return VK_DESCRIPTOR_TYPE_STORAGE_BUFFER;
 }

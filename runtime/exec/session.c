@@ -99,8 +99,8 @@ static repmlp_status create_dispatches(repmlp_session *s) {
                                : rm_gather_prepare(s->ctx, &copy, &s->input_copy);
         if (st != REPMLP_OK) return rm_fail_prefix(st, "%s: input copy", s->model->path);
     }
-    /* + the input copy and the softmax + top-k */
-    return rm_descriptor_pool_create(s->ctx, (uint32_t)s->graph.node_count + 2, &s->pool);
+    /* + the input copy, the image input and the softmax + top-k */
+    return rm_descriptor_pool_create(s->ctx, (uint32_t)s->graph.node_count + 3, &s->pool);
 }
 
 static repmlp_status create_commands(repmlp_session *s) {
@@ -157,6 +157,12 @@ repmlp_status rm_session_record(repmlp_session *s) {
                               {s->input.buffer, 0, s->input.size}};
         repmlp_status st = rm_dispatch_bind(ctx, s->pool, &s->input_copy, copy);
         if (st != REPMLP_OK) return rm_fail_prefix(st, "%s: input copy", s->model->path);
+    }
+    if (s->image_bound) {
+        rm_binding image[2] = {{s->dummy.buffer, 0, s->dummy.size},
+                               {s->input.buffer, 0, s->input.size}};
+        repmlp_status st = rm_dispatch_bind(ctx, s->pool, &s->image_dispatch, image);
+        if (st != REPMLP_OK) return rm_fail_prefix(st, "%s: image input", s->model->path);
     }
     if (s->topk) {
         rm_binding topk[2] = {s->output_binding, {s->topk_buf.buffer, 0, s->topk_buf.size}};
@@ -253,6 +259,7 @@ void repmlp_session_destroy(repmlp_session *s) {
         rm_dispatch_unbind(ctx, &s->dispatches[i]);
     rm_dispatch_unbind(ctx, &s->input_copy);
     rm_dispatch_unbind(ctx, &s->topk_dispatch);
+    rm_dispatch_unbind(ctx, &s->image_dispatch);
     rm_descriptor_pool_destroy(ctx, s->pool);
     rm_free(s->dispatches);
     rm_buffer_destroy(ctx, &s->arena);
@@ -361,6 +368,9 @@ repmlp_status repmlp_session_bind_buffers(repmlp_session *s, VkBuffer input,
     if (s->pending)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
                        "bind_buffers: the session's last run has not finished");
+    if (input && s->image_bound)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                       "bind_buffers: an image is bound as the input (unbind it first)");
     s->input_binding = input ? (rm_binding){input, input_offset, s->input_count * sizeof(float)}
                              : (rm_binding){s->input.buffer, 0, s->input.size};
     s->output_binding = output
@@ -421,4 +431,39 @@ repmlp_status repmlp_session_read_topk(repmlp_session *s, repmlp_class_score *ou
     /* The device writes (uint32 class, float32 bits) pairs: repmlp_class_score's layout. */
     return rm_buffer_download(s->ctx, s->stage_topk.buffer ? &s->stage_topk : &s->topk_buf, 0, out,
                               count * sizeof *out);
+}
+
+repmlp_status repmlp_session_bind_image(repmlp_session *s, const repmlp_image_input *image) {
+    if (!s) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "bind_image: NULL session");
+    repmlp_status st = check_idle(s, "bind_image");
+    if (st != REPMLP_OK) return st;
+    s->image_bound = false;
+    rm_dispatch_unbind(s->ctx, &s->image_dispatch);
+    if (!image) return rm_session_record(s);
+    if (s->input_binding.buffer != s->input.buffer)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                       "bind_image: an input buffer is bound (repmlp_session_bind_buffers)");
+    if (s->batch != 1)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                       "bind_image: one picture feeds a session of batch 1, not %u", s->batch);
+    if (!image->view) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "bind_image: no image view");
+    if (image->layout != VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL &&
+        image->layout != VK_IMAGE_LAYOUT_GENERAL)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                       "bind_image: the layout must be SHADER_READ_ONLY_OPTIMAL or GENERAL");
+    rm_preprocess_image_params p = {
+        .format = image->format, .width = image->width, .height = image->height};
+    st = repmlp_model_preprocess(s->model, &p.pre);
+    if (st != REPMLP_OK) return rm_fail_prefix(st, "bind_image");
+    st = rm_preprocess_image_prepare(s->ctx, &p, &s->image_dispatch);
+    if (st != REPMLP_OK) return st;
+    s->image_dispatch.image = image->view;
+    s->image_dispatch.image_layout = image->layout;
+    s->image_bound = true;
+    st = rm_session_record(s);
+    if (st != REPMLP_OK) {
+        s->image_bound = false;
+        rm_session_record(s);
+    }
+    return st;
 }

@@ -25,6 +25,10 @@ struct repmlp_session {
      * it into the session's own input buffer. input_copy.pipeline is NULL when unneeded. */
     rm_dispatch input_copy;
     bool copy_bound_input; /* the current recording runs input_copy */
+    /* A picture bound as the input (repmlp_session_bind_image): preprocessed on the device
+     * into the session's own input buffer before node 0; image_dispatch.image is its view. */
+    rm_dispatch image_dispatch;
+    bool image_bound;
     /* Softmax + top-k after the last node (repmlp_session_set_topk); topk 0: none. */
     uint32_t topk;
     rm_dispatch topk_dispatch;

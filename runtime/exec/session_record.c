@@ -7,6 +7,10 @@
 void rm_session_record_range(const repmlp_session *s, VkCommandBuffer cmd, int first, int end) {
     if (first >= end) return;
     if (first > 0) rm_barrier_compute(s->ctx, cmd); /* after the previous part's writes */
+    if (first == 0 && s->image_bound) {
+        rm_dispatch_record(s->ctx, cmd, &s->image_dispatch);
+        rm_barrier_compute(s->ctx, cmd);
+    }
     if (first == 0 && s->copy_bound_input) {
         rm_dispatch_record(s->ctx, cmd, &s->input_copy);
         rm_barrier_compute(s->ctx, cmd);

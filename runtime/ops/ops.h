@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "core/dispatch.h"
+#include "repmlp/model.h"
 
 /* Average pooling over NCHW with an h x w window and equal stride (no padding); the global
  * pool is kh = H, kw = W. Bindings: 0 input (N,C,H,W), 1 output (N,C,H/kh,W/kw). */
@@ -181,6 +182,18 @@ repmlp_status rm_batchnorm_prepare(repmlp_context *ctx, const rm_batchnorm_param
  * pairs, best first (ties: the lower class first), as (uint32 class, float32 bits).
  * 1 <= k <= RM_TOPK_MAX, k <= classes. Bindings: 0 x, 1 y (rows * k * 2 uint32). */
 #define RM_TOPK_MAX 32
+
+/* A picture (a sampled image, the formats rm_image_format_supported accepts, any size) -> the
+ * model's input for one image (channels x input_h x input_w), preprocessed as `pre` says.
+ * Bindings: 0 the image (rm_binding.image), 1 the input buffer. */
+typedef struct rm_preprocess_image_params {
+    repmlp_preprocess pre;
+    VkFormat format;
+    uint32_t width, height;
+} rm_preprocess_image_params;
+bool rm_image_format_supported(VkFormat format, bool *srgb);
+repmlp_status rm_preprocess_image_prepare(repmlp_context *ctx, const rm_preprocess_image_params *p,
+                                          rm_dispatch *out);
 typedef struct rm_softmax_topk_params {
     uint32_t rows, classes, k;
 } rm_softmax_topk_params;

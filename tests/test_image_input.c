@@ -1,0 +1,290 @@
+/* A picture in a VkImage as a session's input (repmlp_session_bind_image): for every supported
+ * format, an image of the digits model's picture gives the logits of the host path
+ * (tools/image_preprocess.c, what repmlp-run --image runs) on the same pixels, both for a
+ * picture of the model's source size and for one of another size (the area average) in
+ * colour (the luminance). */
+#define _POSIX_C_SOURCE 200809L
+#include "test_support.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "image_decode.h"
+#include "image_preprocess.h"
+#include "exec/session.h"
+#include "ops/ops.h"
+#include "repmlp/vulkan.h"
+
+#define DIGITS REPMLP_SOURCE_DIR "/examples/digits"
+
+/* fp32 preprocessing on the device vs float64 on the host, through the network: worst measured
+ * 2.1e-7 relative (both drivers, 2026-11-30). */
+#define IMAGE_TOLERANCE 2e-6
+
+static char fused[1200];
+
+static int setup(void **state) {
+    (void)state;
+    const char *driver = getenv("REPMLP_TEST_DEVICE");
+    char dir[1024], cmd[4096], out[4096];
+    snprintf(dir, sizeof dir, "%s/tmp-image-input-%s", REPMLP_BINARY_DIR,
+             driver ? driver : "default");
+    mkdir(dir, 0755);
+    snprintf(fused, sizeof fused, "%s/digits.fused.safetensors", dir);
+    snprintf(cmd, sizeof cmd,
+             "%s --arch RepMLPNet --config @" DIGITS "/config.json --metadata "
+             "preprocess=@" DIGITS "/preprocess.json " DIGITS "/train.safetensors %s",
+             ts_tool("repmlp-fuse"), fused);
+    int rc = ts_system(cmd, out, sizeof out);
+    if (rc != 0) fail_msg("repmlp-fuse exited %d:\n%s", rc, out);
+    return 0;
+}
+
+/* A device-local image of `format` holding the RGBA8 pixels rgba, in SHADER_READ_ONLY_OPTIMAL. */
+typedef struct test_image {
+    VkImage image;
+    VkDeviceMemory memory;
+    VkImageView view;
+} test_image;
+
+static uint32_t memory_type(repmlp_context *ctx, uint32_t bits, VkMemoryPropertyFlags want) {
+    for (uint32_t i = 0; i < ctx->memory.memoryTypeCount; i++)
+        if (((bits >> i) & 1) && (ctx->memory.memoryTypes[i].propertyFlags & want) == want)
+            return i;
+    fail_msg("no memory type");
+    return 0;
+}
+
+/* The texel bytes of format for 8-bit RGBA pixels. */
+static size_t texel_bytes(VkFormat format, const unsigned char *rgba, size_t n, void **out) {
+    size_t size = format == VK_FORMAT_R32G32B32A32_SFLOAT   ? 16
+                  : format == VK_FORMAT_R16G16B16A16_SFLOAT ? 8
+                                                            : 4;
+    unsigned char *bytes = malloc(n * size);
+    for (size_t i = 0; i < n; i++) {
+        const unsigned char *p = rgba + 4 * i;
+        if (format == VK_FORMAT_R32G32B32A32_SFLOAT) {
+            for (int c = 0; c < 4; c++) ((float *)bytes)[4 * i + c] = p[c] / 255.0f;
+        } else if (format == VK_FORMAT_R16G16B16A16_SFLOAT) {
+            for (int c = 0; c < 4; c++)
+                ((uint16_t *)bytes)[4 * i + c] = rm_f32_to_f16(p[c] / 255.0f);
+        } else if (format == VK_FORMAT_B8G8R8A8_UNORM || format == VK_FORMAT_B8G8R8A8_SRGB) {
+            const unsigned char bgra[4] = {p[2], p[1], p[0], p[3]};
+            memcpy(bytes + 4 * i, bgra, 4);
+        } else {
+            memcpy(bytes + 4 * i, p, 4);
+        }
+    }
+    *out = bytes;
+    return n * size;
+}
+
+static void layout_barrier(repmlp_context *ctx, VkCommandBuffer cmd, VkImage image,
+                           VkImageLayout from, VkImageLayout to, VkAccessFlags src_access,
+                           VkAccessFlags dst_access, VkPipelineStageFlags src,
+                           VkPipelineStageFlags dst) {
+    VkImageMemoryBarrier b = {.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER,
+                              .srcAccessMask = src_access,
+                              .dstAccessMask = dst_access,
+                              .oldLayout = from,
+                              .newLayout = to,
+                              .srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+                              .dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
+                              .image = image,
+                              .subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1}};
+    ctx->vk.vkCmdPipelineBarrier(cmd, src, dst, 0, 0, NULL, 0, NULL, 1, &b);
+}
+
+static test_image upload_image(repmlp_context *ctx, VkFormat format, const unsigned char *rgba,
+                               uint32_t w, uint32_t h) {
+    test_image t;
+    VkImageCreateInfo ii = {.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO,
+                            .imageType = VK_IMAGE_TYPE_2D,
+                            .format = format,
+                            .extent = {w, h, 1},
+                            .mipLevels = 1,
+                            .arrayLayers = 1,
+                            .samples = VK_SAMPLE_COUNT_1_BIT,
+                            .tiling = VK_IMAGE_TILING_OPTIMAL,
+                            .usage = VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT,
+                            .initialLayout = VK_IMAGE_LAYOUT_UNDEFINED};
+    assert_int_equal(ctx->vk.vkCreateImage(ctx->device, &ii, NULL, &t.image), VK_SUCCESS);
+    VkMemoryRequirements req;
+    ctx->vk.vkGetImageMemoryRequirements(ctx->device, t.image, &req);
+    VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+                               .allocationSize = req.size,
+                               .memoryTypeIndex = memory_type(ctx, req.memoryTypeBits, 0)};
+    assert_int_equal(ctx->vk.vkAllocateMemory(ctx->device, &ai, NULL, &t.memory), VK_SUCCESS);
+    assert_int_equal(ctx->vk.vkBindImageMemory(ctx->device, t.image, t.memory, 0), VK_SUCCESS);
+    void *bytes;
+    size_t n = texel_bytes(format, rgba, (size_t)w * h, &bytes);
+    rm_buffer staging;
+    assert_int_equal(rm_buffer_create(ctx, n, RM_BUFFER_STAGING, &staging), REPMLP_OK);
+    memcpy(staging.mapped, bytes, n);
+    free(bytes);
+    VkCommandBuffer cmd;
+    assert_int_equal(rm_oneoff_begin(ctx, &cmd), REPMLP_OK);
+    layout_barrier(ctx, cmd, t.image, VK_IMAGE_LAYOUT_UNDEFINED,
+                   VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 0, VK_ACCESS_TRANSFER_WRITE_BIT,
+                   VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT);
+    VkBufferImageCopy region = {.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1},
+                                .imageExtent = {w, h, 1}};
+    ctx->vk.vkCmdCopyBufferToImage(cmd, staging.buffer, t.image,
+                                   VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &region);
+    /* What repmlp/vulkan.h asks of the caller: the writes visible to compute reads. */
+    layout_barrier(ctx, cmd, t.image, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
+                   VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL, VK_ACCESS_TRANSFER_WRITE_BIT,
+                   VK_ACCESS_SHADER_READ_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
+    assert_int_equal(rm_oneoff_submit(ctx, cmd), REPMLP_OK);
+    rm_buffer_destroy(ctx, &staging);
+    VkImageViewCreateInfo vi = {.sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO,
+                                .image = t.image,
+                                .viewType = VK_IMAGE_VIEW_TYPE_2D,
+                                .format = format,
+                                .subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1}};
+    assert_int_equal(ctx->vk.vkCreateImageView(ctx->device, &vi, NULL, &t.view), VK_SUCCESS);
+    return t;
+}
+
+static void destroy_image(repmlp_context *ctx, test_image *t) {
+    ctx->vk.vkDestroyImageView(ctx->device, t->view, NULL);
+    ctx->vk.vkDestroyImage(ctx->device, t->image, NULL);
+    ctx->vk.vkFreeMemory(ctx->device, t->memory, NULL);
+}
+
+/* The model's logits for RGBA pixels on the host path: stb_image's luminance, then
+ * tools/image_preprocess.c, then the session as usual. */
+static void host_logits(repmlp_session *s, const repmlp_preprocess *pre, const unsigned char *rgba,
+                        int w, int h, float *logits, size_t classes) {
+    unsigned char *gray = malloc((size_t)w * h);
+    for (size_t i = 0; i < (size_t)w * h; i++) {
+        const unsigned char *p = rgba + 4 * i;
+        gray[i] = (unsigned char)((p[0] * 77 + p[1] * 150 + p[2] * 29) >> 8);
+    }
+    size_t n = (size_t)pre->input_h * pre->input_w;
+    float *input = malloc(n * sizeof *input);
+    assert_int_equal(rm_image_preprocess(gray, w, h, pre, input), 0);
+    assert_int_equal(ts_session_run(s, input, n, logits, classes), REPMLP_OK);
+    free(gray);
+    free(input);
+}
+
+static const VkFormat formats[] = {
+    VK_FORMAT_R8G8B8A8_UNORM, VK_FORMAT_R8G8B8A8_SRGB,       VK_FORMAT_B8G8R8A8_UNORM,
+    VK_FORMAT_B8G8R8A8_SRGB,  VK_FORMAT_R16G16B16A16_SFLOAT, VK_FORMAT_R32G32B32A32_SFLOAT,
+};
+static const char *const format_names[] = {"R8G8B8A8_UNORM",      "R8G8B8A8_SRGB",
+                                           "B8G8R8A8_UNORM",      "B8G8R8A8_SRGB",
+                                           "R16G16B16A16_SFLOAT", "R32G32B32A32_SFLOAT"};
+
+static void every_format(void **state) {
+    (void)state;
+    repmlp_context *ctx = ts_context();
+    repmlp_model *m;
+    assert_int_equal(repmlp_model_load(ctx, fused, &m), REPMLP_OK);
+    repmlp_preprocess pre;
+    assert_int_equal(repmlp_model_preprocess(m, &pre), REPMLP_OK);
+    repmlp_session *s;
+    assert_int_equal(repmlp_session_create(m, 1, &s), REPMLP_OK);
+    enum { CLASSES = 10 };
+    float want[CLASSES], got[CLASSES];
+
+    /* Two pictures: a shipped 8x8 digit (the source size), and the same digit drawn at 37x29
+     * in colour (area average and luminance on the device). */
+    unsigned char *gray;
+    int gw, gh;
+    char err[1200];
+    if (rm_image_load(DIGITS "/digit_3_436.png", 1, &gray, &gw, &gh, err, sizeof err))
+        fail_msg("%s", err);
+    const int sizes[2][2] = {{gw, gh}, {37, 29}};
+    double worst = 0;
+    for (int pic = 0; pic < 2; pic++) {
+        int w = sizes[pic][0], h = sizes[pic][1];
+        unsigned char *rgba = malloc((size_t)w * h * 4);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w; x++) {
+                unsigned char v = gray[(size_t)(y * gh / h) * gw + (size_t)(x * gw / w)];
+                unsigned char *p = rgba + 4 * ((size_t)y * w + x);
+                p[0] = pic ? (unsigned char)(v * 3 / 4 + x) : v; /* a tint, not gray */
+                p[1] = v;
+                p[2] = pic ? (unsigned char)(v / 2 + 7 * y) : v;
+                p[3] = 255;
+            }
+        host_logits(s, &pre, rgba, w, h, want, CLASSES);
+        double want_d[CLASSES];
+        for (int i = 0; i < CLASSES; i++) want_d[i] = want[i];
+        for (size_t f = 0; f < sizeof formats / sizeof formats[0]; f++) {
+            VkFormatProperties props;
+            vkGetPhysicalDeviceFormatProperties(ctx->physical_device, formats[f], &props);
+            if (!(props.optimalTilingFeatures & VK_FORMAT_FEATURE_SAMPLED_IMAGE_BIT)) {
+                ts_skip_note("%s cannot sample %s images", ctx->info.name, format_names[f]);
+                continue;
+            }
+            test_image t = upload_image(ctx, formats[f], rgba, (uint32_t)w, (uint32_t)h);
+            repmlp_image_input in = {t.view, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL, formats[f],
+                                     (uint32_t)w, (uint32_t)h};
+            assert_int_equal(repmlp_session_bind_image(s, &in), REPMLP_OK);
+            ts_session_poison(s);
+            ts_poison(ctx, &s->input, s->input.size / sizeof(float)); /* written by the image */
+            assert_int_equal(repmlp_session_execute(s), REPMLP_OK);
+            assert_int_equal(repmlp_session_read_output(s, got, CLASSES), REPMLP_OK);
+            double e = ts_max_rel_error(got, want_d, CLASSES);
+            print_message("%dx%d %s picture as %-19s logits vs the host path: max rel error %.3g\n",
+                          w, h, pic ? "colour" : "gray", format_names[f], e);
+            if (!(e < IMAGE_TOLERANCE)) fail_msg("%s: off by %.3g", format_names[f], e);
+            if (e > worst) worst = e;
+            assert_int_equal(repmlp_session_bind_image(s, NULL), REPMLP_OK);
+            destroy_image(ctx, &t);
+        }
+        free(rgba);
+    }
+    print_message("worst error over every format and picture: %.3g\n", worst);
+    rm_image_free(gray);
+    repmlp_session_destroy(s);
+    repmlp_model_destroy(m);
+    ts_context_done(ctx);
+}
+
+/* Misuse: batch > 1, an unsupported format, a bad layout, together with an input buffer. */
+static void errors(void **state) {
+    (void)state;
+    repmlp_context *ctx = ts_context();
+    repmlp_model *m;
+    assert_int_equal(repmlp_model_load(ctx, fused, &m), REPMLP_OK);
+    repmlp_session *s2, *s1;
+    assert_int_equal(repmlp_session_create(m, 2, &s2), REPMLP_OK);
+    assert_int_equal(repmlp_session_create(m, 1, &s1), REPMLP_OK);
+    VkImageView fake = (VkImageView)(uintptr_t)0x1; /* never reaches the driver */
+    repmlp_image_input in = {fake, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL,
+                             VK_FORMAT_R8G8B8A8_UNORM, 8, 8};
+    assert_int_equal(repmlp_session_bind_image(s2, &in), REPMLP_ERROR_INVALID_ARGUMENT);
+    assert_non_null(strstr(repmlp_last_error(), "batch 1"));
+    in.layout = VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL;
+    assert_int_equal(repmlp_session_bind_image(s1, &in), REPMLP_ERROR_INVALID_ARGUMENT);
+    in.layout = VK_IMAGE_LAYOUT_GENERAL;
+    in.format = VK_FORMAT_R8_UNORM;
+    assert_int_equal(repmlp_session_bind_image(s1, &in), REPMLP_ERROR_UNSUPPORTED);
+    assert_non_null(strstr(repmlp_last_error(), "format"));
+    ts_app_buffer buf = ts_app_buffer_create(ctx, 16 * 16 * 4);
+    assert_int_equal(repmlp_session_bind_buffers(s1, buf.buffer, 0, VK_NULL_HANDLE, 0), REPMLP_OK);
+    in.format = VK_FORMAT_R8G8B8A8_UNORM;
+    assert_int_equal(repmlp_session_bind_image(s1, &in), REPMLP_ERROR_INVALID_ARGUMENT);
+    assert_non_null(strstr(repmlp_last_error(), "input buffer is bound"));
+    repmlp_session_destroy(s1);
+    repmlp_session_destroy(s2);
+    ts_app_buffer_destroy(ctx, &buf);
+    repmlp_model_destroy(m);
+    ts_context_done(ctx);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_format),
+        cmocka_unit_test(errors),
+    };
+    return ts_exit_code(cmocka_run_group_tests(tests, setup, NULL));
+}
