@@ -21,8 +21,7 @@ fail() {
   exit 1
 }
 
-lavapipe_icds=(/usr/share/vulkan/icd.d/lvp_icd.*.json)
-lavapipe_icd=${lavapipe_icds[0]}
+lavapipe_icd=/usr/share/vulkan/icd.d/lvp_icd.$(uname -m).json # this machine's (multiarch)
 swiftshader_icd=/usr/lib/chromium/vk_swiftshader_icd.json
 for icd in "$lavapipe_icd" "$swiftshader_icd"; do
   [ -f "$icd" ] || fail "Vulkan driver manifest $icd is missing"
