@@ -6,8 +6,8 @@
 #   - repmlp-run.exe --list-devices, which must list llvmpipe;
 #   - repmlp-fuse.exe on the digits and block_v1 models, byte-identical to the Linux tool's;
 #   - repmlp-run.exe --eval of the digits test set: accuracy and every prediction equal to
-#     PyTorch's, outputs and predictions byte-identical to the Linux tool's, and --expect
-#     against the Linux output with tolerance 0;
+#     PyTorch's, outputs byte-identical to the Linux tool's (the predictions JSON apart from
+#     its \r\n), and --expect against the Linux output with tolerance 0;
 #   - repmlp-run.exe --image, and examples/classify linked against the installed Windows
 #     package (librepmlp.dll and the static library);
 # and checks that every text output equals the Linux build's apart from line endings and
@@ -202,6 +202,6 @@ for f in "$tmp"/linux/*.txt; do
   if grep -q $'\r$' "$tmp/win/$name.txt"; then crlf=$((crlf + 1)); fi
 done
 echo "equal: $(find "$tmp/linux" -name '*.txt' | wc -l) text outputs ($crlf with CRLF line ends" \
-  "on Windows), fused files, outputs and predictions byte for byte"
+  "on Windows) and the predictions, apart from line ends; fused files and outputs byte for byte"
 grep -h 'check:' "$tmp/win/expect.txt" | tr -d '\r'
 step "done"
