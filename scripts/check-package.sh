@@ -21,8 +21,7 @@ fail() {
   exit 1
 }
 
-lavapipe_icds=(/usr/share/vulkan/icd.d/lvp_icd.*.json)
-lavapipe_icd=${lavapipe_icds[0]}
+lavapipe_icd=/usr/share/vulkan/icd.d/lvp_icd.$(uname -m).json # this machine's (multiarch)
 swiftshader_icd=/usr/lib/chromium/vk_swiftshader_icd.json
 for icd in "$lavapipe_icd" "$swiftshader_icd"; do
   [ -f "$icd" ] || fail "Vulkan driver manifest $icd is missing"
@@ -97,33 +96,19 @@ for driver in lavapipe swiftshader; do
 done
 unset VK_ICD_FILENAMES
 
-# ---- Windows: cross build with MinGW-w64 ----
-# Debian has no cJSON for MinGW, so the build links against an import library for a cJSON
-# DLL (see cmake/CrossDependencies.cmake): everything compiles with -Werror and links.
+# ---- Windows: cross build with MinGW-w64 (run under Wine by scripts/check-windows.sh) ----
 step "MinGW-w64 cross build ($mingw_build)"
-cmake -S . -B "$mingw_build" -DCMAKE_TOOLCHAIN_FILE=cmake/mingw-w64-x86_64.cmake \
-  -DCMAKE_BUILD_TYPE=Release -DREPMLP_WERROR=ON -DREPMLP_BUILD_TESTS=OFF >/dev/null
-cmake --build "$mingw_build" -j"$jobs" >/dev/null
+# shellcheck source=scripts/mingw-build.sh
+source scripts/mingw-build.sh
 win=$tmp/win
-cmake --install "$mingw_build" --prefix "$win" >/dev/null
-for f in bin/librepmlp.dll bin/repmlp-fuse.exe bin/repmlp-run.exe bin/repmlp-bench.exe \
-  lib/librepmlp.dll.a lib/librepmlp.a lib/cmake/repmlp/repmlpConfig.cmake; do
-  [ -e "$win/$f" ] || fail "Windows install: $f is missing"
-done
+mingw_install "$mingw_build" "$win"
 x86_64-w64-mingw32-objdump -p "$win/bin/librepmlp.dll" |
   sed -n '/\[Ordinal\/Name Pointer\] Table/,/^$/p' | grep -o 'repmlp_[a-z0-9_]*' | sort >"$tmp/dll.txt"
 diff -u "$tmp/api.txt" "$tmp/dll.txt" || fail "librepmlp.dll exports other symbols than the API"
 x86_64-w64-mingw32-nm -g --defined-only "$win/lib/librepmlp.a" | awk 'NF == 3 {print $3}' |
   sort >"$tmp/win-static.txt"
 diff -u "$tmp/api.txt" "$tmp/win-static.txt" || fail "Windows librepmlp.a: other globals than the API"
-for st in OFF ON; do # classify, cross-linked against the installed Windows package
-  cmake -S examples/classify -B "$tmp/classify-win-$st" \
-    -DCMAKE_TOOLCHAIN_FILE="$PWD/cmake/mingw-w64-x86_64.cmake" -DCMAKE_BUILD_TYPE=Release \
-    -Drepmlp_DIR="$win/lib/cmake/repmlp" -DREPMLP_EXAMPLE_STATIC=$st -DCMAKE_C_FLAGS=-Werror \
-    -DREPMLP_CJSON_LIBRARY="$PWD/$mingw_build/cjson-import/libcjson.dll.a" >/dev/null
-  cmake --build "$tmp/classify-win-$st" >/dev/null
-  [ -f "$tmp/classify-win-$st/classify.exe" ] || fail "classify.exe ($st) not built"
-done
+mingw_classify "$mingw_build" "$win" "$tmp" # against the installed Windows package
 echo "Windows: librepmlp.dll exports $(wc -l <"$tmp/dll.txt") functions; tools and classify.exe link"
 
 step "done"

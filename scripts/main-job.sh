@@ -23,22 +23,7 @@ rm -f "$out/predictions.json"
 
 # The check: the same number of correct images and the same class for every image as the
 # training-time PyTorch model (float64, eval mode) in pytorch_predictions.json.
-field() { grep -o "\"$1\": *[^],}]*[],}]" "$2" | head -n 1; }
-want_correct=$(field correct "$ex/pytorch_predictions.json" | tr -dc '0-9')
-want_count=$(field count "$ex/pytorch_predictions.json" | tr -dc '0-9')
-got_correct=$(field correct "$out/predictions.json" | tr -dc '0-9')
-got_count=$(field count "$out/predictions.json" | tr -dc '0-9')
-want_pred=$(grep -o '"predictions": *\[[^]]*\]' "$ex/pytorch_predictions.json" | tr -d ' ')
-got_pred=$(grep -o '"predictions": *\[[^]]*\]' "$out/predictions.json" | tr -d ' ')
-if [ -n "$want_pred" ] && [ "$got_correct/$got_count" = "$want_correct/$want_count" ] &&
-  [ "$got_pred" = "$want_pred" ]; then
-  echo "check: accuracy $got_correct/$got_count equals PyTorch's (float64, training-time model)," \
-    "and all $got_count predictions agree: PASS"
-else
-  echo "check: accuracy $got_correct/$got_count, PyTorch $want_correct/$want_count;" \
-    "predictions $([ "$got_pred" = "$want_pred" ] && echo agree || echo differ): FAIL"
-  exit 1
-fi
+bash scripts/check-digits.sh "$out/predictions.json"
 
 images=()
 for f in "$ex"/digit_*.png; do images+=(--image "$f"); done

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds with warnings as errors, and runs every
 # test (device tests on both lavapipe and SwiftShader, validation layer on), then checks the
-# installed package (scripts/check-package.sh), runs the suite again under ASan + UBSan
+# installed package (scripts/check-package.sh), runs the Windows build under Wine
+# (scripts/check-windows.sh) and the arm64 build's host tests under qemu
+# (scripts/check-arm64.sh), runs the suite again under ASan + UBSan
 # (scripts/test-sanitizers.sh) and fuzzes every parser for a bounded time (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,8 +25,11 @@ cmake --build "$build" -j"$(nproc)"
 bash scripts/run-ctest.sh "$build" -j"$(nproc)"
 
 # What users get: install, examples against the installed package on both drivers,
-# pkg-config, and the Windows (MinGW-w64) cross build.
+# pkg-config, and the Windows (MinGW-w64) cross build; then that Windows build run under Wine,
+# compared with this build's tools, and the arm64 cross build's host tests under qemu.
 REPMLP_BUILD_DIR=$build bash scripts/check-package.sh
+REPMLP_BUILD_DIR=$build bash scripts/check-windows.sh
+REPMLP_BUILD_DIR=$build bash scripts/check-arm64.sh
 
 # Hostile input and leaks: the whole suite in an ASan + UBSan build (lavapipe), then each
 # libFuzzer target for FUZZ_SECONDS (default 15 s).

@@ -164,10 +164,13 @@ int hu_run_tool(const char *tool, const char *const *args, const char *scratch_d
         snprintf(out_path, sizeof out_path, "%s/stdout.txt", scratch_dir);
     else
         snprintf(out_path, sizeof out_path, "/dev/null");
-    char *argv[32];
+    /* A cross build's tools run through its emulator, as the test itself does. */
+    const char *emulator = REPMLP_TOOL_EMULATOR;
+    char *argv[33];
     int n = 0;
+    if (*emulator) argv[n++] = (char *)emulator;
     argv[n++] = (char *)tool;
-    for (; args[n - 1] && n < 31; n++) argv[n] = (char *)args[n - 1];
+    for (const char *const *a = args; *a && n < 32; a++) argv[n++] = (char *)*a;
     argv[n] = NULL;
     fflush(NULL);
     pid_t pid = fork();
@@ -176,7 +179,7 @@ int hu_run_tool(const char *tool, const char *const *args, const char *scratch_d
         int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
         if (e < 0 || o < 0 || dup2(e, 2) < 0 || dup2(o, 1) < 0) _exit(126);
-        execv(tool, argv);
+        execv(argv[0], argv);
         _exit(127);
     }
     int status;

@@ -1,4 +1,5 @@
 /* Context creation, device selection and the runtime's error paths. */
+#define _POSIX_C_SOURCE 200809L /* setenv */
 #include "test_support.h"
 
 #include <stdlib.h>
@@ -67,6 +68,35 @@ static void selector_errors(void **state) {
     ts_check_validation();
 }
 
+/* With no driver the loader finds nothing; the message says so and what to check. */
+static void no_driver(void **state) {
+    (void)state;
+    static const char *vars[2] = {"VK_ICD_FILENAMES", "VK_DRIVER_FILES"};
+    char *saved[2];
+    for (int i = 0; i < 2; i++) {
+        const char *v = getenv(vars[i]);
+        saved[i] = v ? strdup(v) : NULL;
+        assert_int_equal(setenv(vars[i], REPMLP_BINARY_DIR "/no-such-driver.json", 1), 0);
+    }
+    uint32_t count = 0;
+    assert_int_equal(repmlp_list_devices(NULL, &count), REPMLP_ERROR_NO_DEVICE);
+    assert_non_null(strstr(repmlp_last_error(), "no Vulkan driver found"));
+    assert_non_null(strstr(repmlp_last_error(), "VK_ICD_FILENAMES"));
+    repmlp_context *ctx = (repmlp_context *)0x1;
+    repmlp_context_desc desc = {.flags = ts_context_flags(), .log = ts_log};
+    assert_int_equal(repmlp_context_create(&desc, &ctx), REPMLP_ERROR_NO_DEVICE);
+    assert_null(ctx);
+    assert_non_null(strstr(repmlp_last_error(), "no Vulkan driver found"));
+    for (int i = 0; i < 2; i++) {
+        if (saved[i])
+            assert_int_equal(setenv(vars[i], saved[i], 1), 0);
+        else
+            assert_int_equal(unsetenv(vars[i]), 0);
+        free(saved[i]);
+    }
+    assert_int_equal(repmlp_list_devices(NULL, &count), REPMLP_OK); /* the driver is back */
+}
+
 static void buffer_errors(void **state) {
     (void)state;
     repmlp_context *ctx = ts_context();
@@ -117,6 +147,7 @@ int main(void) {
         cmocka_unit_test(default_context_and_info),
         cmocka_unit_test(list_devices),
         cmocka_unit_test(selector_errors),
+        cmocka_unit_test(no_driver),
         cmocka_unit_test(buffer_errors),
         cmocka_unit_test(op_errors),
     };

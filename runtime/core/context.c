@@ -325,7 +325,9 @@ static repmlp_status pick_device(repmlp_context *ctx, const char *selector) {
     }
     for (uint32_t i = 0; i < count; i++) rm_describe_device(devices[i], i, &infos[i]);
     int chosen = rm_select_device(infos, count, selector);
-    if (chosen < 0) {
+    if (count == 0) {
+        st = rm_fail(REPMLP_ERROR_NO_DEVICE, "no Vulkan device found: " RM_NO_DRIVER_HINT);
+    } else if (chosen < 0) {
         char names[512] = "";
         size_t used = 0;
         for (uint32_t i = 0; i < count && used < sizeof names; i++)

@@ -55,10 +55,12 @@ repmlp_status rm_instance_create(bool validation, VkInstance *out) {
 
     uint32_t api = VK_API_VERSION_1_0;
     if (vkEnumerateInstanceVersion) vkEnumerateInstanceVersion(&api);
+    /* A loader without drivers can report 1.0 (Wine's does without a display). */
     if (api < VK_API_VERSION_1_1)
-        return rm_fail(REPMLP_ERROR_UNSUPPORTED,
-                       "the Vulkan loader supports only %u.%u; Vulkan 1.1 is required",
-                       VK_API_VERSION_MAJOR(api), VK_API_VERSION_MINOR(api));
+        return rm_fail(
+            REPMLP_ERROR_NO_DEVICE,
+            "no Vulkan 1.1 driver found (the Vulkan loader reports only %u.%u): " RM_NO_DRIVER_HINT,
+            VK_API_VERSION_MAJOR(api), VK_API_VERSION_MINOR(api));
 
     const char *layers[1] = {RM_VALIDATION_LAYER};
     const char *extensions[2];
@@ -99,6 +101,9 @@ repmlp_status rm_instance_create(bool validation, VkInstance *out) {
     };
     VkInstance instance = VK_NULL_HANDLE;
     VkResult r = RM_VK_CREATE(vkCreateInstance(&info, NULL, &instance));
+    if (r == VK_ERROR_INCOMPATIBLE_DRIVER) /* what the loader says when it finds no driver */
+        return rm_fail(REPMLP_ERROR_NO_DEVICE, "no Vulkan driver found (vkCreateInstance: "
+                                               "VK_ERROR_INCOMPATIBLE_DRIVER): " RM_NO_DRIVER_HINT);
     if (r != VK_SUCCESS)
         return rm_fail(r == VK_ERROR_OUT_OF_HOST_MEMORY     ? REPMLP_ERROR_OUT_OF_HOST_MEMORY
                        : r == VK_ERROR_OUT_OF_DEVICE_MEMORY ? REPMLP_ERROR_OUT_OF_DEVICE_MEMORY

@@ -8,6 +8,11 @@
 
 #include "repmlp/context.h"
 
+/* Ends the message when no Vulkan driver is found: what to check. */
+#define RM_NO_DRIVER_HINT                                                                          \
+    "install a Vulkan driver (a GPU's, or Mesa's lavapipe) and check VK_ICD_FILENAMES / "          \
+    "VK_DRIVER_FILES (under Wine: a display, e.g. xvfb-run)"
+
 repmlp_status rm_load_vulkan(void);
 repmlp_status rm_instance_create(bool validation, VkInstance *out);
 /* rm_malloc'd array of the instance's physical devices. */

@@ -237,7 +237,8 @@ const char *ts_tool(const char *name) {
     static char slots[4][1024];
     static int next;
     char *buf = slots[next++ % 4];
-    snprintf(buf, sizeof slots[0], "%s/bin/%s", REPMLP_BINARY_DIR, name);
+    snprintf(buf, sizeof slots[0], "%s%s%s/bin/%s", REPMLP_TOOL_EMULATOR,
+             *REPMLP_TOOL_EMULATOR ? " " : "", REPMLP_BINARY_DIR, name);
     return buf;
 }
 

@@ -138,7 +138,8 @@ int ts_group_fixture_close(void **state);
 /* Runs a shell command line, capturing stdout and stderr together into out (NUL-terminated,
  * truncated to size); returns the exit status (-1 if it did not exit normally). */
 int ts_system(const char *command, char *out, size_t size);
-/* Path of a built tool: REPMLP_BINARY_DIR "/bin/" name (static storage, 4 rotating slots). */
+/* Command running a built tool: REPMLP_BINARY_DIR "/bin/" name, after the emulator of a
+ * cross build (REPMLP_TOOL_EMULATOR) if any; for ts_system (static storage, 4 rotating slots). */
 const char *ts_tool(const char *name);
 
 #endif
