@@ -9,6 +9,9 @@
  *   repmlp-bench FUSED.safetensors [--batch N] [--repeat R] [--device SEL] [--json]
  *       a fused model end to end: median/min latency (host to host and device only),
  *       images/s, weight and activation memory, per-op device time;
+ *   --parts N (with a model) also records the session in N parts (repmlp_session_record_part,
+ *       each part its own submission, as an engine spreading it over N frames) and prints
+ *       each part's ops, estimated share and device time (median of R), against one part;
  *   --fp16 (with a model) stores its GEMM/conv weights as fp16 where the device has 16-bit
  *       storage (REPMLP_CONTEXT_FP16_WEIGHTS);
  *   repmlp-bench --unfused TRAIN.safetensors --config JSON|@FILE [--batch N] ...
@@ -21,6 +24,7 @@
 #include <string.h>
 
 #include "repmlp.h"
+#include "repmlp/vulkan.h"
 #include "core/buffer.h"
 #include "core/platform.h"
 #include "exec/model.h"
@@ -32,7 +36,7 @@ typedef struct options {
     const char *model, *device, *config;
     int unfused, fp16;
     long gemm[3];
-    long groups, batch, repeat;
+    long groups, batch, repeat, parts;
     int json;
     uint32_t tiles[4];
     int tile_count;
@@ -59,7 +63,7 @@ static void usage(FILE *f) {
     fprintf(f, "usage: repmlp-bench --gemm M N K [--groups G] [--tiles 0,1,4,8] "
                "[--variant storage|texel] [--repeat R] [--device SEL] [--json]\n"
                "       repmlp-bench FUSED.safetensors [--batch N] [--repeat R] [--device SEL] "
-               "[--fp16] [--json]\n"
+               "[--fp16] [--parts N] [--json]\n"
                "       repmlp-bench --unfused TRAIN.safetensors --config JSON|@FILE [--batch N] "
                "[--repeat R] [--device SEL] [--json]\n");
 }
@@ -122,6 +126,8 @@ static void parse(int argc, char **argv, options *o) {
             }
         } else if (strcmp(a, "--batch") == 0 && has_value) {
             o->batch = parse_long(a, argv[++i]);
+        } else if (strcmp(a, "--parts") == 0 && has_value) {
+            o->parts = parse_long(a, argv[++i]);
         } else if (strcmp(a, "--repeat") == 0 && has_value) {
             o->repeat = parse_long(a, argv[++i]);
         } else if (strcmp(a, "--device") == 0 && has_value) {
@@ -239,6 +245,47 @@ static void print_profile(repmlp_session *s) {
     free(ms);
 }
 
+/* Median device time of each part of `parts`, each recorded into its own submission. */
+static repmlp_status part_times(repmlp_session *s, uint32_t parts, long repeat, double *ms) {
+    double *runs = calloc((size_t)repeat, sizeof *runs);
+    repmlp_status st = runs ? REPMLP_OK : REPMLP_ERROR_OUT_OF_HOST_MEMORY;
+    for (uint32_t p = 0; st == REPMLP_OK && p < parts; p++) {
+        for (long r = 0; st == REPMLP_OK && r < repeat; r++)
+            st = rm_session_profile_part(s, p, parts, &runs[r]);
+        qsort(runs, (size_t)repeat, sizeof *runs, cmp_double);
+        ms[p] = runs[repeat / 2];
+    }
+    free(runs);
+    return st;
+}
+
+/* The session spread over `parts` submissions: each part's ops, estimated share and device
+ * time, and the sum against the whole session in one part (the cost of splitting). */
+static void print_parts(repmlp_session *s, uint32_t parts, long repeat) {
+    double one, *ms = calloc(parts, sizeof *ms);
+    repmlp_status st = ms ? part_times(s, 1, repeat, &one) : REPMLP_ERROR_OUT_OF_HOST_MEMORY;
+    if (st == REPMLP_OK) st = part_times(s, parts, repeat, ms);
+    if (st != REPMLP_OK) {
+        printf("parts: unavailable (%s)\n", repmlp_last_error());
+        free(ms);
+        return;
+    }
+    double sum = 0, largest = 0;
+    printf("in %u parts (each its own submission; device time, median of %ld):\n", parts, repeat);
+    printf("  %-6s %8s %10s %10s\n", "part", "ops", "estimated", "ms");
+    for (uint32_t p = 0; p < parts; p++) {
+        repmlp_part_info info;
+        repmlp_session_part_info(s, p, parts, &info);
+        printf("  %-6u %8u %9.1f%% %10.3f\n", p, info.node_count, 100 * info.estimated_fraction,
+               ms[p]);
+        sum += ms[p];
+        if (ms[p] > largest) largest = ms[p];
+    }
+    printf("  sum %.3f ms, largest part %.3f ms; in one part %.3f ms (splitting costs %+.1f%%)\n",
+           sum, largest, one, 100 * (sum - one) / one);
+    free(ms);
+}
+
 static int bench_model(repmlp_context *ctx, const options *o, const char *device) {
     repmlp_model *model;
     if (o->unfused) {
@@ -297,6 +344,7 @@ static int bench_model(repmlp_context *ctx, const options *o, const char *device
                    (double)repmlp_model_weight_bytes(model) / 1048576.0,
                    (double)repmlp_session_activation_bytes(s) / 1048576.0);
         if (!o->json) print_profile(s);
+        if (o->parts) print_parts(s, (uint32_t)o->parts, o->repeat);
     }
     free(in);
     free(out);

@@ -47,6 +47,9 @@ repmlp_status rm_session_record(repmlp_session *s);
 /* Runs the session's dispatches once with timestamps around each and returns each node's
  * device time (REPMLP_ERROR_UNSUPPORTED without timestamp support). */
 repmlp_status rm_session_profile(repmlp_session *s, double *ms_per_node);
+/* Device time of part `part` of `parts` (repmlp_session_record_part) recorded alone into its
+ * own submission, as an engine spreading the session over frames runs it. */
+repmlp_status rm_session_profile_part(repmlp_session *s, uint32_t part, uint32_t parts, double *ms);
 /* Bytes a node's bindings span (reads and writes, each counted once): its memory traffic
  * if every byte moved once. */
 uint64_t rm_session_node_bytes(const repmlp_session *s, int node);

@@ -6,6 +6,7 @@
 #include "core/fault.h"
 #include "core/error.h"
 #include "exec/session.h"
+#include "repmlp/vulkan.h"
 
 repmlp_status rm_session_profile(repmlp_session *s, double *ms_per_node) {
     repmlp_context *ctx = s->ctx;
@@ -56,4 +57,38 @@ uint64_t rm_session_node_bytes(const repmlp_session *s, int node) {
         if (v->kind != RM_VALUE_NONE) bytes += v->count * sizeof(float);
     }
     return bytes;
+}
+
+repmlp_status rm_session_profile_part(repmlp_session *s, uint32_t part, uint32_t parts,
+                                      double *ms) {
+    repmlp_context *ctx = s->ctx;
+    if (!ctx->caps.timestamps)
+        return rm_fail(REPMLP_ERROR_UNSUPPORTED, "'%s' has no timestamp queries on its queue",
+                       ctx->info.name);
+    VkQueryPoolCreateInfo qi = {.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
+                                .queryType = VK_QUERY_TYPE_TIMESTAMP,
+                                .queryCount = 2};
+    VkQueryPool pool;
+    VkResult r = RM_VK_CREATE(ctx->vk.vkCreateQueryPool(ctx->device, &qi, NULL, &pool));
+    if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateQueryPool");
+    VkCommandBuffer cmd;
+    repmlp_status st = rm_oneoff_begin(ctx, &cmd);
+    if (st == REPMLP_OK) {
+        ctx->vk.vkCmdResetQueryPool(cmd, pool, 0, 2);
+        ctx->vk.vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, pool, 0);
+        repmlp_session_record_part(s, cmd, part, parts);
+        ctx->vk.vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, pool, 1);
+        st = rm_oneoff_submit(ctx, cmd);
+    }
+    uint64_t stamps[2] = {0, 0};
+    if (st == REPMLP_OK) {
+        r = ctx->vk.vkGetQueryPoolResults(ctx->device, pool, 0, 2, sizeof stamps, stamps,
+                                          sizeof stamps[0],
+                                          VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
+        if (r != VK_SUCCESS) st = rm_vk_fail(ctx, r, "vkGetQueryPoolResults");
+    }
+    if (st == REPMLP_OK)
+        *ms = (double)(stamps[1] - stamps[0]) * ctx->caps.timestamp_period_ns / 1e6;
+    ctx->vk.vkDestroyQueryPool(ctx->device, pool, NULL);
+    return st;
 }
