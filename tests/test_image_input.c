@@ -1,6 +1,6 @@
 /* A picture in a VkImage as a session's input (repmlp_session_bind_image): for every supported
  * format, an image of the digits model's picture gives the logits of the host path
- * (tools/image_preprocess.c, what repmlp-run --image runs) on the same pixels, both for a
+ * (repmlp_preprocess_pixels, what repmlp-run --image runs) on the same pixels, both for a
  * picture of the model's source size and for one of another size (the area average) in
  * colour (the luminance). */
 #define _POSIX_C_SOURCE 200809L
@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 
 #include "image_decode.h"
-#include "image_preprocess.h"
 #include "exec/session.h"
 #include "ops/ops.h"
 #include "repmlp/vulkan.h"
@@ -157,7 +156,7 @@ static void destroy_image(repmlp_context *ctx, test_image *t) {
 }
 
 /* The model's logits for RGBA pixels on the host path: stb_image's luminance, then
- * tools/image_preprocess.c, then the session as usual. */
+ * repmlp_preprocess_pixels, then the session as usual. */
 static void host_logits(repmlp_session *s, const repmlp_preprocess *pre, const unsigned char *rgba,
                         int w, int h, float *logits, size_t classes) {
     unsigned char *gray = malloc((size_t)w * h);
@@ -167,7 +166,8 @@ static void host_logits(repmlp_session *s, const repmlp_preprocess *pre, const u
     }
     size_t n = (size_t)pre->input_h * pre->input_w;
     float *input = malloc(n * sizeof *input);
-    assert_int_equal(rm_image_preprocess(gray, w, h, pre, input), 0);
+    assert_int_equal(repmlp_preprocess_pixels(pre, gray, (uint32_t)w, (uint32_t)h, input),
+                     REPMLP_OK);
     assert_int_equal(ts_session_run(s, input, n, logits, classes), REPMLP_OK);
     free(gray);
     free(input);

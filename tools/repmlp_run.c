@@ -18,7 +18,6 @@
 #include "core/alloc.h"
 #include "core/platform.h"
 #include "image_decode.h"
-#include "image_preprocess.h"
 #include "io/json.h"
 #include "io/safetensors.h"
 
@@ -516,7 +515,8 @@ static int load_image(const char *path, const repmlp_preprocess *p, int channels
     int w, h;
     char err[1200];
     if (rm_image_load(path, channels, &px, &w, &h, err, sizeof err)) return fail(err);
-    int rc = rm_image_preprocess(px, w, h, p, out) ? fail("out of memory") : 0;
+    repmlp_status s = repmlp_preprocess_pixels(p, px, (uint32_t)w, (uint32_t)h, out);
+    int rc = s == REPMLP_OK ? 0 : fail_status(s);
     rm_image_free(px);
     return rc;
 }

@@ -58,6 +58,14 @@ REPMLP_API repmlp_status repmlp_model_preprocess(const repmlp_model *model, repm
 /* The same from a JSON text of that form (e.g. a training script's preprocess.json). */
 REPMLP_API repmlp_status repmlp_model_preprocess_json(const repmlp_model *model, const char *json,
                                                       repmlp_preprocess *out);
+/* The preprocessing on the host, in float64: `pixels` holds width x height pixels of
+ * p->channels interleaved 8-bit values (gray, or RGB; 1-channel models take a picture's
+ * luminance, computed by the caller as (77 R + 150 G + 29 B) >> 8); `out` receives the model's
+ * input for the picture, channels x input_h x input_w floats. repmlp-run --image runs this;
+ * repmlp_session_bind_image does the same on the device. */
+REPMLP_API repmlp_status repmlp_preprocess_pixels(const repmlp_preprocess *p,
+                                                  const unsigned char *pixels, uint32_t width,
+                                                  uint32_t height, float *out);
 
 /* The device memory (bytes) repmlp_model_load(ctx, path) would take for the weights, without
  * loading anything to the device: the file is read and checked as a load does. */

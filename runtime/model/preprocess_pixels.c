@@ -1,9 +1,10 @@
-/* Image preprocessing on the host, in float64 (see image_preprocess.h). */
-#include "image_preprocess.h"
-
+/* A picture's pixels on the host -> the model's input, in float64 (repmlp_preprocess). */
 #include <math.h>
-#include <stdlib.h>
 #include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "repmlp/model.h"
 
 /* Area average of src (sh x sw) into dst (dh x dw): each output pixel is the mean of the source
  * area it covers, fractional pixels weighted by their overlap. */
@@ -45,21 +46,26 @@ static void resize_bilinear(const double *src, int sh, int sw, double *dst, int 
     }
 }
 
-int rm_image_preprocess(const unsigned char *px, int w, int h, const repmlp_preprocess *p,
-                        float *out) {
-    const int channels = (int)p->channels;
+repmlp_status repmlp_preprocess_pixels(const repmlp_preprocess *p, const unsigned char *pixels,
+                                       uint32_t width, uint32_t height, float *out) {
+    if (!p || !pixels || !out || !width || !height || width > 65536 || height > 65536 ||
+        p->channels < 1 || p->channels > 3 || !p->source_h || !p->source_w || !p->input_h ||
+        !p->input_w)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                       "repmlp_preprocess_pixels: NULL argument or bad size");
+    const int channels = (int)p->channels, w = (int)width, h = (int)height;
     const int src_h = (int)p->source_h, src_w = (int)p->source_w;
     const int in_h = (int)p->input_h, in_w = (int)p->input_w;
     size_t src_n = (size_t)src_h * (size_t)src_w, in_n = (size_t)in_h * (size_t)in_w;
-    double *plane = malloc((size_t)w * (size_t)h * sizeof *plane);
-    double *src = malloc(src_n * sizeof *src), *res = malloc(in_n * sizeof *res);
-    int rc = 0;
+    double *plane = rm_malloc((size_t)w * (size_t)h * sizeof *plane);
+    double *src = rm_malloc(src_n * sizeof *src), *res = rm_malloc(in_n * sizeof *res);
+    repmlp_status st = REPMLP_OK;
     if (!plane || !src || !res) {
-        rc = -1;
+        st = rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     } else {
         for (int c = 0; c < channels; c++) {
             for (size_t i = 0; i < (size_t)w * (size_t)h; i++)
-                plane[i] = p->value_lo + px[i * (size_t)channels + (size_t)c] / 255.0 *
+                plane[i] = p->value_lo + pixels[i * (size_t)channels + (size_t)c] / 255.0 *
                                              (p->value_hi - p->value_lo);
             if (w == src_w && h == src_h)
                 memcpy(src, plane, src_n * sizeof *src);
@@ -73,8 +79,8 @@ int rm_image_preprocess(const unsigned char *px, int w, int h, const repmlp_prep
             for (size_t i = 0; i < in_n; i++) out[(size_t)c * in_n + i] = (float)res[i];
         }
     }
-    free(plane);
-    free(src);
-    free(res);
-    return rc;
+    rm_free(plane);
+    rm_free(src);
+    rm_free(res);
+    return st;
 }
