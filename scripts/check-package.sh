@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks what users get, from the outside: installs the build into a temporary prefix, checks
 # the exported symbols, builds the examples against the installed CMake package and with
-# pkg-config, runs them on lavapipe and SwiftShader (the engine with the validation layer on),
+# pkg-config, runs them on lavapipe and SwiftShader (engine and frame with the validation layer
+# on; frame renders the shipped digits and classifies them on the GPU over 3 frames),
 # and cross-builds the library and tools for Windows with MinGW-w64 (warnings as errors).
 # Called by scripts/test.sh after the test suite; runs alone too:
 #   bash scripts/check-package.sh            # REPMLP_BUILD_DIR picks the build (build-test)
@@ -57,6 +58,9 @@ echo "$(wc -l <"$tmp/api.txt") API functions exported; SONAME $soname"
 model=$tmp/block_v1.fused.safetensors
 "$prefix/bin/repmlp-fuse" --arch RepMLP --config @examples/block_v1/config.json \
   examples/block_v1/train.safetensors "$model"
+digits=$tmp/digits.fused.safetensors # with its preprocessing, for the frame example
+"$prefix/bin/repmlp-fuse" --arch RepMLPNet --config @examples/digits/config.json \
+  --metadata preprocess=@examples/digits/preprocess.json examples/digits/train.safetensors "$digits"
 
 # ---- the examples against the installed CMake package ----
 step "examples (CMake package)"
@@ -68,6 +72,7 @@ build_example() { # name static(ON/OFF)
 build_example classify OFF
 build_example engine OFF
 build_example engine ON # compiles its own volk and links the static library
+build_example frame OFF # renders with a graphics pipeline, classifies on the GPU over 3 frames
 
 # ---- pkg-config ----
 step "pkg-config"
@@ -93,6 +98,7 @@ for driver in lavapipe swiftshader; do
   "$tmp/engine-OFF/engine" "$model" --validation >/dev/null
   "$tmp/classify-pc" "$model" >/dev/null
   "$tmp/classify-pc-static" "$model" >/dev/null
+  "$tmp/frame-OFF/frame" "$digits" examples/digits/digit_*.png --validation
 done
 unset VK_ICD_FILENAMES
 
