@@ -22,7 +22,7 @@
 
 #define DIGITS REPMLP_SOURCE_DIR "/examples/digits"
 
-static char scratch[1024], fused[1200];
+static char scratch[1200], fused[1200];
 
 #define FORMAT(buf, ...)                                                                           \
     do {                                                                                           \
@@ -62,17 +62,7 @@ static const char *run_flags(void) {
 
 static int setup(void **state) {
     (void)state;
-    const char *driver = getenv("REPMLP_TEST_DEVICE");
-    FORMAT(scratch, "%s/tmp-digits-e2e-%s", REPMLP_BINARY_DIR, driver ? driver : "default");
-    mkdir(scratch, 0755);
-    FORMAT(fused, "%s/digits.fused.safetensors", scratch);
-    char cmd[4096], out[4096];
-    FORMAT(cmd,
-           "%s --arch RepMLPNet --config @" DIGITS "/config.json --metadata "
-           "preprocess=@" DIGITS "/preprocess.json " DIGITS "/train.safetensors %s",
-           ts_tool("repmlp-fuse"), fused);
-    int rc = ts_system(cmd, out, sizeof out);
-    if (rc != 0) fail_msg("repmlp-fuse exited %d:\n%s", rc, out);
+    ts_fuse_digits("digits-e2e", scratch, fused, sizeof scratch);
     return 0;
 }
 

@@ -27,18 +27,8 @@ static char fused[1200];
 
 static int setup(void **state) {
     (void)state;
-    const char *driver = getenv("REPMLP_TEST_DEVICE");
-    char dir[1024], cmd[4096], out[4096];
-    snprintf(dir, sizeof dir, "%s/tmp-image-input-%s", REPMLP_BINARY_DIR,
-             driver ? driver : "default");
-    mkdir(dir, 0755);
-    snprintf(fused, sizeof fused, "%s/digits.fused.safetensors", dir);
-    snprintf(cmd, sizeof cmd,
-             "%s --arch RepMLPNet --config @" DIGITS "/config.json --metadata "
-             "preprocess=@" DIGITS "/preprocess.json " DIGITS "/train.safetensors %s",
-             ts_tool("repmlp-fuse"), fused);
-    int rc = ts_system(cmd, out, sizeof out);
-    if (rc != 0) fail_msg("repmlp-fuse exited %d:\n%s", rc, out);
+    char scratch[1200];
+    ts_fuse_digits("image-input", scratch, fused, sizeof fused);
     return 0;
 }
 

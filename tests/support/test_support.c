@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -375,4 +376,22 @@ void ts_app_buffer_destroy(repmlp_context *ctx, ts_app_buffer *b) {
 void ts_app_buffer_poison(ts_app_buffer *b) {
     float *f = b->mapped;
     for (size_t i = 0; i < b->size / sizeof(float); i++) f[i] = NAN;
+}
+
+void ts_fuse_digits(const char *name, char *scratch, char *fused, size_t size) {
+    const char *driver = getenv("REPMLP_TEST_DEVICE");
+    char cmd[4096], out[4096];
+    int n = snprintf(scratch, size, "%s/tmp-%s-%s", REPMLP_BINARY_DIR, name,
+                     driver ? driver : "default");
+    int m = n < 0 ? -1 : snprintf(fused, size, "%s/digits.fused.safetensors", scratch);
+    if (n < 0 || m < 0 || (size_t)n >= size || (size_t)m >= size) fail_msg("path too long");
+    mkdir(scratch, 0755);
+    const char *digits = REPMLP_SOURCE_DIR "/examples/digits";
+    snprintf(
+        cmd, sizeof cmd,
+        "%s --arch RepMLPNet --config @%s/config.json --metadata preprocess=@%s/preprocess.json "
+        "%s/train.safetensors %s",
+        ts_tool("repmlp-fuse"), digits, digits, digits, fused);
+    int rc = ts_system(cmd, out, sizeof out);
+    if (rc != 0) fail_msg("repmlp-fuse exited %d:\n%s", rc, out);
 }

@@ -138,6 +138,9 @@ int ts_group_fixture_close(void **state);
 /* Runs a shell command line, capturing stdout and stderr together into out (NUL-terminated,
  * truncated to size); returns the exit status (-1 if it did not exit normally). */
 int ts_system(const char *command, char *out, size_t size);
+/* Makes REPMLP_BINARY_DIR/tmp-<name>-<this run's device> (scratch, `size` bytes) and fuses the
+ * shipped digits model there with its preprocessing (the real repmlp-fuse) into `fused`. */
+void ts_fuse_digits(const char *name, char *scratch, char *fused, size_t size);
 /* Command running a built tool: REPMLP_BINARY_DIR "/bin/" name, after the emulator of a
  * cross build (REPMLP_TOOL_EMULATOR) if any; for ts_system (static storage, 4 rotating slots). */
 const char *ts_tool(const char *name);
