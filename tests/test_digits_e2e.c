@@ -63,6 +63,7 @@ static const char *run_flags(void) {
 static int setup(void **state) {
     (void)state;
     ts_fuse_digits("digits-e2e", scratch, fused, sizeof scratch);
+    ts_share_operand_path(); /* one measurement for every repmlp-run */
     return 0;
 }
 

@@ -476,6 +476,7 @@ static int setup(void **state) {
     const char *driver = getenv("REPMLP_TEST_DEVICE");
     FORMAT(scratch, "%s/tmp-models-e2e-%s", REPMLP_BINARY_DIR, driver ? driver : "default");
     mkdir(scratch, 0755);
+    ts_share_operand_path(); /* one measurement for every repmlp-run */
     return 0;
 }
 

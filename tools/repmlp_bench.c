@@ -8,7 +8,8 @@
  *       compared on a noisy machine; --variant storage|texel forces the operand path;
  *   repmlp-bench FUSED.safetensors [--batch N] [--repeat R] [--device SEL] [--json]
  *       a fused model end to end: median/min latency (host to host and device only),
- *       images/s, weight and activation memory, per-op device time;
+ *       images/s, weight and activation memory, per-op device time and kernel variant; the
+ *       limits in effect are printed first (REPMLP_DEVICE_PROFILE applies);
  *   --parts N (with a model) also records the session in N parts (repmlp_session_record_part,
  *       each part its own submission, as an engine spreading it over N frames) and prints
  *       each part's ops, estimated share and device time (median of R), against one part;
@@ -31,6 +32,7 @@
 #include "exec/session.h"
 #include "io/json.h"
 #include "ops/ops.h"
+#include "print_limits.h"
 
 typedef struct options {
     const char *model, *device, *config;
@@ -196,18 +198,19 @@ static int bench_gemm(repmlp_context *ctx, const options *o, const char *device)
             double ms = (rm_now_ms() - t0) / (double)o->repeat;
             if (ms < best[t]) best[t] = ms;
         }
-    if (!o->json) printf("device: %s\n", device);
     for (int t = 0; t < o->tile_count; t++) {
         double gflops = 2.0 * M * N * K * g / (best[t] * 1e6);
         char tile[16] = "auto";
         if (o->tiles[t]) snprintf(tile, sizeof tile, "%u", o->tiles[t]);
         if (o->json)
             printf("{\"device\": \"%s\", \"gemm\": [%u, %u, %u], \"groups\": %u, "
-                   "\"tile\": \"%s\", \"ms\": %.4f, \"gflops\": %.3f}\n",
-                   device, M, N, K, g, tile, best[t], gflops);
+                   "\"tile\": \"%s\", \"kernel\": \"%s\", \"ms\": %.4f, \"gflops\": %.3f}\n",
+                   device, M, N, K, g, tile, rm_shader(d[t].pipeline->shader)->name, best[t],
+                   gflops);
         else
-            printf("gemm M=%u N=%u K=%u groups=%u tile %s: %.3f ms per dispatch, %.2f GFLOP/s\n", M,
-                   N, K, g, tile, best[t], gflops);
+            printf("gemm M=%u N=%u K=%u groups=%u tile %s (%s): %.3f ms per dispatch, %.2f "
+                   "GFLOP/s\n",
+                   M, N, K, g, tile, rm_shader(d[t].pipeline->shader)->name, best[t], gflops);
         rm_dispatch_unbind(ctx, &d[t]);
     }
     rm_descriptor_pool_destroy(ctx, pool);
@@ -219,28 +222,34 @@ static int bench_gemm(repmlp_context *ctx, const options *o, const char *device)
 }
 
 /* Per-op device time from timestamps, with the op's arithmetic rate and the memory traffic
- * it would have if every bound byte moved once (a lower bound on the real traffic). */
+ * it would have if every bound byte moved once (a lower bound on the real traffic), and the
+ * kernel variant (shader) each op got. Without timestamps, the kernels alone. */
 static void print_profile(repmlp_session *s) {
     int n = s->graph.node_count;
     double *ms = calloc((size_t)n, sizeof *ms);
     repmlp_status st = ms ? rm_session_profile(s, ms) : REPMLP_ERROR_OUT_OF_HOST_MEMORY;
-    if (st != REPMLP_OK) {
-        printf("per-op times: unavailable (%s)\n", repmlp_last_error());
-        free(ms);
-        return;
-    }
+    bool timed = st == REPMLP_OK;
     double total = 0;
-    for (int i = 0; i < n; i++) total += ms[i];
-    printf("per-op device time (one run, %d ops, %.3f ms in total):\n", n, total);
-    printf("  %-44s %-8s %10s %6s %10s %10s\n", "op", "kind", "ms", "%", "GFLOP/s", "GB/s");
+    for (int i = 0; timed && i < n; i++) total += ms[i];
+    if (timed)
+        printf("per-op device time (one run, %d ops, %.3f ms in total):\n", n, total);
+    else
+        printf("per-op kernels (%d ops; device times unavailable: %s):\n", n, repmlp_last_error());
+    printf("  %-44s %-8s %-15s %10s %6s %10s %10s\n", "op", "kind", "kernel", "ms", "%", "GFLOP/s",
+           "GB/s");
     for (int i = 0; i < n; i++) {
         const rm_node *node = &s->graph.nodes[i];
-        double flops = (double)rm_op_kinds[node->kind].flops(node);
-        double bytes = (double)rm_session_node_bytes(s, i);
-        double sec = ms[i] > 0 ? ms[i] / 1e3 : 1e-12;
-        printf("  %-44s %-8s %10.3f %5.1f%% %10.2f %10.2f\n", node->label,
-               rm_op_kinds[node->kind].name, ms[i], 100.0 * ms[i] / (total > 0 ? total : 1),
-               flops / sec / 1e9, bytes / sec / 1e9);
+        const char *kernel = rm_shader(s->dispatches[i].pipeline->shader)->name;
+        printf("  %-44s %-8s %-15s", node->label, rm_op_kinds[node->kind].name, kernel);
+        if (timed) {
+            double flops = (double)rm_op_kinds[node->kind].flops(node);
+            double bytes = (double)rm_session_node_bytes(s, i);
+            double sec = ms[i] > 0 ? ms[i] / 1e3 : 1e-12;
+            printf(" %10.3f %5.1f%% %10.2f %10.2f\n", ms[i],
+                   100.0 * ms[i] / (total > 0 ? total : 1), flops / sec / 1e9, bytes / sec / 1e9);
+        } else {
+            printf(" %10s %6s %10s %10s\n", "-", "-", "-", "-");
+        }
     }
     free(ms);
 }
@@ -335,12 +344,12 @@ static int bench_model(repmlp_context *ctx, const options *o, const char *device
                    (unsigned long long)repmlp_model_weight_bytes(model),
                    (unsigned long long)repmlp_session_activation_bytes(s));
         else
-            printf("device: %s\nmodel: %s (%s), batch %ld\n"
+            printf("model: %s (%s), batch %ld\n"
                    "latency host to host: median %.3f ms, min %.3f ms; execute only: median "
                    "%.3f ms\nthroughput: %.2f images/s\nmemory: weights %.2f MiB, activations "
                    "%.2f MiB\n",
-                   device, o->model, repmlp_model_arch(model), o->batch, med, host[0],
-                   dev[o->repeat / 2], 1e3 * (double)o->batch / med,
+                   o->model, repmlp_model_arch(model), o->batch, med, host[0], dev[o->repeat / 2],
+                   1e3 * (double)o->batch / med,
                    (double)repmlp_model_weight_bytes(model) / 1048576.0,
                    (double)repmlp_session_activation_bytes(s) / 1048576.0);
         if (!o->json) print_profile(s);
@@ -364,6 +373,9 @@ int main(int argc, char **argv) {
     TRY(repmlp_context_create(&desc, &ctx));
     repmlp_device_info info;
     repmlp_context_device(ctx, &info);
+    /* The limits in effect (stdout stays one JSON object per line with --json). */
+    if (!o.json) printf("device: %s\n", info.name);
+    rm_print_limits(o.json ? stderr : stdout, ctx, "");
     int rc = o.gemm[0] ? bench_gemm(ctx, &o, info.name) : bench_model(ctx, &o, info.name);
     repmlp_context_destroy(ctx);
     return rc;

@@ -18,6 +18,7 @@
 #include "core/alloc.h"
 #include "core/platform.h"
 #include "image_decode.h"
+#include "print_limits.h"
 #include "io/json.h"
 #include "io/safetensors.h"
 
@@ -42,7 +43,7 @@ static void usage(FILE *f) {
             "       repmlp-run FUSED.safetensors --input IN.safetensors --eval LABELS.safetensors\n"
             "                  [--batch B] [--predictions P.json] [--top K] [--show N]\n"
             "       repmlp-run FUSED.safetensors --image FILE.png [--image ...] [--top K]\n"
-            "       repmlp-run --list-devices\n"
+            "       repmlp-run --list-devices      (with the limits in effect on each)\n"
             "  --device SEL     device index from --list-devices or a name substring\n"
             "  --repeat K       run K more times and print min/median latency\n"
             "  --expect REF     compare with tensor 'output' of REF (max error relative to\n"
@@ -61,7 +62,9 @@ static void usage(FILE *f) {
             "                   of --input, preprocessed as the fused file's metadata\n"
             "                   'preprocess' says (repmlp-fuse --metadata preprocess=@P.json);\n"
             "                   prints the top classes (K from --top, default 3)\n"
-            "  --preprocess P   read that preprocessing JSON from file P instead\n");
+            "  --preprocess P   read that preprocessing JSON from file P instead\n"
+            "environment: REPMLP_DEVICE_PROFILE=vulkan-min|phone plans as if the device had\n"
+            "  only those limits (a testing aid; --list-devices shows them)\n");
 }
 
 static int fail(const char *what) {
@@ -171,17 +174,35 @@ static int parse_args(int argc, char **argv, options *o) {
     return 0;
 }
 
+/* Lists the devices and, for each usable one, the limits the library plans against there
+ * (a context is made on it: REPMLP_DEVICE_PROFILE applies as it would to a run). */
 static int list_devices(void) {
     repmlp_device_info infos[32];
     uint32_t count = 32;
     repmlp_status st = repmlp_list_devices(infos, &count);
     if (st != REPMLP_OK && st != REPMLP_ERROR_TOO_LARGE) return fail_status(st);
     static const char *types[] = {"other", "integrated GPU", "discrete GPU", "virtual GPU", "CPU"};
-    for (uint32_t i = 0; i < count && i < 32; i++)
+    int rc = 0;
+    for (uint32_t i = 0; i < count && i < 32; i++) {
         printf("%u: %s (%s, Vulkan %u.%u)%s\n", infos[i].index, infos[i].name, types[infos[i].type],
                infos[i].api_version >> 22, (infos[i].api_version >> 12) & 0x3ff,
                infos[i].usable ? "" : " [unusable]");
-    return 0;
+        if (!infos[i].usable) continue;
+        char index[16];
+        snprintf(index, sizeof index, "%u", infos[i].index);
+        repmlp_context_desc desc = {.device = index};
+        repmlp_context *ctx = NULL;
+        st = repmlp_context_create(&desc, &ctx);
+        if (st != REPMLP_OK) {
+            fprintf(stderr, "repmlp-run: device %u: %s (%s)\n", infos[i].index, repmlp_last_error(),
+                    repmlp_status_name(st));
+            rc = 1;
+            continue;
+        }
+        rm_print_limits(stdout, ctx, "   ");
+        repmlp_context_destroy(ctx);
+    }
+    return rc;
 }
 
 /* Reads tensor `input` (F32, rank 4) and checks it against the model's input shape. */

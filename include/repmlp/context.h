@@ -112,6 +112,48 @@ REPMLP_API void repmlp_context_destroy(repmlp_context *ctx);
 /* The device the context runs on. */
 REPMLP_API repmlp_status repmlp_context_device(const repmlp_context *ctx, repmlp_device_info *out);
 
+/* The limits and optional features the library plans against on a context: the device's own,
+ * or, when the environment variable REPMLP_DEVICE_PROFILE is set at context creation, clamped
+ * to that device profile (a testing aid; see README "Device profiles"):
+ *   vulkan-min  every limit at the Vulkan 1.1 required minimum, no 16-bit storage, no subgroup
+ *               arithmetic;
+ *   phone       the same, plus 256 MiB allocations, no timestamps and workgroups planned for
+ *               64-wide subgroups.
+ * A profile only ever lowers a limit (raises an alignment), except plan_subgroup_size. Any
+ * other value makes context creation fail with REPMLP_ERROR_INVALID_ARGUMENT. Everything the
+ * library creates is checked against these before the driver sees it; a request beyond them
+ * fails with REPMLP_ERROR_UNSUPPORTED (REPMLP_ERROR_TOO_LARGE for sizes) naming the limit. */
+typedef struct repmlp_device_limits {
+    const char *profile; /* "none", "vulkan-min" or "phone" (static storage) */
+    uint32_t max_workgroup_invocations;
+    uint32_t max_workgroup_size[3];
+    uint32_t max_workgroup_count[3];
+    uint32_t max_shared_memory;  /* bytes */
+    uint32_t max_push_constants; /* bytes */
+    uint32_t max_per_stage_storage_buffers;
+    uint32_t max_per_stage_sampled_images; /* uniform texel buffers count here */
+    uint32_t max_per_stage_uniform_buffers;
+    uint32_t max_bound_descriptor_sets;
+    uint32_t max_descriptor_set_storage_buffers;
+    uint32_t max_per_set_descriptors;
+    uint64_t max_storage_buffer_range; /* bytes */
+    uint64_t max_texel_buffer_elements;
+    uint64_t min_storage_buffer_offset_alignment;
+    uint64_t min_texel_buffer_offset_alignment;
+    uint64_t max_allocation_size; /* bytes */
+    uint64_t device_local_bytes;  /* the largest device-local heap (never clamped) */
+    uint32_t subgroup_size;       /* the device's real subgroup size */
+    uint32_t plan_subgroup_size;  /* the width workgroups are planned for */
+    uint32_t storage_16bit;       /* 1 when 16-bit storage is enabled and used */
+    uint32_t subgroup_arithmetic; /* 1 when compute shaders may use subgroup arithmetic */
+    uint32_t timestamps;          /* 1 when the queue has timestamps (per-op profiles) */
+    uint32_t timestamp_valid_bits;
+} repmlp_device_limits;
+
+/* Fills *out with the limits in effect on ctx (see repmlp_device_limits). */
+REPMLP_API repmlp_status repmlp_context_limits(const repmlp_context *ctx,
+                                               repmlp_device_limits *out);
+
 /* How many warnings and errors the validation layer reported on this context so far (0 when
  * validation is off). Leaks are reported only when the device is destroyed: to count those
  * too, pass repmlp_context_desc.validation_counter and read it after repmlp_context_destroy. */

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/fault.h"
+#include "core/limits.h"
 
 static int find_memory_type(const repmlp_context *ctx, uint32_t allowed,
                             VkMemoryPropertyFlags want) {
@@ -36,15 +37,8 @@ repmlp_status rm_buffer_create(repmlp_context *ctx, VkDeviceSize size, rm_buffer
     repmlp_status st = rm_check_alive(ctx);
     if (st != REPMLP_OK) return st;
     if (size == 0) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "buffer of 0 bytes requested");
-    if (ctx->caps.max_allocation_size && size > ctx->caps.max_allocation_size)
-        return rm_fail(REPMLP_ERROR_TOO_LARGE,
-                       "a buffer of %llu bytes exceeds the device's allocation limit of %llu",
-                       (unsigned long long)size, (unsigned long long)ctx->caps.max_allocation_size);
-    if (ctx->caps.device_local_bytes && size > ctx->caps.device_local_bytes)
-        return rm_fail(REPMLP_ERROR_OUT_OF_DEVICE_MEMORY,
-                       "a buffer of %llu bytes exceeds the device's memory of %llu bytes",
-                       (unsigned long long)size, (unsigned long long)ctx->caps.device_local_bytes);
-    st = rm_memory_check(ctx, size);
+    st = rm_limits_check_buffer(ctx, size);
+    if (st == REPMLP_OK) st = rm_memory_check(ctx, size);
     if (st != REPMLP_OK) return st;
 
     VkBufferCreateInfo info = {
@@ -60,6 +54,10 @@ repmlp_status rm_buffer_create(repmlp_context *ctx, VkDeviceSize size, rm_buffer
 
     VkMemoryRequirements req;
     ctx->vk.vkGetBufferMemoryRequirements(ctx->device, out->buffer, &req);
+    if (req.size > size && (st = rm_limits_check_buffer(ctx, req.size)) != REPMLP_OK) {
+        rm_buffer_destroy(ctx, out);
+        return st;
+    }
     int type = choose_memory_type(ctx, req.memoryTypeBits, kind);
     if (type < 0) {
         rm_buffer_destroy(ctx, out);

@@ -9,6 +9,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/instance.h"
+#include "core/limits.h"
 #include "core/pipeline.h"
 #include "repmlp/vulkan.h"
 
@@ -120,7 +121,8 @@ static repmlp_status create_messenger(repmlp_context *ctx) {
     return r == VK_SUCCESS ? REPMLP_OK : rm_vk_fail(ctx, r, "vkCreateDebugUtilsMessengerEXT");
 }
 
-/* Reads limits and optional features; `storage16` says whether the feature is available. */
+/* Reads limits and optional features; `storage16` says whether the feature is available (and
+ * allowed by the device profile). The profile clamps the caps in rm_context_finish. */
 static void read_caps(repmlp_context *ctx, bool *storage16_available) {
     VkPhysicalDeviceSubgroupProperties subgroup = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
@@ -137,7 +139,8 @@ static void read_caps(repmlp_context *ctx, bool *storage16_available) {
     VkPhysicalDeviceFeatures2 features2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
                                            .pNext = &f16};
     vkGetPhysicalDeviceFeatures2(ctx->physical_device, &features2);
-    *storage16_available = f16.storageBuffer16BitAccess == VK_TRUE;
+    *storage16_available =
+        f16.storageBuffer16BitAccess == VK_TRUE && rm_profile_allows_16bit(ctx->profile);
 
     const VkPhysicalDeviceLimits *l = &ctx->properties.limits;
     rm_device_caps *c = &ctx->caps;
@@ -148,11 +151,19 @@ static void read_caps(repmlp_context *ctx, bool *storage16_available) {
     }
     c->max_shared_memory = l->maxComputeSharedMemorySize;
     c->max_push_constants = l->maxPushConstantsSize;
+    c->max_per_stage_storage_buffers = l->maxPerStageDescriptorStorageBuffers;
+    c->max_per_stage_sampled_images = l->maxPerStageDescriptorSampledImages;
+    c->max_per_stage_uniform_buffers = l->maxPerStageDescriptorUniformBuffers;
+    c->max_bound_descriptor_sets = l->maxBoundDescriptorSets;
+    c->max_descriptor_set_storage_buffers = l->maxDescriptorSetStorageBuffers;
+    c->max_per_set_descriptors = maint3.maxPerSetDescriptors;
     c->max_storage_buffer_range = l->maxStorageBufferRange;
     c->max_texel_buffer_elements = l->maxTexelBufferElements;
     c->min_storage_buffer_offset_alignment = l->minStorageBufferOffsetAlignment;
+    c->min_texel_buffer_offset_alignment = l->minTexelBufferOffsetAlignment;
     c->max_allocation_size = maint3.maxMemoryAllocationSize;
     c->subgroup_size = subgroup.subgroupSize;
+    c->plan_subgroup_size = subgroup.subgroupSize;
     c->subgroup_arithmetic = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
                              (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
     c->timestamp_period_ns = l->timestampPeriod;
@@ -160,7 +171,6 @@ static void read_caps(repmlp_context *ctx, bool *storage16_available) {
         if ((ctx->memory.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) &&
             ctx->memory.memoryHeaps[i].size > c->device_local_bytes)
             c->device_local_bytes = ctx->memory.memoryHeaps[i].size;
-    c->prefer_texel_operands = strstr(ctx->properties.deviceName, "llvmpipe") != NULL;
     const VkMemoryPropertyFlags uma = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT |
                                       VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
                                       VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
@@ -174,9 +184,9 @@ static repmlp_status read_queue_caps(repmlp_context *ctx) {
     VkQueueFamilyProperties *q = rm_calloc(count, sizeof *q);
     if (!q) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     vkGetPhysicalDeviceQueueFamilyProperties(ctx->physical_device, &count, q);
-    ctx->caps.timestamps = ctx->queue_family < count &&
-                           q[ctx->queue_family].timestampValidBits > 0 &&
-                           ctx->caps.timestamp_period_ns > 0;
+    ctx->caps.timestamp_valid_bits =
+        ctx->queue_family < count ? q[ctx->queue_family].timestampValidBits : 0;
+    ctx->caps.timestamps = ctx->caps.timestamp_valid_bits > 0 && ctx->caps.timestamp_period_ns > 0;
     rm_free(q);
     return REPMLP_OK;
 }
@@ -252,6 +262,7 @@ repmlp_status rm_context_finish(repmlp_context *ctx) {
     rm_memory_init(ctx);
     repmlp_status st = read_queue_caps(ctx);
     if (st != REPMLP_OK) return st;
+    rm_profile_apply(ctx->profile, &ctx->caps);
 
     VkCommandPoolCreateInfo pool = {
         .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
@@ -285,17 +296,35 @@ repmlp_status rm_context_finish(repmlp_context *ctx) {
     if ((ctx->flags & REPMLP_CONTEXT_FP16_WEIGHTS) && !ctx->caps.fp16_weights)
         rm_log(ctx, REPMLP_LOG_INFO, "fp16 weights requested, but 16-bit storage is %s: fp32",
                (ctx->flags & REPMLP_CONTEXT_NO_FP16) ? "disabled" : "unavailable");
+    if (ctx->profile)
+        rm_log(ctx, REPMLP_LOG_INFO, "device profile %s (REPMLP_DEVICE_PROFILE, a testing aid): %s",
+               ctx->profile->name, ctx->profile->summary);
+    else
+        rm_log(ctx, REPMLP_LOG_INFO, "device profile: none (the device's own limits)");
     return REPMLP_OK;
 }
 
 repmlp_status rm_context_alloc(const repmlp_context_desc *desc, repmlp_context **out) {
+    const rm_profile *profile;
+    rm_operand_path operand_path;
+    repmlp_status st = rm_limits_read_env(&profile, &operand_path);
+    if (st != REPMLP_OK) return st;
     repmlp_context *ctx = rm_calloc(1, sizeof *ctx);
     if (!ctx) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    ctx->profile = profile;
+    ctx->caps.profile = profile ? profile->name : "none";
+    ctx->operand_path_forced = operand_path;
     if (rm_mutex_init(&ctx->lock) != 0) {
         rm_free(ctx);
         return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "cannot create a mutex");
     }
     if (rm_mutex_init(&ctx->transfer_lock) != 0) {
+        rm_mutex_destroy(&ctx->lock);
+        rm_free(ctx);
+        return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "cannot create a mutex");
+    }
+    if (rm_mutex_init(&ctx->operand_lock) != 0) {
+        rm_mutex_destroy(&ctx->transfer_lock);
         rm_mutex_destroy(&ctx->lock);
         rm_free(ctx);
         return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "cannot create a mutex");
@@ -392,6 +421,7 @@ void repmlp_context_destroy(repmlp_context *ctx) {
     }
     if (ctx->messenger) vkDestroyDebugUtilsMessengerEXT(ctx->instance, ctx->messenger, NULL);
     if (ctx->instance && ctx->owns_instance) vkDestroyInstance(ctx->instance, NULL);
+    rm_mutex_destroy(&ctx->operand_lock);
     rm_mutex_destroy(&ctx->transfer_lock);
     rm_mutex_destroy(&ctx->lock);
     rm_free(ctx);
@@ -401,6 +431,40 @@ repmlp_status repmlp_context_device(const repmlp_context *ctx, repmlp_device_inf
     if (!ctx || !out)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_context_device: NULL argument");
     *out = ctx->info;
+    return REPMLP_OK;
+}
+
+repmlp_status repmlp_context_limits(const repmlp_context *ctx, repmlp_device_limits *out) {
+    if (!ctx || !out)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_context_limits: NULL argument");
+    const rm_device_caps *c = &ctx->caps;
+    memset(out, 0, sizeof *out);
+    out->profile = c->profile;
+    out->max_workgroup_invocations = c->max_workgroup_invocations;
+    for (int i = 0; i < 3; i++) {
+        out->max_workgroup_size[i] = c->max_workgroup_size[i];
+        out->max_workgroup_count[i] = c->max_workgroup_count[i];
+    }
+    out->max_shared_memory = c->max_shared_memory;
+    out->max_push_constants = c->max_push_constants;
+    out->max_per_stage_storage_buffers = c->max_per_stage_storage_buffers;
+    out->max_per_stage_sampled_images = c->max_per_stage_sampled_images;
+    out->max_per_stage_uniform_buffers = c->max_per_stage_uniform_buffers;
+    out->max_bound_descriptor_sets = c->max_bound_descriptor_sets;
+    out->max_descriptor_set_storage_buffers = c->max_descriptor_set_storage_buffers;
+    out->max_per_set_descriptors = c->max_per_set_descriptors;
+    out->max_storage_buffer_range = c->max_storage_buffer_range;
+    out->max_texel_buffer_elements = c->max_texel_buffer_elements;
+    out->min_storage_buffer_offset_alignment = c->min_storage_buffer_offset_alignment;
+    out->min_texel_buffer_offset_alignment = c->min_texel_buffer_offset_alignment;
+    out->max_allocation_size = c->max_allocation_size;
+    out->device_local_bytes = c->device_local_bytes;
+    out->subgroup_size = c->subgroup_size;
+    out->plan_subgroup_size = c->plan_subgroup_size;
+    out->storage_16bit = c->storage_16bit;
+    out->subgroup_arithmetic = c->subgroup_arithmetic;
+    out->timestamps = c->timestamps;
+    out->timestamp_valid_bits = c->timestamp_valid_bits;
     return REPMLP_OK;
 }
 

@@ -12,30 +12,58 @@
 #include "core/error.h"
 #include "core/mutex.h"
 
-/* What the device can do, read once at context creation; kernels are chosen from this. */
+/* What the device can do, read once at context creation and then clamped to the device
+ * profile in effect (REPMLP_DEVICE_PROFILE, see core/limits.h): the ONE set of limits the
+ * library plans against and checks against. Only read_caps reads the device's own limits
+ * (tests/check_caps_only.sh). Kernels are chosen from this. */
 typedef struct rm_device_caps {
+    const char *profile; /* "none", "vulkan-min" or "phone" (static storage) */
     uint32_t max_workgroup_invocations;
     uint32_t max_workgroup_size[3];
     uint32_t max_workgroup_count[3];
     uint32_t max_shared_memory;
     uint32_t max_push_constants;
+    uint32_t max_per_stage_storage_buffers;
+    uint32_t max_per_stage_sampled_images; /* uniform texel buffers count here */
+    uint32_t max_per_stage_uniform_buffers;
+    uint32_t max_bound_descriptor_sets;
+    uint32_t max_descriptor_set_storage_buffers;
+    uint32_t max_per_set_descriptors; /* maintenance3 (core in Vulkan 1.1) */
     uint64_t max_storage_buffer_range;
     uint64_t max_texel_buffer_elements;
     uint64_t min_storage_buffer_offset_alignment;
-    uint64_t max_allocation_size; /* VkPhysicalDeviceMaintenance3Properties */
+    uint64_t min_texel_buffer_offset_alignment;
+    uint64_t max_allocation_size; /* maintenance3 (core in Vulkan 1.1) */
     uint64_t device_local_bytes;  /* size of the largest device-local heap */
-    uint32_t subgroup_size;
+    uint32_t subgroup_size;       /* the device's real subgroup size */
+    /* The subgroup width workgroups are planned for: the real size, or the profile's (the one
+     * value a profile may raise). */
+    uint32_t plan_subgroup_size;
     bool subgroup_arithmetic; /* compute-stage subgroup arithmetic operations */
     bool storage_16bit;       /* storageBuffer16BitAccess, enabled on the device */
     bool fp16_weights;        /* REPMLP_CONTEXT_FP16_WEIGHTS requested and storage_16bit */
     bool timestamps;          /* compute queue has timestamp bits */
     bool timeline_semaphores; /* timelineSemaphore enabled (VK_KHR_timeline_semaphore) */
+    uint32_t timestamp_valid_bits;
     float timestamp_period_ns;
     bool unified_memory; /* a device-local memory type is also host-visible and coherent */
-    /* Driver facts (measured, see bench/): kernels read operands through uniform texel buffers
-     * where those are much faster than storage buffers (lavapipe: ~10x). */
-    bool prefer_texel_operands;
 } rm_device_caps;
+
+/* The offset alignment of every binding the library plans (weights, activations): both the
+ * storage- and the texel-buffer alignment, at least 16 bytes (one vec4). */
+static inline uint64_t rm_caps_binding_alignment(const rm_device_caps *c) {
+    uint64_t a = c->min_storage_buffer_offset_alignment;
+    if (c->min_texel_buffer_offset_alignment > a) a = c->min_texel_buffer_offset_alignment;
+    return a < 16 ? 16 : a;
+}
+
+/* How GEMM-core ops with RM_GEMM_AUTO read their operands: measured on the context's device
+ * the first time one is prepared (ops/operand_path.c), or forced by REPMLP_OPERAND_PATH. */
+typedef enum rm_operand_path {
+    RM_OPERAND_UNDECIDED = 0,
+    RM_OPERAND_STORAGE,
+    RM_OPERAND_TEXEL,
+} rm_operand_path;
 
 struct rm_pipeline_cache_entry;
 
@@ -61,8 +89,12 @@ struct repmlp_context {
     VkSampler sampler; /* nearest, for sampled-image inputs (texelFetch ignores its filters) */
     struct rm_pipeline_cache_entry *pipelines; /* built pipelines, shared by all ops */
 
-    rm_mutex lock;          /* queue submission, the transfer pool, the pipeline list */
-    rm_mutex transfer_lock; /* one-off transfers share ctx->fence: one at a time */
+    rm_mutex lock;                /* queue submission, the transfer pool, the pipeline list */
+    rm_mutex transfer_lock;       /* one-off transfers share ctx->fence: one at a time */
+    rm_mutex operand_lock;        /* the operand-path choice: measured once, by one thread */
+    rm_operand_path operand_path; /* guarded by operand_lock */
+    rm_operand_path operand_path_forced; /* REPMLP_OPERAND_PATH, read at creation */
+    const struct rm_profile *profile;    /* REPMLP_DEVICE_PROFILE (NULL: none), see limits.h */
     uint64_t timeout_ns;
     uint32_t flags;
     repmlp_log_fn log;

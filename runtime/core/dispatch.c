@@ -1,9 +1,11 @@
 #include "core/dispatch.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "core/error.h"
 #include "core/fault.h"
+#include "core/limits.h"
 
 repmlp_status rm_descriptor_pool_create(repmlp_context *ctx, uint32_t sets, VkDescriptorPool *out) {
     if (sets == 0) sets = 1;
@@ -35,23 +37,11 @@ static repmlp_status check_binding(const repmlp_context *ctx, const rm_shader_in
                                    uint32_t i, const rm_binding *b, bool texel) {
     if (!b->buffer || b->range == 0)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "%s: binding %u is empty", info->name, i);
-    if (!texel && b->range > ctx->caps.max_storage_buffer_range)
-        return rm_fail(REPMLP_ERROR_TOO_LARGE,
-                       "%s: binding %u spans %llu bytes, over the device's storage-buffer "
-                       "range of %llu",
-                       info->name, i, (unsigned long long)b->range,
-                       (unsigned long long)ctx->caps.max_storage_buffer_range);
     if (texel && ((info->texel4_mask >> i) & 1) && b->range < 8)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
                        "%s: binding %u holds %llu bytes, less than one vec4 texel", info->name, i,
                        (unsigned long long)b->range);
-    uint64_t align = texel ? ctx->properties.limits.minTexelBufferOffsetAlignment
-                           : ctx->caps.min_storage_buffer_offset_alignment;
-    if (align && b->offset % align)
-        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
-                       "%s: binding %u offset %llu is not a multiple of %llu", info->name, i,
-                       (unsigned long long)b->offset, (unsigned long long)align);
-    return REPMLP_OK;
+    return rm_limits_check_binding(ctx, info, i, b, texel);
 }
 
 repmlp_status rm_dispatch_bind(repmlp_context *ctx, VkDescriptorPool pool, rm_dispatch *d,
@@ -61,6 +51,10 @@ repmlp_status rm_dispatch_bind(repmlp_context *ctx, VkDescriptorPool pool, rm_di
     VkDescriptorImageInfo images[RM_MAX_BINDINGS];
     VkWriteDescriptorSet writes[RM_MAX_BINDINGS];
     rm_dispatch_unbind(ctx, d);
+    char what[96];
+    snprintf(what, sizeof what, "pipeline %s", info->name);
+    repmlp_status gst = rm_limits_check_groups(ctx, what, d->groups[0], d->groups[1], d->groups[2]);
+    if (gst != REPMLP_OK) return gst;
     for (uint32_t i = 0; i < info->binding_count; i++) {
         const rm_binding *b = &bindings[i];
         if ((info->image_mask >> i) & 1) {
@@ -181,10 +175,13 @@ repmlp_status rm_grid_1d(const repmlp_context *ctx, uint64_t invocations, uint32
     uint64_t max_x = ctx->caps.max_workgroup_count[0];
     uint64_t gx = total < max_x ? total : max_x;
     uint64_t gy = rm_div_up(total, gx);
-    if (gy > ctx->caps.max_workgroup_count[1] || invocations > UINT32_MAX)
-        return rm_fail(REPMLP_ERROR_TOO_LARGE,
-                       "a dispatch of %llu invocations exceeds the device's grid limits",
+    if (invocations > UINT32_MAX)
+        return rm_fail(REPMLP_ERROR_TOO_LARGE, "a dispatch of %llu invocations is too large",
                        (unsigned long long)invocations);
+    char what[64];
+    snprintf(what, sizeof what, "a dispatch of %llu invocations", (unsigned long long)invocations);
+    repmlp_status st = rm_limits_check_groups(ctx, what, gx, gy, 1);
+    if (st != REPMLP_OK) return st;
     groups[0] = (uint32_t)gx;
     groups[1] = (uint32_t)gy;
     groups[2] = 1;

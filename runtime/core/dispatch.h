@@ -32,8 +32,8 @@ typedef struct rm_dispatch {
 repmlp_status rm_descriptor_pool_create(repmlp_context *ctx, uint32_t sets, VkDescriptorPool *out);
 void rm_descriptor_pool_destroy(repmlp_context *ctx, VkDescriptorPool pool);
 
-/* Allocates d->set from pool and points its bindings at the given buffer ranges, checking each
- * range against maxStorageBufferRange and the offset alignment. */
+/* Allocates d->set from pool and points its bindings at the given buffer ranges, after checking
+ * the grid and each range and offset against ctx->caps (core/limits.h). */
 repmlp_status rm_dispatch_bind(repmlp_context *ctx, VkDescriptorPool pool, rm_dispatch *d,
                                const rm_binding *bindings);
 

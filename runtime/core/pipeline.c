@@ -5,6 +5,7 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/fault.h"
+#include "core/limits.h"
 
 struct rm_pipeline_cache_entry {
     rm_pipeline pipeline;
@@ -15,29 +16,6 @@ static void destroy_pipeline(repmlp_context *ctx, rm_pipeline *p) {
     if (p->pipeline) ctx->vk.vkDestroyPipeline(ctx->device, p->pipeline, NULL);
     if (p->layout) ctx->vk.vkDestroyPipelineLayout(ctx->device, p->layout, NULL);
     if (p->set_layout) ctx->vk.vkDestroyDescriptorSetLayout(ctx->device, p->set_layout, NULL);
-}
-
-static repmlp_status check_workgroup(repmlp_context *ctx, const rm_shader_info *info,
-                                     const uint32_t *spec, uint32_t spec_count) {
-    if (spec_count < 3 || spec_count > RM_MAX_SPEC)
-        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "%s: %u specialization constants", info->name,
-                       spec_count);
-    uint64_t invocations = 1;
-    for (int i = 0; i < 3; i++) {
-        if (spec[i] == 0 || spec[i] > ctx->caps.max_workgroup_size[i])
-            return rm_fail(REPMLP_ERROR_UNSUPPORTED,
-                           "%s: workgroup size %u in dimension %d exceeds the device limit %u",
-                           info->name, spec[i], i, ctx->caps.max_workgroup_size[i]);
-        invocations *= spec[i];
-    }
-    if (invocations > ctx->caps.max_workgroup_invocations)
-        return rm_fail(REPMLP_ERROR_UNSUPPORTED,
-                       "%s: %llu invocations per workgroup exceed the device limit %u", info->name,
-                       (unsigned long long)invocations, ctx->caps.max_workgroup_invocations);
-    if (info->push_size > ctx->caps.max_push_constants)
-        return rm_fail(REPMLP_ERROR_UNSUPPORTED, "%s: %u bytes of push constants exceed %u",
-                       info->name, info->push_size, ctx->caps.max_push_constants);
-    return REPMLP_OK;
 }
 
 static repmlp_status build(repmlp_context *ctx, rm_pipeline *p) {
@@ -115,7 +93,11 @@ static repmlp_status build(repmlp_context *ctx, rm_pipeline *p) {
 repmlp_status rm_pipeline_get(repmlp_context *ctx, rm_shader_id shader, const uint32_t *spec,
                               uint32_t spec_count, const rm_pipeline **out) {
     const rm_shader_info *info = rm_shader(shader);
-    repmlp_status st = check_workgroup(ctx, info, spec, spec_count);
+    if (spec_count < 3 || spec_count > RM_MAX_SPEC)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "pipeline %s: %u specialization constants",
+                       info->name, spec_count);
+    /* Every layout and pipeline is checked here, before the driver sees it. */
+    repmlp_status st = rm_limits_check_pipeline(ctx, info, spec);
     if (st != REPMLP_OK) return st;
 
     rm_mutex_lock(&ctx->lock);

@@ -36,7 +36,7 @@ typedef enum rm_shader_id {
 } rm_shader_id;
 
 typedef struct rm_shader_info {
-    const char *name;
+    const char *name; /* the kernel variant, e.g. "gemm_texel_m8" (messages, benchmarks) */
     const uint32_t *code;
     size_t code_size; /* bytes */
     uint32_t binding_count;
@@ -62,8 +62,9 @@ typedef struct rm_pipeline {
 } rm_pipeline;
 
 /* Returns the context's pipeline for this shader and specialization (built on first use,
- * then shared; it lives as long as the context). spec[0..2] = workgroup size, each checked
- * against the device's limits. */
+ * then shared; it lives as long as the context). spec[0..2] = workgroup size. The layout
+ * (bindings per stage, push constants) and the workgroup are checked against ctx->caps first
+ * (rm_limits_check_pipeline): a violation is REPMLP_ERROR_UNSUPPORTED naming the limit. */
 repmlp_status rm_pipeline_get(repmlp_context *ctx, rm_shader_id shader, const uint32_t *spec,
                               uint32_t spec_count, const rm_pipeline **out);
 void rm_pipelines_destroy_all(repmlp_context *ctx);

@@ -30,40 +30,40 @@
 
 /* texel_mask: bit i set when binding i is a uniform texel buffer; texel4_mask: those of them
  * read as vec4 texels. */
-#define RM_SHADER_ENTRY(id, var, bindings, push, texel_mask, texel4_mask)                          \
-    [id] = {#var, var, sizeof(var), bindings, push, texel_mask, texel4_mask}
+#define RM_SHADER_ENTRY(id, name, bindings, push, texel_mask, texel4_mask)                         \
+    [id] = {#name, rm_spv_##name, sizeof(rm_spv_##name), bindings, push, texel_mask, texel4_mask}
 /* The GEMM core (shaders/gemm_core.glsl): 7 bindings, push constant M; the texel variants read
  * 0 (X), 1 (W, vec4) and 4 (V) through texel buffers. */
-#define RM_GEMM_CORE_ENTRY(id, var) RM_SHADER_ENTRY(id, var, 7, 1 * 4, 0, 0)
-#define RM_GEMM_CORE_TEXEL_ENTRY(id, var) RM_SHADER_ENTRY(id, var, 7, 1 * 4, 0x13, 0x2)
+#define RM_GEMM_CORE_ENTRY(id, name) RM_SHADER_ENTRY(id, name, 7, 1 * 4, 0, 0)
+#define RM_GEMM_CORE_TEXEL_ENTRY(id, name) RM_SHADER_ENTRY(id, name, 7, 1 * 4, 0x13, 0x2)
 
 static const rm_shader_info shader_table[RM_SHADER_COUNT] = {
-    RM_SHADER_ENTRY(RM_SHADER_AVGPOOL, rm_spv_avgpool, 2, 8 * 4, 0, 0),
-    RM_SHADER_ENTRY(RM_SHADER_BROADCAST_ADD, rm_spv_broadcast_add, 2, 7 * 4, 0, 0),
-    RM_GEMM_CORE_ENTRY(RM_SHADER_GEMM_M1, rm_spv_gemm_m1),
-    RM_GEMM_CORE_ENTRY(RM_SHADER_GEMM_M4, rm_spv_gemm_m4),
-    RM_GEMM_CORE_ENTRY(RM_SHADER_GEMM_M8, rm_spv_gemm_m8),
-    RM_GEMM_CORE_TEXEL_ENTRY(RM_SHADER_GEMM_TEXEL_M1, rm_spv_gemm_texel_m1),
-    RM_GEMM_CORE_TEXEL_ENTRY(RM_SHADER_GEMM_TEXEL_M4, rm_spv_gemm_texel_m4),
-    RM_GEMM_CORE_TEXEL_ENTRY(RM_SHADER_GEMM_TEXEL_M8, rm_spv_gemm_texel_m8),
-    RM_GEMM_CORE_ENTRY(RM_SHADER_CONV_M1, rm_spv_conv_m1),
-    RM_GEMM_CORE_ENTRY(RM_SHADER_CONV_M4, rm_spv_conv_m4),
-    RM_GEMM_CORE_ENTRY(RM_SHADER_CONV_M8, rm_spv_conv_m8),
-    RM_GEMM_CORE_TEXEL_ENTRY(RM_SHADER_CONV_TEXEL_M1, rm_spv_conv_texel_m1),
-    RM_GEMM_CORE_TEXEL_ENTRY(RM_SHADER_CONV_TEXEL_M4, rm_spv_conv_texel_m4),
-    RM_GEMM_CORE_TEXEL_ENTRY(RM_SHADER_CONV_TEXEL_M8, rm_spv_conv_texel_m8),
-    RM_GEMM_CORE_ENTRY(RM_SHADER_GEMM_W16_M1, rm_spv_gemm_w16_m1),
-    RM_GEMM_CORE_ENTRY(RM_SHADER_GEMM_W16_M4, rm_spv_gemm_w16_m4),
-    RM_GEMM_CORE_ENTRY(RM_SHADER_GEMM_W16_M8, rm_spv_gemm_w16_m8),
-    RM_GEMM_CORE_ENTRY(RM_SHADER_CONV_W16_M1, rm_spv_conv_w16_m1),
-    RM_GEMM_CORE_ENTRY(RM_SHADER_CONV_W16_M4, rm_spv_conv_w16_m4),
-    RM_GEMM_CORE_ENTRY(RM_SHADER_CONV_W16_M8, rm_spv_conv_w16_m8),
-    RM_SHADER_ENTRY(RM_SHADER_MAXPOOL, rm_spv_maxpool, 2, 8 * 4, 0, 0),
-    RM_SHADER_ENTRY(RM_SHADER_AFFINE, rm_spv_affine, 4, 3 * 4, 0, 0),
-    RM_SHADER_ENTRY(RM_SHADER_GATHER, rm_spv_gather, 3, 1 * 4, 0, 0),
-    RM_SHADER_ENTRY(RM_SHADER_BATCHNORM, rm_spv_batchnorm, 7, 4 * 4, 0, 0),
-    RM_SHADER_ENTRY(RM_SHADER_SOFTMAX_TOPK, rm_spv_softmax_topk, 2, 1 * 4, 0, 0),
-    [RM_SHADER_PREPROCESS_IMAGE] = {.name = "rm_spv_preprocess_image",
+    RM_SHADER_ENTRY(RM_SHADER_AVGPOOL, avgpool, 2, 8 * 4, 0, 0),
+    RM_SHADER_ENTRY(RM_SHADER_BROADCAST_ADD, broadcast_add, 2, 7 * 4, 0, 0),
+    RM_GEMM_CORE_ENTRY(RM_SHADER_GEMM_M1, gemm_m1),
+    RM_GEMM_CORE_ENTRY(RM_SHADER_GEMM_M4, gemm_m4),
+    RM_GEMM_CORE_ENTRY(RM_SHADER_GEMM_M8, gemm_m8),
+    RM_GEMM_CORE_TEXEL_ENTRY(RM_SHADER_GEMM_TEXEL_M1, gemm_texel_m1),
+    RM_GEMM_CORE_TEXEL_ENTRY(RM_SHADER_GEMM_TEXEL_M4, gemm_texel_m4),
+    RM_GEMM_CORE_TEXEL_ENTRY(RM_SHADER_GEMM_TEXEL_M8, gemm_texel_m8),
+    RM_GEMM_CORE_ENTRY(RM_SHADER_CONV_M1, conv_m1),
+    RM_GEMM_CORE_ENTRY(RM_SHADER_CONV_M4, conv_m4),
+    RM_GEMM_CORE_ENTRY(RM_SHADER_CONV_M8, conv_m8),
+    RM_GEMM_CORE_TEXEL_ENTRY(RM_SHADER_CONV_TEXEL_M1, conv_texel_m1),
+    RM_GEMM_CORE_TEXEL_ENTRY(RM_SHADER_CONV_TEXEL_M4, conv_texel_m4),
+    RM_GEMM_CORE_TEXEL_ENTRY(RM_SHADER_CONV_TEXEL_M8, conv_texel_m8),
+    RM_GEMM_CORE_ENTRY(RM_SHADER_GEMM_W16_M1, gemm_w16_m1),
+    RM_GEMM_CORE_ENTRY(RM_SHADER_GEMM_W16_M4, gemm_w16_m4),
+    RM_GEMM_CORE_ENTRY(RM_SHADER_GEMM_W16_M8, gemm_w16_m8),
+    RM_GEMM_CORE_ENTRY(RM_SHADER_CONV_W16_M1, conv_w16_m1),
+    RM_GEMM_CORE_ENTRY(RM_SHADER_CONV_W16_M4, conv_w16_m4),
+    RM_GEMM_CORE_ENTRY(RM_SHADER_CONV_W16_M8, conv_w16_m8),
+    RM_SHADER_ENTRY(RM_SHADER_MAXPOOL, maxpool, 2, 8 * 4, 0, 0),
+    RM_SHADER_ENTRY(RM_SHADER_AFFINE, affine, 4, 3 * 4, 0, 0),
+    RM_SHADER_ENTRY(RM_SHADER_GATHER, gather, 3, 1 * 4, 0, 0),
+    RM_SHADER_ENTRY(RM_SHADER_BATCHNORM, batchnorm, 7, 4 * 4, 0, 0),
+    RM_SHADER_ENTRY(RM_SHADER_SOFTMAX_TOPK, softmax_topk, 2, 1 * 4, 0, 0),
+    [RM_SHADER_PREPROCESS_IMAGE] = {.name = "preprocess_image",
                                     .code = rm_spv_preprocess_image,
                                     .code_size = sizeof(rm_spv_preprocess_image),
                                     .binding_count = 2,

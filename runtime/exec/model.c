@@ -281,8 +281,7 @@ static repmlp_status open_model(repmlp_context *ctx, const char *path, const cha
     }
     rm_safetensors *st = NULL;
     s = rm_safetensors_open(path, &st);
-    uint64_t alignment = ctx->caps.min_storage_buffer_offset_alignment;
-    if (alignment < 16) alignment = 16;
+    uint64_t alignment = rm_caps_binding_alignment(&ctx->caps);
     float *host = NULL, **fill = plan_bytes ? NULL : &host;
     if (s == REPMLP_OK && arch) {
         char where[512];

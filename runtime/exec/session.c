@@ -45,9 +45,9 @@ static repmlp_status check_fits(repmlp_session *s) {
         if (bytes > caps->max_storage_buffer_range)
             return rm_fail(REPMLP_ERROR_TOO_LARGE,
                            "%s: batch %u needs a %llu-byte tensor; the device binds at most %llu "
-                           "bytes (use a smaller batch)",
+                           "bytes (maxStorageBufferRange, profile %s; use a smaller batch)",
                            s->model->path, s->batch, (unsigned long long)bytes,
-                           (unsigned long long)caps->max_storage_buffer_range);
+                           (unsigned long long)caps->max_storage_buffer_range, caps->profile);
     }
     return REPMLP_OK;
 }
@@ -229,8 +229,7 @@ repmlp_status repmlp_session_create(repmlp_model *model, uint32_t batch, repmlp_
     s->model = model;
     s->ctx = model->ctx;
     s->batch = batch;
-    uint64_t alignment = s->ctx->caps.min_storage_buffer_offset_alignment;
-    if (alignment < 16) alignment = 16;
+    uint64_t alignment = rm_caps_binding_alignment(&s->ctx->caps);
     st = build_graph(s);
     if (st == REPMLP_OK) st = rm_memplan(&s->graph, alignment, &s->arena_bytes);
     if (st == REPMLP_OK) st = check_fits(s);
@@ -279,9 +278,9 @@ repmlp_status repmlp_session_memory_needed(repmlp_model *model, uint32_t batch, 
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
                        "repmlp_session_memory_needed: NULL argument or batch 0");
     repmlp_session s = {.model = model, .ctx = model->ctx, .batch = batch};
-    uint64_t alignment = s.ctx->caps.min_storage_buffer_offset_alignment;
     repmlp_status st = build_graph(&s);
-    if (st == REPMLP_OK) st = rm_memplan(&s.graph, alignment < 16 ? 16 : alignment, &s.arena_bytes);
+    if (st == REPMLP_OK)
+        st = rm_memplan(&s.graph, rm_caps_binding_alignment(&s.ctx->caps), &s.arena_bytes);
     if (st == REPMLP_OK) *bytes = session_bytes(&s);
     rm_graph_free(&s.graph);
     return st;

@@ -1,8 +1,10 @@
 #include "ops/gemm_core.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "core/limits.h"
 
 /* Row tiles compiled for every GEMM-core kernel (TM in shaders/gemm_core.glsl), in the order
  * of their rm_shader_id entries. */
@@ -70,12 +72,10 @@ repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *c, u
     uint64_t row_tiles = rm_div_up(c->M, tile_rows[tile]);
     uint32_t ly = row_tiles < RM_GEMM_LY ? (uint32_t)row_tiles : RM_GEMM_LY;
     uint64_t gy = rm_div_up(row_tiles, ly);
-    if (gx > ctx->caps.max_workgroup_count[0] || gy > ctx->caps.max_workgroup_count[1] ||
-        c->groups > ctx->caps.max_workgroup_count[2])
-        return rm_fail(REPMLP_ERROR_TOO_LARGE,
-                       "%s: M=%u N=%u g=%u needs a %llux%llux%u grid, over the device limits",
-                       c->name, c->M, c->NO, c->groups, (unsigned long long)gx,
-                       (unsigned long long)gy, c->groups);
+    char what[128];
+    snprintf(what, sizeof what, "%s M=%u N=%u g=%u", c->name, c->M, c->NO, c->groups);
+    repmlp_status st = rm_limits_check_groups(ctx, what, gx, gy, c->groups);
+    if (st != REPMLP_OK) return st;
 
     uint32_t head[7] = {RM_GEMM_LX,         ly, 1, c->K, c->NO, c->ep.has_bias ? 1u : 0u,
                         (uint32_t)c->ep.act};
@@ -92,18 +92,20 @@ repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *c, u
     }
     spec[36] = c->ep.has_residual ? 1u : 0u;
 
-    uint64_t texel_limit = ctx->caps.max_texel_buffer_elements;
-    bool texel_fits = c->max_read[0] < texel_limit && c->max_read[1] < texel_limit &&
-                      c->max_read[2] < texel_limit;
+    /* Texels read through the largest texel view (max_read holds the largest index). */
+    uint64_t texel_reads = 0;
+    for (int i = 0; i < 3; i++)
+        if (c->max_read[i] + 1 > texel_reads) texel_reads = c->max_read[i] + 1;
     bool texel = false;
     if (c->variant == RM_GEMM_TEXEL) {
-        if (!texel_fits)
-            return rm_fail(REPMLP_ERROR_TOO_LARGE,
-                           "%s: operands exceed the device's %llu texel-buffer elements", c->name,
-                           (unsigned long long)texel_limit);
+        st = rm_limits_check_texel_reads(ctx, what, texel_reads);
+        if (st != REPMLP_OK) return st;
         texel = true;
-    } else if (c->variant == RM_GEMM_AUTO && ctx->caps.prefer_texel_operands && texel_fits) {
-        texel = true;
+    } else if (c->variant == RM_GEMM_AUTO && texel_reads <= ctx->caps.max_texel_buffer_elements) {
+        rm_operand_path path;
+        st = rm_operand_path_get(ctx, &path);
+        if (st != REPMLP_OK) return rm_fail_prefix(st, "%s", c->name);
+        texel = path == RM_OPERAND_TEXEL;
     }
     if (c->w16 && !texel && !ctx->caps.storage_16bit)
         return rm_fail(REPMLP_ERROR_UNSUPPORTED,
@@ -112,7 +114,7 @@ repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *c, u
                         : c->w16 ? c->storage_w16_shader
                                  : c->storage_shader;
     rm_shader_id shader = (rm_shader_id)(base + tile);
-    repmlp_status st = rm_pipeline_get(ctx, shader, spec, spec_count, &out->pipeline);
+    st = rm_pipeline_get(ctx, shader, spec, spec_count, &out->pipeline);
     if (st != REPMLP_OK) return st;
     out->half_mask = texel && c->w16 ? 1u << 1 : 0;
     out->groups[0] = (uint32_t)gx;

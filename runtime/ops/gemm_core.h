@@ -30,6 +30,12 @@ typedef struct rm_gemm_core {
 repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *core, uint32_t *spec,
                                    uint32_t spec_count, rm_dispatch *out);
 
+/* How RM_GEMM_AUTO reads its operands on this context: REPMLP_OPERAND_PATH when set, else
+ * measured the first time it is asked (ops/operand_path.c), under ctx->operand_lock: a small
+ * GEMM timed with the storage- and the texel-buffer kernel (a candidate that does not fit
+ * ctx->caps is skipped), the faster one kept for the context's life. */
+repmlp_status rm_operand_path_get(repmlp_context *ctx, rm_operand_path *out);
+
 /* spec[0..7) <- map (3 radices, 4 strides). */
 void rm_gemm_put_map(uint32_t *spec, const rm_index_map *m);
 

@@ -44,8 +44,9 @@ typedef enum rm_activation {
     RM_ACT_SIGMOID = 3,
 } rm_activation;
 
-/* Which kernel variant reads the operands: chosen from the device's caps by default; tests
- * and benchmarks force one to cover both on every driver. */
+/* Which kernel variant reads the operands: by default the faster one on the context's device,
+ * measured once (rm_operand_path_get); tests and benchmarks force one to cover both on every
+ * driver. */
 typedef enum rm_gemm_variant {
     RM_GEMM_AUTO = 0,
     RM_GEMM_STORAGE, /* storage buffers: works everywhere */

@@ -14,6 +14,7 @@
 #include "compare.h"
 #include "core/context.h"
 #include "exec/session.h"
+#include "ops/gemm_core.h"
 #include "ops/ops.h"
 #include "io/json.h"
 #include "io/safetensors.h"
@@ -80,6 +81,19 @@ repmlp_context *ts_context(void) {
 void ts_context_done(repmlp_context *ctx) {
     repmlp_context_destroy(ctx);
     ts_check_validation(); /* after the device is gone: leak reports come from vkDestroyDevice */
+}
+
+void ts_share_operand_path(void) {
+    const char *set = getenv("REPMLP_OPERAND_PATH");
+    if (set && *set) return;
+    repmlp_context *ctx = ts_context();
+    rm_operand_path path;
+    if (rm_operand_path_get(ctx, &path) != REPMLP_OK)
+        fail_msg("operand path: %s", repmlp_last_error());
+    const char *name = path == RM_OPERAND_TEXEL ? "texel" : "storage";
+    print_message("operand path measured: %s (exported as REPMLP_OPERAND_PATH)\n", name);
+    setenv("REPMLP_OPERAND_PATH", name, 1);
+    ts_context_done(ctx);
 }
 
 ts_rng ts_rng_make(uint64_t seed) {

@@ -30,6 +30,13 @@ extern uint32_t ts_validation_messages;
 void ts_check_validation(void);
 void ts_log(void *user, repmlp_log_level level, const char *message);
 
+/* Measures the GEMM operand path once on the run's device, as the library does on every new
+ * context, and exports the choice as REPMLP_OPERAND_PATH (unless already set), so that the
+ * contexts this program and its repmlp-run children make take that path without measuring
+ * again: a measurement costs two pipeline compiles, ~0.4 s per context on SwiftShader. For the
+ * set-up of tests that run many contexts (test_limits checks the measurement itself). */
+void ts_share_operand_path(void);
+
 /* Skips are never silent: ts_skip_note prints "SKIPPED: <reason>" (scripts/test.sh lists these
  * lines at the end of the run) and counts it; ts_skip also ends the current test case. A
  * program with a skip and no failure exits with TS_SKIP_CODE, which ctest reports as
