@@ -31,7 +31,7 @@
 /* texel_mask: bit i set when binding i is a uniform texel buffer; texel4_mask: those of them
  * read as vec4 texels. */
 #define RM_SHADER_ENTRY(id, name, bindings, push, texel_mask, texel4_mask)                         \
-    [id] = {#name, rm_spv_##name, sizeof(rm_spv_##name), bindings, push, texel_mask, texel4_mask}
+    [id] = {#name, rm_spv_##name, sizeof(rm_spv_##name), bindings, push, texel_mask, texel4_mask, 0}
 /* The GEMM core (shaders/gemm_core.glsl): 7 bindings, push constant M; the texel variants read
  * 0 (X), 1 (W, vec4) and 4 (V) through texel buffers. */
 #define RM_GEMM_CORE_ENTRY(id, name) RM_SHADER_ENTRY(id, name, 7, 1 * 4, 0, 0)
