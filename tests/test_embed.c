@@ -7,6 +7,7 @@
 #include "test_support.h"
 
 #include <pthread.h>
+#include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -503,6 +504,117 @@ static void async_submit(void **state) {
     ts_context_done(ctx);
 }
 
+/* ---- the application's allocators ---- */
+
+/* Host allocations with a 16-byte header holding a magic word: a free of memory this hook did
+ * not make fails the test instead of corrupting the heap. */
+typedef struct counts {
+    long allocs, live;
+} counts;
+static counts host_counts, vk_counts;
+#define HOST_MAGIC 0x72706d6cu
+
+static void *host_malloc(void *user, size_t size) {
+    (void)user;
+    unsigned char *p = malloc(size + 16);
+    if (!p) return NULL;
+    memcpy(p, &(uint32_t){HOST_MAGIC}, 4);
+    host_counts.allocs++;
+    host_counts.live++;
+    return p + 16;
+}
+
+static void host_free(void *user, void *ptr) {
+    (void)user;
+    unsigned char *p = (unsigned char *)ptr - 16;
+    uint32_t magic;
+    memcpy(&magic, p, 4);
+    if (magic != HOST_MAGIC) fail_msg("the library freed memory its allocator did not make");
+    memset(p, 0, 4);
+    host_counts.live--;
+    free(p);
+}
+
+static void *host_realloc(void *user, void *ptr, size_t size) {
+    if (!ptr) return host_malloc(user, size);
+    unsigned char *p = (unsigned char *)ptr - 16;
+    uint32_t magic;
+    memcpy(&magic, p, 4);
+    if (magic != HOST_MAGIC) fail_msg("the library reallocated memory its allocator did not make");
+    unsigned char *q = realloc(p, size + 16);
+    return q ? q + 16 : NULL;
+}
+
+static void *VKAPI_CALL vk_alloc(void *user, size_t size, size_t align,
+                                 VkSystemAllocationScope scope) {
+    (void)user, (void)scope;
+    void *p = aligned_alloc(align, (size + align - 1) / align * align);
+    if (p) vk_counts.allocs++, vk_counts.live++;
+    return p;
+}
+
+static void VKAPI_CALL vk_free(void *user, void *ptr) {
+    (void)user;
+    if (!ptr) return;
+    vk_counts.live--;
+    free(ptr);
+}
+
+static void *VKAPI_CALL vk_realloc(void *user, void *old, size_t size, size_t align,
+                                   VkSystemAllocationScope scope) {
+    if (!old) return vk_alloc(user, size, align, scope);
+    if (!size) {
+        vk_free(user, old);
+        return NULL;
+    }
+    void *p = aligned_alloc(align, (size + align - 1) / align * align);
+    if (!p) return NULL;
+    size_t keep = malloc_usable_size(old);
+    memcpy(p, old, keep < size ? keep : size);
+    free(old);
+    return p;
+}
+
+/* Every host allocation of a context, model, session and run goes through the application's
+ * hook and every Vulkan allocation through its callbacks, and all come back. */
+static void allocators(void **state) {
+    (void)state;
+    host_counts = vk_counts = (counts){0, 0};
+    repmlp_allocator a = {host_malloc, host_realloc, host_free, NULL};
+    repmlp_allocator half = {host_malloc, NULL, host_free, NULL};
+    assert_int_equal(repmlp_set_allocator(&half), REPMLP_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(repmlp_set_allocator(&a), REPMLP_OK);
+    VkAllocationCallbacks cb = {
+        .pfnAllocation = vk_alloc, .pfnReallocation = vk_realloc, .pfnFree = vk_free};
+    repmlp_context_desc desc = ts_context_desc();
+    desc.vk_allocator = &cb;
+    repmlp_context *ctx;
+    assert_int_equal(repmlp_context_create(&desc, &ctx), REPMLP_OK);
+    repmlp_model *m;
+    assert_int_equal(repmlp_model_load(ctx, ts_fx.fused_path, &m), REPMLP_OK);
+    repmlp_session *s;
+    assert_int_equal(repmlp_session_create(m, ts_fx.batch, &s), REPMLP_OK);
+    float *y = malloc(ts_fx.output_count * sizeof *y);
+    assert_int_equal(ts_session_run(s, ts_fx.input, ts_fx.input_count, y, ts_fx.output_count),
+                     REPMLP_OK);
+    assert_true(ts_max_rel_error(y, ts_fx.expected, ts_fx.output_count) < TS_FX_TOLERANCE);
+    free(y);
+    repmlp_session_destroy(s);
+    repmlp_model_destroy(m);
+    repmlp_context_destroy(ctx);
+    assert_int_equal(repmlp_set_allocator(NULL), REPMLP_OK);
+    print_message("application allocators: %ld host allocations, %ld through "
+                  "VkAllocationCallbacks; none left\n",
+                  host_counts.allocs, vk_counts.allocs);
+    assert_true(host_counts.allocs > 0);
+    assert_int_equal(host_counts.live, 0);
+    assert_int_equal(vk_counts.live, 0);
+    if (!vk_counts.allocs)
+        ts_skip_note("%s never calls VkAllocationCallbacks: only their pass-through was checked",
+                     ts_ctx ? ts_ctx->info.name : "this driver");
+    ts_check_validation();
+}
+
 /* ---- memory on the application's terms ---- */
 
 static uint64_t memory_used(repmlp_context *ctx) {
@@ -573,6 +685,7 @@ int main(void) {
         cmocka_unit_test(imported_device), cmocka_unit_test(pipeline_cache),
         cmocka_unit_test(threads),         cmocka_unit_test(staging_path),
         cmocka_unit_test(memory_budget),   cmocka_unit_test(async_submit),
+        cmocka_unit_test(allocators),
     };
     return ts_exit_code(
         cmocka_run_group_tests(tests, ts_group_fixture_open, ts_group_fixture_close));

@@ -14,6 +14,7 @@
 #ifndef REPMLP_CONTEXT_H
 #define REPMLP_CONTEXT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "repmlp/export.h"
@@ -24,6 +25,7 @@ extern "C" {
 #endif
 
 typedef struct repmlp_context repmlp_context;
+struct VkAllocationCallbacks; /* Vulkan's; only repmlp/vulkan.h users need its definition */
 
 typedef enum repmlp_log_level {
     REPMLP_LOG_DEBUG = 0,
@@ -94,6 +96,10 @@ typedef struct repmlp_context_desc {
      * anything is allocated. Ask first with repmlp_model_memory_needed /
      * repmlp_session_memory_needed. */
     uint64_t device_memory_limit;
+    /* Optional (NULL: the driver's): the application's VkAllocationCallbacks, passed to every
+     * vkCreate*, vkAllocate*, vkDestroy* and vkFree* call the library makes (instance and
+     * device included when the library creates them). Must outlive the context. */
+    const struct VkAllocationCallbacks *vk_allocator;
 } repmlp_context_desc;
 
 /* Lists the Vulkan devices. On input *count is the capacity of infos (infos may be NULL with
@@ -168,6 +174,19 @@ typedef struct repmlp_memory_info {
     uint64_t heap_usage;  /* and its usage (every process's, as the driver reports it) */
 } repmlp_memory_info;
 REPMLP_API repmlp_status repmlp_context_memory(const repmlp_context *ctx, repmlp_memory_info *out);
+
+/* The application's host allocator: every host allocation the library makes goes through it
+ * (not the Vulkan loader's or driver's, which take repmlp_context_desc.vk_allocator, and not
+ * cJSON's, which follows the application's own cJSON_InitHooks). Process-wide: set it before
+ * any other library call and keep it while anything the library made exists; NULL restores the
+ * C library's malloc. All three functions are required. */
+typedef struct repmlp_allocator {
+    void *(*malloc)(void *user, size_t size);
+    void *(*realloc)(void *user, void *ptr, size_t size);
+    void (*free)(void *user, void *ptr);
+    void *user;
+} repmlp_allocator;
+REPMLP_API repmlp_status repmlp_set_allocator(const repmlp_allocator *allocator);
 
 /* Library version, as "MAJOR.MINOR.PATCH" and as MAJOR*10000 + MINOR*100 + PATCH. */
 #define REPMLP_VERSION_MAJOR 0

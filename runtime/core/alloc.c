@@ -1,27 +1,51 @@
 #include "core/alloc.h"
+#include "core/error.h"
 #include "core/fault.h"
+#include "repmlp/context.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+/* The application's allocator (repmlp_set_allocator); all NULL: the C library's. */
+static repmlp_allocator host;
+
+repmlp_status repmlp_set_allocator(const repmlp_allocator *allocator) {
+    if (allocator && (!allocator->malloc || !allocator->realloc || !allocator->free))
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                       "repmlp_set_allocator: malloc, realloc and free are all required");
+    host = allocator ? *allocator : (repmlp_allocator){0};
+    return REPMLP_OK;
+}
+
 void *rm_malloc(size_t size) {
     if (rm_fault_hit(RM_FAULT_HOST_ALLOC)) return NULL;
-    return malloc(size ? size : 1);
+    if (!size) size = 1;
+    return host.malloc ? host.malloc(host.user, size) : malloc(size);
 }
 
 void *rm_calloc(size_t count, size_t size) {
     if (rm_fault_hit(RM_FAULT_HOST_ALLOC)) return NULL;
-    if (count == 0 || size == 0) count = size = 1;
-    return calloc(count, size);
+    size_t bytes;
+    if (!rm_mul_size(count, size, &bytes)) return NULL;
+    if (!bytes) bytes = 1;
+    if (!host.malloc) return calloc(1, bytes);
+    void *p = host.malloc(host.user, bytes);
+    if (p) memset(p, 0, bytes);
+    return p;
 }
 
 void *rm_realloc(void *ptr, size_t size) {
     if (rm_fault_hit(RM_FAULT_HOST_ALLOC)) return NULL;
-    return realloc(ptr, size ? size : 1);
+    if (!size) size = 1;
+    return host.realloc ? host.realloc(host.user, ptr, size) : realloc(ptr, size);
 }
 
 void rm_free(void *ptr) {
-    free(ptr);
+    if (!ptr) return;
+    if (host.free)
+        host.free(host.user, ptr);
+    else
+        free(ptr);
 }
 
 char *rm_strdup(const char *s) {

@@ -49,7 +49,8 @@ repmlp_status rm_buffer_create(repmlp_context *ctx, VkDeviceSize size, rm_buffer
         .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
     };
     if (kind == RM_BUFFER_DEVICE) info.usage |= VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT;
-    VkResult r = RM_VK_CREATE(ctx->vk.vkCreateBuffer(ctx->device, &info, NULL, &out->buffer));
+    VkResult r =
+        RM_VK_CREATE(ctx->vk.vkCreateBuffer(ctx->device, &info, ctx->vk_allocator, &out->buffer));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateBuffer");
 
     VkMemoryRequirements req;
@@ -69,7 +70,8 @@ repmlp_status rm_buffer_create(repmlp_context *ctx, VkDeviceSize size, rm_buffer
         .allocationSize = req.size,
         .memoryTypeIndex = (uint32_t)type,
     };
-    r = RM_VK_CREATE(ctx->vk.vkAllocateMemory(ctx->device, &alloc, NULL, &out->memory));
+    r = RM_VK_CREATE(
+        ctx->vk.vkAllocateMemory(ctx->device, &alloc, ctx->vk_allocator, &out->memory));
     if (r != VK_SUCCESS) {
         rm_buffer_destroy(ctx, out);
         return rm_vk_fail(ctx, r, "vkAllocateMemory");
@@ -97,9 +99,9 @@ repmlp_status rm_buffer_create(repmlp_context *ctx, VkDeviceSize size, rm_buffer
 
 void rm_buffer_destroy(repmlp_context *ctx, rm_buffer *buf) {
     if (!buf) return;
-    if (buf->buffer) ctx->vk.vkDestroyBuffer(ctx->device, buf->buffer, NULL);
+    if (buf->buffer) ctx->vk.vkDestroyBuffer(ctx->device, buf->buffer, ctx->vk_allocator);
     /* Freeing the memory also unmaps it. */
-    if (buf->memory) ctx->vk.vkFreeMemory(ctx->device, buf->memory, NULL);
+    if (buf->memory) ctx->vk.vkFreeMemory(ctx->device, buf->memory, ctx->vk_allocator);
     if (buf->allocated) atomic_fetch_sub(&ctx->memory_used, (uint64_t)buf->allocated);
     memset(buf, 0, sizeof *buf);
 }

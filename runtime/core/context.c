@@ -116,8 +116,8 @@ static repmlp_status create_messenger(repmlp_context *ctx) {
         .pfnUserCallback = on_debug_message,
         .pUserData = ctx,
     };
-    VkResult r =
-        RM_VK_CREATE(vkCreateDebugUtilsMessengerEXT(ctx->instance, &info, NULL, &ctx->messenger));
+    VkResult r = RM_VK_CREATE(
+        vkCreateDebugUtilsMessengerEXT(ctx->instance, &info, ctx->vk_allocator, &ctx->messenger));
     return r == VK_SUCCESS ? REPMLP_OK : rm_vk_fail(ctx, r, "vkCreateDebugUtilsMessengerEXT");
 }
 
@@ -246,7 +246,8 @@ static repmlp_status create_device(repmlp_context *ctx, bool storage16_available
         .enabledExtensionCount = timeline ? 1 : 0,
         .ppEnabledExtensionNames = extensions,
     };
-    VkResult r = RM_VK_CREATE(vkCreateDevice(ctx->physical_device, &info, NULL, &ctx->device));
+    VkResult r =
+        RM_VK_CREATE(vkCreateDevice(ctx->physical_device, &info, ctx->vk_allocator, &ctx->device));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateDevice");
     ctx->caps.storage_16bit = use16;
     ctx->caps.fp16_weights = use16 && (ctx->flags & REPMLP_CONTEXT_FP16_WEIGHTS);
@@ -269,15 +270,15 @@ repmlp_status rm_context_finish(repmlp_context *ctx) {
         .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
         .queueFamilyIndex = ctx->queue_family,
     };
-    VkResult r =
-        RM_VK_CREATE(ctx->vk.vkCreateCommandPool(ctx->device, &pool, NULL, &ctx->command_pool));
+    VkResult r = RM_VK_CREATE(
+        ctx->vk.vkCreateCommandPool(ctx->device, &pool, ctx->vk_allocator, &ctx->command_pool));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateCommandPool");
     VkFenceCreateInfo fence = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-    r = RM_VK_CREATE(ctx->vk.vkCreateFence(ctx->device, &fence, NULL, &ctx->fence));
+    r = RM_VK_CREATE(ctx->vk.vkCreateFence(ctx->device, &fence, ctx->vk_allocator, &ctx->fence));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateFence");
     VkPipelineCacheCreateInfo cache = {.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
-    r = RM_VK_CREATE(
-        ctx->vk.vkCreatePipelineCache(ctx->device, &cache, NULL, &ctx->pipeline_cache));
+    r = RM_VK_CREATE(ctx->vk.vkCreatePipelineCache(ctx->device, &cache, ctx->vk_allocator,
+                                                   &ctx->pipeline_cache));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreatePipelineCache");
     VkSamplerCreateInfo sampler = {.sType = VK_STRUCTURE_TYPE_SAMPLER_CREATE_INFO,
                                    .magFilter = VK_FILTER_NEAREST,
@@ -286,7 +287,8 @@ repmlp_status rm_context_finish(repmlp_context *ctx) {
                                    .addressModeU = VK_SAMPLER_ADDRESS_MODE_CLAMP_TO_EDGE,
                                    .addressModeV = VK_SAMPLER_ADDRESS_MODE_CLAMP_TO_EDGE,
                                    .addressModeW = VK_SAMPLER_ADDRESS_MODE_CLAMP_TO_EDGE};
-    r = RM_VK_CREATE(ctx->vk.vkCreateSampler(ctx->device, &sampler, NULL, &ctx->sampler));
+    r = RM_VK_CREATE(
+        ctx->vk.vkCreateSampler(ctx->device, &sampler, ctx->vk_allocator, &ctx->sampler));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateSampler");
     rm_log(ctx, REPMLP_LOG_INFO,
            "device: %s (Vulkan %u.%u, subgroup %u, 16-bit storage %s, weights %s)", ctx->info.name,
@@ -336,6 +338,7 @@ repmlp_status rm_context_alloc(const repmlp_context_desc *desc, repmlp_context *
         ctx->timeout_ns = desc->timeout_ns;
         ctx->validation_counter = desc->validation_counter;
         ctx->memory_limit = desc->device_memory_limit;
+        ctx->vk_allocator = desc->vk_allocator;
     }
     if (!ctx->timeout_ns) ctx->timeout_ns = RM_DEFAULT_TIMEOUT_NS;
     *out = ctx;
@@ -383,7 +386,7 @@ repmlp_status repmlp_context_create(const repmlp_context_desc *desc, repmlp_cont
     ctx->owns_instance = ctx->owns_device = true;
     bool validation = (ctx->flags & REPMLP_CONTEXT_VALIDATION) != 0;
     bool storage16 = false;
-    st = rm_instance_create(validation, &ctx->instance);
+    st = rm_instance_create(validation, ctx->vk_allocator, &ctx->instance);
     if (st == REPMLP_OK && validation) st = create_messenger(ctx);
     if (st == REPMLP_OK) st = pick_device(ctx, desc ? desc->device : NULL);
     if (st == REPMLP_OK) {
@@ -413,14 +416,16 @@ void repmlp_context_destroy(repmlp_context *ctx) {
         }
         rm_pipelines_destroy_all(ctx);
         if (ctx->pipeline_cache)
-            ctx->vk.vkDestroyPipelineCache(ctx->device, ctx->pipeline_cache, NULL);
-        if (ctx->fence) ctx->vk.vkDestroyFence(ctx->device, ctx->fence, NULL);
-        if (ctx->sampler) ctx->vk.vkDestroySampler(ctx->device, ctx->sampler, NULL);
-        if (ctx->command_pool) ctx->vk.vkDestroyCommandPool(ctx->device, ctx->command_pool, NULL);
-        if (ctx->owns_device) ctx->vk.vkDestroyDevice(ctx->device, NULL);
+            ctx->vk.vkDestroyPipelineCache(ctx->device, ctx->pipeline_cache, ctx->vk_allocator);
+        if (ctx->fence) ctx->vk.vkDestroyFence(ctx->device, ctx->fence, ctx->vk_allocator);
+        if (ctx->sampler) ctx->vk.vkDestroySampler(ctx->device, ctx->sampler, ctx->vk_allocator);
+        if (ctx->command_pool)
+            ctx->vk.vkDestroyCommandPool(ctx->device, ctx->command_pool, ctx->vk_allocator);
+        if (ctx->owns_device) ctx->vk.vkDestroyDevice(ctx->device, ctx->vk_allocator);
     }
-    if (ctx->messenger) vkDestroyDebugUtilsMessengerEXT(ctx->instance, ctx->messenger, NULL);
-    if (ctx->instance && ctx->owns_instance) vkDestroyInstance(ctx->instance, NULL);
+    if (ctx->messenger)
+        vkDestroyDebugUtilsMessengerEXT(ctx->instance, ctx->messenger, ctx->vk_allocator);
+    if (ctx->instance && ctx->owns_instance) vkDestroyInstance(ctx->instance, ctx->vk_allocator);
     rm_mutex_destroy(&ctx->operand_lock);
     rm_mutex_destroy(&ctx->transfer_lock);
     rm_mutex_destroy(&ctx->lock);

@@ -86,6 +86,7 @@ struct repmlp_context {
     VkCommandPool command_pool; /* for one-off transfers; guarded by lock */
     VkFence fence;              /* for one-off transfers; guarded by lock */
     VkPipelineCache pipeline_cache;
+    const VkAllocationCallbacks *vk_allocator; /* the application's, or NULL */
     VkSampler sampler; /* nearest, for sampled-image inputs (texelFetch ignores its filters) */
     struct rm_pipeline_cache_entry *pipelines; /* built pipelines, shared by all ops */
 

@@ -21,7 +21,8 @@ repmlp_status rm_descriptor_pool_create(repmlp_context *ctx, uint32_t sets, VkDe
         .poolSizeCount = 3,
         .pPoolSizes = sizes,
     };
-    VkResult r = RM_VK_CREATE(ctx->vk.vkCreateDescriptorPool(ctx->device, &info, NULL, out));
+    VkResult r =
+        RM_VK_CREATE(ctx->vk.vkCreateDescriptorPool(ctx->device, &info, ctx->vk_allocator, out));
     if (r != VK_SUCCESS) {
         *out = VK_NULL_HANDLE;
         return rm_vk_fail(ctx, r, "vkCreateDescriptorPool");
@@ -30,7 +31,7 @@ repmlp_status rm_descriptor_pool_create(repmlp_context *ctx, uint32_t sets, VkDe
 }
 
 void rm_descriptor_pool_destroy(repmlp_context *ctx, VkDescriptorPool pool) {
-    if (pool) ctx->vk.vkDestroyDescriptorPool(ctx->device, pool, NULL);
+    if (pool) ctx->vk.vkDestroyDescriptorPool(ctx->device, pool, ctx->vk_allocator);
 }
 
 static repmlp_status check_binding(const repmlp_context *ctx, const rm_shader_info *info,
@@ -91,8 +92,8 @@ repmlp_status rm_dispatch_bind(repmlp_context *ctx, VkDescriptorPool pool, rm_di
                 .offset = b->offset,
                 .range = b->range < max_bytes ? b->range / texel_bytes * texel_bytes : max_bytes,
             };
-            VkResult r =
-                RM_VK_CREATE(ctx->vk.vkCreateBufferView(ctx->device, &view, NULL, &d->views[i]));
+            VkResult r = RM_VK_CREATE(
+                ctx->vk.vkCreateBufferView(ctx->device, &view, ctx->vk_allocator, &d->views[i]));
             if (r != VK_SUCCESS) {
                 d->views[i] = VK_NULL_HANDLE;
                 rm_dispatch_unbind(ctx, d);
@@ -132,7 +133,7 @@ repmlp_status rm_dispatch_bind(repmlp_context *ctx, VkDescriptorPool pool, rm_di
 void rm_dispatch_unbind(repmlp_context *ctx, rm_dispatch *d) {
     for (int i = 0; i < RM_MAX_BINDINGS; i++)
         if (d->views[i]) {
-            ctx->vk.vkDestroyBufferView(ctx->device, d->views[i], NULL);
+            ctx->vk.vkDestroyBufferView(ctx->device, d->views[i], ctx->vk_allocator);
             d->views[i] = VK_NULL_HANDLE;
         }
 }

@@ -49,7 +49,8 @@ static repmlp_status has_instance_extension(const char *name, bool *found) {
     return REPMLP_OK;
 }
 
-repmlp_status rm_instance_create(bool validation, VkInstance *out) {
+repmlp_status rm_instance_create(bool validation, const VkAllocationCallbacks *allocator,
+                                 VkInstance *out) {
     repmlp_status st = rm_load_vulkan();
     if (st != REPMLP_OK) return st;
 
@@ -100,7 +101,7 @@ repmlp_status rm_instance_create(bool validation, VkInstance *out) {
         .ppEnabledExtensionNames = extensions,
     };
     VkInstance instance = VK_NULL_HANDLE;
-    VkResult r = RM_VK_CREATE(vkCreateInstance(&info, NULL, &instance));
+    VkResult r = RM_VK_CREATE(vkCreateInstance(&info, allocator, &instance));
     if (r == VK_ERROR_INCOMPATIBLE_DRIVER) /* what the loader says when it finds no driver */
         return rm_fail(REPMLP_ERROR_NO_DEVICE, "no Vulkan driver found (vkCreateInstance: "
                                                "VK_ERROR_INCOMPATIBLE_DRIVER): " RM_NO_DRIVER_HINT);
@@ -235,7 +236,7 @@ repmlp_status repmlp_list_devices(repmlp_device_info *infos, uint32_t *count) {
     if (*count && !infos)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_list_devices: infos is NULL");
     VkInstance instance;
-    repmlp_status st = rm_instance_create(false, &instance);
+    repmlp_status st = rm_instance_create(false, NULL, &instance);
     if (st != REPMLP_OK) return st;
     VkPhysicalDevice *devices = NULL;
     uint32_t n = 0;

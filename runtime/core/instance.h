@@ -14,7 +14,9 @@
     "VK_DRIVER_FILES (under Wine: a display, e.g. xvfb-run)"
 
 repmlp_status rm_load_vulkan(void);
-repmlp_status rm_instance_create(bool validation, VkInstance *out);
+/* allocator: the application's VkAllocationCallbacks, or NULL. */
+repmlp_status rm_instance_create(bool validation, const VkAllocationCallbacks *allocator,
+                                 VkInstance *out);
 /* rm_malloc'd array of the instance's physical devices. */
 repmlp_status rm_enumerate(VkInstance instance, VkPhysicalDevice **devices, uint32_t *count);
 void rm_describe_device(VkPhysicalDevice pd, uint32_t index, repmlp_device_info *out);

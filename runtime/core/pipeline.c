@@ -13,9 +13,10 @@ struct rm_pipeline_cache_entry {
 };
 
 static void destroy_pipeline(repmlp_context *ctx, rm_pipeline *p) {
-    if (p->pipeline) ctx->vk.vkDestroyPipeline(ctx->device, p->pipeline, NULL);
-    if (p->layout) ctx->vk.vkDestroyPipelineLayout(ctx->device, p->layout, NULL);
-    if (p->set_layout) ctx->vk.vkDestroyDescriptorSetLayout(ctx->device, p->set_layout, NULL);
+    if (p->pipeline) ctx->vk.vkDestroyPipeline(ctx->device, p->pipeline, ctx->vk_allocator);
+    if (p->layout) ctx->vk.vkDestroyPipelineLayout(ctx->device, p->layout, ctx->vk_allocator);
+    if (p->set_layout)
+        ctx->vk.vkDestroyDescriptorSetLayout(ctx->device, p->set_layout, ctx->vk_allocator);
 }
 
 static repmlp_status build(repmlp_context *ctx, rm_pipeline *p) {
@@ -34,8 +35,8 @@ static repmlp_status build(repmlp_context *ctx, rm_pipeline *p) {
         .bindingCount = info->binding_count,
         .pBindings = bindings,
     };
-    VkResult r = RM_VK_CREATE(
-        ctx->vk.vkCreateDescriptorSetLayout(ctx->device, &set_info, NULL, &p->set_layout));
+    VkResult r = RM_VK_CREATE(ctx->vk.vkCreateDescriptorSetLayout(
+        ctx->device, &set_info, ctx->vk_allocator, &p->set_layout));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateDescriptorSetLayout");
 
     VkPushConstantRange push = {
@@ -47,7 +48,8 @@ static repmlp_status build(repmlp_context *ctx, rm_pipeline *p) {
         .pushConstantRangeCount = info->push_size ? 1 : 0,
         .pPushConstantRanges = &push,
     };
-    r = RM_VK_CREATE(ctx->vk.vkCreatePipelineLayout(ctx->device, &layout_info, NULL, &p->layout));
+    r = RM_VK_CREATE(
+        ctx->vk.vkCreatePipelineLayout(ctx->device, &layout_info, ctx->vk_allocator, &p->layout));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreatePipelineLayout");
 
     VkShaderModuleCreateInfo module_info = {
@@ -56,7 +58,8 @@ static repmlp_status build(repmlp_context *ctx, rm_pipeline *p) {
         .pCode = info->code,
     };
     VkShaderModule module;
-    r = RM_VK_CREATE(ctx->vk.vkCreateShaderModule(ctx->device, &module_info, NULL, &module));
+    r = RM_VK_CREATE(
+        ctx->vk.vkCreateShaderModule(ctx->device, &module_info, ctx->vk_allocator, &module));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateShaderModule");
 
     VkSpecializationMapEntry entries[RM_MAX_SPEC];
@@ -80,9 +83,9 @@ static repmlp_status build(repmlp_context *ctx, rm_pipeline *p) {
             },
         .layout = p->layout,
     };
-    r = RM_VK_CREATE(ctx->vk.vkCreateComputePipelines(ctx->device, ctx->pipeline_cache, 1,
-                                                      &pipeline_info, NULL, &p->pipeline));
-    ctx->vk.vkDestroyShaderModule(ctx->device, module, NULL);
+    r = RM_VK_CREATE(ctx->vk.vkCreateComputePipelines(
+        ctx->device, ctx->pipeline_cache, 1, &pipeline_info, ctx->vk_allocator, &p->pipeline));
+    ctx->vk.vkDestroyShaderModule(ctx->device, module, ctx->vk_allocator);
     if (r != VK_SUCCESS) {
         p->pipeline = VK_NULL_HANDLE;
         return rm_vk_fail(ctx, r, "vkCreateComputePipelines");

@@ -112,7 +112,8 @@ repmlp_status repmlp_context_load_pipeline_cache(repmlp_context *ctx, const char
         .pInitialData = map.data + sizeof(cache_header),
     };
     VkPipelineCache loaded;
-    VkResult r = RM_VK_CREATE(ctx->vk.vkCreatePipelineCache(ctx->device, &info, NULL, &loaded));
+    VkResult r =
+        RM_VK_CREATE(ctx->vk.vkCreatePipelineCache(ctx->device, &info, ctx->vk_allocator, &loaded));
     rm_file_map_close(&map);
     if (r != VK_SUCCESS) {
         rm_log(ctx, REPMLP_LOG_WARNING, "pipeline cache %s ignored: the driver refused it (%s)",
@@ -122,7 +123,7 @@ repmlp_status repmlp_context_load_pipeline_cache(repmlp_context *ctx, const char
     rm_mutex_lock(&ctx->lock);
     r = ctx->vk.vkMergePipelineCaches(ctx->device, ctx->pipeline_cache, 1, &loaded);
     rm_mutex_unlock(&ctx->lock);
-    ctx->vk.vkDestroyPipelineCache(ctx->device, loaded, NULL);
+    ctx->vk.vkDestroyPipelineCache(ctx->device, loaded, ctx->vk_allocator);
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkMergePipelineCaches");
     rm_log(ctx, REPMLP_LOG_INFO, "pipeline cache %s loaded", path);
     return REPMLP_OK;

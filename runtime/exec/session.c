@@ -110,8 +110,8 @@ static repmlp_status create_commands(repmlp_session *s) {
         .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
         .queueFamilyIndex = ctx->queue_family,
     };
-    VkResult r =
-        RM_VK_CREATE(ctx->vk.vkCreateCommandPool(ctx->device, &pool, NULL, &s->command_pool));
+    VkResult r = RM_VK_CREATE(
+        ctx->vk.vkCreateCommandPool(ctx->device, &pool, ctx->vk_allocator, &s->command_pool));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateCommandPool");
     VkCommandBufferAllocateInfo alloc = {
         .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
@@ -122,7 +122,7 @@ static repmlp_status create_commands(repmlp_session *s) {
     r = RM_VK_CREATE(ctx->vk.vkAllocateCommandBuffers(ctx->device, &alloc, &s->command_buffer));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkAllocateCommandBuffers");
     VkFenceCreateInfo fence = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-    r = RM_VK_CREATE(ctx->vk.vkCreateFence(ctx->device, &fence, NULL, &s->fence));
+    r = RM_VK_CREATE(ctx->vk.vkCreateFence(ctx->device, &fence, ctx->vk_allocator, &s->fence));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateFence");
     return REPMLP_OK;
 }
@@ -251,9 +251,10 @@ void repmlp_session_destroy(repmlp_session *s) {
     if (s->fence) {
         /* Never free what the device may still be using. */
         if (s->pending) ctx->vk.vkWaitForFences(ctx->device, 1, &s->fence, VK_TRUE, UINT64_MAX);
-        ctx->vk.vkDestroyFence(ctx->device, s->fence, NULL);
+        ctx->vk.vkDestroyFence(ctx->device, s->fence, ctx->vk_allocator);
     }
-    if (s->command_pool) ctx->vk.vkDestroyCommandPool(ctx->device, s->command_pool, NULL);
+    if (s->command_pool)
+        ctx->vk.vkDestroyCommandPool(ctx->device, s->command_pool, ctx->vk_allocator);
     for (int i = 0; s->dispatches && i < s->graph.node_count; i++)
         rm_dispatch_unbind(ctx, &s->dispatches[i]);
     rm_dispatch_unbind(ctx, &s->input_copy);

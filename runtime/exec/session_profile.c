@@ -18,7 +18,8 @@ repmlp_status rm_session_profile(repmlp_session *s, double *ms_per_node) {
                                 .queryType = VK_QUERY_TYPE_TIMESTAMP,
                                 .queryCount = queries};
     VkQueryPool pool;
-    VkResult r = RM_VK_CREATE(ctx->vk.vkCreateQueryPool(ctx->device, &qi, NULL, &pool));
+    VkResult r =
+        RM_VK_CREATE(ctx->vk.vkCreateQueryPool(ctx->device, &qi, ctx->vk_allocator, &pool));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateQueryPool");
     uint64_t *stamps = rm_calloc(queries, sizeof *stamps);
     VkCommandBuffer cmd;
@@ -45,7 +46,7 @@ repmlp_status rm_session_profile(repmlp_session *s, double *ms_per_node) {
             ms_per_node[i] =
                 (double)(stamps[2 * i + 1] - stamps[2 * i]) * ctx->caps.timestamp_period_ns / 1e6;
     rm_free(stamps);
-    ctx->vk.vkDestroyQueryPool(ctx->device, pool, NULL);
+    ctx->vk.vkDestroyQueryPool(ctx->device, pool, ctx->vk_allocator);
     return st;
 }
 
@@ -69,7 +70,8 @@ repmlp_status rm_session_profile_part(repmlp_session *s, uint32_t part, uint32_t
                                 .queryType = VK_QUERY_TYPE_TIMESTAMP,
                                 .queryCount = 2};
     VkQueryPool pool;
-    VkResult r = RM_VK_CREATE(ctx->vk.vkCreateQueryPool(ctx->device, &qi, NULL, &pool));
+    VkResult r =
+        RM_VK_CREATE(ctx->vk.vkCreateQueryPool(ctx->device, &qi, ctx->vk_allocator, &pool));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateQueryPool");
     VkCommandBuffer cmd;
     repmlp_status st = rm_oneoff_begin(ctx, &cmd);
@@ -89,6 +91,6 @@ repmlp_status rm_session_profile_part(repmlp_session *s, uint32_t part, uint32_t
     }
     if (st == REPMLP_OK)
         *ms = (double)(stamps[1] - stamps[0]) * ctx->caps.timestamp_period_ns / 1e6;
-    ctx->vk.vkDestroyQueryPool(ctx->device, pool, NULL);
+    ctx->vk.vkDestroyQueryPool(ctx->device, pool, ctx->vk_allocator);
     return st;
 }
