@@ -39,7 +39,7 @@ function(repmlp_package_objects name)
   repmlp_warnings(${name})
   add_dependencies(${name} repmlp_shaders)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/include
-    ${PROJECT_SOURCE_DIR}/runtime ${REPMLP_SHADER_OUT_DIR} ${REPMLP_CJSON_INCLUDE_DIR}
+    ${PROJECT_SOURCE_DIR}/runtime ${REPMLP_SHADER_OUT_DIR} ${PROJECT_SOURCE_DIR}/shaders ${REPMLP_CJSON_INCLUDE_DIR}
     ${REPMLP_VOLK_INCLUDE_DIR} ${Vulkan_INCLUDE_DIRS})
   target_compile_definitions(${name} PRIVATE VK_NO_PROTOTYPES ${P_DEFINES})
   set_target_properties(${name} ${name}_volk PROPERTIES POSITION_INDEPENDENT_CODE ON

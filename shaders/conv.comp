@@ -6,18 +6,18 @@
 #extension GL_GOOGLE_include_directive : require
 #include "gemm_core.glsl"
 
-layout(constant_id = 37) const uint CG = 1; // input channels per group
-layout(constant_id = 38) const uint C = 1;  // input channels
-layout(constant_id = 39) const uint H = 1;
-layout(constant_id = 40) const uint W = 1;
-layout(constant_id = 41) const uint KH = 1;
-layout(constant_id = 42) const uint KW = 1;
-layout(constant_id = 43) const uint STRIDE_H = 1;
-layout(constant_id = 44) const uint STRIDE_W = 1;
-layout(constant_id = 45) const uint PAD_H = 0;
-layout(constant_id = 46) const uint PAD_W = 0;
-layout(constant_id = 47) const uint OH = 1;
-layout(constant_id = 48) const uint OW = 1;
+layout(constant_id = RM_SPEC_CONV) const uint CG = 1;    // input channels per group
+layout(constant_id = RM_SPEC_CONV + 1) const uint C = 1; // input channels
+layout(constant_id = RM_SPEC_CONV + 2) const uint H = 1;
+layout(constant_id = RM_SPEC_CONV + 3) const uint W = 1;
+layout(constant_id = RM_SPEC_CONV + 4) const uint KH = 1;
+layout(constant_id = RM_SPEC_CONV + 5) const uint KW = 1;
+layout(constant_id = RM_SPEC_CONV + 6) const uint STRIDE_H = 1;
+layout(constant_id = RM_SPEC_CONV + 7) const uint STRIDE_W = 1;
+layout(constant_id = RM_SPEC_CONV + 8) const uint PAD_H = 0;
+layout(constant_id = RM_SPEC_CONV + 9) const uint PAD_W = 0;
+layout(constant_id = RM_SPEC_CONV + 10) const uint OH = 1;
+layout(constant_id = RM_SPEC_CONV + 11) const uint OW = 1;
 
 uint image[TM]; // offset of the row's image
 int iy0[TM];

@@ -9,38 +9,38 @@
 #define RM_RUNS 1
 #include "gemm_core.glsl"
 
-layout(constant_id = 37) const uint AR_R0 = 0;
-layout(constant_id = 38) const uint AR_R1 = 0;
-layout(constant_id = 39) const uint AR_R2 = 0;
-layout(constant_id = 40) const uint AR_S0 = 1;
-layout(constant_id = 41) const uint AR_S1 = 0;
-layout(constant_id = 42) const uint AR_S2 = 0;
-layout(constant_id = 43) const uint AR_S3 = 0;
-layout(constant_id = 44) const uint AC_R0 = 0;
-layout(constant_id = 45) const uint AC_R1 = 0;
-layout(constant_id = 46) const uint AC_R2 = 0;
-layout(constant_id = 47) const uint AC_S0 = 1;
-layout(constant_id = 48) const uint AC_S1 = 0;
-layout(constant_id = 49) const uint AC_S2 = 0;
-layout(constant_id = 50) const uint AC_S3 = 0;
-layout(constant_id = 51) const uint HAS_ADDEND = 0;
-layout(constant_id = 52) const uint VR_R0 = 0;
-layout(constant_id = 53) const uint VR_R1 = 0;
-layout(constant_id = 54) const uint VR_R2 = 0;
-layout(constant_id = 55) const uint VR_S0 = 1;
-layout(constant_id = 56) const uint VR_S1 = 0;
-layout(constant_id = 57) const uint VR_S2 = 0;
-layout(constant_id = 58) const uint VR_S3 = 0;
-layout(constant_id = 59) const uint VC_R0 = 0;
-layout(constant_id = 60) const uint VC_R1 = 0;
-layout(constant_id = 61) const uint VC_R2 = 0;
-layout(constant_id = 62) const uint VC_S0 = 1;
-layout(constant_id = 63) const uint VC_S1 = 0;
-layout(constant_id = 64) const uint VC_S2 = 0;
-layout(constant_id = 65) const uint VC_S3 = 0;
+layout(constant_id = RM_SPEC_A_ROWS) const uint AR_R0 = 0;
+layout(constant_id = RM_SPEC_A_ROWS + 1) const uint AR_R1 = 0;
+layout(constant_id = RM_SPEC_A_ROWS + 2) const uint AR_R2 = 0;
+layout(constant_id = RM_SPEC_A_ROWS + 3) const uint AR_S0 = 1;
+layout(constant_id = RM_SPEC_A_ROWS + 4) const uint AR_S1 = 0;
+layout(constant_id = RM_SPEC_A_ROWS + 5) const uint AR_S2 = 0;
+layout(constant_id = RM_SPEC_A_ROWS + 6) const uint AR_S3 = 0;
+layout(constant_id = RM_SPEC_A_COLS) const uint AC_R0 = 0;
+layout(constant_id = RM_SPEC_A_COLS + 1) const uint AC_R1 = 0;
+layout(constant_id = RM_SPEC_A_COLS + 2) const uint AC_R2 = 0;
+layout(constant_id = RM_SPEC_A_COLS + 3) const uint AC_S0 = 1;
+layout(constant_id = RM_SPEC_A_COLS + 4) const uint AC_S1 = 0;
+layout(constant_id = RM_SPEC_A_COLS + 5) const uint AC_S2 = 0;
+layout(constant_id = RM_SPEC_A_COLS + 6) const uint AC_S3 = 0;
+layout(constant_id = RM_SPEC_HAS_ADDEND) const uint HAS_ADDEND = 0;
+layout(constant_id = RM_SPEC_V_ROWS) const uint VR_R0 = 0;
+layout(constant_id = RM_SPEC_V_ROWS + 1) const uint VR_R1 = 0;
+layout(constant_id = RM_SPEC_V_ROWS + 2) const uint VR_R2 = 0;
+layout(constant_id = RM_SPEC_V_ROWS + 3) const uint VR_S0 = 1;
+layout(constant_id = RM_SPEC_V_ROWS + 4) const uint VR_S1 = 0;
+layout(constant_id = RM_SPEC_V_ROWS + 5) const uint VR_S2 = 0;
+layout(constant_id = RM_SPEC_V_ROWS + 6) const uint VR_S3 = 0;
+layout(constant_id = RM_SPEC_V_COLS) const uint VC_R0 = 0;
+layout(constant_id = RM_SPEC_V_COLS + 1) const uint VC_R1 = 0;
+layout(constant_id = RM_SPEC_V_COLS + 2) const uint VC_R2 = 0;
+layout(constant_id = RM_SPEC_V_COLS + 3) const uint VC_S0 = 1;
+layout(constant_id = RM_SPEC_V_COLS + 4) const uint VC_S1 = 0;
+layout(constant_id = RM_SPEC_V_COLS + 5) const uint VC_S2 = 0;
+layout(constant_id = RM_SPEC_V_COLS + 6) const uint VC_S3 = 0;
 // > 0: V is constant over runs of ADD_RUN columns and is added through the run sums of the
 // weight (runtime/ops/gemm_pack.c) instead of at every k.
-layout(constant_id = 66) const uint ADD_RUN = 0;
+layout(constant_id = RM_SPEC_ADD_RUN) const uint ADD_RUN = 0;
 
 uint arow[TM];
 uint vrow[TM];

@@ -33,45 +33,46 @@ layout(local_size_x_id = 0, local_size_y_id = 1, local_size_z_id = 2) in;
 #ifndef TM
 #define TM 4
 #endif
-#define TN 8
+#include "gemm_layout.h" // shared with the C side: tile, panel, constant ids
+#define TN RM_GEMM_TN
 #define NV (TN / 4)
-#define PANEL 64 // RM_GEMM_PANEL; the workgroup's width LX * TN
+#define PANEL RM_GEMM_PANEL // the workgroup's width LX * TN
 
-layout(constant_id = 3) const uint K = 1;  // reduction length per group
-layout(constant_id = 4) const uint NO = 1; // output columns per group
-layout(constant_id = 5) const uint HAS_BIAS = 0;
-layout(constant_id = 6) const uint ACT = 0; // 0 none, 1 ReLU, 2 GELU (erf), 3 sigmoid
+layout(constant_id = RM_SPEC_K) const uint K = 1;   // reduction length per group
+layout(constant_id = RM_SPEC_NO) const uint NO = 1; // output columns per group
+layout(constant_id = RM_SPEC_HAS_BIAS) const uint HAS_BIAS = 0;
+layout(constant_id = RM_SPEC_ACT) const uint ACT = 0; // 0 none, 1 ReLU, 2 GELU (erf), 3 sigmoid
 // Index maps: digit radices r0, r1, r2 (0 = no further digit) and strides s0..s3.
-layout(constant_id = 7) const uint CR_R0 = 0;
-layout(constant_id = 8) const uint CR_R1 = 0;
-layout(constant_id = 9) const uint CR_R2 = 0;
-layout(constant_id = 10) const uint CR_S0 = 1;
-layout(constant_id = 11) const uint CR_S1 = 0;
-layout(constant_id = 12) const uint CR_S2 = 0;
-layout(constant_id = 13) const uint CR_S3 = 0;
-layout(constant_id = 14) const uint CC_R0 = 0;
-layout(constant_id = 15) const uint CC_R1 = 0;
-layout(constant_id = 16) const uint CC_R2 = 0;
-layout(constant_id = 17) const uint CC_S0 = 1;
-layout(constant_id = 18) const uint CC_S1 = 0;
-layout(constant_id = 19) const uint CC_S2 = 0;
-layout(constant_id = 20) const uint CC_S3 = 0;
-layout(constant_id = 21) const uint HAS_SCALE = 0;
-layout(constant_id = 22) const uint SR_R0 = 0;
-layout(constant_id = 23) const uint SR_R1 = 0;
-layout(constant_id = 24) const uint SR_R2 = 0;
-layout(constant_id = 25) const uint SR_S0 = 1;
-layout(constant_id = 26) const uint SR_S1 = 0;
-layout(constant_id = 27) const uint SR_S2 = 0;
-layout(constant_id = 28) const uint SR_S3 = 0;
-layout(constant_id = 29) const uint SC_R0 = 0;
-layout(constant_id = 30) const uint SC_R1 = 0;
-layout(constant_id = 31) const uint SC_R2 = 0;
-layout(constant_id = 32) const uint SC_S0 = 1;
-layout(constant_id = 33) const uint SC_S1 = 0;
-layout(constant_id = 34) const uint SC_S2 = 0;
-layout(constant_id = 35) const uint SC_S3 = 0;
-layout(constant_id = 36) const uint HAS_RESIDUAL = 0;
+layout(constant_id = RM_SPEC_Y_ROWS) const uint CR_R0 = 0;
+layout(constant_id = RM_SPEC_Y_ROWS + 1) const uint CR_R1 = 0;
+layout(constant_id = RM_SPEC_Y_ROWS + 2) const uint CR_R2 = 0;
+layout(constant_id = RM_SPEC_Y_ROWS + 3) const uint CR_S0 = 1;
+layout(constant_id = RM_SPEC_Y_ROWS + 4) const uint CR_S1 = 0;
+layout(constant_id = RM_SPEC_Y_ROWS + 5) const uint CR_S2 = 0;
+layout(constant_id = RM_SPEC_Y_ROWS + 6) const uint CR_S3 = 0;
+layout(constant_id = RM_SPEC_Y_COLS) const uint CC_R0 = 0;
+layout(constant_id = RM_SPEC_Y_COLS + 1) const uint CC_R1 = 0;
+layout(constant_id = RM_SPEC_Y_COLS + 2) const uint CC_R2 = 0;
+layout(constant_id = RM_SPEC_Y_COLS + 3) const uint CC_S0 = 1;
+layout(constant_id = RM_SPEC_Y_COLS + 4) const uint CC_S1 = 0;
+layout(constant_id = RM_SPEC_Y_COLS + 5) const uint CC_S2 = 0;
+layout(constant_id = RM_SPEC_Y_COLS + 6) const uint CC_S3 = 0;
+layout(constant_id = RM_SPEC_HAS_SCALE) const uint HAS_SCALE = 0;
+layout(constant_id = RM_SPEC_S_ROWS) const uint SR_R0 = 0;
+layout(constant_id = RM_SPEC_S_ROWS + 1) const uint SR_R1 = 0;
+layout(constant_id = RM_SPEC_S_ROWS + 2) const uint SR_R2 = 0;
+layout(constant_id = RM_SPEC_S_ROWS + 3) const uint SR_S0 = 1;
+layout(constant_id = RM_SPEC_S_ROWS + 4) const uint SR_S1 = 0;
+layout(constant_id = RM_SPEC_S_ROWS + 5) const uint SR_S2 = 0;
+layout(constant_id = RM_SPEC_S_ROWS + 6) const uint SR_S3 = 0;
+layout(constant_id = RM_SPEC_S_COLS) const uint SC_R0 = 0;
+layout(constant_id = RM_SPEC_S_COLS + 1) const uint SC_R1 = 0;
+layout(constant_id = RM_SPEC_S_COLS + 2) const uint SC_R2 = 0;
+layout(constant_id = RM_SPEC_S_COLS + 3) const uint SC_S0 = 1;
+layout(constant_id = RM_SPEC_S_COLS + 4) const uint SC_S1 = 0;
+layout(constant_id = RM_SPEC_S_COLS + 5) const uint SC_S2 = 0;
+layout(constant_id = RM_SPEC_S_COLS + 6) const uint SC_S3 = 0;
+layout(constant_id = RM_SPEC_HAS_RESIDUAL) const uint HAS_RESIDUAL = 0;
 
 #ifdef RM_TEXEL
 layout(binding = 0) uniform samplerBuffer x_texels;

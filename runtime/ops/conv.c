@@ -62,8 +62,9 @@ repmlp_status rm_conv_prepare(repmlp_context *ctx, const rm_conv_params *p, rm_d
         .max_read = {(uint64_t)p->N * p->C * p->H * p->W,
                      rm_gemm_packed_count(p->groups, p->O / p->groups, cg * p->kh * p->kw) / 4, 0},
     };
-    uint32_t spec[RM_GEMM_CORE_SPEC + 12] = {0};
-    uint32_t own[12] = {cg, p->C, p->H, p->W, p->kh, p->kw, p->sh, p->sw, p->ph, p->pw, oh, ow};
-    for (int i = 0; i < 12; i++) spec[RM_GEMM_CORE_SPEC + i] = own[i];
-    return rm_gemm_core_prepare(ctx, &c, spec, RM_GEMM_CORE_SPEC + 12, out);
+    uint32_t spec[RM_SPEC_CONV + RM_SPEC_CONV_COUNT] = {0};
+    uint32_t own[RM_SPEC_CONV_COUNT] = {cg,    p->C,  p->H,  p->W,  p->kh, p->kw,
+                                        p->sh, p->sw, p->ph, p->pw, oh,    ow};
+    for (int i = 0; i < RM_SPEC_CONV_COUNT; i++) spec[RM_SPEC_CONV + i] = own[i];
+    return rm_gemm_core_prepare(ctx, &c, spec, RM_SPEC_CONV + RM_SPEC_CONV_COUNT, out);
 }

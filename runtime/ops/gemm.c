@@ -41,13 +41,13 @@ repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_d
                         ? rm_map_max_offset(&p->v_rows, p->M) + rm_map_max_offset(&p->v_cols, cols)
                         : 0;
     uint32_t spec[RM_GEMM_MAX_SPEC] = {0};
-    rm_gemm_put_map(spec + 37, &p->a_rows);
-    rm_gemm_put_map(spec + 44, &p->a_cols);
-    spec[51] = p->has_addend ? 1u : 0u;
-    spec[66] = run;
+    rm_gemm_put_map(spec + RM_SPEC_A_ROWS, &p->a_rows);
+    rm_gemm_put_map(spec + RM_SPEC_A_COLS, &p->a_cols);
+    spec[RM_SPEC_HAS_ADDEND] = p->has_addend ? 1u : 0u;
+    spec[RM_SPEC_ADD_RUN] = run;
     if (p->has_addend) {
-        rm_gemm_put_map(spec + 52, &p->v_rows);
-        rm_gemm_put_map(spec + 59, &p->v_cols);
+        rm_gemm_put_map(spec + RM_SPEC_V_ROWS, &p->v_rows);
+        rm_gemm_put_map(spec + RM_SPEC_V_COLS, &p->v_cols);
     }
     return rm_gemm_core_prepare(ctx, &c, spec, RM_GEMM_MAX_SPEC, out);
 }

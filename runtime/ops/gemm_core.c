@@ -77,20 +77,24 @@ repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *c, u
     repmlp_status st = rm_limits_check_groups(ctx, what, gx, gy, c->groups);
     if (st != REPMLP_OK) return st;
 
-    uint32_t head[7] = {RM_GEMM_LX,         ly, 1, c->K, c->NO, c->ep.has_bias ? 1u : 0u,
-                        (uint32_t)c->ep.act};
-    memcpy(spec, head, sizeof head);
-    rm_gemm_put_map(spec + 7, &c->y_rows);
-    rm_gemm_put_map(spec + 14, &c->y_cols);
-    spec[21] = c->ep.has_scale ? 1u : 0u;
+    spec[0] = RM_GEMM_LX;
+    spec[1] = ly;
+    spec[2] = 1;
+    spec[RM_SPEC_K] = c->K;
+    spec[RM_SPEC_NO] = c->NO;
+    spec[RM_SPEC_HAS_BIAS] = c->ep.has_bias ? 1u : 0u;
+    spec[RM_SPEC_ACT] = (uint32_t)c->ep.act;
+    rm_gemm_put_map(spec + RM_SPEC_Y_ROWS, &c->y_rows);
+    rm_gemm_put_map(spec + RM_SPEC_Y_COLS, &c->y_cols);
+    spec[RM_SPEC_HAS_SCALE] = c->ep.has_scale ? 1u : 0u;
     if (c->ep.has_scale) {
-        rm_gemm_put_map(spec + 22, &c->ep.s_rows);
-        rm_gemm_put_map(spec + 29, &c->ep.s_cols);
+        rm_gemm_put_map(spec + RM_SPEC_S_ROWS, &c->ep.s_rows);
+        rm_gemm_put_map(spec + RM_SPEC_S_COLS, &c->ep.s_cols);
     } else {
         /* Unused maps are zeroed so that they do not split the pipeline cache. */
-        memset(spec + 22, 0, 14 * sizeof *spec);
+        memset(spec + RM_SPEC_S_ROWS, 0, 2 * RM_SPEC_MAP_SIZE * sizeof *spec);
     }
-    spec[36] = c->ep.has_residual ? 1u : 0u;
+    spec[RM_SPEC_HAS_RESIDUAL] = c->ep.has_residual ? 1u : 0u;
 
     /* Texels read through the largest texel view (max_read holds the largest index). */
     uint64_t texel_reads = 0;

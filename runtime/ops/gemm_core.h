@@ -5,9 +5,8 @@
 
 #include "ops/ops.h"
 
-/* Number of specialization constants the core uses (ids 0..36); a kernel's own follow. */
-#define RM_GEMM_CORE_SPEC 37
-#define RM_GEMM_MAX_SPEC 67
+/* The specialization-constant ids (RM_SPEC_*, RM_GEMM_CORE_SPEC, RM_GEMM_MAX_SPEC) are in
+ * shaders/gemm_layout.h, shared with the shaders. */
 
 typedef struct rm_gemm_core {
     const char *name; /* for messages */

@@ -65,10 +65,9 @@ typedef struct rm_epilogue {
     rm_index_map s_rows, s_cols;
 } rm_epilogue;
 
-/* Columns per invocation of the GEMM-core kernels (TN in shaders/gemm_core.glsl), and of a
- * workgroup (PANEL there). */
-#define RM_GEMM_TN 8
-#define RM_GEMM_PANEL 64
+/* Columns per invocation of the GEMM-core kernels (RM_GEMM_TN), and of a workgroup
+ * (RM_GEMM_PANEL), with the kernels' specialization-constant ids: one header for C and GLSL. */
+#include "gemm_layout.h"
 
 /* The weight layout the GEMM-core kernels (gemm, conv) read: a (groups*NO, K) row-major
  * weight Wt (a conv's (O, C/groups, kh, kw) is one, with K = C/groups*kh*kw) is cut per group
