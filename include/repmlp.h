@@ -5,5 +5,6 @@
 #include "repmlp/status.h"
 #include "repmlp/context.h"
 #include "repmlp/model.h"
+#include "repmlp/fuse.h"
 
 #endif

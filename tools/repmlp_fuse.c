@@ -1,119 +1,20 @@
-/* repmlp-fuse: turns a training-time state_dict (safetensors) into a fused deploy model file.
- * CLI and exit codes per CONTRACT.md: 0 success, 1 a failure of the input files or config,
- * 2 a usage error or an arch/preset that this build does not implement yet. Every error is
- * one line on stderr, "repmlp-fuse: <file>: <what>", and never leaves FUSED behind (the
- * writer renames a complete temporary file into place as its very last step). */
+/* repmlp-fuse: turns a training-time state_dict (safetensors) into a fused deploy model file,
+ * through the library's public fuser (repmlp/fuse.h). CLI and exit codes per the contract:
+ * 0 success, 1 a failure of the input files or config, 2 a usage error. Every error is one
+ * line on stderr, "repmlp-fuse: <file>: <what>", and never leaves FUSED behind (the library
+ * renames a complete temporary file into place as its very last step). */
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/alloc.h"
-#include "core/error.h"
-#include "io/file_map.h"
-#include "io/json.h"
-#include "model/config.h"
-#include "model/config_nets.h"
-#include "model/fuse_block_v1.h"
-#include "model/fuse_block_v2.h"
-#include "model/fuse_repmlpnet.h"
-#include "model/fuse_resnet.h"
-#include "model/fused_format.h"
+#include "repmlp.h"
 
 #define TOOL "repmlp-fuse"
 #define EXIT_FAILED 1
 #define EXIT_USAGE 2
 #define MAX_METADATA 16
-
-/* How one architecture is fused. `config` is the parsed --config object or NULL, `where`
- * names its source for messages. A NULL fuse marks an arch that is known but not implemented. */
-typedef repmlp_status (*fuse_fn)(const cJSON *config, const char *where, const char *preset,
-                                 const char *train, const char *out);
-
-static repmlp_status fuse_repmlp_block_v1(const cJSON *config, const char *where,
-                                          const char *preset, const char *train, const char *out) {
-    (void)preset; /* the v1 block has no presets: main() rejects one */
-    if (!config) {
-        return rm_fail(REPMLP_ERROR_CONFIG, "%s: --arch RepMLP needs --config (it has no presets)",
-                       train);
-    }
-    rm_block_v1_config cfg;
-    repmlp_status s = rm_block_v1_config_from_json(config, where, &cfg);
-    if (s == REPMLP_OK) s = rm_fuse_block_v1_file(&cfg, train, out);
-    return s;
-}
-
-static repmlp_status fuse_repmlp_block_v2(const cJSON *config, const char *where,
-                                          const char *preset, const char *train, const char *out) {
-    (void)preset; /* no presets for the block: main() rejects one */
-    if (!config) {
-        return rm_fail(REPMLP_ERROR_CONFIG,
-                       "%s: --arch RepMLPBlock needs --config (it has no presets)", train);
-    }
-    rm_block_v2_config cfg;
-    repmlp_status s = rm_block_v2_config_from_json(config, where, &cfg);
-    if (s == REPMLP_OK) s = rm_fuse_block_v2_file(&cfg, train, out);
-    return s;
-}
-
-/* A network's config: --config alone, or the preset's with --config's keys replacing or adding
- * to it. *merged (free with cJSON_Delete) is NULL when --config is used as it is; *where is
- * redirected to where_buf when only the preset speaks. */
-static repmlp_status network_config(const char *arch, const cJSON *config, const char **where,
-                                    const char *preset_name, const char *train, char *where_buf,
-                                    size_t where_size, cJSON **merged) {
-    *merged = NULL;
-    if (!preset_name) {
-        if (config) return REPMLP_OK;
-        return rm_fail(REPMLP_ERROR_CONFIG, "%s: --arch %s needs --config or --preset", train,
-                       arch);
-    }
-    const rm_preset *preset = rm_preset_find(preset_name); /* main() checked the name */
-    if (!config) {
-        snprintf(where_buf, where_size, "%s: --preset %s", train, preset_name);
-        *where = where_buf;
-    }
-    return rm_preset_config(preset, config, *where, merged);
-}
-
-static repmlp_status fuse_repmlp_resnet(const cJSON *config, const char *where, const char *preset,
-                                        const char *train, const char *out) {
-    char buf[1024];
-    cJSON *merged = NULL;
-    rm_resnet_config cfg;
-    repmlp_status s =
-        network_config(RM_ARCH_RESNET, config, &where, preset, train, buf, sizeof buf, &merged);
-    if (s == REPMLP_OK) s = rm_resnet_config_from_json(merged ? merged : config, where, &cfg);
-    if (s == REPMLP_OK) s = rm_fuse_resnet_file(&cfg, train, out);
-    cJSON_Delete(merged);
-    return s;
-}
-
-static repmlp_status fuse_repmlpnet(const cJSON *config, const char *where, const char *preset,
-                                    const char *train, const char *out) {
-    char buf[1024];
-    cJSON *merged = NULL;
-    rm_repmlpnet_config cfg;
-    repmlp_status s =
-        network_config(RM_ARCH_REPMLPNET, config, &where, preset, train, buf, sizeof buf, &merged);
-    if (s == REPMLP_OK) s = rm_repmlpnet_config_from_json(merged ? merged : config, where, &cfg);
-    if (s == REPMLP_OK) s = rm_fuse_repmlpnet_file(&cfg, train, out);
-    cJSON_Delete(merged);
-    return s;
-}
-
-static const struct arch_entry {
-    const char *name;
-    const char *what;
-    fuse_fn fuse;
-} archs[] = {
-    {"RepMLP", "RepMLP block, version 1", fuse_repmlp_block_v1},
-    {RM_ARCH_BLOCK_V2, "RepMLPNet block, version 2", fuse_repmlp_block_v2},
-    {RM_ARCH_RESNET, "RepMLP-ResNet network", fuse_repmlp_resnet},
-    {RM_ARCH_REPMLPNET, "RepMLPNet network", fuse_repmlpnet},
-};
-
-#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
 static void usage(FILE *fp) {
     fprintf(fp, "usage: " TOOL " --arch ARCH [--preset NAME] [--config JSON|@FILE.json]\n"
@@ -121,14 +22,15 @@ static void usage(FILE *fp) {
                 "FUSED.safetensors\n\n"
                 "Fuses a training-time state_dict into the deploy model that repmlp-run loads.\n\n"
                 "  --arch ARCH      architecture:\n");
-    for (size_t i = 0; i < COUNT(archs); i++) {
-        fprintf(fp, "                     %-13s %s%s\n", archs[i].name, archs[i].what,
-                archs[i].fuse ? "" : " (not implemented yet)");
+    const char *what;
+    for (size_t i = 0; i < repmlp_fuse_arch_count(); i++) {
+        const char *name = repmlp_fuse_arch_name(i, &what);
+        fprintf(fp, "                     %-13s %s\n", name, what);
     }
     fprintf(fp, "  --preset NAME    a named configuration; implies its arch:\n");
-    for (size_t i = 0; i < rm_preset_count(); i++) {
-        const rm_preset *p = rm_preset_at(i);
-        fprintf(fp, "                     %-27s (%s)\n", p->name, p->arch);
+    for (size_t i = 0; i < repmlp_preset_count(); i++) {
+        const char *name = repmlp_preset_name(i, &what);
+        fprintf(fp, "                     %-27s (%s)\n", name, what);
     }
     fprintf(fp,
             "  --config JSON    constructor parameters as a JSON object (overrides the preset);\n"
@@ -156,37 +58,67 @@ static int fail_usage(const char *message) {
     return EXIT_USAGE;
 }
 
-static const struct arch_entry *find_arch(const char *name) {
-    for (size_t i = 0; i < COUNT(archs); i++) {
-        if (strcmp(archs[i].name, name) == 0) return &archs[i];
-    }
+static bool known_arch(const char *name) {
+    for (size_t i = 0; i < repmlp_fuse_arch_count(); i++)
+        if (strcmp(repmlp_fuse_arch_name(i, NULL), name) == 0) return true;
+    return false;
+}
+
+/* The arch of preset `name`, or NULL when there is no such preset. */
+static const char *preset_arch(const char *name) {
+    const char *arch;
+    for (size_t i = 0; i < repmlp_preset_count(); i++)
+        if (strcmp(repmlp_preset_name(i, &arch), name) == 0) return arch;
     return NULL;
 }
 
-/* The value of --metadata KEY=@FILE: the file's text (rm_malloc'd into *out), trailing white
- * space removed; a NUL byte is an error naming the file. */
-static repmlp_status read_metadata_file(const char *path, char **out) {
-    rm_file_map map;
-    repmlp_status s = rm_file_map_open(path, &map);
-    if (s != REPMLP_OK) return s;
-    size_t n = map.size;
-    while (n > 0 && (map.data[n - 1] == ' ' || map.data[n - 1] == '\n' || map.data[n - 1] == '\r' ||
-                     map.data[n - 1] == '\t'))
-        n--;
-    if (n && memchr(map.data, 0, n)) {
-        rm_file_map_close(&map);
-        return rm_fail(REPMLP_ERROR_CONFIG, "%s: --metadata file holds a NUL byte (not text)",
-                       path);
+/* A whole text file into *out (malloc'd, NUL-terminated; *len its length). On failure, a
+ * message naming the file in msg. */
+static bool read_text(const char *path, char **out, size_t *len, char *msg, size_t msg_size) {
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(msg, msg_size, "%s: cannot open: %s", path, strerror(errno));
+        return false;
     }
-    *out = rm_malloc(n + 1);
-    if (!*out) {
-        rm_file_map_close(&map);
-        return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "%s: out of memory", path);
+    size_t cap = 4096, n = 0;
+    char *text = malloc(cap);
+    size_t got;
+    while (text && (got = fread(text + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (n + 1 == cap) {
+            char *bigger = cap < ((size_t)1 << 30) ? realloc(text, cap * 2) : NULL;
+            if (!bigger) free(text);
+            text = bigger;
+            cap *= 2;
+        }
     }
-    if (n) memcpy(*out, map.data, n);
+    bool bad = ferror(f) != 0;
+    fclose(f);
+    if (!text || bad) {
+        free(text);
+        snprintf(msg, msg_size, "%s: cannot read%s", path, text ? "" : " (out of memory)");
+        return false;
+    }
+    text[n] = '\0';
+    *out = text;
+    *len = n;
+    return true;
+}
+
+/* The value of --metadata KEY=@FILE: the file's text, trailing white space removed; a NUL
+ * byte is an error naming the file. */
+static bool read_metadata_file(const char *path, char **out, char *msg, size_t msg_size) {
+    size_t n;
+    if (!read_text(path, out, &n, msg, msg_size)) return false;
+    while (n > 0 && strchr(" \n\r\t", (*out)[n - 1])) n--;
     (*out)[n] = '\0';
-    rm_file_map_close(&map);
-    return REPMLP_OK;
+    if (memchr(*out, 0, n)) {
+        snprintf(msg, msg_size, "%s: --metadata file holds a NUL byte (not text)", path);
+        free(*out);
+        *out = NULL;
+        return false;
+    }
+    return true;
 }
 
 /* Accepts "--name value" and "--name=value"; *i advances past what it consumed. */
@@ -251,76 +183,83 @@ int main(int argc, char **argv) {
         return fail_usage("expected TRAIN.safetensors and FUSED.safetensors (try --help)");
     }
 
-    const rm_preset *preset = NULL;
     if (preset_name) {
-        preset = rm_preset_find(preset_name);
-        if (!preset) {
+        const char *arch = preset_arch(preset_name);
+        if (!arch) {
             snprintf(msg, sizeof msg, "unknown preset '%s' (try --help)", preset_name);
             return fail_usage(msg);
         }
-        if (arch_name && strcmp(arch_name, preset->arch) != 0) {
-            snprintf(msg, sizeof msg, "preset '%s' is for --arch %s, not %s", preset_name,
-                     preset->arch, arch_name);
+        if (arch_name && strcmp(arch_name, arch) != 0) {
+            snprintf(msg, sizeof msg, "preset '%s' is for --arch %s, not %s", preset_name, arch,
+                     arch_name);
             return fail_usage(msg);
         }
-        arch_name = preset->arch;
+        arch_name = arch;
     }
     if (!arch_name) return fail_usage("--arch (or --preset) is required (try --help)");
-    const struct arch_entry *arch = find_arch(arch_name);
-    if (!arch) {
+    if (!known_arch(arch_name)) {
         snprintf(msg, sizeof msg, "unknown arch '%s' (try --help)", arch_name);
-        return fail_usage(msg);
-    }
-    if (!arch->fuse) {
-        snprintf(msg, sizeof msg, "%s: --arch %s%s%s is not implemented yet", files[0], arch_name,
-                 preset ? " --preset " : "", preset ? preset_name : "");
         return fail_usage(msg);
     }
 
     /* --metadata entries: split KEY=VALUE, read the @FILE values. */
     char *meta_keys[MAX_METADATA] = {NULL}, *meta_values[MAX_METADATA] = {NULL};
-    repmlp_status s = REPMLP_OK;
-    for (int m = 0; m < nmeta && s == REPMLP_OK; m++) {
+    int rc = 0;
+    for (int m = 0; m < nmeta && !rc; m++) {
         const char *eq = strchr(meta_args[m], '=');
         size_t klen = (size_t)(eq - meta_args[m]);
-        meta_keys[m] = rm_malloc(klen + 1);
+        meta_keys[m] = malloc(klen + 1);
         if (!meta_keys[m]) {
-            s = rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "--metadata: out of memory");
+            snprintf(msg, sizeof msg, "--metadata: out of memory");
+            rc = EXIT_FAILED;
             break;
         }
         memcpy(meta_keys[m], meta_args[m], klen);
         meta_keys[m][klen] = '\0';
         if (eq[1] == '@') {
-            s = read_metadata_file(eq + 2, &meta_values[m]);
-        } else if (!(meta_values[m] = rm_malloc(strlen(eq + 1) + 1))) {
-            s = rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "--metadata: out of memory");
+            if (!read_metadata_file(eq + 2, &meta_values[m], msg, sizeof msg)) rc = EXIT_FAILED;
+        } else if (!(meta_values[m] = malloc(strlen(eq + 1) + 1))) {
+            snprintf(msg, sizeof msg, "--metadata: out of memory");
+            rc = EXIT_FAILED;
         } else {
             strcpy(meta_values[m], eq + 1);
         }
     }
-    if (s == REPMLP_OK) {
-        s = rm_fused_set_extra_metadata((const char *const *)meta_keys,
-                                        (const char *const *)meta_values, (size_t)nmeta);
+
+    /* --config: inline JSON, or @FILE (messages then name the file). */
+    char *config_text = NULL, where[1100];
+    const char *config_json = config_arg;
+    if (!rc && config_arg && config_arg[0] == '@') {
+        size_t len;
+        snprintf(where, sizeof where, "%s", config_arg + 1);
+        if (!read_text(config_arg + 1, &config_text, &len, msg, sizeof msg))
+            rc = EXIT_FAILED;
+        else if (strlen(config_text) != len) {
+            snprintf(msg, sizeof msg, "%s: invalid JSON: a NUL byte", config_arg + 1);
+            rc = EXIT_FAILED;
+        }
+        config_json = config_text;
+    } else if (config_arg) {
+        snprintf(where, sizeof where, "%s: --config", files[0]);
+    }
+    if (rc) {
+        print_error(msg);
+    } else {
+        repmlp_fuse_desc desc = {.arch = arch_name,
+                                 .preset = preset_name,
+                                 .config_json = config_json,
+                                 .config_where = config_arg ? where : NULL,
+                                 .metadata_keys = (const char *const *)meta_keys,
+                                 .metadata_values = (const char *const *)meta_values,
+                                 .metadata_count = (size_t)nmeta};
+        repmlp_status s = repmlp_fuse_file(&desc, files[0], files[1]);
         if (s != REPMLP_OK) {
-            snprintf(msg, sizeof msg, "--metadata: %s", repmlp_last_error());
-            int code = fail_usage(msg);
-            for (int m = 0; m < nmeta; m++) rm_free(meta_keys[m]), rm_free(meta_values[m]);
-            return code;
+            print_error(repmlp_last_error());
+            /* a refused --metadata entry is a usage error, like a bad option */
+            rc = s == REPMLP_ERROR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_FAILED;
         }
     }
-
-    cJSON *config = NULL;
-    char where[1024];
-    where[0] = '\0';
-    if (s == REPMLP_OK && config_arg)
-        s = rm_json_parse_arg(config_arg, files[0], "--config", where, sizeof where, &config);
-    if (s == REPMLP_OK) s = arch->fuse(config, where, preset_name, files[0], files[1]);
-    cJSON_Delete(config);
-    rm_fused_set_extra_metadata(NULL, NULL, 0);
-    for (int m = 0; m < nmeta; m++) rm_free(meta_keys[m]), rm_free(meta_values[m]);
-    if (s != REPMLP_OK) {
-        print_error(repmlp_last_error());
-        return EXIT_FAILED;
-    }
-    return 0;
+    free(config_text);
+    for (int m = 0; m < nmeta; m++) free(meta_keys[m]), free(meta_values[m]);
+    return rc;
 }

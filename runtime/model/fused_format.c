@@ -4,7 +4,9 @@
 
 #include <string.h>
 
-static struct {
+/* The extra entries of the fused file being written, for the fusing thread only
+ * (repmlp_fuse_file sets and clears them around one call). */
+static _Thread_local struct {
     const char *const *keys;
     const char *const *values;
     size_t count;

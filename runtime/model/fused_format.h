@@ -25,8 +25,8 @@ repmlp_status rm_fused_set_metadata(rm_st_writer *w, const char *arch, const cha
 
 /* Extra __metadata__ string entries for every fused file written from now on
  * (`repmlp-fuse --metadata KEY=VALUE`, e.g. the digits example's "preprocess"). The arrays and
- * strings are borrowed: they must outlive the writes; count 0 clears the list. Process-wide
- * and not thread-safe: meant for the command-line tool. Refuses (REPMLP_ERROR_INVALID_ARGUMENT,
+ * strings are borrowed: they must outlive the writes; count 0 clears the list. Per thread
+ * (repmlp_fuse_file sets and clears it around one fuse). Refuses (REPMLP_ERROR_INVALID_ARGUMENT,
  * naming the key) an empty key, a key of the format itself (format, format_version, arch,
  * config) and a key given twice; the list is unchanged then. */
 repmlp_status rm_fused_set_extra_metadata(const char *const *keys, const char *const *values,

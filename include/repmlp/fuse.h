@@ -1,0 +1,49 @@
+/* repmlp-vk: fusing a training-time checkpoint into the deploy model the runtime loads
+ * (what repmlp-fuse does, for applications that fuse themselves). The model semantics and the
+ * fusion rules are in docs/MODELS.md; the fused file's layout in docs/FUSED_FORMAT.md. */
+#ifndef REPMLP_FUSE_H
+#define REPMLP_FUSE_H
+
+#include <stddef.h>
+
+#include "repmlp/export.h"
+#include "repmlp/status.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The architectures the fuser takes, and the named presets (each implies its arch). */
+REPMLP_API size_t repmlp_fuse_arch_count(void);
+/* Name of architecture i (NULL past the end); *description (if non-NULL) gets a line about it. */
+REPMLP_API const char *repmlp_fuse_arch_name(size_t i, const char **description);
+REPMLP_API size_t repmlp_preset_count(void);
+/* Name of preset i (NULL past the end); *arch (if non-NULL) gets its architecture. */
+REPMLP_API const char *repmlp_preset_name(size_t i, const char **arch);
+
+typedef struct repmlp_fuse_desc {
+    const char *arch;   /* RepMLP, RepMLPBlock, RepMLPResNet, RepMLPNet; NULL with a preset */
+    const char *preset; /* NULL, or a preset name: its config, which config_json overrides */
+    /* NULL, or a JSON object of the architecture's constructor parameters (docs/MODELS.md);
+     * config_where names its source in messages (e.g. a file name; NULL: "config"). */
+    const char *config_json;
+    const char *config_where;
+    /* Extra __metadata__ string entries of the fused file (e.g. "preprocess", read back with
+     * repmlp_model_preprocess); the fused format's own keys are refused. */
+    const char *const *metadata_keys;
+    const char *const *metadata_values;
+    size_t metadata_count;
+} repmlp_fuse_desc;
+
+/* Fuses the training-time state_dict in `train_path` (safetensors, the names of docs/MODELS.md)
+ * into `fused_path`, written atomically: on any error nothing is left there, and
+ * repmlp_last_error() names the file and the tensor or config key at fault. A bad arch or
+ * preset name, or a preset of another arch, is REPMLP_ERROR_INVALID_ARGUMENT. */
+REPMLP_API repmlp_status repmlp_fuse_file(const repmlp_fuse_desc *desc, const char *train_path,
+                                          const char *fused_path);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
