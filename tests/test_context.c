@@ -50,7 +50,7 @@ static void selector_errors(void **state) {
     assert_int_equal(repmlp_context_create(&desc, &ctx), REPMLP_ERROR_NO_DEVICE);
     assert_int_equal(repmlp_context_create(&desc, NULL), REPMLP_ERROR_INVALID_ARGUMENT);
     /* Selection by index 0 and by a case-insensitive name substring both work. */
-    const char *expect = getenv("REPMLP_TEST_DEVICE");
+    const char *expect = ts_test_device();
     desc.device = "0";
     assert_int_equal(repmlp_context_create(&desc, &ctx), REPMLP_OK);
     repmlp_context_destroy(ctx);

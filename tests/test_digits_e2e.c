@@ -54,7 +54,7 @@ static cJSON *read_json(const char *path) {
 /* The repmlp-run options every run of this test takes: validation, this driver's device. */
 static const char *run_flags(void) {
     static char flags[256];
-    const char *device = getenv("REPMLP_TEST_DEVICE");
+    const char *device = ts_test_device();
     FORMAT(flags, "%s%s%s", ts_context_flags() ? "--validation " : "", device ? "--device " : "",
            device ? device : "");
     return flags;

@@ -102,7 +102,7 @@ static double max_rel(const float *got, const double *want, size_t n) {
 static double run_cli(const char *fused, const char *input, const char *expected,
                       const char *output) {
     char cmd[16384], out[8192];
-    const char *device = getenv("REPMLP_TEST_DEVICE");
+    const char *device = ts_test_device();
     FORMAT(cmd, "%s %s --input %s --output %s --expect %s --tolerance %g %s%s%s",
            ts_tool("repmlp-run"), fused, input, output, expected, current->tolerance,
            ts_context_flags() ? "--validation " : "", device ? "--device " : "",
@@ -473,7 +473,7 @@ static void load_errors(void **state) {
 
 static int setup(void **state) {
     (void)state;
-    const char *driver = getenv("REPMLP_TEST_DEVICE");
+    const char *driver = ts_test_device();
     FORMAT(scratch, "%s/tmp-models-e2e-%s", REPMLP_BINARY_DIR, driver ? driver : "default");
     mkdir(scratch, 0755);
     ts_share_operand_path(); /* one measurement for every repmlp-run */

@@ -26,6 +26,11 @@ void ts_log(void *user, repmlp_log_level level, const char *message) {
     if (level >= REPMLP_LOG_WARNING) fprintf(stderr, "[repmlp] %s\n", message);
 }
 
+const char *ts_test_device(void) {
+    const char *d = getenv("REPMLP_TEST_DEVICE");
+    return d && *d ? d : NULL;
+}
+
 uint32_t ts_context_flags(void) {
     const char *v = getenv("REPMLP_TEST_VALIDATION");
     return v && strcmp(v, "1") == 0 ? REPMLP_CONTEXT_VALIDATION : 0;
@@ -49,7 +54,7 @@ int ts_exit_code(int failed) {
 }
 
 repmlp_context_desc ts_context_desc(void) {
-    repmlp_context_desc desc = {.device = getenv("REPMLP_TEST_DEVICE"),
+    repmlp_context_desc desc = {.device = ts_test_device(),
                                 .flags = ts_context_flags(),
                                 .log = ts_log,
                                 .validation_counter = &ts_validation_messages};
@@ -393,7 +398,7 @@ void ts_app_buffer_poison(ts_app_buffer *b) {
 }
 
 void ts_fuse_digits(const char *name, char *scratch, char *fused, size_t size) {
-    const char *driver = getenv("REPMLP_TEST_DEVICE");
+    const char *driver = ts_test_device();
     char cmd[4096], out[4096];
     int n = snprintf(scratch, size, "%s/tmp-%s-%s", REPMLP_BINARY_DIR, name,
                      driver ? driver : "default");

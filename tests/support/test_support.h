@@ -19,6 +19,9 @@ repmlp_context *ts_context(void);
 /* Destroys the context, then fails the test if the validation layer reported anything, leak
  * reports made while the device was destroyed included. */
 void ts_context_done(repmlp_context *ctx);
+/* The device this run tests (REPMLP_TEST_DEVICE, a name substring), or NULL for the best one
+ * (unset or empty). */
+const char *ts_test_device(void);
 /* Flags for contexts that a test creates itself (validation when the run asks for it). */
 uint32_t ts_context_flags(void);
 /* The description ts_context uses: the run's device and flags, ts_log, and the process-wide
