@@ -443,6 +443,48 @@ static void fp16_case(const char *name, const char *dir) {
     free_fixture(&io);
 }
 
+/* Under the device profiles (REPMLP_DEVICE_PROFILE) every fixture's first image runs to the
+ * same tolerance: GEMMs and convs take the texel kernels, whose 4 storage buffers fit the
+ * Vulkan minimum (docs: README "Device profiles"). */
+static void profile_case(const char *name, const char *dir) {
+    char fused[4096];
+    fused_file(name, dir, fused, sizeof fused);
+    fixture_io io = read_fixture(dir);
+    size_t in1 = io.input.count / (size_t)io.input.shape[0];
+    size_t out1 = io.expected.count / (size_t)io.expected.shape[0];
+    repmlp_model *m;
+    if (repmlp_model_load(api_ctx, fused, &m) != REPMLP_OK) fail_msg("%s", repmlp_last_error());
+    repmlp_session *s;
+    if (repmlp_session_create(m, 1, &s) != REPMLP_OK) fail_msg("%s", repmlp_last_error());
+    assert_int_equal(ts_session_run(s, io.x, in1, io.y, out1), REPMLP_OK);
+    double err = max_rel(io.y, io.expected.data, out1);
+    print_message("%-28s profile %s, first image: max rel error %.3g\n", name,
+                  getenv("REPMLP_DEVICE_PROFILE"), err);
+    assert_true(err <= current->tolerance);
+    repmlp_session_destroy(s);
+    repmlp_model_destroy(m);
+    free_fixture(&io);
+}
+
+static void profiles_end_to_end(void **state) {
+    (void)state;
+    static const char *const profiles[] = {"vulkan-min", "phone"};
+    /* The operand path this program shares with its tools (ts_share_operand_path) would force
+     * the storage kernels, which a profile cannot bind: let the library choose. */
+    char shared[64] = "";
+    const char *forced = getenv("REPMLP_OPERAND_PATH");
+    if (forced) snprintf(shared, sizeof shared, "%s", forced);
+    unsetenv("REPMLP_OPERAND_PATH");
+    for (int p = 0; p < 2; p++) {
+        setenv("REPMLP_DEVICE_PROFILE", profiles[p], 1);
+        api_ctx = ts_context();
+        for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) each_case(&sets[i], profile_case);
+        ts_context_done(api_ctx);
+        unsetenv("REPMLP_DEVICE_PROFILE");
+    }
+    if (shared[0]) setenv("REPMLP_OPERAND_PATH", shared, 1);
+}
+
 static void fp16_end_to_end(void **state) {
     api_ctx = ts_context();
     repmlp_context_desc desc = ts_context_desc();
@@ -498,6 +540,7 @@ int main(void) {
         cmocka_unit_test_prestate(fp16_end_to_end, (void *)&sets[0]),
         cmocka_unit_test_prestate(fp16_end_to_end, (void *)&sets[3]),
         cmocka_unit_test(load_errors),
+        cmocka_unit_test(profiles_end_to_end),
     };
     return ts_exit_code(cmocka_run_group_tests(tests, setup, NULL));
 }
