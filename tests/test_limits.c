@@ -25,8 +25,10 @@ static void capture_log(void *user, repmlp_log_level level, const char *message)
     ts_log(user, level, message);
     if (strstr(message, "operand path") || strstr(message, "device profile")) {
         print_message("log: %s\n", message);
-        if (strstr(message, "operand path"))
-            snprintf(operand_log, sizeof operand_log, "%s", message);
+        if (strstr(message, "operand path")) { /* appended: a choice may take two lines */
+            size_t n = strlen(operand_log);
+            snprintf(operand_log + n, sizeof operand_log - n, "%s%s", n ? " | " : "", message);
+        }
     }
 }
 
@@ -413,6 +415,13 @@ static void operand_path(void **state) {
     operand_log[0] = 0;
     assert_int_equal(auto_gemm_is_texel(ctx), texel);
     assert_int_equal(operand_log[0], 0); /* measured once per context */
+    ts_context_done(ctx);
+
+    /* A forced path that does not fit is ignored, with a log line, rather than failing. */
+    ctx = context("vulkan-min", "storage");
+    operand_log[0] = 0;
+    assert_true(auto_gemm_is_texel(ctx));
+    assert_non_null(strstr(operand_log, "REPMLP_OPERAND_PATH=storage ignored"));
     ts_context_done(ctx);
 
     /* Under vulkan-min the storage kernel does not fit: texel, not measured. */

@@ -469,12 +469,6 @@ static void profile_case(const char *name, const char *dir) {
 static void profiles_end_to_end(void **state) {
     (void)state;
     static const char *const profiles[] = {"vulkan-min", "phone"};
-    /* The operand path this program shares with its tools (ts_share_operand_path) would force
-     * the storage kernels, which a profile cannot bind: let the library choose. */
-    char shared[64] = "";
-    const char *forced = getenv("REPMLP_OPERAND_PATH");
-    if (forced) snprintf(shared, sizeof shared, "%s", forced);
-    unsetenv("REPMLP_OPERAND_PATH");
     for (int p = 0; p < 2; p++) {
         setenv("REPMLP_DEVICE_PROFILE", profiles[p], 1);
         api_ctx = ts_context();
@@ -482,7 +476,6 @@ static void profiles_end_to_end(void **state) {
         ts_context_done(api_ctx);
         unsetenv("REPMLP_DEVICE_PROFILE");
     }
-    if (shared[0]) setenv("REPMLP_OPERAND_PATH", shared, 1);
 }
 
 static void fp16_end_to_end(void **state) {

@@ -148,7 +148,18 @@ repmlp_status rm_operand_path_get(repmlp_context *ctx, rm_operand_path *out) {
     repmlp_status st = REPMLP_OK;
     rm_mutex_lock(&ctx->operand_lock);
     if (ctx->operand_path == RM_OPERAND_UNDECIDED) {
-        if (ctx->operand_path_forced) {
+        char why[512];
+        bool forced_texel = ctx->operand_path_forced == RM_OPERAND_TEXEL;
+        if (ctx->operand_path_forced &&
+            !candidate_fits(ctx, forced_texel ? RM_SHADER_GEMM_TEXEL_M8 : RM_SHADER_GEMM_M8,
+                            forced_texel, why, sizeof why)) {
+            /* Forcing a kernel the device cannot bind would only make every GEMM fail: the
+             * one that fits is kept (or measured out of), as without the variable. */
+            rm_log(ctx, REPMLP_LOG_INFO,
+                   "operand path: REPMLP_OPERAND_PATH=%s ignored: the %s kernel does not fit (%s)",
+                   forced_texel ? "texel" : "storage", forced_texel ? "texel" : "storage", why);
+            st = measure(ctx, &ctx->operand_path);
+        } else if (ctx->operand_path_forced) {
             ctx->operand_path = ctx->operand_path_forced;
             rm_log(ctx, REPMLP_LOG_INFO, "operand path: %s (REPMLP_OPERAND_PATH)",
                    ctx->operand_path == RM_OPERAND_TEXEL ? "texel" : "storage");
