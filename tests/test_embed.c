@@ -432,6 +432,11 @@ static void async_submit(void **state) {
     assert_int_equal(repmlp_session_create(m, ts_fx.batch, &s), REPMLP_OK);
     float *y = malloc(ts_fx.output_count * sizeof *y);
     assert_int_equal(repmlp_session_poll(s), REPMLP_OK); /* nothing in flight */
+    VkSemaphore many[REPMLP_SUBMIT_MAX_WAITS + 1] = {VK_NULL_HANDLE};
+    repmlp_submit_info too_many = {.wait_count = REPMLP_SUBMIT_MAX_WAITS + 1,
+                                   .wait_semaphores = many};
+    assert_int_equal(repmlp_session_submit(s, &too_many), REPMLP_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(repmlp_session_poll(s), REPMLP_OK); /* refused before submitting */
 
     assert_int_equal(repmlp_session_write_input(s, ts_fx.input, ts_fx.input_count), REPMLP_OK);
     ts_session_poison(s);

@@ -144,9 +144,11 @@ typedef struct repmlp_vulkan_handles {
 REPMLP_API repmlp_status repmlp_context_vulkan(const repmlp_context *ctx,
                                                repmlp_vulkan_handles *out);
 
-/* Semaphores for one submission. A value array may be NULL when all its semaphores are
- * binary; with timeline semaphores (repmlp_vulkan_handles.timeline_semaphores) it holds one
- * value per semaphore (ignored for binary ones). wait_stages NULL: the compute stage. */
+/* Semaphores for one submission (at most REPMLP_SUBMIT_MAX_WAITS waits). A value array may be NULL
+ * when all its semaphores are binary; with timeline semaphores
+ * (repmlp_vulkan_handles.timeline_semaphores) it holds one value per semaphore (ignored for binary
+ * ones). wait_stages NULL: the compute stage. */
+#define REPMLP_SUBMIT_MAX_WAITS 16
 typedef struct repmlp_submit_info {
     uint32_t wait_count;
     const VkSemaphore *wait_semaphores;

@@ -1,5 +1,4 @@
 /* Submitting a session's run without waiting, with the application's semaphores. */
-#include "core/alloc.h"
 #include "core/error.h"
 #include "exec/session.h"
 #include "repmlp/vulkan.h"
@@ -78,14 +77,16 @@ repmlp_status repmlp_session_submit(repmlp_session *s, const repmlp_submit_info 
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
                        "repmlp_session_submit: the session's last run has not finished");
     if (st != REPMLP_OK) return st;
-    uint32_t waits = info ? info->wait_count : 0;
-    VkPipelineStageFlags *stages = waits ? rm_calloc(waits, sizeof *stages) : NULL;
-    if (waits && !stages) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    /* On the stack: a submission allocates nothing. */
+    VkPipelineStageFlags stages[REPMLP_SUBMIT_MAX_WAITS];
+    if (info && info->wait_count > REPMLP_SUBMIT_MAX_WAITS)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                       "repmlp_session_submit: %u wait semaphores, at most %d", info->wait_count,
+                       REPMLP_SUBMIT_MAX_WAITS);
     VkTimelineSemaphoreSubmitInfo timeline;
     VkSubmitInfo submit;
     st = fill_submit(s, info, stages, &timeline, &submit);
     if (st == REPMLP_OK) st = rm_queue_submit(s->ctx, &submit, s->fence);
     if (st == REPMLP_OK) s->pending = true;
-    rm_free(stages);
     return st;
 }
