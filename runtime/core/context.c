@@ -169,8 +169,10 @@ static void read_caps(repmlp_context *ctx, bool *storage16_available) {
     c->timestamp_period_ns = l->timestampPeriod;
     for (uint32_t i = 0; i < ctx->memory.memoryHeapCount; i++)
         if ((ctx->memory.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) &&
-            ctx->memory.memoryHeaps[i].size > c->device_local_bytes)
+            ctx->memory.memoryHeaps[i].size > c->device_local_bytes) {
             c->device_local_bytes = ctx->memory.memoryHeaps[i].size;
+            c->device_local_heap = i;
+        }
     const VkMemoryPropertyFlags uma = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT |
                                       VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
                                       VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;

@@ -35,6 +35,7 @@ typedef struct rm_device_caps {
     uint64_t min_texel_buffer_offset_alignment;
     uint64_t max_allocation_size; /* maintenance3 (core in Vulkan 1.1) */
     uint64_t device_local_bytes;  /* size of the largest device-local heap */
+    uint32_t device_local_heap;   /* its index: where the library's buffers go */
     uint32_t subgroup_size;       /* the device's real subgroup size */
     /* The subgroup width workgroups are planned for: the real size, or the profile's (the one
      * value a profile may raise). */

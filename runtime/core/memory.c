@@ -6,16 +6,6 @@
 #include "core/context.h"
 #include "core/error.h"
 
-/* The largest device-local heap: where the library's buffers go. */
-static uint32_t main_heap(const repmlp_context *ctx) {
-    uint32_t best = 0;
-    for (uint32_t i = 0; i < ctx->memory.memoryHeapCount; i++)
-        if ((ctx->memory.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) &&
-            ctx->memory.memoryHeaps[i].size > ctx->memory.memoryHeaps[best].size)
-            best = i;
-    return best;
-}
-
 /* VK_EXT_memory_budget's budget and usage of `heap` (both 0 without the extension). */
 static void heap_budget(const repmlp_context *ctx, uint32_t heap, uint64_t *budget,
                         uint64_t *usage) {
@@ -44,7 +34,7 @@ repmlp_status rm_memory_check(repmlp_context *ctx, uint64_t bytes) {
                        (unsigned long long)bytes, (unsigned long long)ctx->memory_limit,
                        (unsigned long long)used);
     uint64_t budget, usage;
-    heap_budget(ctx, main_heap(ctx), &budget, &usage);
+    heap_budget(ctx, ctx->caps.device_local_heap, &budget, &usage);
     if (budget && (bytes > budget || usage > budget - bytes))
         return rm_fail(REPMLP_ERROR_OUT_OF_DEVICE_MEMORY,
                        "%llu more bytes of device memory would pass the heap's budget of %llu "
@@ -57,10 +47,9 @@ repmlp_status rm_memory_check(repmlp_context *ctx, uint64_t bytes) {
 repmlp_status repmlp_context_memory(const repmlp_context *ctx, repmlp_memory_info *out) {
     if (!ctx || !out)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_context_memory: NULL argument");
-    uint32_t heap = main_heap(ctx);
     out->used = atomic_load(&ctx->memory_used);
     out->limit = ctx->memory_limit;
-    out->heap_size = ctx->memory.memoryHeaps[heap].size;
-    heap_budget(ctx, heap, &out->heap_budget, &out->heap_usage);
+    out->heap_size = ctx->memory.memoryHeaps[ctx->caps.device_local_heap].size;
+    heap_budget(ctx, ctx->caps.device_local_heap, &out->heap_budget, &out->heap_usage);
     return REPMLP_OK;
 }
