@@ -39,14 +39,6 @@ typedef struct test_image {
     VkImageView view;
 } test_image;
 
-static uint32_t memory_type(repmlp_context *ctx, uint32_t bits, VkMemoryPropertyFlags want) {
-    for (uint32_t i = 0; i < ctx->memory.memoryTypeCount; i++)
-        if (((bits >> i) & 1) && (ctx->memory.memoryTypes[i].propertyFlags & want) == want)
-            return i;
-    fail_msg("no memory type");
-    return 0;
-}
-
 /* The texel bytes of format for 8-bit RGBA pixels. */
 static size_t texel_bytes(VkFormat format, const unsigned char *rgba, size_t n, void **out) {
     size_t size = format == VK_FORMAT_R32G32B32A32_SFLOAT   ? 16
@@ -105,7 +97,7 @@ static test_image upload_image(repmlp_context *ctx, VkFormat format, const unsig
     ctx->vk.vkGetImageMemoryRequirements(ctx->device, t.image, &req);
     VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
                                .allocationSize = req.size,
-                               .memoryTypeIndex = memory_type(ctx, req.memoryTypeBits, 0)};
+                               .memoryTypeIndex = ts_memory_type(ctx, req.memoryTypeBits, 0)};
     assert_int_equal(ctx->vk.vkAllocateMemory(ctx->device, &ai, NULL, &t.memory), VK_SUCCESS);
     assert_int_equal(ctx->vk.vkBindImageMemory(ctx->device, t.image, t.memory, 0), VK_SUCCESS);
     void *bytes;

@@ -358,6 +358,14 @@ int ts_group_fixture_close(void **state) {
     return 0;
 }
 
+uint32_t ts_memory_type(repmlp_context *ctx, uint32_t allowed, uint32_t flags) {
+    for (uint32_t i = 0; i < ctx->memory.memoryTypeCount; i++)
+        if (((allowed >> i) & 1) && (ctx->memory.memoryTypes[i].propertyFlags & flags) == flags)
+            return i;
+    fail_msg("no memory type with flags 0x%x among 0x%x", flags, allowed);
+    return 0;
+}
+
 ts_app_buffer ts_app_buffer_create(repmlp_context *ctx, VkDeviceSize size) {
     ts_app_buffer b = {.size = size};
     VkBufferCreateInfo info = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
@@ -368,17 +376,12 @@ ts_app_buffer ts_app_buffer_create(repmlp_context *ctx, VkDeviceSize size) {
     VkMemoryRequirements req;
     ctx->vk.vkGetBufferMemoryRequirements(ctx->device, b.buffer, &req);
     /* Vulkan guarantees a host-visible, coherent type for every buffer. */
-    const VkMemoryPropertyFlags want =
-        VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-    uint32_t type = UINT32_MAX;
-    for (uint32_t i = 0; i < ctx->memory.memoryTypeCount && type == UINT32_MAX; i++)
-        if (((req.memoryTypeBits >> i) & 1) &&
-            (ctx->memory.memoryTypes[i].propertyFlags & want) == want)
-            type = i;
-    assert_true(type != UINT32_MAX);
     VkMemoryAllocateInfo alloc = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
                                   .allocationSize = req.size,
-                                  .memoryTypeIndex = type};
+                                  .memoryTypeIndex =
+                                      ts_memory_type(ctx, req.memoryTypeBits,
+                                                     VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
+                                                         VK_MEMORY_PROPERTY_HOST_COHERENT_BIT)};
     assert_int_equal(ctx->vk.vkAllocateMemory(ctx->device, &alloc, NULL, &b.memory), VK_SUCCESS);
     assert_int_equal(ctx->vk.vkBindBufferMemory(ctx->device, b.buffer, b.memory, 0), VK_SUCCESS);
     assert_int_equal(ctx->vk.vkMapMemory(ctx->device, b.memory, 0, VK_WHOLE_SIZE, 0, &b.mapped),

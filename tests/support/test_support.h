@@ -100,6 +100,9 @@ typedef struct ts_app_buffer {
     VkDeviceSize size;
     void *mapped;
 } ts_app_buffer;
+/* The first memory type of the allowed set (a VkMemoryRequirements.memoryTypeBits) having
+ * all of `flags` (VkMemoryPropertyFlags); fails the test when there is none. */
+uint32_t ts_memory_type(repmlp_context *ctx, uint32_t allowed, uint32_t flags);
 ts_app_buffer ts_app_buffer_create(repmlp_context *ctx, VkDeviceSize size);
 void ts_app_buffer_destroy(repmlp_context *ctx, ts_app_buffer *b);
 void ts_app_buffer_poison(ts_app_buffer *b); /* all NaN */
