@@ -28,16 +28,24 @@ static uint64_t session_bytes(const repmlp_session *s) {
     return in + out + s->arena_bytes + 16 + (staged ? in + out : 0);
 }
 
+/* The graph for the session's batch and its activation arena (nothing on the device yet). */
+static repmlp_status plan(repmlp_session *s) {
+    repmlp_status st = build_graph(s);
+    if (st == REPMLP_OK)
+        st = rm_memplan(&s->graph, rm_caps_binding_alignment(&s->ctx->caps), &s->arena_bytes);
+    return st;
+}
+
 /* Refuses a batch whose buffers cannot fit before anything is allocated. */
 static repmlp_status check_fits(repmlp_session *s) {
     const rm_device_caps *caps = &s->ctx->caps;
-    uint64_t total = session_bytes(s) + s->model->weight_bytes;
+    uint64_t own = session_bytes(s), total = own + s->model->weight_bytes;
     if (caps->device_local_bytes && total > caps->device_local_bytes)
         return rm_fail(REPMLP_ERROR_OUT_OF_DEVICE_MEMORY,
                        "%s: batch %u needs %llu bytes of device memory; the device has %llu",
                        s->model->path, s->batch, (unsigned long long)total,
                        (unsigned long long)caps->device_local_bytes);
-    repmlp_status st = rm_memory_check(s->ctx, session_bytes(s));
+    repmlp_status st = rm_memory_check(s->ctx, own);
     if (st != REPMLP_OK)
         return rm_fail_prefix(st, "%s: session of batch %u", s->model->path, s->batch);
     for (int i = 0; i < s->graph.value_count; i++) {
@@ -150,24 +158,28 @@ repmlp_status rm_session_record(repmlp_session *s) {
     repmlp_context *ctx = s->ctx;
     VkResult r = ctx->vk.vkResetDescriptorPool(ctx->device, s->pool, 0);
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkResetDescriptorPool");
+    /* The session-level dispatches around the nodes (bound input copy, image input,
+     * softmax + top-k); the image's binding 0 is its view, the dummy stands in. */
     s->copy_bound_input = s->input_copy.pipeline && s->input_binding.buffer != s->input.buffer;
-    if (s->copy_bound_input) {
-        rm_binding copy[3] = {s->input_binding,
-                              {s->dummy.buffer, 0, s->dummy.size},
-                              {s->input.buffer, 0, s->input.size}};
-        repmlp_status st = rm_dispatch_bind(ctx, s->pool, &s->input_copy, copy);
-        if (st != REPMLP_OK) return rm_fail_prefix(st, "%s: input copy", s->model->path);
-    }
-    if (s->image_bound) {
-        rm_binding image[2] = {{s->dummy.buffer, 0, s->dummy.size},
-                               {s->input.buffer, 0, s->input.size}};
-        repmlp_status st = rm_dispatch_bind(ctx, s->pool, &s->image_dispatch, image);
-        if (st != REPMLP_OK) return rm_fail_prefix(st, "%s: image input", s->model->path);
-    }
-    if (s->topk) {
-        rm_binding topk[2] = {s->output_binding, {s->topk_buf.buffer, 0, s->topk_buf.size}};
-        repmlp_status st = rm_dispatch_bind(ctx, s->pool, &s->topk_dispatch, topk);
-        if (st != REPMLP_OK) return rm_fail_prefix(st, "%s: softmax_topk", s->model->path);
+    const rm_binding own_input = {s->input.buffer, 0, s->input.size};
+    const rm_binding dummy = {s->dummy.buffer, 0, s->dummy.size};
+    const struct {
+        bool on;
+        rm_dispatch *d;
+        rm_binding b[3];
+        const char *what;
+    } extra[3] = {
+        {s->copy_bound_input, &s->input_copy, {s->input_binding, dummy, own_input}, "input copy"},
+        {s->image_bound, &s->image_dispatch, {dummy, own_input, dummy}, "image input"},
+        {s->topk != 0,
+         &s->topk_dispatch,
+         {s->output_binding, {s->topk_buf.buffer, 0, s->topk_buf.size}, dummy},
+         "softmax_topk"},
+    };
+    for (int e = 0; e < 3; e++) {
+        if (!extra[e].on) continue;
+        repmlp_status st = rm_dispatch_bind(ctx, s->pool, extra[e].d, extra[e].b);
+        if (st != REPMLP_OK) return rm_fail_prefix(st, "%s: %s", s->model->path, extra[e].what);
     }
     for (int i = 0; i < s->graph.node_count; i++) {
         const rm_node *n = &s->graph.nodes[i];
@@ -229,9 +241,7 @@ repmlp_status repmlp_session_create(repmlp_model *model, uint32_t batch, repmlp_
     s->model = model;
     s->ctx = model->ctx;
     s->batch = batch;
-    uint64_t alignment = rm_caps_binding_alignment(&s->ctx->caps);
-    st = build_graph(s);
-    if (st == REPMLP_OK) st = rm_memplan(&s->graph, alignment, &s->arena_bytes);
+    st = plan(s);
     if (st == REPMLP_OK) st = check_fits(s);
     if (st == REPMLP_OK) st = create_buffers(s);
     if (st == REPMLP_OK) st = create_dispatches(s);
@@ -279,10 +289,8 @@ repmlp_status repmlp_session_memory_needed(repmlp_model *model, uint32_t batch, 
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
                        "repmlp_session_memory_needed: NULL argument or batch 0");
     repmlp_session s = {.model = model, .ctx = model->ctx, .batch = batch};
-    repmlp_status st = build_graph(&s);
-    if (st == REPMLP_OK)
-        st = rm_memplan(&s.graph, rm_caps_binding_alignment(&s.ctx->caps), &s.arena_bytes);
-    if (st == REPMLP_OK) *bytes = session_bytes(&s);
+    repmlp_status st = plan(&s);
+    if (st == REPMLP_OK) *bytes = session_bytes(&s); /* what repmlp_session_create allocates */
     rm_graph_free(&s.graph);
     return st;
 }
@@ -365,9 +373,8 @@ repmlp_status repmlp_session_bind_buffers(repmlp_session *s, VkBuffer input,
                        "bind_buffers: offsets must be multiples of %llu (the device's "
                        "minStorageBufferOffsetAlignment)",
                        (unsigned long long)align);
-    if (s->pending)
-        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
-                       "bind_buffers: the session's last run has not finished");
+    repmlp_status st = check_idle(s, "bind_buffers");
+    if (st != REPMLP_OK) return st;
     if (input && s->image_bound)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
                        "bind_buffers: an image is bound as the input (unbind it first)");
@@ -381,15 +388,13 @@ repmlp_status repmlp_session_bind_buffers(repmlp_session *s, VkBuffer input,
 
 repmlp_status repmlp_session_set_topk(repmlp_session *s, uint32_t k) {
     if (!s) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "set_topk: NULL session");
-    if (s->pending)
-        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
-                       "set_topk: the session's last run has not finished");
+    repmlp_status st = check_idle(s, "set_topk");
+    if (st != REPMLP_OK) return st;
     repmlp_context *ctx = s->ctx;
     rm_dispatch_unbind(ctx, &s->topk_dispatch);
     rm_buffer_destroy(ctx, &s->topk_buf);
     rm_buffer_destroy(ctx, &s->stage_topk);
     s->topk = 0;
-    repmlp_status st = REPMLP_OK;
     if (k) {
         repmlp_shape out;
         repmlp_model_output_shape(s->model, &out);
