@@ -490,6 +490,69 @@ static repmlp_status run_block_v1(rm_safetensors *st, const char *where, const c
     return s;
 }
 
+/* ---- one forward per architecture, keyed by RM_ARCH_LIST ---- */
+
+typedef repmlp_status (*ref_arch_forward)(rm_safetensors *st, const char *where, const char *json,
+                                          const int64_t *in, const double *x, double **y, int *ndim,
+                                          int64_t *out);
+
+static repmlp_status ref_arch_block_v1(rm_safetensors *st, const char *where, const char *json,
+                                       const int64_t *in, const double *x, double **y, int *ndim,
+                                       int64_t *out) {
+    return run_block_v1(st, where, json, in, x, y, ndim, out);
+}
+
+static repmlp_status ref_arch_block_v2(rm_safetensors *st, const char *where, const char *json,
+                                       const int64_t *in, const double *x, double **y, int *ndim,
+                                       int64_t *out) {
+    rm_block_v2_config c;
+    repmlp_status s = rm_block_v2_config_parse(json, where, &c);
+    if (s == REPMLP_OK && (in[1] != c.channels || in[2] != c.H || in[3] != c.W))
+        s = bad_input(rm_safetensors_path(st), in, "size", c.channels, c.H, c.W);
+    if (s == REPMLP_OK && !(*y = dbuf(in[0] * in[1] * in[2] * in[3]))) s = oom();
+    if (s == REPMLP_OK) s = ref_block_v2_fused_forward(&c, st, "", in[0], c.H, c.W, x, *y);
+    *ndim = 4;
+    memcpy(out, in, 4 * sizeof *out);
+    return s;
+}
+
+static repmlp_status ref_arch_repmlpnet(rm_safetensors *st, const char *where, const char *json,
+                                        const int64_t *in, const double *x, double **y, int *ndim,
+                                        int64_t *out) {
+    rm_repmlpnet_config c;
+    repmlp_status s = rm_repmlpnet_config_parse(json, where, &c);
+    if (s == REPMLP_OK && in[1] != c.in_channels)
+        s = bad_input(rm_safetensors_path(st), in, "channels", c.in_channels, c.img_H, c.img_W);
+    if (s == REPMLP_OK && !(*y = dbuf(in[0] * c.num_class))) s = oom();
+    if (s == REPMLP_OK) s = ref_repmlpnet_forward(&c, st, in[0], in[2], in[3], x, *y);
+    *ndim = 2;
+    out[0] = in[0];
+    out[1] = c.num_class;
+    return s;
+}
+
+static repmlp_status ref_arch_resnet(rm_safetensors *st, const char *where, const char *json,
+                                     const int64_t *in, const double *x, double **y, int *ndim,
+                                     int64_t *out) {
+    rm_resnet_config c;
+    repmlp_status s = rm_resnet_config_parse(json, where, &c);
+    if (s == REPMLP_OK && (in[1] != 3 || in[2] != c.img_H || in[3] != c.img_W))
+        s = bad_input(rm_safetensors_path(st), in, "size", 3, c.img_H, c.img_W);
+    if (s == REPMLP_OK && !(*y = dbuf(in[0] * c.num_classes))) s = oom();
+    if (s == REPMLP_OK) s = ref_resnet_forward(&c, st, in[0], x, *y);
+    *ndim = 2;
+    out[0] = in[0];
+    out[1] = c.num_classes;
+    return s;
+}
+
+#define REF_ARCH_ROW_(id, name) {name, ref_arch_##id},
+static const struct {
+    const char *name;
+    ref_arch_forward forward;
+} ref_archs[] = {RM_ARCH_LIST(REF_ARCH_ROW_)};
+#undef REF_ARCH_ROW_
+
 repmlp_status ref_fused_forward(const char *path, const int64_t in[4], const float *xf, double **y,
                                 int *out_ndim, int64_t out[4]) {
     *y = NULL;
@@ -508,45 +571,14 @@ repmlp_status ref_fused_forward(const char *path, const int64_t in[4], const flo
     if (s == REPMLP_OK) {
         for (int64_t i = 0; i < count; i++) x[i] = xf[i];
     }
-    if (s != REPMLP_OK) {
-    } else if (strcmp(arch, "RepMLP") == 0) {
-        s = run_block_v1(st, where, json, in, x, y, out_ndim, out);
-    } else if (strcmp(arch, RM_ARCH_BLOCK_V2) == 0) {
-        rm_block_v2_config c;
-        s = rm_block_v2_config_parse(json, where, &c);
-        if (s == REPMLP_OK && (in[1] != c.channels || in[2] != c.H || in[3] != c.W)) {
-            s = bad_input(path, in, "size", c.channels, c.H, c.W);
-        }
-        if (s == REPMLP_OK && !(*y = dbuf(count))) s = oom();
-        if (s == REPMLP_OK) s = ref_block_v2_fused_forward(&c, st, "", in[0], c.H, c.W, x, *y);
-        *out_ndim = 4;
-        memcpy(out, in, 4 * sizeof *out);
-    } else if (strcmp(arch, RM_ARCH_REPMLPNET) == 0) {
-        rm_repmlpnet_config c;
-        s = rm_repmlpnet_config_parse(json, where, &c);
-        if (s == REPMLP_OK && in[1] != c.in_channels) {
-            s = bad_input(path, in, "channels", c.in_channels, c.img_H, c.img_W);
-        }
-        if (s == REPMLP_OK && !(*y = dbuf(in[0] * c.num_class))) s = oom();
-        if (s == REPMLP_OK) s = ref_repmlpnet_forward(&c, st, in[0], in[2], in[3], x, *y);
-        *out_ndim = 2;
-        out[0] = in[0];
-        out[1] = c.num_class;
-    } else if (strcmp(arch, RM_ARCH_RESNET) == 0) {
-        rm_resnet_config c;
-        s = rm_resnet_config_parse(json, where, &c);
-        if (s == REPMLP_OK && (in[1] != 3 || in[2] != c.img_H || in[3] != c.img_W)) {
-            s = bad_input(path, in, "size", 3, c.img_H, c.img_W);
-        }
-        if (s == REPMLP_OK && !(*y = dbuf(in[0] * c.num_classes))) s = oom();
-        if (s == REPMLP_OK) s = ref_resnet_forward(&c, st, in[0], x, *y);
-        *out_ndim = 2;
-        out[0] = in[0];
-        out[1] = c.num_classes;
-    } else {
+    ref_arch_forward forward = NULL;
+    for (size_t i = 0; s == REPMLP_OK && i < sizeof ref_archs / sizeof ref_archs[0]; i++)
+        if (strcmp(arch, ref_archs[i].name) == 0) forward = ref_archs[i].forward;
+    if (s == REPMLP_OK && !forward) {
         s = rm_fail(REPMLP_ERROR_FORMAT, "%s: __metadata__ key 'arch': unknown arch '%s'", path,
                     arch);
     }
+    if (s == REPMLP_OK) s = forward(st, where, json, in, x, y, out_ndim, out);
     if (s == REPMLP_OK) {
         const rm_st_tensor *t = rm_safetensors_first_unused(st);
         if (t) {

@@ -8,6 +8,7 @@
 
 #include "core/alloc.h"
 #include "io/json.h"
+#include "model/arch_registry.h"
 #include "model/config_nets.h"
 
 static cJSON *parse(const char *text) {

@@ -34,10 +34,10 @@ typedef struct fixture_set {
     int min_cases;
 } fixture_set;
 static const fixture_set sets[] = {
-    {"block_v1", "RepMLP", 3e-6, 6},
-    {"block_v2", "RepMLPBlock", 2e-6, 5},
-    {"resnet", "RepMLPResNet", 3e-6, 3},
-    {"repmlpnet", "RepMLPNet", 5e-6, 3},
+    {"block_v1", RM_ARCH_BLOCK_V1, 3e-6, 6},
+    {"block_v2", RM_ARCH_BLOCK_V2, 2e-6, 5},
+    {"resnet", RM_ARCH_RESNET, 3e-6, 3},
+    {"repmlpnet", RM_ARCH_REPMLPNET, 5e-6, 3},
 };
 static const fixture_set *current;
 

@@ -3,14 +3,6 @@
 #include "core/error.h"
 #include "exec/build.h"
 
-RM_ARCH_CONFIG_PARSER(parse, rm_block_v1_config, rm_block_v1_config_from_json)
-
-static void shapes(const void *config, repmlp_shape *in, repmlp_shape *out) {
-    const rm_block_v1_config *c = config;
-    *in = (repmlp_shape){4, {1, c->in_channels, c->H, c->W}};
-    *out = (repmlp_shape){4, {1, c->out_channels, c->H, c->W}};
-}
-
 static repmlp_status build(rm_builder *b, uint32_t batch) {
     const rm_block_v1_config *c = b->model->config;
     uint64_t per_in = (uint64_t)c->in_channels * c->H * c->W;
@@ -21,4 +13,4 @@ static repmlp_status build(rm_builder *b, uint32_t batch) {
     return b->status;
 }
 
-const rm_arch rm_arch_block_v1 = {"RepMLP", parse, shapes, build};
+const rm_arch rm_arch_block_v1 = {RM_ARCH_BLOCK_V1, &rm_model_arch_block_v1, build};

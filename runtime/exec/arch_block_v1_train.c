@@ -8,14 +8,6 @@
 #include "core/error.h"
 #include "exec/build.h"
 
-RM_ARCH_CONFIG_PARSER(parse, rm_block_v1_config, rm_block_v1_config_from_json)
-
-static void shapes(const void *config, repmlp_shape *in, repmlp_shape *out) {
-    const rm_block_v1_config *c = config;
-    *in = (repmlp_shape){4, {1, c->in_channels, c->H, c->W}};
-    *out = (repmlp_shape){4, {1, c->out_channels, c->H, c->W}};
-}
-
 static repmlp_status build(rm_builder *b, uint32_t N) {
     const rm_block_v1_config *c = b->model->config;
     const uint32_t C = (uint32_t)c->in_channels, O = (uint32_t)c->out_channels;
@@ -92,4 +84,4 @@ static repmlp_status build(rm_builder *b, uint32_t N) {
     return b->status;
 }
 
-const rm_arch rm_arch_block_v1_train = {"RepMLP-unfused", parse, shapes, build};
+const rm_arch rm_arch_block_v1_train = {RM_ARCH_BLOCK_V1_TRAIN, &rm_model_arch_block_v1, build};

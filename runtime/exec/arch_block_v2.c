@@ -4,14 +4,6 @@
 #include "core/error.h"
 #include "exec/build.h"
 
-RM_ARCH_CONFIG_PARSER(parse, rm_block_v2_config, rm_block_v2_config_from_json)
-
-static void shapes(const void *config, repmlp_shape *in, repmlp_shape *out) {
-    const rm_block_v2_config *c = config;
-    *in = (repmlp_shape){4, {1, c->channels, c->H, c->W}};
-    *out = *in;
-}
-
 static repmlp_status build(rm_builder *b, uint32_t batch) {
     const rm_block_v2_config *c = b->model->config;
     uint64_t per = (uint64_t)c->channels * c->H * c->W;
@@ -21,4 +13,4 @@ static repmlp_status build(rm_builder *b, uint32_t batch) {
     return b->status;
 }
 
-const rm_arch rm_arch_block_v2 = {RM_ARCH_BLOCK_V2, parse, shapes, build};
+const rm_arch rm_arch_block_v2 = {RM_ARCH_BLOCK_V2, &rm_model_arch_block_v2, build};

@@ -9,14 +9,6 @@
 #include "core/error.h"
 #include "exec/build.h"
 
-RM_ARCH_CONFIG_PARSER(parse, rm_repmlpnet_config, rm_repmlpnet_config_from_json)
-
-static void shapes(const void *config, repmlp_shape *in, repmlp_shape *out) {
-    const rm_repmlpnet_config *c = config;
-    *in = (repmlp_shape){4, {1, c->in_channels, c->img_H, c->img_W}};
-    *out = (repmlp_shape){2, {1, c->num_class}};
-}
-
 /* One unit: y = x + block(prebn1(x)); z = y + ffn(y) (prebn2 folded into ffn_fc1). */
 static void add_unit(rm_builder *b, const char *prefix, const rm_repmlpnet_stage *st, uint32_t N,
                      int x, int z) {
@@ -98,4 +90,4 @@ static repmlp_status build(rm_builder *b, uint32_t N) {
     return b->status;
 }
 
-const rm_arch rm_arch_repmlpnet = {RM_ARCH_REPMLPNET, parse, shapes, build};
+const rm_arch rm_arch_repmlpnet = {RM_ARCH_REPMLPNET, &rm_model_arch_repmlpnet, build};

@@ -7,14 +7,6 @@
 #include "core/error.h"
 #include "exec/build.h"
 
-RM_ARCH_CONFIG_PARSER(parse, rm_resnet_config, rm_resnet_config_from_json)
-
-static void shapes(const void *config, repmlp_shape *in, repmlp_shape *out) {
-    const rm_resnet_config *c = config;
-    *in = (repmlp_shape){4, {1, 3, c->img_H, c->img_W}};
-    *out = (repmlp_shape){2, {1, c->num_classes}};
-}
-
 static void conv(rm_builder *b, const char *block, const char *layer, const rb_conv *c, int x,
                  int out) {
     char name[192];
@@ -98,4 +90,4 @@ static repmlp_status build(rm_builder *b, uint32_t N) {
     return b->status;
 }
 
-const rm_arch rm_arch_resnet = {RM_ARCH_RESNET, parse, shapes, build};
+const rm_arch rm_arch_resnet = {RM_ARCH_RESNET, &rm_model_arch_resnet, build};

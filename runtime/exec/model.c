@@ -237,7 +237,7 @@ static repmlp_status parse_as(repmlp_model *m, rm_safetensors *st, uint64_t alig
     if (!m->arch)
         return rm_fail(REPMLP_ERROR_UNSUPPORTED, "%s: '%s' cannot be run by this version",
                        arch_where, arch_name);
-    repmlp_status s = m->arch->parse_config(config, config_where, &m->config);
+    repmlp_status s = rm_model_arch_parse(m->arch->model, config, config_where, &m->config);
     if (s != REPMLP_OK) return s;
     s = read_table(m, st);
     if (s == REPMLP_OK) s = check_tensors(m);
@@ -349,14 +349,14 @@ const char *repmlp_model_arch(const repmlp_model *m) {
 repmlp_status repmlp_model_input_shape(const repmlp_model *m, repmlp_shape *out) {
     if (!m || !out) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "input_shape: NULL argument");
     repmlp_shape unused;
-    m->arch->shapes(m->config, out, &unused);
+    rm_arch_shapes(m->arch, m->config, out, &unused);
     return REPMLP_OK;
 }
 
 repmlp_status repmlp_model_output_shape(const repmlp_model *m, repmlp_shape *out) {
     if (!m || !out) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "output_shape: NULL argument");
     repmlp_shape unused;
-    m->arch->shapes(m->config, &unused, out);
+    rm_arch_shapes(m->arch, m->config, &unused, out);
     return REPMLP_OK;
 }
 

@@ -7,6 +7,7 @@
 #include "repmlp/model.h"
 #include "core/buffer.h"
 #include "graph/graph.h"
+#include "model/arch_registry.h"
 
 typedef struct rm_weight {
     char *name;
@@ -24,32 +25,29 @@ typedef struct rm_weight {
 
 struct rm_builder;
 
-/* One entry per architecture that the runtime can execute. */
+/* One entry per architecture that the runtime can execute: a row of the model layer's
+ * registry (config, shapes) and the graph builder. exec/arch_table.c lists them, one per
+ * RM_ARCH_LIST entry (rm_arch_<id>) plus RepMLP-unfused. */
 typedef struct rm_arch {
-    const char *name;
-    /* Parses the config JSON (where names the file) into a rm_malloc'd arch config. */
-    repmlp_status (*parse_config)(const cJSON *json, const char *where, void **config);
-    void (*shapes)(const void *config, repmlp_shape *input, repmlp_shape *output);
+    const char *name;           /* RM_ARCH_*; model->name except for RepMLP-unfused */
+    const rm_model_arch *model; /* its config and shapes */
     /* Builds the graph for `batch` into b->graph, taking weights with rm_builder_weight. */
     repmlp_status (*build)(struct rm_builder *b, uint32_t batch);
 } rm_arch;
 
-const rm_arch *rm_arch_find(const char *name);
+#define RM_ARCH_DECLARE_(id, name) extern const rm_arch rm_arch_##id;
+RM_ARCH_LIST(RM_ARCH_DECLARE_)
+#undef RM_ARCH_DECLARE_
+extern const rm_arch rm_arch_block_v1_train;
 
-/* Defines `static repmlp_status name(json, where, void **config)` for an rm_arch: allocates a
- * `type`, fills it with `from_json` (which validates), and frees it on failure. */
-#define RM_ARCH_CONFIG_PARSER(name, type, from_json)                                               \
-    static repmlp_status name(const cJSON *json, const char *where, void **config) {               \
-        type *cfg = rm_calloc(1, sizeof *cfg);                                                     \
-        if (!cfg) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");           \
-        repmlp_status st = from_json(json, where, cfg);                                            \
-        if (st != REPMLP_OK) {                                                                     \
-            rm_free(cfg);                                                                          \
-            return st;                                                                             \
-        }                                                                                          \
-        *config = cfg;                                                                             \
-        return REPMLP_OK;                                                                          \
-    }
+/* NULL when unknown. */
+const rm_arch *rm_arch_find(const char *name);
+/* The runtime's rows (RM_ARCH_LIST order, then RepMLP-unfused); NULL past the end. */
+const rm_arch *rm_arch_at(size_t i);
+
+/* The model's input (1, C, H, W) and output ((1, C, H, W) or (1, classes)) for `config`. */
+void rm_arch_shapes(const rm_arch *arch, const void *config, repmlp_shape *input,
+                    repmlp_shape *output);
 
 struct repmlp_model {
     repmlp_context *ctx;

@@ -37,4 +37,8 @@ repmlp_status rm_block_v1_config_validate(rm_block_v1_config *cfg, const char *w
  * of memory. Parsing it back gives the same config. */
 char *rm_block_v1_config_to_json(const rm_block_v1_config *cfg);
 
+/* One input image (in_channels, H, W) and its output (out_channels, H, W) (*out_ndim 3). */
+void rm_block_v1_io_shape(const rm_block_v1_config *cfg, int64_t in_chw[3], int *out_ndim,
+                          int64_t out_shape[3]);
+
 #endif

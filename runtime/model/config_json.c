@@ -210,3 +210,34 @@ char *rm_cfg_json_finish(rm_json_buf *b) {
     }
     return b->text;
 }
+
+bool rm_cfg_mul_ok(int n, const int64_t *factors) {
+    int64_t p = 1;
+    for (int i = 0; i < n; i++)
+        if (!rm_cfg_mul(p, factors[i], &p)) return false;
+    return true;
+}
+
+bool rm_cfg_key_present(const cJSON *obj, const char *key) {
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return item && !cJSON_IsNull(item);
+}
+
+/* A list key with exactly `want` entries (absent: the default, copied from def). */
+repmlp_status rm_cfg_get_fixed_list(const cJSON *obj, const char *where, const char *key, int want,
+                                    const int64_t *def, int64_t min, int64_t max, int64_t *values) {
+    if (!rm_cfg_key_present(obj, key)) {
+        memcpy(values, def, (size_t)want * sizeof *values);
+        return REPMLP_OK;
+    }
+    int count;
+    int64_t tmp[RM_CFG_MAX_LIST];
+    repmlp_status s = rm_cfg_get_int_array(obj, where, key, RM_CFG_MAX_LIST, min, max, tmp, &count);
+    if (s != REPMLP_OK) return s;
+    if (count != want) {
+        return rm_fail(REPMLP_ERROR_CONFIG, "%s: config key '%s': %d entries, expected %d", where,
+                       key, count, want);
+    }
+    memcpy(values, tmp, (size_t)want * sizeof *values);
+    return REPMLP_OK;
+}

@@ -42,6 +42,21 @@ repmlp_status rm_cfg_get_choice(const cJSON *obj, const char *where, const char 
 /* a * b into *out if both are non-negative and the product is at most RM_CFG_MAX_ELEMENTS. */
 bool rm_cfg_mul(int64_t a, int64_t b, int64_t *out);
 
+/* The product of n factors is within RM_CFG_MAX_ELEMENTS; RM_CFG_MUL_OK(a, b, ...) counts them. */
+bool rm_cfg_mul_ok(int n, const int64_t *factors);
+#define RM_CFG_MUL_OK(...)                                                                         \
+    rm_cfg_mul_ok((int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)),                       \
+                  (const int64_t[]){__VA_ARGS__})
+
+/* Reads a list of exactly `want` (<= RM_CFG_MAX_LIST) integers in [min, max]; absent or null
+ * copies def. "...: <n> entries, expected <want>" otherwise. */
+#define RM_CFG_MAX_LIST 8
+repmlp_status rm_cfg_get_fixed_list(const cJSON *obj, const char *where, const char *key, int want,
+                                    const int64_t *def, int64_t min, int64_t max, int64_t *values);
+
+/* `key` is present and not null. */
+bool rm_cfg_key_present(const cJSON *obj, const char *key);
+
 /* "<where>: config key '<key>': <what>". */
 repmlp_status rm_cfg_fail_key(const char *where, const char *key, const char *what);
 
@@ -64,5 +79,23 @@ void rm_cfg_json_key(rm_json_buf *b, const char *key);
 void rm_cfg_json_int(rm_json_buf *b, const char *key, int64_t v);
 void rm_cfg_json_ints(rm_json_buf *b, const char *key, const int64_t *v, int n);
 char *rm_cfg_json_finish(rm_json_buf *b);
+
+/* Defines `repmlp_status fn_name(text, where, type *out)`: parses JSON text (e.g. a fused
+ * file's "config" metadata) and hands the object to from_json. */
+#define RM_CFG_PARSE_TEXT(fn_name, type, from_json)                                                \
+    repmlp_status fn_name(const char *text, const char *where, type *out) {                        \
+        cJSON *obj = NULL;                                                                         \
+        repmlp_status s = rm_json_parse(text, strlen(text), where, &obj);                          \
+        if (s == REPMLP_OK) s = from_json(obj, where, out);                                        \
+        cJSON_Delete(obj);                                                                         \
+        return s;                                                                                  \
+    }
+
+/* A named configuration of an architecture (docs/MODELS.md §2 and §3). */
+typedef struct rm_preset {
+    const char *name;        /* "RepMLPNet-T224", ... */
+    const char *arch;        /* RM_ARCH_RESNET or RM_ARCH_REPMLPNET */
+    const char *config_json; /* a complete config for the arch */
+} rm_preset;
 
 #endif

@@ -16,14 +16,12 @@
 
 #include <cjson/cJSON.h>
 
+#include "model/arch_list.h"
 #include "model/config.h"
+#include "model/config_json.h"
 #include "repmlp/status.h"
 
 #define RM_MAX_STAGES 8
-
-#define RM_ARCH_BLOCK_V2 "RepMLPBlock"
-#define RM_ARCH_RESNET "RepMLPResNet"
-#define RM_ARCH_REPMLPNET "RepMLPNet"
 
 /* ---- RepMLPBlock (docs/MODELS.md §3) ----
  * JSON keys: in_channels, out_channels (must equal in_channels), H, W (the input size of the
@@ -149,25 +147,11 @@ void rm_repmlpnet_io_shape(const rm_repmlpnet_config *cfg, int64_t in_chw[3], in
 void rm_resnet_io_shape(const rm_resnet_config *cfg, int64_t in_chw[3], int *out_ndim,
                         int64_t out_shape[3]);
 
-/* ---- presets (docs/MODELS.md §2 and §3) ---- */
+/* ---- presets (docs/MODELS.md §2 and §3), listed by the registry rows (arch_registry.h) ---- */
 
-typedef struct rm_preset {
-    const char *name;        /* "RepMLPNet-T224", ... */
-    const char *arch;        /* RM_ARCH_RESNET or RM_ARCH_REPMLPNET */
-    const char *config_json; /* a complete config for the arch */
-} rm_preset;
-
-size_t rm_preset_count(void);
-const rm_preset *rm_preset_at(size_t i);
-/* NULL when unknown. */
-const rm_preset *rm_preset_find(const char *name);
-
-/* The preset's config with every key of `overrides` (an object, may be NULL) replacing or
- * adding to it; the result is not validated (the arch parser does that). Errors:
- * REPMLP_ERROR_CONFIG "<where>: config is ..., not a JSON object" or "<where>: config key 'k'
- * appears twice"; out of memory. Free *out with cJSON_Delete. */
-repmlp_status rm_preset_config(const rm_preset *preset, const cJSON *overrides, const char *where,
-                               cJSON **out);
+/* Each ended by a row with name NULL. */
+extern const rm_preset rm_resnet_presets[];
+extern const rm_preset rm_repmlpnet_presets[];
 
 /* Parses JSON text (e.g. a fused file's "config" metadata) into a config. */
 repmlp_status rm_block_v2_config_parse(const char *text, const char *where,

@@ -1,5 +1,6 @@
 #include "model/fuse_block_v1.h"
 
+#include "model/arch_registry.h"
 #include "core/alloc.h"
 #include "core/error.h"
 #include "model/fuse_io.h"
@@ -106,3 +107,14 @@ repmlp_status rm_fuse_block_v1_file(const rm_block_v1_config *cfg, const char *t
     return rm_fuse_to_file(RM_ARCH_BLOCK_V1, rm_block_v1_config_to_json(cfg), block_body, cfg,
                            train_path, out_path);
 }
+
+RM_MODEL_ARCH_CONFIG_FNS(rm_block_v1, rm_block_v1_config)
+
+const rm_model_arch rm_model_arch_block_v1 = {RM_ARCH_BLOCK_V1,
+                                              "RepMLP block, version 1",
+                                              sizeof(rm_block_v1_config),
+                                              rm_block_v1_from_json_any,
+                                              rm_block_v1_to_json_any,
+                                              rm_block_v1_io_shape_any,
+                                              block_body,
+                                              NULL};

@@ -6,10 +6,9 @@
 #define RM_FUSE_BLOCK_V1_H
 
 #include "io/safetensors.h"
+#include "model/arch_list.h"
 #include "model/config.h"
 #include "repmlp/status.h"
-
-#define RM_ARCH_BLOCK_V1 "RepMLP"
 
 /* Reads "<prefix>avg.bn.*", "<prefix>fc1_fc2.*" (GP only), "<prefix>fc3.weight",
  * "<prefix>fc3_bn.*" and "<prefix>repconv{k}.{conv.weight,bn.*}" from `train` (F32, F16,

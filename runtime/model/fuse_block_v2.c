@@ -1,5 +1,6 @@
 #include "model/fuse_block_v2.h"
 
+#include "model/arch_registry.h"
 #include "core/alloc.h"
 
 #include <string.h>
@@ -81,3 +82,14 @@ repmlp_status rm_fuse_block_v2_file(const rm_block_v2_config *cfg, const char *t
     return rm_fuse_to_file(RM_ARCH_BLOCK_V2, rm_block_v2_config_to_json(cfg), block_body, cfg,
                            train_path, out_path);
 }
+
+RM_MODEL_ARCH_CONFIG_FNS(rm_block_v2, rm_block_v2_config)
+
+const rm_model_arch rm_model_arch_block_v2 = {RM_ARCH_BLOCK_V2,
+                                              "RepMLPNet block, version 2",
+                                              sizeof(rm_block_v2_config),
+                                              rm_block_v2_from_json_any,
+                                              rm_block_v2_to_json_any,
+                                              rm_block_v2_io_shape_any,
+                                              block_body,
+                                              NULL};

@@ -1,5 +1,6 @@
 #include "model/fuse_repmlpnet.h"
 
+#include "model/arch_registry.h"
 #include "core/alloc.h"
 #include "model/fuse_block_v2.h"
 #include "model/fuse_rules.h"
@@ -130,3 +131,14 @@ repmlp_status rm_fuse_repmlpnet_file(const rm_repmlpnet_config *cfg, const char 
     return rm_fuse_to_file(RM_ARCH_REPMLPNET, rm_repmlpnet_config_to_json(cfg), net_body, cfg,
                            train_path, out_path);
 }
+
+RM_MODEL_ARCH_CONFIG_FNS(rm_repmlpnet, rm_repmlpnet_config)
+
+const rm_model_arch rm_model_arch_repmlpnet = {RM_ARCH_REPMLPNET,
+                                               "RepMLPNet network",
+                                               sizeof(rm_repmlpnet_config),
+                                               rm_repmlpnet_from_json_any,
+                                               rm_repmlpnet_to_json_any,
+                                               rm_repmlpnet_io_shape_any,
+                                               net_body,
+                                               rm_repmlpnet_presets};

@@ -1,5 +1,6 @@
 #include "model/fuse_resnet.h"
 
+#include "model/arch_registry.h"
 #include "model/fuse_block_v1.h"
 
 #include <stdio.h>
@@ -65,3 +66,14 @@ repmlp_status rm_fuse_resnet_file(const rm_resnet_config *cfg, const char *train
     return rm_fuse_to_file(RM_ARCH_RESNET, rm_resnet_config_to_json(cfg), resnet_body, cfg,
                            train_path, out_path);
 }
+
+RM_MODEL_ARCH_CONFIG_FNS(rm_resnet, rm_resnet_config)
+
+const rm_model_arch rm_model_arch_resnet = {RM_ARCH_RESNET,
+                                            "RepMLP-ResNet network",
+                                            sizeof(rm_resnet_config),
+                                            rm_resnet_from_json_any,
+                                            rm_resnet_to_json_any,
+                                            rm_resnet_io_shape_any,
+                                            resnet_body,
+                                            rm_resnet_presets};

@@ -1,3 +1,4 @@
+/* The RepMLP version-1 block config (docs/MODELS.md §1). */
 #include "model/config.h"
 
 #include "core/error.h"
@@ -108,4 +109,13 @@ char *rm_block_v1_config_to_json(const rm_block_v1_config *c) {
     rm_cfg_json_int(&b, "fc1_fc2_reduction", c->fc1_fc2_reduction);
     rm_cfg_json_int(&b, "fc3_groups", c->fc3_groups);
     return rm_cfg_json_finish(&b);
+}
+
+void rm_block_v1_io_shape(const rm_block_v1_config *c, int64_t in_chw[3], int *out_ndim,
+                          int64_t out_shape[3]) {
+    in_chw[0] = c->in_channels;
+    out_shape[0] = c->out_channels;
+    in_chw[1] = out_shape[1] = c->H;
+    in_chw[2] = out_shape[2] = c->W;
+    *out_ndim = 3;
 }
