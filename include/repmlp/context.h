@@ -187,6 +187,8 @@ typedef struct repmlp_allocator {
     void *user;
 } repmlp_allocator;
 REPMLP_API repmlp_status repmlp_set_allocator(const repmlp_allocator *allocator);
+/* Frees memory the library returned to the caller (repmlp_fuse_memory's bytes); NULL is fine. */
+REPMLP_API void repmlp_free(void *ptr);
 
 /* Library version, as "MAJOR.MINOR.PATCH" and as MAJOR*10000 + MINOR*100 + PATCH. */
 #define REPMLP_VERSION_MAJOR 0

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "repmlp/export.h"
+#include "repmlp/model.h"
 #include "repmlp/status.h"
 
 #ifdef __cplusplus
@@ -41,6 +42,21 @@ typedef struct repmlp_fuse_desc {
  * preset name, or a preset of another arch, is REPMLP_ERROR_INVALID_ARGUMENT. */
 REPMLP_API repmlp_status repmlp_fuse_file(const repmlp_fuse_desc *desc, const char *train_path,
                                           const char *fused_path);
+
+/* The same from memory to memory: `train_size` bytes at `train_data` (a training-time
+ * safetensors file's contents, only read during the call; messages call it "<memory>") become
+ * a fused file's bytes in *fused_data (free with repmlp_free) and *fused_size, byte for byte
+ * what repmlp_fuse_file writes. On failure *fused_data is NULL and *fused_size 0. */
+REPMLP_API repmlp_status repmlp_fuse_memory(const repmlp_fuse_desc *desc, const void *train_data,
+                                            size_t train_size, void **fused_data,
+                                            size_t *fused_size);
+
+/* Fuses `train_size` bytes at `train_data` as repmlp_fuse_memory does and loads the result
+ * onto ctx as repmlp_model_load_memory does, without a file in between. *model is NULL on
+ * failure. */
+REPMLP_API repmlp_status repmlp_fuse_to_model(repmlp_context *ctx, const repmlp_fuse_desc *desc,
+                                              const void *train_data, size_t train_size,
+                                              repmlp_model **model);
 
 #ifdef __cplusplus
 }

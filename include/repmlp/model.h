@@ -40,6 +40,13 @@ typedef struct repmlp_shape {
 REPMLP_API repmlp_status repmlp_model_load(repmlp_context *ctx, const char *path,
                                            repmlp_model **out);
 
+/* The same from a fused file's `size` bytes at `data` (e.g. repmlp_fuse_memory's result or an
+ * embedded asset). The bytes are only read during the call: the caller may free them as soon
+ * as it returns. Messages call the model "<memory>". Malformed bytes are REPMLP_ERROR_FORMAT
+ * (or REPMLP_ERROR_TOO_LARGE for an oversized header), as from a file. */
+REPMLP_API repmlp_status repmlp_model_load_memory(repmlp_context *ctx, const void *data,
+                                                  size_t size, repmlp_model **out);
+
 /* The preprocessing a training script recorded for the model's images (a fused file's
  * __metadata__ "preprocess", stored by repmlp-fuse --metadata preprocess=@P.json): an 8-bit
  * pixel value p becomes value_lo + p/255 (value_hi - value_lo); a picture that is not
@@ -66,6 +73,26 @@ REPMLP_API repmlp_status repmlp_model_preprocess_json(const repmlp_model *model,
 REPMLP_API repmlp_status repmlp_preprocess_pixels(const repmlp_preprocess *p,
                                                   const unsigned char *pixels, uint32_t width,
                                                   uint32_t height, float *out);
+
+/* What a fused file says about its model, read without a device (nor a context): its metadata
+ * and config, checked as repmlp_model_load checks them; the tensors are not read. */
+typedef struct repmlp_model_info {
+    char arch[32];       /* the architecture, as repmlp_model_arch */
+    repmlp_shape input;  /* as repmlp_model_input_shape: (1, C, H, W) */
+    repmlp_shape output; /* as repmlp_model_output_shape: (1, C, H, W) or (1, classes) */
+    uint32_t classes;    /* output[1] for a classifier (output (1, classes)); 0 otherwise */
+    /* 1 when the file holds a valid "preprocess" entry (then in `preprocess`, checked against
+     * the input shape as repmlp_model_preprocess does); 0 when it holds none. */
+    int has_preprocess;
+    repmlp_preprocess preprocess;
+} repmlp_model_info;
+/* Errors as repmlp_model_load's for the same file: REPMLP_ERROR_IO, REPMLP_ERROR_FORMAT (not
+ * a fused file, a bad "preprocess" entry), REPMLP_ERROR_CONFIG, REPMLP_ERROR_UNSUPPORTED (an
+ * architecture this version does not know). */
+REPMLP_API repmlp_status repmlp_model_info_read(const char *path, repmlp_model_info *out);
+/* The same from a fused file's bytes (only read during the call). */
+REPMLP_API repmlp_status repmlp_model_info_read_memory(const void *data, size_t size,
+                                                       repmlp_model_info *out);
 
 /* The device memory (bytes) repmlp_model_load(ctx, path) would take for the weights, without
  * loading anything to the device: the file is read and checked as a load does. */

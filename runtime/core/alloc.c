@@ -17,6 +17,10 @@ repmlp_status repmlp_set_allocator(const repmlp_allocator *allocator) {
     return REPMLP_OK;
 }
 
+void repmlp_free(void *ptr) {
+    rm_free(ptr);
+}
+
 void *rm_malloc(size_t size) {
     if (rm_fault_hit(RM_FAULT_HOST_ALLOC)) return NULL;
     if (!size) size = 1;

@@ -17,15 +17,3 @@ const rm_arch *rm_arch_find(const char *name) {
 const rm_arch *rm_arch_at(size_t i) {
     return i < ARCH_COUNT ? arch_table[i] : NULL;
 }
-
-void rm_arch_shapes(const rm_arch *arch, const void *config, repmlp_shape *input,
-                    repmlp_shape *output) {
-    int64_t in[3], out[3];
-    int out_ndim;
-    arch->model->io_shape(config, in, &out_ndim, out);
-    *input = (repmlp_shape){4, {1, in[0], in[1], in[2]}};
-    if (out_ndim == 3)
-        *output = (repmlp_shape){4, {1, out[0], out[1], out[2]}};
-    else
-        *output = (repmlp_shape){2, {1, out[0]}};
-}

@@ -261,10 +261,18 @@ static repmlp_status parse(repmlp_model *m, rm_safetensors *st, uint64_t alignme
     return s;
 }
 
-/* Loads `path` as arch/config when arch is non-NULL, else as a fused file. With plan_bytes
+/* The file a model is read from: `path`, or (data non-NULL) `size` bytes named `path`. */
+typedef struct model_source {
+    const char *path;
+    const void *data;
+    size_t size;
+} model_source;
+
+/* Loads `src` as arch/config when arch is non-NULL, else as a fused file. With plan_bytes
  * non-NULL nothing is loaded: *plan_bytes gets the device memory the weights would take. */
-static repmlp_status open_model(repmlp_context *ctx, const char *path, const char *arch,
+static repmlp_status open_model(repmlp_context *ctx, model_source src, const char *arch,
                                 const cJSON *config, repmlp_model **out, uint64_t *plan_bytes) {
+    const char *path = src.path;
     if (!ctx || !path || (!out && !plan_bytes))
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_model_load: NULL argument");
     if (out) *out = NULL;
@@ -280,7 +288,8 @@ static repmlp_status open_model(repmlp_context *ctx, const char *path, const cha
         return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     }
     rm_safetensors *st = NULL;
-    s = rm_safetensors_open(path, &st);
+    s = src.data ? rm_safetensors_open_memory(src.data, src.size, path, &st)
+                 : rm_safetensors_open(path, &st);
     uint64_t alignment = rm_caps_binding_alignment(&ctx->caps);
     float *host = NULL, **fill = plan_bytes ? NULL : &host;
     if (s == REPMLP_OK && arch) {
@@ -315,20 +324,31 @@ static repmlp_status open_model(repmlp_context *ctx, const char *path, const cha
 }
 
 repmlp_status repmlp_model_load(repmlp_context *ctx, const char *path, repmlp_model **out) {
-    return open_model(ctx, path, NULL, NULL, out, NULL);
+    return open_model(ctx, (model_source){path, NULL, 0}, NULL, NULL, out, NULL);
+}
+
+repmlp_status repmlp_model_load_memory(repmlp_context *ctx, const void *data, size_t size,
+                                       repmlp_model **out) {
+    if (out) *out = NULL;
+    if (!data && size)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_model_load_memory: NULL argument");
+    /* An empty buffer is still read from memory (and refused as too short). */
+    static const unsigned char empty[1];
+    return open_model(ctx, (model_source){"<memory>", data ? data : empty, size}, NULL, NULL, out,
+                      NULL);
 }
 
 repmlp_status repmlp_model_memory_needed(repmlp_context *ctx, const char *path, uint64_t *bytes) {
     if (!bytes)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_model_memory_needed: NULL argument");
-    return open_model(ctx, path, NULL, NULL, NULL, bytes);
+    return open_model(ctx, (model_source){path, NULL, 0}, NULL, NULL, NULL, bytes);
 }
 
 repmlp_status rm_model_load_as(repmlp_context *ctx, const char *path, const char *arch,
                                const cJSON *config, repmlp_model **out) {
     if (!arch || !config)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "rm_model_load_as: NULL argument");
-    return open_model(ctx, path, arch, config, out, NULL);
+    return open_model(ctx, (model_source){path, NULL, 0}, arch, config, out, NULL);
 }
 
 void repmlp_model_destroy(repmlp_model *m) {
@@ -349,14 +369,14 @@ const char *repmlp_model_arch(const repmlp_model *m) {
 repmlp_status repmlp_model_input_shape(const repmlp_model *m, repmlp_shape *out) {
     if (!m || !out) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "input_shape: NULL argument");
     repmlp_shape unused;
-    rm_arch_shapes(m->arch, m->config, out, &unused);
+    rm_model_arch_shapes(m->arch->model, m->config, out, &unused);
     return REPMLP_OK;
 }
 
 repmlp_status repmlp_model_output_shape(const repmlp_model *m, repmlp_shape *out) {
     if (!m || !out) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "output_shape: NULL argument");
     repmlp_shape unused;
-    rm_arch_shapes(m->arch, m->config, &unused, out);
+    rm_model_arch_shapes(m->arch->model, m->config, &unused, out);
     return REPMLP_OK;
 }
 

@@ -45,10 +45,6 @@ const rm_arch *rm_arch_find(const char *name);
 /* The runtime's rows (RM_ARCH_LIST order, then RepMLP-unfused); NULL past the end. */
 const rm_arch *rm_arch_at(size_t i);
 
-/* The model's input (1, C, H, W) and output ((1, C, H, W) or (1, classes)) for `config`. */
-void rm_arch_shapes(const rm_arch *arch, const void *config, repmlp_shape *input,
-                    repmlp_shape *output);
-
 struct repmlp_model {
     repmlp_context *ctx;
     const rm_arch *arch;

@@ -362,7 +362,37 @@ static repmlp_status parse_header(rm_safetensors *st, const cJSON *root) {
     return REPMLP_OK;
 }
 
-repmlp_status rm_safetensors_open(const char *path, rm_safetensors **out) {
+/* Validates `size` bytes at `bytes` (the mapping or the caller's memory) into st. */
+static repmlp_status parse_bytes(rm_safetensors *st, const unsigned char *bytes, size_t size) {
+    const char *path = st->path;
+    if (size < 8) {
+        return rm_fail(REPMLP_ERROR_FORMAT,
+                       "%s: file is %zu bytes, too short for the 8-byte header length", path, size);
+    }
+    uint64_t header_len = load_u64(bytes);
+    if (header_len > RM_ST_MAX_HEADER) {
+        return rm_fail(REPMLP_ERROR_TOO_LARGE, "%s: header length %llu exceeds the %llu-byte limit",
+                       path, (unsigned long long)header_len, (unsigned long long)RM_ST_MAX_HEADER);
+    }
+    if (header_len > size - 8) {
+        return rm_fail(REPMLP_ERROR_FORMAT,
+                       "%s: header length %llu runs past the end of the file (%zu bytes)", path,
+                       (unsigned long long)header_len, size);
+    }
+    st->data = bytes + 8 + header_len;
+    st->data_size = size - 8 - (size_t)header_len;
+
+    cJSON *root;
+    repmlp_status status = rm_json_parse((const char *)bytes + 8, (size_t)header_len, path, &root);
+    if (status != REPMLP_OK) return status;
+    status = parse_header(st, root);
+    cJSON_Delete(root);
+    return status;
+}
+
+/* Opens `path`'s mapping, or (data non-NULL) the caller's bytes under the name `path`. */
+static repmlp_status open_st(const char *path, const void *data, size_t size,
+                             rm_safetensors **out) {
     *out = NULL;
     rm_safetensors *st = rm_calloc(1, sizeof *st);
     if (!st) return oom(path);
@@ -371,45 +401,30 @@ repmlp_status rm_safetensors_open(const char *path, rm_safetensors **out) {
         rm_free(st);
         return oom(path);
     }
-    repmlp_status status = rm_file_map_open(path, &st->map);
-    if (status != REPMLP_OK) goto fail;
-
-    const unsigned char *bytes = st->map.data;
-    size_t size = st->map.size;
-    if (size < 8) {
-        status =
-            rm_fail(REPMLP_ERROR_FORMAT,
-                    "%s: file is %zu bytes, too short for the 8-byte header length", path, size);
-        goto fail;
+    repmlp_status status = REPMLP_OK;
+    if (!data) {
+        status = rm_file_map_open(path, &st->map);
+        data = st->map.data;
+        size = st->map.size;
     }
-    uint64_t header_len = load_u64(bytes);
-    if (header_len > RM_ST_MAX_HEADER) {
-        status =
-            rm_fail(REPMLP_ERROR_TOO_LARGE, "%s: header length %llu exceeds the %llu-byte limit",
-                    path, (unsigned long long)header_len, (unsigned long long)RM_ST_MAX_HEADER);
-        goto fail;
+    if (status == REPMLP_OK) status = parse_bytes(st, data, size);
+    if (status != REPMLP_OK) {
+        rm_safetensors_close(st);
+        return status;
     }
-    if (header_len > size - 8) {
-        status = rm_fail(REPMLP_ERROR_FORMAT,
-                         "%s: header length %llu runs past the end of the file (%zu bytes)", path,
-                         (unsigned long long)header_len, size);
-        goto fail;
-    }
-    st->data = bytes + 8 + header_len;
-    st->data_size = size - 8 - (size_t)header_len;
-
-    cJSON *root;
-    status = rm_json_parse((const char *)bytes + 8, (size_t)header_len, path, &root);
-    if (status != REPMLP_OK) goto fail;
-    status = parse_header(st, root);
-    cJSON_Delete(root);
-    if (status != REPMLP_OK) goto fail;
     *out = st;
     return REPMLP_OK;
+}
 
-fail:
-    rm_safetensors_close(st);
-    return status;
+repmlp_status rm_safetensors_open(const char *path, rm_safetensors **out) {
+    return open_st(path, NULL, 0, out);
+}
+
+repmlp_status rm_safetensors_open_memory(const void *data, size_t size, const char *name,
+                                         rm_safetensors **out) {
+    /* An empty buffer still gets the "too short" message, not a map of the file `name`. */
+    static const unsigned char empty[1];
+    return open_st(name, data ? data : empty, data ? size : 0, out);
 }
 
 void rm_safetensors_close(rm_safetensors *st) {

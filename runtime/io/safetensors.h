@@ -68,6 +68,11 @@ typedef struct rm_safetensors rm_safetensors;
  * REPMLP_ERROR_OUT_OF_HOST_MEMORY. *out is NULL on failure. */
 repmlp_status rm_safetensors_open(const char *path, rm_safetensors **out);
 
+/* The same checks on `size` bytes at `data`, which are borrowed, not copied: they must stay
+ * unchanged until rm_safetensors_close. `name` stands for the file in messages. */
+repmlp_status rm_safetensors_open_memory(const void *data, size_t size, const char *name,
+                                         rm_safetensors **out);
+
 /* Unmaps and frees; NULL is fine. Tensor pointers die with it. */
 void rm_safetensors_close(rm_safetensors *st);
 
@@ -134,5 +139,10 @@ repmlp_status rm_st_writer_add_take(rm_st_writer *w, const char *name, rm_dtype 
  * out by decreasing element size so each one is aligned to its element size without gaps.
  * The writer stays usable (it can be written again). */
 repmlp_status rm_st_writer_write(const rm_st_writer *w, const char *path);
+
+/* The same bytes as rm_st_writer_write into one rm_malloc'd buffer (*data, *size); `name`
+ * stands for the file in messages. */
+repmlp_status rm_st_writer_write_memory(const rm_st_writer *w, const char *name, void **data,
+                                        size_t *size);
 
 #endif

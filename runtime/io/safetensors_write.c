@@ -183,9 +183,23 @@ static bool host_is_little_endian(void) {
     return first == 1;
 }
 
+/* Where the bytes go: an open file, or (fp NULL) a buffer large enough for all of them. */
+typedef struct sink {
+    FILE *fp;
+    unsigned char *buf;
+    size_t pos;
+} sink;
+
+static bool sink_write(sink *s, const void *p, size_t n) {
+    if (s->fp) return fwrite(p, 1, n, s->fp) == n;
+    if (n) memcpy(s->buf + s->pos, p, n);
+    s->pos += n;
+    return true;
+}
+
 /* Writes elements as little-endian whatever the host order is. */
-static bool write_le(FILE *fp, const writer_tensor *t) {
-    if (host_is_little_endian()) return fwrite(t->data, 1, t->nbytes, fp) == t->nbytes;
+static bool write_le(sink *out, const writer_tensor *t) {
+    if (host_is_little_endian()) return sink_write(out, t->data, t->nbytes);
     size_t esize = rm_dtype_size(t->dtype);
     const unsigned char *src = t->data;
     unsigned char chunk[4096];
@@ -195,7 +209,7 @@ static bool write_le(FILE *fp, const writer_tensor *t) {
         for (size_t i = 0; i < n; i += esize) {
             for (size_t j = 0; j < esize; j++) chunk[i + j] = src[done + i + esize - 1 - j];
         }
-        if (fwrite(chunk, 1, n, fp) != n) return false;
+        if (!sink_write(out, chunk, n)) return false;
         done += n;
     }
     return true;
@@ -240,7 +254,10 @@ static void build_header(const rm_st_writer *w, const size_t *order, rm_json_buf
     while (!b->failed && b->len % 8 != 0) rm_json_buf_raw(b, " ");
 }
 
-repmlp_status rm_st_writer_write(const rm_st_writer *w, const char *path) {
+/* The layout order, the header and the data size shared by both writers; *order is
+ * rm_malloc'd and *header filled (free both) on success. */
+static repmlp_status prepare(const rm_st_writer *w, const char *path, size_t **order,
+                             rm_json_buf *header, size_t *data_size) {
     /* The offsets are written as JSON integers, which readers take exactly up to 2^53. */
     size_t total = 0;
     for (size_t i = 0; i < w->count; i++) {
@@ -249,44 +266,78 @@ repmlp_status rm_st_writer_write(const rm_st_writer *w, const char *path) {
                            w->tensors[i].name);
         }
     }
-    size_t *order = rm_calloc(w->count, sizeof *order);
-    if (!order) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", path);
-    for (size_t i = 0; i < w->count; i++) order[i] = i;
+    *order = rm_calloc(w->count, sizeof **order);
+    if (!*order) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", path);
+    for (size_t i = 0; i < w->count; i++) (*order)[i] = i;
     sort_base = w->tensors;
-    qsort(order, w->count, sizeof *order, compare_layout);
+    qsort(*order, w->count, sizeof **order, compare_layout);
 
-    rm_json_buf header = {0};
-    build_header(w, order, &header);
-    if (header.failed) {
-        rm_json_buf_free(&header);
-        rm_free(order);
+    *header = (rm_json_buf){0};
+    build_header(w, *order, header);
+    if (header->failed) {
+        rm_json_buf_free(header);
+        rm_free(*order);
+        *order = NULL;
         return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", path);
     }
+    *data_size = total;
+    return REPMLP_OK;
+}
 
+/* Length, header and tensors into out; the name of the tensor that failed, or "" for the
+ * header, or NULL when everything was written. */
+static const char *emit(const rm_st_writer *w, const size_t *order, const rm_json_buf *header,
+                        sink *out) {
+    unsigned char len_bytes[8];
+    uint64_t n = header->len;
+    for (int i = 0; i < 8; i++) len_bytes[i] = (unsigned char)(n >> (8 * i));
+    if (!sink_write(out, len_bytes, 8) || !sink_write(out, header->text, header->len)) return "";
+    for (size_t k = 0; k < w->count; k++)
+        if (!write_le(out, &w->tensors[order[k]])) return w->tensors[order[k]].name;
+    return NULL;
+}
+
+repmlp_status rm_st_writer_write(const rm_st_writer *w, const char *path) {
+    size_t *order, data_size;
+    rm_json_buf header;
+    repmlp_status status = prepare(w, path, &order, &header, &data_size);
+    if (status != REPMLP_OK) return status;
     rm_file_out out;
-    repmlp_status status = rm_file_out_begin(path, &out);
+    status = rm_file_out_begin(path, &out);
     if (status == REPMLP_OK) {
-        unsigned char len_bytes[8];
-        uint64_t n = header.len;
-        for (int i = 0; i < 8; i++) len_bytes[i] = (unsigned char)(n >> (8 * i));
-        bool ok = fwrite(len_bytes, 1, 8, out.fp) == 8 &&
-                  fwrite(header.text, 1, header.len, out.fp) == header.len;
-        const char *failed_tensor = NULL;
-        for (size_t k = 0; ok && k < w->count; k++) {
-            if (!write_le(out.fp, &w->tensors[order[k]])) {
-                ok = false;
-                failed_tensor = w->tensors[order[k]].name;
-            }
-        }
-        if (!ok) {
-            status = failed_tensor
+        sink s = {out.fp, NULL, 0};
+        const char *failed = emit(w, order, &header, &s);
+        if (failed) {
+            status = *failed
                          ? rm_fail(REPMLP_ERROR_IO, "%s: tensor '%s': cannot write", out.tmp_path,
-                                   failed_tensor)
+                                   failed)
                          : rm_fail(REPMLP_ERROR_IO, "%s: cannot write the header", out.tmp_path);
             rm_file_out_abort(&out);
         } else {
             status = rm_file_out_commit(&out);
         }
+    }
+    rm_json_buf_free(&header);
+    rm_free(order);
+    return status;
+}
+
+repmlp_status rm_st_writer_write_memory(const rm_st_writer *w, const char *name, void **data,
+                                        size_t *size) {
+    *data = NULL;
+    *size = 0;
+    size_t *order, data_size, total;
+    rm_json_buf header;
+    repmlp_status status = prepare(w, name, &order, &header, &data_size);
+    if (status != REPMLP_OK) return status;
+    unsigned char *buf = NULL;
+    if (!rm_add_size(8 + header.len, data_size, &total) || !(buf = rm_malloc(total))) {
+        status = rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", name);
+    } else {
+        sink s = {NULL, buf, 0};
+        emit(w, order, &header, &s); /* a buffer write cannot fail */
+        *data = buf;
+        *size = total;
     }
     rm_json_buf_free(&header);
     rm_free(order);

@@ -40,6 +40,18 @@ repmlp_status rm_model_arch_parse(const rm_model_arch *arch, const cJSON *json, 
     return REPMLP_OK;
 }
 
+void rm_model_arch_shapes(const rm_model_arch *arch, const void *config, repmlp_shape *input,
+                          repmlp_shape *output) {
+    int64_t in[3], out[3];
+    int out_ndim;
+    arch->io_shape(config, in, &out_ndim, out);
+    *input = (repmlp_shape){4, {1, in[0], in[1], in[2]}};
+    if (out_ndim == 3)
+        *output = (repmlp_shape){4, {1, out[0], out[1], out[2]}};
+    else
+        *output = (repmlp_shape){2, {1, out[0]}};
+}
+
 size_t rm_preset_count(void) {
     size_t n = 0;
     for (size_t r = 0; r < ROW_COUNT; r++)

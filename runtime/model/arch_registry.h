@@ -14,6 +14,7 @@
 #include "model/arch_list.h"
 #include "model/config_json.h"
 #include "model/fuse_io.h"
+#include "repmlp/model.h"
 #include "repmlp/status.h"
 
 typedef struct rm_model_arch {
@@ -64,6 +65,11 @@ const rm_model_arch *rm_model_arch_find(const char *name);
  * is NULL on failure. */
 repmlp_status rm_model_arch_parse(const rm_model_arch *arch, const cJSON *json, const char *where,
                                   void **config);
+
+/* The model's input (1, C, H, W) and output ((1, C, H, W) or (1, classes)) for a config of
+ * `arch`: a batch of one, as repmlp_model_input_shape / _output_shape give them. */
+void rm_model_arch_shapes(const rm_model_arch *arch, const void *config, repmlp_shape *input,
+                          repmlp_shape *output);
 
 /* ---- presets: every row's, in row order ---- */
 

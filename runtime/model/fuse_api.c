@@ -68,10 +68,18 @@ const char *repmlp_preset_name(size_t i, const char **arch) {
     return p->name;
 }
 
-repmlp_status repmlp_fuse_file(const repmlp_fuse_desc *desc, const char *train_path,
-                               const char *fused_path) {
-    if (!desc || !train_path || !fused_path)
-        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_fuse_file: NULL argument");
+/* Where a fuse reads and writes: files (train_path, fused_path) or memory (train_path names
+ * the bytes in messages). */
+typedef struct fuse_target {
+    const char *train_path, *fused_path;
+    const void *train_data;
+    size_t train_size;
+    void **fused_data;
+    size_t *fused_size;
+} fuse_target;
+
+static repmlp_status fuse(const repmlp_fuse_desc *desc, const fuse_target *io) {
+    const char *train_path = io->train_path;
     const char *arch_name = desc->arch;
     if (desc->preset) {
         const rm_preset *preset = rm_preset_find(desc->preset);
@@ -96,11 +104,47 @@ repmlp_status repmlp_fuse_file(const repmlp_fuse_desc *desc, const char *train_p
         s = rm_json_parse(desc->config_json, strlen(desc->config_json), where, &config);
     void *cfg = NULL;
     if (s == REPMLP_OK) s = arch_config(arch, config, where, desc->preset, train_path, &cfg);
-    if (s == REPMLP_OK)
+    if (s == REPMLP_OK && io->fused_path)
         s = rm_fuse_to_file(arch->name, arch->to_json(cfg), arch->fuse, cfg, train_path,
-                            fused_path);
+                            io->fused_path);
+    else if (s == REPMLP_OK)
+        s = rm_fuse_to_memory(arch->name, arch->to_json(cfg), arch->fuse, cfg, io->train_data,
+                              io->train_size, train_path, io->fused_data, io->fused_size);
     rm_free(cfg);
     cJSON_Delete(config);
     rm_fused_set_extra_metadata(NULL, NULL, 0);
+    return s;
+}
+
+repmlp_status repmlp_fuse_file(const repmlp_fuse_desc *desc, const char *train_path,
+                               const char *fused_path) {
+    if (!desc || !train_path || !fused_path)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_fuse_file: NULL argument");
+    return fuse(desc, &(fuse_target){train_path, fused_path, NULL, 0, NULL, NULL});
+}
+
+repmlp_status repmlp_fuse_memory(const repmlp_fuse_desc *desc, const void *train_data,
+                                 size_t train_size, void **fused_data, size_t *fused_size) {
+    if (fused_data) *fused_data = NULL;
+    if (fused_size) *fused_size = 0;
+    if (!desc || (!train_data && train_size) || !fused_data || !fused_size)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_fuse_memory: NULL argument");
+    /* An empty buffer is still read from memory (and refused as too short). */
+    static const unsigned char empty[1];
+    return fuse(desc, &(fuse_target){"<memory>", NULL, train_data ? train_data : empty, train_size,
+                                     fused_data, fused_size});
+}
+
+repmlp_status repmlp_fuse_to_model(repmlp_context *ctx, const repmlp_fuse_desc *desc,
+                                   const void *train_data, size_t train_size,
+                                   repmlp_model **model) {
+    if (model) *model = NULL;
+    if (!ctx || !model)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_fuse_to_model: NULL argument");
+    void *fused = NULL;
+    size_t size = 0;
+    repmlp_status s = repmlp_fuse_memory(desc, train_data, train_size, &fused, &size);
+    if (s == REPMLP_OK) s = repmlp_model_load_memory(ctx, fused, size, model);
+    rm_free(fused);
     return s;
 }

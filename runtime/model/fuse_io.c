@@ -227,6 +227,17 @@ repmlp_status rm_fuse_fc3_read(rm_fuser *f, const char *prefix, const rm_fuse_fc
     return s;
 }
 
+/* Fuses f->train into a new f->out with the fused-format metadata; the caller writes it. */
+static repmlp_status fuse_into_writer(const char *arch, const char *config_json, rm_fuse_body body,
+                                      const void *ctx, rm_fuser *f) {
+    f->file = rm_safetensors_path(f->train);
+    repmlp_status s = rm_st_writer_create(&f->out);
+    if (s == REPMLP_OK) s = body(ctx, f);
+    if (s == REPMLP_OK) s = rm_fuse_check_all_used(f->train, arch);
+    if (s == REPMLP_OK) s = rm_fused_set_metadata(f->out, arch, config_json);
+    return s;
+}
+
 repmlp_status rm_fuse_to_file(const char *arch, char *config_json, rm_fuse_body body,
                               const void *ctx, const char *train_path, const char *out_path) {
     if (!config_json) {
@@ -234,14 +245,26 @@ repmlp_status rm_fuse_to_file(const char *arch, char *config_json, rm_fuse_body 
     }
     rm_fuser f = {0};
     repmlp_status s = rm_safetensors_open(train_path, &f.train);
-    if (s == REPMLP_OK) {
-        f.file = rm_safetensors_path(f.train);
-        s = rm_st_writer_create(&f.out);
-    }
-    if (s == REPMLP_OK) s = body(ctx, &f);
-    if (s == REPMLP_OK) s = rm_fuse_check_all_used(f.train, arch);
-    if (s == REPMLP_OK) s = rm_fused_set_metadata(f.out, arch, config_json);
+    if (s == REPMLP_OK) s = fuse_into_writer(arch, config_json, body, ctx, &f);
     if (s == REPMLP_OK) s = rm_st_writer_write(f.out, out_path);
+    rm_st_writer_destroy(f.out);
+    rm_safetensors_close(f.train);
+    rm_free(config_json);
+    return s;
+}
+
+repmlp_status rm_fuse_to_memory(const char *arch, char *config_json, rm_fuse_body body,
+                                const void *ctx, const void *train, size_t train_size,
+                                const char *train_name, void **out, size_t *out_size) {
+    *out = NULL;
+    *out_size = 0;
+    if (!config_json) {
+        return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", train_name);
+    }
+    rm_fuser f = {0};
+    repmlp_status s = rm_safetensors_open_memory(train, train_size, train_name, &f.train);
+    if (s == REPMLP_OK) s = fuse_into_writer(arch, config_json, body, ctx, &f);
+    if (s == REPMLP_OK) s = rm_st_writer_write_memory(f.out, train_name, out, out_size);
     rm_st_writer_destroy(f.out);
     rm_safetensors_close(f.train);
     rm_free(config_json);

@@ -84,5 +84,11 @@ repmlp_status rm_fuse_fc3_read(rm_fuser *f, const char *prefix, const rm_fuse_fc
 typedef repmlp_status (*rm_fuse_body)(const void *ctx, rm_fuser *f);
 repmlp_status rm_fuse_to_file(const char *arch, char *config_json, rm_fuse_body body,
                               const void *ctx, const char *train_path, const char *out_path);
+/* The same from a training file's bytes (borrowed for the call; train_name stands for it in
+ * messages) to the fused file's bytes: *out (rm_malloc'd) and *out_size, the bytes
+ * rm_fuse_to_file would write. */
+repmlp_status rm_fuse_to_memory(const char *arch, char *config_json, rm_fuse_body body,
+                                const void *ctx, const void *train, size_t train_size,
+                                const char *train_name, void **out, size_t *out_size);
 
 #endif

@@ -11,6 +11,7 @@
 #define RM_FUSED_FORMAT_H
 
 #include "io/safetensors.h"
+#include "repmlp/model.h"
 #include "repmlp/status.h"
 
 #define RM_FUSED_FORMAT "repmlp-vk-fused"
@@ -37,5 +38,10 @@ repmlp_status rm_fused_set_extra_metadata(const char *const *keys, const char *c
  * metadata key ("<file>: __metadata__ key 'format': expected 'repmlp-vk-fused', got ..."). */
 repmlp_status rm_fused_read_metadata(const rm_safetensors *st, const char **arch,
                                      const char **config_json);
+
+/* The "preprocess" JSON text (repmlp/model.h, repmlp_preprocess) checked against a model
+ * taking `in`; REPMLP_ERROR_FORMAT "<where>: <what is wrong>" otherwise. */
+repmlp_status rm_preprocess_parse(const char *json, const repmlp_shape *in, const char *where,
+                                  repmlp_preprocess *out);
 
 #endif

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "exec/model.h"
 #include "io/json.h"
+#include "model/fused_format.h"
 
 static bool json_size(const cJSON *obj, const char *key, uint32_t *h, uint32_t *w) {
     const cJSON *a = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -79,16 +80,21 @@ static const char *check(const cJSON *j, const repmlp_shape *in, repmlp_preproce
     return NULL;
 }
 
-static repmlp_status parse(const repmlp_model *m, const char *json, const char *where,
-                           repmlp_preprocess *out) {
+repmlp_status rm_preprocess_parse(const char *json, const repmlp_shape *in, const char *where,
+                                  repmlp_preprocess *out) {
     cJSON *j = NULL;
     repmlp_status st = rm_json_parse(json, strlen(json), where, &j);
     if (st != REPMLP_OK) return st;
-    repmlp_shape in;
-    repmlp_model_input_shape(m, &in);
-    const char *bad = check(j, &in, out);
+    const char *bad = check(j, in, out);
     cJSON_Delete(j);
     return bad ? rm_fail(REPMLP_ERROR_FORMAT, "%s: %s", where, bad) : REPMLP_OK;
+}
+
+static repmlp_status parse(const repmlp_model *m, const char *json, const char *where,
+                           repmlp_preprocess *out) {
+    repmlp_shape in;
+    repmlp_model_input_shape(m, &in);
+    return rm_preprocess_parse(json, &in, where, out);
 }
 
 repmlp_status repmlp_model_preprocess_json(const repmlp_model *m, const char *json,
