@@ -128,15 +128,15 @@ blas=$(/usr/bin/python3 bench/pytorch_block.py "$work/S3B.fused" --batch 1 --rep
   echo "traced and frozen (\`/usr/bin/python3 bench/pytorch_block.py FUSED --batch N --forms\`)."
   echo
   echo "GEMM kernel alone, each row tile measured alternately in one run"
-  echo "(\`repmlp-bench --gemm M N K --groups G --tiles 1,4,8\`, best of 5; GFLOP/s):"
+  echo "(\`repmlp-bench-kernels --gemm M N K --groups G --tiles 1,4,8\`, best of 5; GFLOP/s):"
   echo
   echo "| problem | lavapipe tile 1 / 4 / 8 | SwiftShader tile 1 / 4 / 8 |"
   echo "| --- | --- | --- |"
   for p in "1 1024 1024 1" "4 392 392 8" "16 392 392 8" "128 392 392 8" "512 512 512 1"; do
     set -- $p
-    a=$(VK_ICD_FILENAMES=$lvp "$bin/repmlp-bench" --gemm $1 $2 $3 --groups $4 --tiles 1,4,8 \
+    a=$(VK_ICD_FILENAMES=$lvp "$bin/repmlp-bench-kernels" --gemm $1 $2 $3 --groups $4 --tiles 1,4,8 \
           --repeat 3 | grep -oE "[0-9.]+ GFLOP/s" | awk '{print $1}' | paste -sd/ | sed 's|/| / |g')
-    b=$(VK_ICD_FILENAMES=$swr "$bin/repmlp-bench" --gemm $1 $2 $3 --groups $4 --tiles 1,4,8 \
+    b=$(VK_ICD_FILENAMES=$swr "$bin/repmlp-bench-kernels" --gemm $1 $2 $3 --groups $4 --tiles 1,4,8 \
           --repeat 1 | grep -oE "[0-9.]+ GFLOP/s" | awk '{print $1}' | paste -sd/ | sed 's|/| / |g')
     echo "| M=$1 N=$2 K=$3 groups=$4 | $a | $b |"
   done

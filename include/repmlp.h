@@ -6,5 +6,7 @@
 #include "repmlp/context.h"
 #include "repmlp/model.h"
 #include "repmlp/fuse.h"
+#include "repmlp/profile.h"
+#include "repmlp/tensor_file.h"
 
 #endif

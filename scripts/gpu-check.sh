@@ -82,7 +82,7 @@ problems=("16 392 392 8" "512 392 392 8" "4 392 392 8" "128 392 392 8" "16 1568 
 if [ "$quick" != 1 ]; then problems+=("512 1568 1568 4" "1024 1024 1024 1" "4096 4096 4096 1"); fi
 for p in "${problems[@]}"; do
   set -- $p
-  step "gemm M=$1 N=$2 K=$3 groups=$4" "$bin/repmlp-bench" --gemm "$1" "$2" "$3" --groups "$4" \
+  step "gemm M=$1 N=$2 K=$3 groups=$4" "$bin/repmlp-bench-kernels" --gemm "$1" "$2" "$3" --groups "$4" \
     --tiles 0,1,4,8 --repeat 5 "${dev_args[@]}"
 done
 for f in tests/fixtures/*/*/train.safetensors; do

@@ -1,7 +1,8 @@
-/* The public calls that work on bytes instead of files: repmlp_fuse_memory (the same bytes as
- * repmlp_fuse_file), repmlp_model_load_memory (the bytes may be freed at once),
- * repmlp_fuse_to_model, and repmlp_model_info_read(_memory) (no device); bad bytes and
- * arguments with their messages, and every host allocation failing in turn. */
+/* The public calls the tools are built on, beyond loading and running: repmlp_fuse_memory (the
+ * same bytes as repmlp_fuse_file), repmlp_model_load_memory (the bytes may be freed at once),
+ * repmlp_fuse_to_model, repmlp_model_info_read(_memory) (no device), repmlp_model_load_unfused
+ * and repmlp/profile.h; bad bytes and arguments with their messages, and every host allocation
+ * failing in turn. */
 #include "test_support.h"
 
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 
 #include "repmlp.h"
+#include "repmlp/profile.h"
 #include "core/fault.h"
 #include "model/arch_list.h"
 
@@ -284,11 +286,97 @@ static void host_faults(void **state) {
     ts_context_done(ctx);
 }
 
+/* The training-time file run unfused gives the fused model's results. */
+static void load_unfused_runs(void **state) {
+    (void)state;
+    repmlp_context *ctx = ts_context();
+    size_t n;
+    char *config = read_all(V1_DIR "/config.json", &n);
+    repmlp_model *m = NULL;
+    repmlp_session *s = NULL;
+    float *y = malloc(ts_fx.output_count * sizeof *y);
+    assert_int_equal(
+        repmlp_model_load_unfused(ctx, RM_ARCH_BLOCK_V1, V1_DIR "/train.safetensors", config, &m),
+        REPMLP_OK);
+    assert_int_equal(repmlp_session_create(m, ts_fx.batch, &s), REPMLP_OK);
+    assert_int_equal(ts_session_run(s, ts_fx.input, ts_fx.input_count, y, ts_fx.output_count),
+                     REPMLP_OK);
+    assert_true(ts_max_rel_error(y, ts_fx.expected, ts_fx.output_count) < TS_FX_TOLERANCE);
+    repmlp_session_destroy(s);
+    repmlp_model_destroy(m);
+    m = (repmlp_model *)&n;
+    expect_error(
+        repmlp_model_load_unfused(ctx, RM_ARCH_RESNET, V1_DIR "/train.safetensors", config, &m),
+        REPMLP_ERROR_UNSUPPORTED, "cannot run unfused");
+    assert_null(m);
+    expect_error(repmlp_model_load_unfused(ctx, RM_ARCH_BLOCK_V1, V1_DIR "/train.safetensors",
+                                           "{\"in_channels\":4}", &m),
+                 REPMLP_ERROR_CONFIG, "train.safetensors: config");
+    expect_error(
+        repmlp_model_load_unfused(ctx, RM_ARCH_BLOCK_V1, V1_DIR "/train.safetensors", "{", &m),
+        REPMLP_ERROR_FORMAT, "train.safetensors: config");
+    expect_error(repmlp_model_load_unfused(ctx, NULL, V1_DIR "/train.safetensors", config, &m),
+                 REPMLP_ERROR_INVALID_ARGUMENT, "NULL argument");
+    free(config);
+    free(y);
+    ts_context_done(ctx);
+}
+
+/* A session's ops and their times: every op named, with a kind and a kernel; times where the
+ * device has timestamps, else UNSUPPORTED naming it. */
+static void profile_ops(void **state) {
+    (void)state;
+    repmlp_context *ctx = ts_context();
+    repmlp_model *m = NULL;
+    repmlp_session *s = NULL;
+    assert_int_equal(repmlp_model_load(ctx, ts_fx.fused_path, &m), REPMLP_OK);
+    assert_int_equal(repmlp_session_create(m, ts_fx.batch, &s), REPMLP_OK);
+    uint32_t n = repmlp_session_op_count(s);
+    assert_true(n >= 2);
+    assert_int_equal(repmlp_session_op_count(NULL), 0);
+    bool saw_gemm = false;
+    for (uint32_t i = 0; i < n; i++) {
+        repmlp_op_info op;
+        assert_int_equal(repmlp_session_op_info(s, i, &op), REPMLP_OK);
+        assert_true(strlen(op.label) > 0 && strlen(op.kind) > 0 && strlen(op.kernel) > 0);
+        assert_true(op.bytes > 0 && op.flops >= 0);
+        saw_gemm |= strcmp(op.kind, "gemm") == 0 && op.flops > 0;
+    }
+    assert_true(saw_gemm);
+    repmlp_op_info op;
+    expect_error(repmlp_session_op_info(s, n, &op), REPMLP_ERROR_INVALID_ARGUMENT, "op");
+    double *ms = calloc(n, sizeof *ms), part = -1;
+    expect_error(repmlp_session_profile(s, ms, n - 1), REPMLP_ERROR_INVALID_ARGUMENT,
+                 "the session has");
+    expect_error(repmlp_session_profile_part(s, 2, 2, &part), REPMLP_ERROR_INVALID_ARGUMENT,
+                 "part 2 of 2");
+    repmlp_device_limits limits;
+    assert_int_equal(repmlp_context_limits(ctx, &limits), REPMLP_OK);
+    repmlp_status st = repmlp_session_profile(s, ms, n);
+    if (limits.timestamps) {
+        assert_int_equal(st, REPMLP_OK);
+        for (uint32_t i = 0; i < n; i++) assert_true(ms[i] >= 0);
+        assert_int_equal(repmlp_session_profile_part(s, 0, 2, &part), REPMLP_OK);
+        assert_true(part >= 0);
+    } else {
+        expect_error(st, REPMLP_ERROR_UNSUPPORTED, "timestamp");
+    }
+    free(ms);
+    repmlp_session_destroy(s);
+    repmlp_model_destroy(m);
+    ts_context_done(ctx);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(fuse_memory_matches_file),      cmocka_unit_test(fuse_memory_errors),
-        cmocka_unit_test(info_without_device),           cmocka_unit_test(load_memory_runs),
-        cmocka_unit_test(load_memory_rejects_bad_bytes), cmocka_unit_test(host_faults),
+        cmocka_unit_test(fuse_memory_matches_file),
+        cmocka_unit_test(fuse_memory_errors),
+        cmocka_unit_test(info_without_device),
+        cmocka_unit_test(load_memory_runs),
+        cmocka_unit_test(load_memory_rejects_bad_bytes),
+        cmocka_unit_test(load_unfused_runs),
+        cmocka_unit_test(profile_ops),
+        cmocka_unit_test(host_faults),
     };
     return ts_exit_code(
         cmocka_run_group_tests(tests, ts_group_fixture_open, ts_group_fixture_close));

@@ -1,13 +1,14 @@
 /* stb_image's implementation, compiled here once, and the small wrapper of image_decode.h.
- * The file is read through the library's file mapping (so open errors read like every other
- * one); stb_image only decodes memory. Decoders limited to the common still-image formats. */
+ * The file is read whole with stdio (open errors read "<file>: cannot open: <reason>" as the
+ * library's do); stb_image only decodes memory. Decoders limited to the common still-image
+ * formats. */
 #include "image_decode.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
-
-#include "io/file_map.h"
-#include "repmlp.h"
+#include <stdlib.h>
+#include <string.h>
 
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_NO_STDIO
@@ -20,23 +21,40 @@
 #define STBI_MAX_DIMENSIONS 16384
 #include <stb/stb_image.h>
 
+/* The whole file into *data (malloc'd, *size bytes); a message in err otherwise. */
+static int read_file(const char *path, unsigned char **data, size_t *size, char *err,
+                     size_t err_size) {
+    *data = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err, err_size, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    long len = -1;
+    if (fseek(f, 0, SEEK_END) == 0) len = ftell(f);
+    if (len == 0 || len > INT_MAX) {
+        snprintf(err, err_size, "%s: cannot decode image: %s", path,
+                 len ? "file too large" : "empty file");
+    } else if (len < 0 || fseek(f, 0, SEEK_SET) != 0 || !(*data = malloc((size_t)len)) ||
+               fread(*data, 1, (size_t)len, f) != (size_t)len) {
+        snprintf(err, err_size, "%s: cannot read: %s", path, *data ? "read failed" : "no memory");
+        free(*data);
+        *data = NULL;
+    }
+    fclose(f);
+    *size = (size_t)len;
+    return *data ? 0 : -1;
+}
+
 int rm_image_load(const char *path, int channels, unsigned char **pixels, int *width, int *height,
                   char *err, size_t err_size) {
     *pixels = NULL;
-    rm_file_map map;
-    if (rm_file_map_open(path, &map) != REPMLP_OK) {
-        snprintf(err, err_size, "%s", repmlp_last_error());
-        return -1;
-    }
-    if (map.size == 0 || map.size > INT_MAX) {
-        snprintf(err, err_size, "%s: cannot decode image: %s", path,
-                 map.size ? "file too large" : "empty file");
-        rm_file_map_close(&map);
-        return -1;
-    }
+    unsigned char *data;
+    size_t size;
+    if (read_file(path, &data, &size, err, err_size)) return -1;
     int w = 0, h = 0, in_file = 0;
-    *pixels = stbi_load_from_memory(map.data, (int)map.size, &w, &h, &in_file, channels);
-    rm_file_map_close(&map);
+    *pixels = stbi_load_from_memory(data, (int)size, &w, &h, &in_file, channels);
+    free(data);
     if (!*pixels) {
         const char *why = stbi_failure_reason();
         snprintf(err, err_size, "%s: cannot decode image: %s", path, why ? why : "unknown format");

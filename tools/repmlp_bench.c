@@ -1,11 +1,5 @@
-/* repmlp-bench: measures the runtime on a Vulkan device.
+/* repmlp-bench: measures the runtime on a Vulkan device, through the public API.
  *
- *   repmlp-bench --gemm M N K [--groups G] [--tiles LIST] [--variant V] [--repeat R]
- *                [--device SEL] [--json]
- *       the grouped GEMM kernel alone: R dispatches in one submission, best of 5, as GFLOP/s
- *       (the practical peak through Vulkan on this device). --tiles 0,1,4,8 measures each
- *       row tile (0 = the runtime's choice) alternately in the same run, so they can be
- *       compared on a noisy machine; --variant storage|texel forces the operand path;
  *   repmlp-bench FUSED.safetensors [--batch N] [--repeat R] [--device SEL] [--json]
  *       a fused model end to end: median/min latency (host to host and device only),
  *       images/s, weight and activation memory, per-op device time and kernel variant; the
@@ -18,31 +12,24 @@
  *   repmlp-bench --unfused TRAIN.safetensors --config JSON|@FILE [--batch N] ...
  *       the same for a RepMLP block's training-time file run unfused (its BatchNorms, conv
  *       branches and permutes as separate ops): the baseline of re-parameterization.
+ * The single-kernel benchmark (--gemm) is the internal program repmlp-bench-kernels.
  */
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "repmlp.h"
 #include "repmlp/vulkan.h"
-#include "core/buffer.h"
-#include "core/platform.h"
-#include "exec/model.h"
-#include "exec/session.h"
-#include "io/json.h"
-#include "ops/ops.h"
 #include "print_limits.h"
+#include "tool_clock.h"
 
 typedef struct options {
     const char *model, *device, *config;
     int unfused, fp16;
-    long gemm[3];
-    long groups, batch, repeat, parts;
+    long batch, repeat, parts;
     int json;
-    uint32_t tiles[4];
-    int tile_count;
-    rm_gemm_variant variant;
 } options;
 
 static int cmp_double(const void *a, const void *b) {
@@ -62,12 +49,11 @@ static int fail_status(repmlp_status st) {
     } while (0)
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: repmlp-bench --gemm M N K [--groups G] [--tiles 0,1,4,8] "
-               "[--variant storage|texel] [--repeat R] [--device SEL] [--json]\n"
-               "       repmlp-bench FUSED.safetensors [--batch N] [--repeat R] [--device SEL] "
+    fprintf(f, "usage: repmlp-bench FUSED.safetensors [--batch N] [--repeat R] [--device SEL] "
                "[--fp16] [--parts N] [--json]\n"
                "       repmlp-bench --unfused TRAIN.safetensors --config JSON|@FILE [--batch N] "
-               "[--repeat R] [--device SEL] [--json]\n");
+               "[--repeat R] [--device SEL] [--json]\n"
+               "(the GEMM kernel alone: repmlp-bench-kernels --gemm M N K)\n");
 }
 
 static long parse_long(const char *flag, const char *s) {
@@ -80,52 +66,19 @@ static long parse_long(const char *flag, const char *s) {
     return v;
 }
 
-static void parse_tiles(const char *s, options *o) {
-    o->tile_count = 0;
-    for (const char *c = s; *c; c++) {
-        if (*c == ',') continue;
-        if (!strchr("0148", *c) || (c[1] && c[1] != ',') || o->tile_count == 4) {
-            fprintf(stderr, "repmlp-bench: --tiles: bad list '%s' (of 0, 1, 4, 8)\n", s);
-            exit(2);
-        }
-        o->tiles[o->tile_count++] = (uint32_t)(*c - '0');
-    }
-    if (!o->tile_count) {
-        fprintf(stderr, "repmlp-bench: --tiles: empty list\n");
-        exit(2);
-    }
-}
-
 static void parse(int argc, char **argv, options *o) {
     memset(o, 0, sizeof *o);
-    o->groups = 1;
     o->batch = 1;
     o->repeat = 20;
-    o->tile_count = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_value = i + 1 < argc;
-        if (strcmp(a, "--gemm") == 0 && i + 3 < argc) {
-            for (int k = 0; k < 3; k++) o->gemm[k] = parse_long(a, argv[++i]);
-        } else if (strcmp(a, "--groups") == 0 && has_value) {
-            o->groups = parse_long(a, argv[++i]);
-        } else if (strcmp(a, "--fp16") == 0) {
+        if (strcmp(a, "--fp16") == 0) {
             o->fp16 = 1;
         } else if (strcmp(a, "--unfused") == 0) {
             o->unfused = 1;
         } else if (strcmp(a, "--config") == 0 && has_value) {
             o->config = argv[++i];
-        } else if (strcmp(a, "--tiles") == 0 && has_value) {
-            parse_tiles(argv[++i], o);
-        } else if (strcmp(a, "--variant") == 0 && has_value) {
-            const char *v = argv[++i];
-            o->variant = strcmp(v, "storage") == 0 ? RM_GEMM_STORAGE
-                         : strcmp(v, "texel") == 0 ? RM_GEMM_TEXEL
-                                                   : RM_GEMM_AUTO;
-            if (o->variant == RM_GEMM_AUTO) {
-                fprintf(stderr, "repmlp-bench: --variant: '%s' is not storage or texel\n", v);
-                exit(2);
-            }
         } else if (strcmp(a, "--batch") == 0 && has_value) {
             o->batch = parse_long(a, argv[++i]);
         } else if (strcmp(a, "--parts") == 0 && has_value) {
@@ -143,110 +96,37 @@ static void parse(int argc, char **argv, options *o) {
             exit(2);
         }
     }
-    if (!o->model == !o->gemm[0] || o->unfused != !!o->config || (o->unfused && !o->model)) {
+    if (!o->model || o->unfused != !!o->config) {
         usage(stderr);
         exit(2);
     }
-}
-
-static int bench_gemm(repmlp_context *ctx, const options *o, const char *device) {
-    uint32_t M = (uint32_t)o->gemm[0], N = (uint32_t)o->gemm[1], K = (uint32_t)o->gemm[2];
-    uint32_t g = (uint32_t)o->groups;
-    size_t nx = (size_t)M * K * g, nw = (size_t)rm_gemm_packed_count(g, N, K);
-    size_t ny = (size_t)M * N * g;
-    if (!nw) {
-        fprintf(stderr, "repmlp-bench: --gemm: the weight is too large\n");
-        return 1;
-    }
-    /* Values do not change the timing; the weight buffer has the packed layout's size. */
-    float *host = calloc(nx > nw ? nx : nw, sizeof(float));
-    for (size_t i = 0; i < (nx > nw ? nx : nw); i++) host[i] = (float)(i % 7) * 0.125f;
-    rm_buffer bx, bw, bb, by;
-    TRY(rm_buffer_create(ctx, nx * 4, RM_BUFFER_DEVICE, &bx));
-    TRY(rm_buffer_create(ctx, nw * 4, RM_BUFFER_DEVICE, &bw));
-    TRY(rm_buffer_create(ctx, (size_t)N * g * 4, RM_BUFFER_DEVICE, &bb));
-    TRY(rm_buffer_create(ctx, ny * 4, RM_BUFFER_DEVICE, &by));
-    TRY(rm_buffer_upload(ctx, &bx, 0, host, nx * 4));
-    TRY(rm_buffer_upload(ctx, &bw, 0, host, nw * 4));
-    TRY(rm_buffer_upload(ctx, &bb, 0, host, (size_t)N * g * 4));
-    free(host);
-    rm_binding b[7] = {{bx.buffer, 0, bx.size}, {bw.buffer, 0, bw.size}, {bb.buffer, 0, bb.size},
-                       {by.buffer, 0, by.size}, {bx.buffer, 0, bx.size}, {bx.buffer, 0, bx.size},
-                       {bx.buffer, 0, bx.size}};
-    VkDescriptorPool pool;
-    TRY(rm_descriptor_pool_create(ctx, (uint32_t)o->tile_count, &pool));
-    rm_dispatch d[4];
-    for (int t = 0; t < o->tile_count; t++) {
-        rm_gemm_params p = rm_gemm_row_major(M, K, N, g);
-        p.has_bias = true;
-        p.variant = o->variant;
-        p.tile_m = o->tiles[t];
-        TRY(rm_gemm_prepare(ctx, &p, &d[t]));
-        TRY(rm_dispatch_bind(ctx, pool, &d[t], b));
-    }
-    double best[4] = {1e30, 1e30, 1e30, 1e30};
-    for (int trial = 0; trial < 5; trial++)
-        for (int t = 0; t < o->tile_count; t++) {
-            VkCommandBuffer cmd;
-            TRY(rm_oneoff_begin(ctx, &cmd));
-            for (long r = 0; r < o->repeat; r++) {
-                if (r) rm_barrier_compute(ctx, cmd);
-                rm_dispatch_record(ctx, cmd, &d[t]);
-            }
-            double t0 = rm_now_ms();
-            TRY(rm_oneoff_submit(ctx, cmd));
-            double ms = (rm_now_ms() - t0) / (double)o->repeat;
-            if (ms < best[t]) best[t] = ms;
-        }
-    for (int t = 0; t < o->tile_count; t++) {
-        double gflops = 2.0 * M * N * K * g / (best[t] * 1e6);
-        char tile[16] = "auto";
-        if (o->tiles[t]) snprintf(tile, sizeof tile, "%u", o->tiles[t]);
-        if (o->json)
-            printf("{\"device\": \"%s\", \"gemm\": [%u, %u, %u], \"groups\": %u, "
-                   "\"tile\": \"%s\", \"kernel\": \"%s\", \"ms\": %.4f, \"gflops\": %.3f}\n",
-                   device, M, N, K, g, tile, rm_shader(d[t].pipeline->shader)->name, best[t],
-                   gflops);
-        else
-            printf("gemm M=%u N=%u K=%u groups=%u tile %s (%s): %.3f ms per dispatch, %.2f "
-                   "GFLOP/s\n",
-                   M, N, K, g, tile, rm_shader(d[t].pipeline->shader)->name, best[t], gflops);
-        rm_dispatch_unbind(ctx, &d[t]);
-    }
-    rm_descriptor_pool_destroy(ctx, pool);
-    rm_buffer_destroy(ctx, &bx);
-    rm_buffer_destroy(ctx, &bw);
-    rm_buffer_destroy(ctx, &bb);
-    rm_buffer_destroy(ctx, &by);
-    return 0;
 }
 
 /* Per-op device time from timestamps, with the op's arithmetic rate and the memory traffic
  * it would have if every bound byte moved once (a lower bound on the real traffic), and the
  * kernel variant (shader) each op got. Without timestamps, the kernels alone. */
 static void print_profile(repmlp_session *s) {
-    int n = s->graph.node_count;
-    double *ms = calloc((size_t)n, sizeof *ms);
-    repmlp_status st = ms ? rm_session_profile(s, ms) : REPMLP_ERROR_OUT_OF_HOST_MEMORY;
+    uint32_t n = repmlp_session_op_count(s);
+    double *ms = calloc(n ? n : 1, sizeof *ms);
+    repmlp_status st = ms ? repmlp_session_profile(s, ms, n) : REPMLP_ERROR_OUT_OF_HOST_MEMORY;
     bool timed = st == REPMLP_OK;
     double total = 0;
-    for (int i = 0; timed && i < n; i++) total += ms[i];
+    for (uint32_t i = 0; timed && i < n; i++) total += ms[i];
     if (timed)
-        printf("per-op device time (one run, %d ops, %.3f ms in total):\n", n, total);
+        printf("per-op device time (one run, %u ops, %.3f ms in total):\n", n, total);
     else
-        printf("per-op kernels (%d ops; device times unavailable: %s):\n", n, repmlp_last_error());
+        printf("per-op kernels (%u ops; device times unavailable: %s):\n", n, repmlp_last_error());
     printf("  %-44s %-8s %-15s %10s %6s %10s %10s\n", "op", "kind", "kernel", "ms", "%", "GFLOP/s",
            "GB/s");
-    for (int i = 0; i < n; i++) {
-        const rm_node *node = &s->graph.nodes[i];
-        const char *kernel = rm_shader(s->dispatches[i].pipeline->shader)->name;
-        printf("  %-44s %-8s %-15s", node->label, rm_op_kinds[node->kind].name, kernel);
+    for (uint32_t i = 0; i < n; i++) {
+        repmlp_op_info op;
+        if (repmlp_session_op_info(s, i, &op) != REPMLP_OK) break;
+        printf("  %-44s %-8s %-15s", op.label, op.kind, op.kernel);
         if (timed) {
-            double flops = (double)rm_op_kinds[node->kind].flops(node);
-            double bytes = (double)rm_session_node_bytes(s, i);
             double sec = ms[i] > 0 ? ms[i] / 1e3 : 1e-12;
             printf(" %10.3f %5.1f%% %10.2f %10.2f\n", ms[i],
-                   100.0 * ms[i] / (total > 0 ? total : 1), flops / sec / 1e9, bytes / sec / 1e9);
+                   100.0 * ms[i] / (total > 0 ? total : 1), op.flops / sec / 1e9,
+                   op.bytes / sec / 1e9);
         } else {
             printf(" %10s %6s %10s %10s\n", "-", "-", "-", "-");
         }
@@ -260,7 +140,7 @@ static repmlp_status part_times(repmlp_session *s, uint32_t parts, long repeat, 
     repmlp_status st = runs ? REPMLP_OK : REPMLP_ERROR_OUT_OF_HOST_MEMORY;
     for (uint32_t p = 0; st == REPMLP_OK && p < parts; p++) {
         for (long r = 0; st == REPMLP_OK && r < repeat; r++)
-            st = rm_session_profile_part(s, p, parts, &runs[r]);
+            st = repmlp_session_profile_part(s, p, parts, &runs[r]);
         qsort(runs, (size_t)repeat, sizeof *runs, cmp_double);
         ms[p] = runs[repeat / 2];
     }
@@ -295,15 +175,36 @@ static void print_parts(repmlp_session *s, uint32_t parts, long repeat) {
     free(ms);
 }
 
+/* --config's JSON: the argument itself, or the text of file F for @F; NULL after a message. */
+static char *read_config(const char *arg) {
+    if (arg[0] != '@') {
+        char *text = malloc(strlen(arg) + 1);
+        if (text) strcpy(text, arg);
+        return text;
+    }
+    FILE *f = fopen(arg + 1, "rb");
+    long len = -1;
+    char *text = NULL;
+    if (f && fseek(f, 0, SEEK_END) == 0) len = ftell(f);
+    if (f && len >= 0 && fseek(f, 0, SEEK_SET) == 0 && (text = malloc((size_t)len + 1)) &&
+        fread(text, 1, (size_t)len, f) == (size_t)len) {
+        text[len] = '\0';
+    } else {
+        free(text);
+        text = NULL;
+        fprintf(stderr, "repmlp-bench: %s: cannot read the config file\n", arg + 1);
+    }
+    if (f) fclose(f);
+    return text;
+}
+
 static int bench_model(repmlp_context *ctx, const options *o, const char *device) {
     repmlp_model *model;
     if (o->unfused) {
-        char where[1024];
-        cJSON *config = NULL;
-        repmlp_status st =
-            rm_json_parse_arg(o->config, o->model, "--config", where, sizeof where, &config);
-        if (st == REPMLP_OK) st = rm_model_load_as(ctx, o->model, "RepMLP-unfused", config, &model);
-        cJSON_Delete(config);
+        char *text = read_config(o->config);
+        if (!text) return 1;
+        repmlp_status st = repmlp_model_load_unfused(ctx, "RepMLP", o->model, text, &model);
+        free(text);
         TRY(st);
     } else {
         TRY(repmlp_model_load(ctx, o->model, &model));
@@ -314,19 +215,24 @@ static int bench_model(repmlp_context *ctx, const options *o, const char *device
         repmlp_model_destroy(model);
         return fail_status(st);
     }
-    size_t nin = s->input_count, nout = s->output_count;
+    repmlp_shape ishape, oshape;
+    repmlp_model_input_shape(model, &ishape);
+    repmlp_model_output_shape(model, &oshape);
+    size_t nin = (size_t)o->batch, nout = (size_t)o->batch;
+    for (uint32_t d = 1; d < ishape.ndim; d++) nin *= (size_t)ishape.dims[d];
+    for (uint32_t d = 1; d < oshape.ndim; d++) nout *= (size_t)oshape.dims[d];
     float *in = calloc(nin, sizeof(float)), *out = calloc(nout, sizeof(float));
     for (size_t i = 0; i < nin; i++) in[i] = (float)sin((double)i);
     double *host = calloc((size_t)o->repeat, sizeof(double));
     double *dev = calloc((size_t)o->repeat, sizeof(double));
     st = repmlp_session_run(s, in, nin, out, nout); /* warm-up */
     for (long r = 0; st == REPMLP_OK && r < o->repeat; r++) {
-        double t0 = rm_now_ms();
+        double t0 = tool_now_ms();
         st = repmlp_session_run(s, in, nin, out, nout);
-        host[r] = rm_now_ms() - t0;
-        t0 = rm_now_ms();
+        host[r] = tool_now_ms() - t0;
+        t0 = tool_now_ms();
         if (st == REPMLP_OK) st = repmlp_session_execute(s);
-        dev[r] = rm_now_ms() - t0;
+        dev[r] = tool_now_ms() - t0;
     }
     int rc = 0;
     if (st != REPMLP_OK) {
@@ -376,7 +282,7 @@ int main(int argc, char **argv) {
     /* The limits in effect (stdout stays one JSON object per line with --json). */
     if (!o.json) printf("device: %s\n", info.name);
     rm_print_limits(o.json ? stderr : stdout, ctx, "");
-    int rc = o.gemm[0] ? bench_gemm(ctx, &o, info.name) : bench_model(ctx, &o, info.name);
+    int rc = bench_model(ctx, &o, info.name);
     repmlp_context_destroy(ctx);
     return rc;
 }

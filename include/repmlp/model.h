@@ -94,6 +94,17 @@ REPMLP_API repmlp_status repmlp_model_info_read(const char *path, repmlp_model_i
 REPMLP_API repmlp_status repmlp_model_info_read_memory(const void *data, size_t size,
                                                        repmlp_model_info *out);
 
+/* Loads a *training-time* checkpoint (safetensors, the names of docs/MODELS.md, any float
+ * dtype) of architecture `arch` with its constructor parameters `config_json`, to run it
+ * unfused: every BatchNorm, conv branch and permute as its own op. For measuring what fusion
+ * buys (repmlp-bench --unfused); results match the fused model's. Only the RepMLP version-1
+ * block ("RepMLP") runs unfused; another arch is REPMLP_ERROR_UNSUPPORTED. Other errors as
+ * repmlp_model_load's; config_json that is not JSON is REPMLP_ERROR_FORMAT, a bad config
+ * REPMLP_ERROR_CONFIG, both naming "<path>: config". */
+REPMLP_API repmlp_status repmlp_model_load_unfused(repmlp_context *ctx, const char *arch,
+                                                   const char *path, const char *config_json,
+                                                   repmlp_model **out);
+
 /* The device memory (bytes) repmlp_model_load(ctx, path) would take for the weights, without
  * loading anything to the device: the file is read and checked as a load does. */
 REPMLP_API repmlp_status repmlp_model_memory_needed(repmlp_context *ctx, const char *path,

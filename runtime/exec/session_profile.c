@@ -6,6 +6,8 @@
 #include "core/fault.h"
 #include "core/error.h"
 #include "exec/session.h"
+#include "core/pipeline.h"
+#include "repmlp/profile.h"
 #include "repmlp/vulkan.h"
 
 repmlp_status rm_session_profile(repmlp_session *s, double *ms_per_node) {
@@ -93,4 +95,46 @@ repmlp_status rm_session_profile_part(repmlp_session *s, uint32_t part, uint32_t
         *ms = (double)(stamps[1] - stamps[0]) * ctx->caps.timestamp_period_ns / 1e6;
     ctx->vk.vkDestroyQueryPool(ctx->device, pool, ctx->vk_allocator);
     return st;
+}
+
+/* ---- the public calls (repmlp/profile.h) ---- */
+
+uint32_t repmlp_session_op_count(const repmlp_session *s) {
+    return s ? (uint32_t)s->graph.node_count : 0;
+}
+
+repmlp_status repmlp_session_op_info(const repmlp_session *s, uint32_t op, repmlp_op_info *out) {
+    if (!s || !out)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_session_op_info: NULL argument");
+    if (op >= (uint32_t)s->graph.node_count)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                       "repmlp_session_op_info: op %u of a session of %d ops", op,
+                       s->graph.node_count);
+    const rm_node *node = &s->graph.nodes[op];
+    out->label = node->label;
+    out->kind = rm_op_kinds[node->kind].name;
+    out->kernel = rm_shader(s->dispatches[op].pipeline->shader)->name;
+    out->flops = (double)rm_op_kinds[node->kind].flops(node);
+    out->bytes = (double)rm_session_node_bytes(s, (int)op);
+    return REPMLP_OK;
+}
+
+repmlp_status repmlp_session_profile(repmlp_session *s, double *ms, uint32_t count) {
+    if (!s || !ms)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_session_profile: NULL argument");
+    if (count != (uint32_t)s->graph.node_count)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                       "repmlp_session_profile: room for %u ops, the session has %d", count,
+                       s->graph.node_count);
+    return rm_session_profile(s, ms);
+}
+
+repmlp_status repmlp_session_profile_part(repmlp_session *s, uint32_t part, uint32_t parts,
+                                          double *ms) {
+    if (!s || !ms)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_session_profile_part: NULL argument");
+    if (parts == 0 || part >= parts)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_session_profile_part: part %u of %u",
+                       part, parts);
+    return rm_session_profile_part(s, part, parts, ms);
 }

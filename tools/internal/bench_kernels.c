@@ -1,0 +1,201 @@
+/* repmlp-bench-kernels: the grouped GEMM kernel alone, below the public API (it links the
+ * library's internals, as the tests do; docs/ARCHITECTURE.md "Tools").
+ *
+ *   repmlp-bench-kernels --gemm M N K [--groups G] [--tiles LIST] [--variant V] [--repeat R]
+ *                        [--device SEL] [--json]
+ *       R dispatches in one submission, best of 5, as GFLOP/s (the practical peak through
+ *       Vulkan on this device). --tiles 0,1,4,8 measures each row tile (0 = the runtime's
+ *       choice) alternately in the same run, so they can be compared on a noisy machine;
+ *       --variant storage|texel forces the operand path. The limits in effect are printed
+ *       first (REPMLP_DEVICE_PROFILE applies).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "repmlp.h"
+#include "core/buffer.h"
+#include "core/platform.h"
+#include "ops/ops.h"
+#include "print_limits.h"
+
+typedef struct options {
+    const char *device;
+    long gemm[3];
+    long groups, repeat;
+    int json;
+    uint32_t tiles[4];
+    int tile_count;
+    rm_gemm_variant variant;
+} options;
+
+static int fail_status(repmlp_status st) {
+    fprintf(stderr, "repmlp-bench-kernels: %s (%s)\n", repmlp_last_error(), repmlp_status_name(st));
+    return 1;
+}
+
+#define TRY(call)                                                                                  \
+    do {                                                                                           \
+        repmlp_status st_ = (call);                                                                \
+        if (st_ != REPMLP_OK) return fail_status(st_);                                             \
+    } while (0)
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: repmlp-bench-kernels --gemm M N K [--groups G] [--tiles 0,1,4,8] "
+               "[--variant storage|texel] [--repeat R] [--device SEL] [--json]\n");
+}
+
+static long parse_long(const char *flag, const char *s) {
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || v < 1 || v > 1L << 30) {
+        fprintf(stderr, "repmlp-bench-kernels: %s: bad value '%s'\n", flag, s);
+        exit(2);
+    }
+    return v;
+}
+
+static void parse_tiles(const char *s, options *o) {
+    o->tile_count = 0;
+    for (const char *c = s; *c; c++) {
+        if (*c == ',') continue;
+        if (!strchr("0148", *c) || (c[1] && c[1] != ',') || o->tile_count == 4) {
+            fprintf(stderr, "repmlp-bench-kernels: --tiles: bad list '%s' (of 0, 1, 4, 8)\n", s);
+            exit(2);
+        }
+        o->tiles[o->tile_count++] = (uint32_t)(*c - '0');
+    }
+    if (!o->tile_count) {
+        fprintf(stderr, "repmlp-bench-kernels: --tiles: empty list\n");
+        exit(2);
+    }
+}
+
+static void parse(int argc, char **argv, options *o) {
+    memset(o, 0, sizeof *o);
+    o->groups = 1;
+    o->repeat = 20;
+    o->tile_count = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_value = i + 1 < argc;
+        if (strcmp(a, "--gemm") == 0 && i + 3 < argc) {
+            for (int k = 0; k < 3; k++) o->gemm[k] = parse_long(a, argv[++i]);
+        } else if (strcmp(a, "--groups") == 0 && has_value) {
+            o->groups = parse_long(a, argv[++i]);
+        } else if (strcmp(a, "--tiles") == 0 && has_value) {
+            parse_tiles(argv[++i], o);
+        } else if (strcmp(a, "--variant") == 0 && has_value) {
+            const char *v = argv[++i];
+            o->variant = strcmp(v, "storage") == 0 ? RM_GEMM_STORAGE
+                         : strcmp(v, "texel") == 0 ? RM_GEMM_TEXEL
+                                                   : RM_GEMM_AUTO;
+            if (o->variant == RM_GEMM_AUTO) {
+                fprintf(stderr, "repmlp-bench-kernels: --variant: '%s' is not storage or texel\n",
+                        v);
+                exit(2);
+            }
+        } else if (strcmp(a, "--repeat") == 0 && has_value) {
+            o->repeat = parse_long(a, argv[++i]);
+        } else if (strcmp(a, "--device") == 0 && has_value) {
+            o->device = argv[++i];
+        } else if (strcmp(a, "--json") == 0) {
+            o->json = 1;
+        } else {
+            usage(stderr);
+            exit(2);
+        }
+    }
+    if (!o->gemm[0]) {
+        usage(stderr);
+        exit(2);
+    }
+}
+
+static int bench_gemm(repmlp_context *ctx, const options *o, const char *device) {
+    uint32_t M = (uint32_t)o->gemm[0], N = (uint32_t)o->gemm[1], K = (uint32_t)o->gemm[2];
+    uint32_t g = (uint32_t)o->groups;
+    size_t nx = (size_t)M * K * g, nw = (size_t)rm_gemm_packed_count(g, N, K);
+    size_t ny = (size_t)M * N * g;
+    if (!nw) {
+        fprintf(stderr, "repmlp-bench-kernels: --gemm: the weight is too large\n");
+        return 1;
+    }
+    /* Values do not change the timing; the weight buffer has the packed layout's size. */
+    float *host = calloc(nx > nw ? nx : nw, sizeof(float));
+    for (size_t i = 0; i < (nx > nw ? nx : nw); i++) host[i] = (float)(i % 7) * 0.125f;
+    rm_buffer bx, bw, bb, by;
+    TRY(rm_buffer_create(ctx, nx * 4, RM_BUFFER_DEVICE, &bx));
+    TRY(rm_buffer_create(ctx, nw * 4, RM_BUFFER_DEVICE, &bw));
+    TRY(rm_buffer_create(ctx, (size_t)N * g * 4, RM_BUFFER_DEVICE, &bb));
+    TRY(rm_buffer_create(ctx, ny * 4, RM_BUFFER_DEVICE, &by));
+    TRY(rm_buffer_upload(ctx, &bx, 0, host, nx * 4));
+    TRY(rm_buffer_upload(ctx, &bw, 0, host, nw * 4));
+    TRY(rm_buffer_upload(ctx, &bb, 0, host, (size_t)N * g * 4));
+    free(host);
+    rm_binding b[7] = {{bx.buffer, 0, bx.size}, {bw.buffer, 0, bw.size}, {bb.buffer, 0, bb.size},
+                       {by.buffer, 0, by.size}, {bx.buffer, 0, bx.size}, {bx.buffer, 0, bx.size},
+                       {bx.buffer, 0, bx.size}};
+    VkDescriptorPool pool;
+    TRY(rm_descriptor_pool_create(ctx, (uint32_t)o->tile_count, &pool));
+    rm_dispatch d[4];
+    for (int t = 0; t < o->tile_count; t++) {
+        rm_gemm_params p = rm_gemm_row_major(M, K, N, g);
+        p.has_bias = true;
+        p.variant = o->variant;
+        p.tile_m = o->tiles[t];
+        TRY(rm_gemm_prepare(ctx, &p, &d[t]));
+        TRY(rm_dispatch_bind(ctx, pool, &d[t], b));
+    }
+    double best[4] = {1e30, 1e30, 1e30, 1e30};
+    for (int trial = 0; trial < 5; trial++)
+        for (int t = 0; t < o->tile_count; t++) {
+            VkCommandBuffer cmd;
+            TRY(rm_oneoff_begin(ctx, &cmd));
+            for (long r = 0; r < o->repeat; r++) {
+                if (r) rm_barrier_compute(ctx, cmd);
+                rm_dispatch_record(ctx, cmd, &d[t]);
+            }
+            double t0 = rm_now_ms();
+            TRY(rm_oneoff_submit(ctx, cmd));
+            double ms = (rm_now_ms() - t0) / (double)o->repeat;
+            if (ms < best[t]) best[t] = ms;
+        }
+    for (int t = 0; t < o->tile_count; t++) {
+        double gflops = 2.0 * M * N * K * g / (best[t] * 1e6);
+        char tile[16] = "auto";
+        if (o->tiles[t]) snprintf(tile, sizeof tile, "%u", o->tiles[t]);
+        if (o->json)
+            printf("{\"device\": \"%s\", \"gemm\": [%u, %u, %u], \"groups\": %u, "
+                   "\"tile\": \"%s\", \"kernel\": \"%s\", \"ms\": %.4f, \"gflops\": %.3f}\n",
+                   device, M, N, K, g, tile, rm_shader(d[t].pipeline->shader)->name, best[t],
+                   gflops);
+        else
+            printf("gemm M=%u N=%u K=%u groups=%u tile %s (%s): %.3f ms per dispatch, %.2f "
+                   "GFLOP/s\n",
+                   M, N, K, g, tile, rm_shader(d[t].pipeline->shader)->name, best[t], gflops);
+        rm_dispatch_unbind(ctx, &d[t]);
+    }
+    rm_descriptor_pool_destroy(ctx, pool);
+    rm_buffer_destroy(ctx, &bx);
+    rm_buffer_destroy(ctx, &bw);
+    rm_buffer_destroy(ctx, &bb);
+    rm_buffer_destroy(ctx, &by);
+    return 0;
+}
+
+int main(int argc, char **argv) {
+    options o;
+    parse(argc, argv, &o);
+    repmlp_context_desc desc = {.device = o.device};
+    repmlp_context *ctx;
+    TRY(repmlp_context_create(&desc, &ctx));
+    repmlp_device_info info;
+    repmlp_context_device(ctx, &info);
+    /* The limits in effect (stdout stays one JSON object per line with --json). */
+    if (!o.json) printf("device: %s\n", info.name);
+    rm_print_limits(o.json ? stderr : stdout, ctx, "");
+    int rc = bench_gemm(ctx, &o, info.name);
+    repmlp_context_destroy(ctx);
+    return rc;
+}
