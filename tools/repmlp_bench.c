@@ -203,7 +203,8 @@ static int bench_model(repmlp_context *ctx, const options *o, const char *device
     if (o->unfused) {
         char *text = read_config(o->config);
         if (!text) return 1;
-        repmlp_status st = repmlp_model_load_unfused(ctx, "RepMLP", o->model, text, &model);
+        repmlp_status st =
+            repmlp_model_load_unfused(ctx, REPMLP_ARCH_BLOCK_V1, o->model, text, &model);
         free(text);
         TRY(st);
     } else {

@@ -23,7 +23,7 @@ REPMLP_API size_t repmlp_preset_count(void);
 REPMLP_API const char *repmlp_preset_name(size_t i, const char **arch);
 
 typedef struct repmlp_fuse_desc {
-    const char *arch;   /* RepMLP, RepMLPBlock, RepMLPResNet, RepMLPNet; NULL with a preset */
+    const char *arch;   /* REPMLP_ARCH_* (repmlp/model.h); NULL with a preset */
     const char *preset; /* NULL, or a preset name: its config, which config_json overrides */
     /* NULL, or a JSON object of the architecture's constructor parameters (docs/MODELS.md);
      * config_where names its source in messages (e.g. a file name; NULL: "config"). */

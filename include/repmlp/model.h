@@ -25,6 +25,14 @@ extern "C" {
 #endif
 
 typedef struct repmlp_model repmlp_model;
+
+/* The architectures' names, as repmlp_model_arch returns them, repmlp_fuse_desc.arch and
+ * repmlp-fuse --arch take them and a fused file's __metadata__ "arch" holds them
+ * (docs/MODELS.md). */
+#define REPMLP_ARCH_BLOCK_V1 "RepMLP"      /* the RepMLP block, version 1 */
+#define REPMLP_ARCH_BLOCK_V2 "RepMLPBlock" /* the RepMLPNet block, version 2 */
+#define REPMLP_ARCH_RESNET "RepMLPResNet"  /* the RepMLP-ResNet network */
+#define REPMLP_ARCH_REPMLPNET "RepMLPNet"  /* the RepMLPNet network */
 typedef struct repmlp_session repmlp_session;
 
 #define REPMLP_MAX_DIMS 4
@@ -98,8 +106,8 @@ REPMLP_API repmlp_status repmlp_model_info_read_memory(const void *data, size_t 
  * dtype) of architecture `arch` with its constructor parameters `config_json`, to run it
  * unfused: every BatchNorm, conv branch and permute as its own op. For measuring what fusion
  * buys (repmlp-bench --unfused); results match the fused model's. Only the RepMLP version-1
- * block ("RepMLP") runs unfused; another arch is REPMLP_ERROR_UNSUPPORTED. Other errors as
- * repmlp_model_load's; config_json that is not JSON is REPMLP_ERROR_FORMAT, a bad config
+ * block (REPMLP_ARCH_BLOCK_V1) runs unfused; another arch is REPMLP_ERROR_UNSUPPORTED. Other errors
+ * as repmlp_model_load's; config_json that is not JSON is REPMLP_ERROR_FORMAT, a bad config
  * REPMLP_ERROR_CONFIG, both naming "<path>: config". */
 REPMLP_API repmlp_status repmlp_model_load_unfused(repmlp_context *ctx, const char *arch,
                                                    const char *path, const char *config_json,
@@ -113,7 +121,7 @@ REPMLP_API repmlp_status repmlp_model_memory_needed(repmlp_context *ctx, const c
 /* Frees the model's device memory. All its sessions must be destroyed first. NULL is fine. */
 REPMLP_API void repmlp_model_destroy(repmlp_model *model);
 
-/* The architecture name recorded in the file ("RepMLP", "RepMLPNet", ...). */
+/* The architecture name recorded in the file (REPMLP_ARCH_*). */
 REPMLP_API const char *repmlp_model_arch(const repmlp_model *model);
 
 /* Shapes for a batch of one (dims[0] == 1): input (1, C, H, W), output per architecture. */

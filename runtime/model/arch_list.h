@@ -6,11 +6,14 @@
 #ifndef RM_ARCH_LIST_H
 #define RM_ARCH_LIST_H
 
-/* The names fused files carry in __metadata__ "arch" and repmlp-fuse takes as --arch. */
-#define RM_ARCH_BLOCK_V1 "RepMLP"
-#define RM_ARCH_BLOCK_V2 "RepMLPBlock"
-#define RM_ARCH_RESNET "RepMLPResNet"
-#define RM_ARCH_REPMLPNET "RepMLPNet"
+#include "repmlp/model.h"
+
+/* The names fused files carry in __metadata__ "arch" and repmlp-fuse takes as --arch: the
+ * public REPMLP_ARCH_* (repmlp/model.h). */
+#define RM_ARCH_BLOCK_V1 REPMLP_ARCH_BLOCK_V1
+#define RM_ARCH_BLOCK_V2 REPMLP_ARCH_BLOCK_V2
+#define RM_ARCH_RESNET REPMLP_ARCH_RESNET
+#define RM_ARCH_REPMLPNET REPMLP_ARCH_REPMLPNET
 /* Runtime only (exec/arch_block_v1_train.c): a v1 block's training-time file run unfused, for
  * benchmarks; never in a fused file. */
 #define RM_ARCH_BLOCK_V1_TRAIN "RepMLP-unfused"
