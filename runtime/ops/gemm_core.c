@@ -6,12 +6,25 @@
 #include "core/error.h"
 #include "core/limits.h"
 
-/* Row tiles compiled for every GEMM-core kernel (TM in shaders/gemm_core.glsl), in the order
- * of their rm_shader_id entries. */
-static const uint32_t tile_rows[3] = {1, 4, 8};
+/* Row tiles compiled for every GEMM-core kernel (TM in shaders/gemm_core.glsl), indexed by
+ * pick_tile. */
+static const uint32_t tile_rows[] = {1, 4, 8};
+#define RM_TILE_COUNT (sizeof tile_rows / sizeof tile_rows[0])
 /* A workgroup spans one packed weight panel. */
 #define RM_GEMM_LX (RM_GEMM_PANEL / RM_GEMM_TN)
 #define RM_GEMM_LY 8
+
+const rm_gemm_kernel_variant *
+rm_gemm_kernel_variant_find(rm_gemm_kernel kernel, rm_operand_path path, rm_gemm_weights weights,
+                            rm_gemm_algorithm algorithm, uint32_t tile_m) {
+    for (uint32_t i = 0; i < rm_gemm_kernel_variant_count; i++) {
+        const rm_gemm_kernel_variant *v = &rm_gemm_kernel_variants[i];
+        if (v->kernel == kernel && v->path == path && v->weights == weights &&
+            v->algorithm == algorithm && v->tile_m == tile_m)
+            return v;
+    }
+    return NULL;
+}
 
 uint64_t rm_map_max_offset(const rm_index_map *map, uint64_t count) {
     uint64_t top = count ? count - 1 : 0; /* largest index, reduced digit by digit */
@@ -61,8 +74,8 @@ repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *c, u
                        c->K, c->NO, c->groups);
     int tile = pick_tile(c->M);
     if (c->tile_m) {
-        for (tile = 0; tile < 3 && tile_rows[tile] != c->tile_m; tile++) continue;
-        if (tile == 3)
+        for (tile = 0; tile < (int)RM_TILE_COUNT && tile_rows[tile] != c->tile_m; tile++) continue;
+        if (tile == (int)RM_TILE_COUNT)
             return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "%s: no %u-row tile (1, 4 or 8)", c->name,
                            c->tile_m);
     }
@@ -114,10 +127,16 @@ repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *c, u
     if (c->w16 && !texel && !ctx->caps.storage_16bit)
         return rm_fail(REPMLP_ERROR_UNSUPPORTED,
                        "%s: fp16 weights need 16-bit storage, which this device lacks", c->name);
-    rm_shader_id base = texel    ? c->texel_shader
-                        : c->w16 ? c->storage_w16_shader
-                                 : c->storage_shader;
-    rm_shader_id shader = (rm_shader_id)(base + tile);
+    const rm_gemm_kernel_variant *variant =
+        rm_gemm_kernel_variant_find(c->kernel, texel ? RM_OPERAND_TEXEL : RM_OPERAND_STORAGE,
+                                    texel    ? RM_GEMM_WEIGHTS_ANY
+                                    : c->w16 ? RM_GEMM_WEIGHTS_F16
+                                             : RM_GEMM_WEIGHTS_F32,
+                                    RM_GEMM_ALGORITHM_REGISTER, tile_rows[tile]);
+    if (!variant)
+        return rm_fail(REPMLP_ERROR_UNSUPPORTED, "%s: no %s kernel with a %u-row tile", c->name,
+                       texel ? "texel" : "storage", tile_rows[tile]);
+    rm_shader_id shader = variant->shader;
     st = rm_pipeline_get(ctx, shader, spec, spec_count, &out->pipeline);
     if (st != REPMLP_OK) return st;
     out->half_mask = texel && c->w16 ? 1u << 1 : 0;
