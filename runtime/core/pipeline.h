@@ -22,6 +22,7 @@ typedef enum rm_gemm_weights {
 } rm_gemm_weights;
 typedef enum rm_gemm_algorithm {
     RM_GEMM_ALGORITHM_REGISTER, /* a TM x RM_GEMM_TN register tile per invocation */
+    RM_GEMM_ALGORITHM_COUNT
 } rm_gemm_algorithm;
 typedef struct rm_gemm_kernel_variant {
     rm_shader_id shader;

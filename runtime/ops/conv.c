@@ -23,6 +23,15 @@ static repmlp_status prepare_pointwise(repmlp_context *ctx, const rm_conv_params
         .tile_m = p->tile_m,
         .w16 = p->w16,
     };
+    /* A forced conv kernel runs as its gemm twin (same columns in shaders/shader_list.h). */
+    const rm_gemm_kernel_variant *f = p->force;
+    if (f) {
+        g.force = rm_gemm_kernel_variant_find(RM_GEMM_KERNEL_GEMM, f->path, f->weights,
+                                              f->algorithm, f->tile_m);
+        if (!g.force)
+            return rm_fail(REPMLP_ERROR_UNSUPPORTED, "conv: kernel %s has no gemm twin",
+                           rm_shader(f->shader)->name);
+    }
     return rm_gemm_prepare(ctx, &g, out);
 }
 
@@ -50,6 +59,7 @@ repmlp_status rm_conv_prepare(repmlp_context *ctx, const rm_conv_params *p, rm_d
         .w16 = p->w16,
         .variant = p->variant,
         .tile_m = p->tile_m,
+        .force = p->force,
         .M = p->N * ohw,
         .K = cg * p->kh * p->kw,
         .NO = p->O / p->groups,

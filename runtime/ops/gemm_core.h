@@ -9,8 +9,9 @@
  * shaders/gemm_layout.h, shared with the shaders. */
 
 typedef struct rm_gemm_core {
-    const char *name;      /* for messages */
-    rm_gemm_kernel kernel; /* which rows of rm_gemm_kernel_variants it may run */
+    const char *name;                    /* for messages */
+    rm_gemm_kernel kernel;               /* which rows of rm_gemm_kernel_variants it may run */
+    const rm_gemm_kernel_variant *force; /* NULL: the built-in choice */
     rm_gemm_variant variant;
     uint32_t tile_m; /* 0: chosen from M */
     bool w16;        /* fp16 packed weights */
