@@ -46,6 +46,7 @@ RM_SHADER(AFFINE, affine, affine.comp, -, 4, 12, 0, 0, 0) \
 RM_SHADER(GATHER, gather, gather.comp, -, 3, 4, 0, 0, 0) \
 RM_SHADER(BATCHNORM, batchnorm, batchnorm.comp, -, 7, 16, 0, 0, 0) \
 RM_SHADER(SOFTMAX_TOPK, softmax_topk, softmax_topk.comp, -, 2, 4, 0, 0, 0) \
+RM_SHADER(GLOBAL_PERCEPTRON, global_perceptron, global_perceptron.comp, -, 3, 16, 0, 0, 0) \
 RM_SHADER(PREPROCESS_IMAGE, preprocess_image, preprocess_image.comp, -, 2, 40, 0, 0, 0x1)
 // clang-format on
 

@@ -18,6 +18,7 @@
     X(MAXPOOL, maxpool, 2)                                                                         \
     X(AFFINE, affine, 4)                                                                           \
     X(GATHER, gather, 3)                                                                           \
-    X(BATCHNORM, batchnorm, 7)
+    X(BATCHNORM, batchnorm, 7)                                                                     \
+    X(GLOBAL_PERCEPTRON, global_perceptron, 6)
 
 #endif

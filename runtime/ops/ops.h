@@ -173,6 +173,20 @@ typedef struct rm_batchnorm_params {
     bool has_residual;
 } rm_batchnorm_params;
 
+/* The global perceptron of a RepMLP block in one dispatch (one workgroup per image):
+ * v = act(W2 . relu(W1 . avgpool(x, h x w) + b1) + b2), with D = C*(H/h)*(W/w) pooled values
+ * (flattened (c, ip, jp)), hidden width I, W1 (I, D), W2 (D, I), act none (v1's addend) or
+ * sigmoid (v2's gate). Needs (D + I) floats of shared memory (else REPMLP_ERROR_UNSUPPORTED: use
+ * the unfused ops). Node operands: 0 x, 1 W1, 2 b1, 3 W2, 4 b2, 5 v. Shader bindings: 0 x,
+ * 1 one range of the weight buffer holding all four tensors, at the element offsets given by
+ * rm_global_perceptron_offsets (W1, b1, W2, b2), 2 v. */
+typedef struct rm_global_perceptron_params {
+    uint32_t N, C, H, W, h, w, I;
+    rm_activation act;
+} rm_global_perceptron_params;
+uint64_t rm_global_perceptron_width(const rm_global_perceptron_params *p); /* D, 0 if invalid */
+void rm_global_perceptron_offsets(rm_dispatch *d, const uint32_t offsets[4]);
+
 /* Softmax + top-k of each row of x (rows, classes): y holds, per row, k (class, probability)
  * pairs, best first (ties: the lower class first), as (uint32 class, float32 bits).
  * 1 <= k <= RM_TOPK_MAX, k <= classes. Bindings: 0 x, 1 y (rows * k * 2 uint32). */
