@@ -54,7 +54,7 @@ int rm_graph_node(rm_graph *g, rm_node_kind kind, const void *params, const int 
     n->kind = kind;
     snprintf(n->label, sizeof n->label, "%s", label);
     switch (kind) {
-#define RM_NODE_COPY_PARAMS(KIND, name, bindings)                                                  \
+#define RM_NODE_COPY_PARAMS(KIND, name, operands, bind)                                            \
     case RM_NODE_##KIND:                                                                           \
         n->params.name = *(const rm_##name##_params *)params;                                      \
         break;

@@ -28,13 +28,13 @@ typedef struct rm_value {
 
 /* The node kinds, one per row of ops/op_list.h; rm_op_kinds[] maps each to its prepare
  * function. */
-#define RM_NODE_KIND_ENUM(KIND, name, bindings) RM_NODE_##KIND,
+#define RM_NODE_KIND_ENUM(KIND, name, operands, bind) RM_NODE_##KIND,
 typedef enum rm_node_kind { RM_OP_LIST(RM_NODE_KIND_ENUM) RM_NODE_KIND_COUNT } rm_node_kind;
 #undef RM_NODE_KIND_ENUM
 
 typedef struct rm_node {
     rm_node_kind kind;
-#define RM_NODE_PARAMS_MEMBER(KIND, name, bindings) rm_##name##_params name;
+#define RM_NODE_PARAMS_MEMBER(KIND, name, operands, bind) rm_##name##_params name;
     union {
         RM_OP_LIST(RM_NODE_PARAMS_MEMBER)
     } params;
@@ -50,6 +50,8 @@ typedef struct rm_op_kind {
     repmlp_status (*prepare)(repmlp_context *ctx, const rm_node *node, rm_dispatch *out);
     /* Floating-point operations of one run of the node, for benchmarks. */
     uint64_t (*flops)(const rm_node *node);
+    /* The shader's bindings from the node's operands; NULL: one to one. */
+    rm_op_bindings_fn bindings;
 } rm_op_kind;
 extern const rm_op_kind rm_op_kinds[RM_NODE_KIND_COUNT];
 

@@ -12,6 +12,11 @@ uint64_t rm_global_perceptron_width(const rm_global_perceptron_params *p) {
     return (uint64_t)p->C * (p->H / p->h) * (p->W / p->w);
 }
 
+/* pooled and hidden live in shared memory: a wider perceptron takes the unfused ops. */
+bool rm_global_perceptron_fits(const repmlp_context *ctx, const rm_global_perceptron_params *p) {
+    return (rm_global_perceptron_width(p) + p->I) * sizeof(float) <= ctx->caps.max_shared_memory;
+}
+
 repmlp_status rm_global_perceptron_prepare(repmlp_context *ctx,
                                            const rm_global_perceptron_params *p, rm_dispatch *out) {
     memset(out, 0, sizeof *out);
@@ -26,9 +31,8 @@ repmlp_status rm_global_perceptron_prepare(repmlp_context *ctx,
         return rm_fail(REPMLP_ERROR_TOO_LARGE,
                        "global_perceptron: N=%u C=%u %ux%u, I=%u addresses more than 2^32 elements",
                        p->N, p->C, p->H, p->W, p->I);
-    /* pooled and hidden live in shared memory: a wider perceptron takes the unfused ops. */
     uint64_t shared = (D + p->I) * sizeof(float);
-    if (shared > ctx->caps.max_shared_memory)
+    if (!rm_global_perceptron_fits(ctx, p))
         return rm_fail(REPMLP_ERROR_UNSUPPORTED,
                        "global_perceptron: %llu B of shared memory (D=%llu, I=%u); the device "
                        "allows %u (maxComputeSharedMemorySize, profile %s)",
@@ -59,6 +63,18 @@ repmlp_status rm_global_perceptron_prepare(repmlp_context *ctx,
 
 void rm_global_perceptron_offsets(rm_dispatch *d, const uint32_t offsets[4]) {
     memcpy(d->push, offsets, 4 * sizeof *offsets);
+}
+
+repmlp_status rm_global_perceptron_bindings(const repmlp_context *ctx, rm_dispatch *d,
+                                            const char *label, const rm_binding *operands,
+                                            rm_binding *bindings) {
+    uint32_t offsets[4];
+    repmlp_status st = rm_binding_window(ctx, label, operands + 1, 4, &bindings[1], offsets);
+    if (st != REPMLP_OK) return st;
+    rm_global_perceptron_offsets(d, offsets);
+    bindings[0] = operands[0];
+    bindings[2] = operands[5];
+    return REPMLP_OK;
 }
 
 uint64_t rm_global_perceptron_flops(const rm_global_perceptron_params *p) {

@@ -5,20 +5,22 @@
  * one row here, its parameter struct in ops/ops.h, ops/<name>.c (prepare and flops), its shader
  * row in shaders/shader_list.h and its .comp (docs/ARCHITECTURE.md, recipe (a)).
  *
- *   X(KIND, name, bindings): bindings = the node's operands (value ids), in the order the
- *   prepare function documents (the shader's bindings). */
+ *   X(KIND, name, operands, bind): operands = the node's value ids, in the order ops.h
+ *   documents; bind = DIRECT when they are the shader's bindings one to one, OWN when
+ *   rm_<name>_bindings maps them (e.g. several weights through one window of the weight
+ *   buffer, their offsets in push constants). */
 #ifndef RM_OP_LIST_H
 #define RM_OP_LIST_H
 
 #define RM_OP_LIST(X)                                                                              \
-    X(AVGPOOL, avgpool, 2)                                                                         \
-    X(BROADCAST_ADD, broadcast_add, 2)                                                             \
-    X(GEMM, gemm, 7)                                                                               \
-    X(CONV, conv, 7)                                                                               \
-    X(MAXPOOL, maxpool, 2)                                                                         \
-    X(AFFINE, affine, 4)                                                                           \
-    X(GATHER, gather, 3)                                                                           \
-    X(BATCHNORM, batchnorm, 7)                                                                     \
-    X(GLOBAL_PERCEPTRON, global_perceptron, 6)
+    X(AVGPOOL, avgpool, 2, DIRECT)                                                                 \
+    X(BROADCAST_ADD, broadcast_add, 2, DIRECT)                                                     \
+    X(GEMM, gemm, 7, DIRECT)                                                                       \
+    X(CONV, conv, 7, DIRECT)                                                                       \
+    X(MAXPOOL, maxpool, 2, DIRECT)                                                                 \
+    X(AFFINE, affine, 4, DIRECT)                                                                   \
+    X(GATHER, gather, 3, DIRECT)                                                                   \
+    X(BATCHNORM, batchnorm, 7, DIRECT)                                                             \
+    X(GLOBAL_PERCEPTRON, global_perceptron, 6, OWN)
 
 #endif

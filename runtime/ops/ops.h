@@ -185,6 +185,8 @@ typedef struct rm_global_perceptron_params {
     rm_activation act;
 } rm_global_perceptron_params;
 uint64_t rm_global_perceptron_width(const rm_global_perceptron_params *p); /* D, 0 if invalid */
+/* Whether its pooled and hidden values fit in the device's shared memory. */
+bool rm_global_perceptron_fits(const repmlp_context *ctx, const rm_global_perceptron_params *p);
 void rm_global_perceptron_offsets(rm_dispatch *d, const uint32_t offsets[4]);
 
 /* Softmax + top-k of each row of x (rows, classes): y holds, per row, k (class, probability)
@@ -209,12 +211,22 @@ typedef struct rm_softmax_topk_params {
 repmlp_status rm_softmax_topk_prepare(repmlp_context *ctx, const rm_softmax_topk_params *p,
                                       rm_dispatch *out);
 
-/* Per graph op (ops/op_list.h): the dispatch for the parameters, and the floating-point
- * operations of one run (benchmarks, part estimates). */
-#define RM_OP_DECLARE(KIND, name, bindings)                                                        \
+/* Per graph op (ops/op_list.h): the dispatch for the parameters, the floating-point
+ * operations of one run (benchmarks, part estimates) and, for ops whose row says OWN, the
+ * shader's bindings from the node's operands (in the prepared dispatch's push constants too). */
+typedef repmlp_status (*rm_op_bindings_fn)(const repmlp_context *ctx, rm_dispatch *d,
+                                           const char *label, const rm_binding *operands,
+                                           rm_binding *bindings);
+#define RM_OP_DECLARE_BIND_DIRECT(name)
+#define RM_OP_DECLARE_BIND_OWN(name)                                                               \
+    repmlp_status rm_##name##_bindings(const repmlp_context *ctx, rm_dispatch *d,                  \
+                                       const char *label, const rm_binding *operands,              \
+                                       rm_binding *bindings);
+#define RM_OP_DECLARE(KIND, name, operands, bind)                                                  \
     repmlp_status rm_##name##_prepare(repmlp_context *ctx, const rm_##name##_params *p,            \
                                       rm_dispatch *out);                                           \
-    uint64_t rm_##name##_flops(const rm_##name##_params *p);
+    uint64_t rm_##name##_flops(const rm_##name##_params *p);                                       \
+    RM_OP_DECLARE_BIND_##bind(name)
 RM_OP_LIST(RM_OP_DECLARE)
 #undef RM_OP_DECLARE
 
