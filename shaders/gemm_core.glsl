@@ -156,6 +156,28 @@ uint run_count();
 void load_run(uint g, uint r, inout float a[TM]);
 #endif
 
+// Helpers for every algorithm (the register tile below inlines its own, hoisted versions).
+// The vec4 index of W(g, k, n .. n+3) in the packed weight, n a multiple of 4.
+uint w_vec4_index(uint g, uint k, uint n) {
+    const uint panels = (NO + PANEL - 1) / PANEL;
+    return ((g * panels + n / PANEL) * K + k) * (PANEL / 4) + (n % PANEL) / 4;
+}
+// The epilogue of one output element: row m, column n of group g, from its accumulated sum.
+void store_element(uint g, uint m, uint n, float sum) {
+    if (m >= p.M || n >= NO) return;
+    uint col = g * NO + n;
+    uint yat = map_index(m, CR_R0, CR_R1, CR_R2, CR_S0, CR_S1, CR_S2, CR_S3) +
+               map_index(col, CC_R0, CC_R1, CC_R2, CC_S0, CC_S1, CC_S2, CC_S3);
+    float value = sum;
+    if (HAS_BIAS != 0) value += bias[col];
+    if (HAS_SCALE != 0)
+        value *= scale[map_index(m, SR_R0, SR_R1, SR_R2, SR_S0, SR_S1, SR_S2, SR_S3) +
+                       map_index(col, SC_R0, SC_R1, SC_R2, SC_S0, SC_S1, SC_S2, SC_S3)];
+    if (HAS_RESIDUAL != 0) value += residual[yat];
+    y[yat] = activate(vec4(value)).x;
+}
+
+#ifndef RM_ALGORITHM_MAIN // another algorithm supplies main() (shaders/shader_list.h)
 // One reduction step of the register tile: A's TM values from LOAD_A (a call filling `a`),
 // W's NV vec4s from the packed weight at vec4 index W_AT, TM * NV vector FMAs.
 #define TILE_STEP(LOAD_A, W_AT)                                                                    \
@@ -225,3 +247,4 @@ void main() {
         }
     }
 }
+#endif // RM_ALGORITHM_MAIN

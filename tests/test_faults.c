@@ -143,8 +143,8 @@ static void vulkan_faults(void **state) {
                   walked[RM_FAULT_VULKAN_ALLOC][0], walked[RM_FAULT_VULKAN_ALLOC][1]);
 }
 
-/* After a device loss every call reports it (the driver's own loss is simulated by marking
- * the context, as a real VK_ERROR_DEVICE_LOST from a submit or wait does). */
+/* After a device loss every call reports it (the driver's own loss is simulated by handing
+ * VK_ERROR_DEVICE_LOST to the library's one Vulkan-error path, as a failed submit or wait does). */
 static void device_loss(void **state) {
     (void)state;
     repmlp_context *ctx = ts_context();
@@ -152,7 +152,8 @@ static void device_loss(void **state) {
     repmlp_session *s;
     assert_int_equal(repmlp_model_load(ctx, ts_fx.fused_path, &m), REPMLP_OK);
     assert_int_equal(repmlp_session_create(m, ts_fx.batch, &s), REPMLP_OK);
-    ctx->lost = true;
+    assert_int_equal(rm_vk_fail(ctx, VK_ERROR_DEVICE_LOST, "vkQueueSubmit (simulated)"),
+                     REPMLP_ERROR_DEVICE_LOST);
     float *y = malloc(ts_fx.output_count * sizeof(float));
     assert_int_equal(repmlp_session_run(s, ts_fx.input, ts_fx.input_count, y, ts_fx.output_count),
                      REPMLP_ERROR_DEVICE_LOST);

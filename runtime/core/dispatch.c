@@ -188,3 +188,31 @@ repmlp_status rm_grid_1d(const repmlp_context *ctx, uint64_t invocations, uint32
     groups[2] = 1;
     return REPMLP_OK;
 }
+
+repmlp_status rm_binding_window(const repmlp_context *ctx, const char *what,
+                                const rm_binding *operands, uint32_t count, rm_binding *window,
+                                uint32_t *float_offsets) {
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        const rm_binding *o = &operands[i];
+        if (o->buffer != operands[0].buffer)
+            return rm_fail(REPMLP_ERROR_UNSUPPORTED,
+                           "%s: operands 0 and %u are read through one binding but lie in "
+                           "different buffers",
+                           what, i);
+        if (o->offset < lo) lo = o->offset;
+        if (o->offset + o->range > hi) hi = o->offset + o->range;
+    }
+    uint64_t align = ctx->caps.min_storage_buffer_offset_alignment;
+    uint64_t base = align > 1 ? lo / align * align : lo;
+    for (uint32_t i = 0; i < count; i++) {
+        uint64_t at = operands[i].offset - base;
+        if (at % sizeof(float) || at / sizeof(float) > UINT32_MAX)
+            return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                           "%s: operand %u at byte %llu of its window", what, i,
+                           (unsigned long long)at);
+        float_offsets[i] = (uint32_t)(at / sizeof(float));
+    }
+    *window = (rm_binding){operands[0].buffer, base, hi - base};
+    return REPMLP_OK;
+}

@@ -37,6 +37,15 @@ void rm_descriptor_pool_destroy(repmlp_context *ctx, VkDescriptorPool pool);
 repmlp_status rm_dispatch_bind(repmlp_context *ctx, VkDescriptorPool pool, rm_dispatch *d,
                                const rm_binding *bindings);
 
+/* One binding (a window of one buffer) covering several operands, for shaders that read several
+ * small tensors through one descriptor (the Vulkan minimum is 4 storage buffers per stage):
+ * *window starts at the lowest operand offset rounded down to the storage-offset alignment, and
+ * float_offsets[i] is operand i's offset from it in floats (for the shader's push constants).
+ * Operands in different buffers are REPMLP_ERROR_UNSUPPORTED naming `what`. */
+repmlp_status rm_binding_window(const repmlp_context *ctx, const char *what,
+                                const rm_binding *operands, uint32_t count, rm_binding *window,
+                                uint32_t *float_offsets);
+
 /* Destroys the buffer views made by rm_dispatch_bind (the set returns with its pool). */
 void rm_dispatch_unbind(repmlp_context *ctx, rm_dispatch *d);
 

@@ -3,37 +3,37 @@
 #define RM_PIPELINE_H
 
 #include "core/context.h"
+#include "shader_list.h"
 
+/* RM_SHADER_<ID>, one per row of shaders/shader_list.h. */
+#define RM_SHADER_ENUM(ID, ...) RM_SHADER_##ID,
 typedef enum rm_shader_id {
-    RM_SHADER_AVGPOOL = 0,
-    RM_SHADER_BROADCAST_ADD,
-    /* The GEMM-core kernels, each with 1-, 4- and 8-row tiles (in this order). */
-    RM_SHADER_GEMM_M1,
-    RM_SHADER_GEMM_M4,
-    RM_SHADER_GEMM_M8,
-    RM_SHADER_GEMM_TEXEL_M1,
-    RM_SHADER_GEMM_TEXEL_M4,
-    RM_SHADER_GEMM_TEXEL_M8,
-    RM_SHADER_CONV_M1,
-    RM_SHADER_CONV_M4,
-    RM_SHADER_CONV_M8,
-    RM_SHADER_CONV_TEXEL_M1,
-    RM_SHADER_CONV_TEXEL_M4,
-    RM_SHADER_CONV_TEXEL_M8,
-    RM_SHADER_GEMM_W16_M1, /* fp16 weights through storage buffers */
-    RM_SHADER_GEMM_W16_M4,
-    RM_SHADER_GEMM_W16_M8,
-    RM_SHADER_CONV_W16_M1,
-    RM_SHADER_CONV_W16_M4,
-    RM_SHADER_CONV_W16_M8,
-    RM_SHADER_MAXPOOL,
-    RM_SHADER_AFFINE,
-    RM_SHADER_GATHER,
-    RM_SHADER_BATCHNORM,
-    RM_SHADER_SOFTMAX_TOPK,
-    RM_SHADER_PREPROCESS_IMAGE,
-    RM_SHADER_COUNT
+    RM_SHADER_LIST(RM_SHADER_ENUM, RM_SHADER_ENUM) RM_SHADER_COUNT
 } rm_shader_id;
+#undef RM_SHADER_ENUM
+
+/* The GEMM-core kernel variants (the RM_GEMM_SHADER rows): what each one is, so that the
+ * kernel for a node is chosen by its properties (runtime/ops/gemm_core.c), not by enum order. */
+typedef enum rm_gemm_kernel { RM_GEMM_KERNEL_GEMM, RM_GEMM_KERNEL_CONV } rm_gemm_kernel;
+typedef enum rm_gemm_weights {
+    RM_GEMM_WEIGHTS_F32,
+    RM_GEMM_WEIGHTS_F16,
+    RM_GEMM_WEIGHTS_ANY, /* texel views convert fp32 and fp16 alike */
+} rm_gemm_weights;
+typedef enum rm_gemm_algorithm {
+    RM_GEMM_ALGORITHM_REGISTER, /* a TM x RM_GEMM_TN register tile per invocation */
+    RM_GEMM_ALGORITHM_COUNT
+} rm_gemm_algorithm;
+typedef struct rm_gemm_kernel_variant {
+    rm_shader_id shader;
+    rm_gemm_kernel kernel;
+    rm_operand_path path; /* RM_OPERAND_STORAGE or RM_OPERAND_TEXEL */
+    rm_gemm_weights weights;
+    rm_gemm_algorithm algorithm;
+    uint32_t tile_m;
+} rm_gemm_kernel_variant;
+extern const rm_gemm_kernel_variant rm_gemm_kernel_variants[];
+extern const uint32_t rm_gemm_kernel_variant_count;
 
 typedef struct rm_shader_info {
     const char *name; /* the kernel variant, e.g. "gemm_texel_m8" (messages, benchmarks) */

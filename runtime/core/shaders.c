@@ -1,75 +1,38 @@
 /* The table of embedded SPIR-V modules (generated at build time from shaders/). */
 #include "core/pipeline.h"
 
-#include "rm_spv_avgpool.h"
-#include "rm_spv_broadcast_add.h"
-#include "rm_spv_gemm_m1.h"
-#include "rm_spv_gemm_m4.h"
-#include "rm_spv_gemm_m8.h"
-#include "rm_spv_gemm_texel_m1.h"
-#include "rm_spv_gemm_texel_m4.h"
-#include "rm_spv_gemm_texel_m8.h"
-#include "rm_spv_conv_m1.h"
-#include "rm_spv_conv_m4.h"
-#include "rm_spv_conv_m8.h"
-#include "rm_spv_conv_texel_m1.h"
-#include "rm_spv_conv_texel_m4.h"
-#include "rm_spv_conv_texel_m8.h"
-#include "rm_spv_gemm_w16_m1.h"
-#include "rm_spv_gemm_w16_m4.h"
-#include "rm_spv_gemm_w16_m8.h"
-#include "rm_spv_conv_w16_m1.h"
-#include "rm_spv_conv_w16_m4.h"
-#include "rm_spv_conv_w16_m8.h"
-#include "rm_spv_maxpool.h"
-#include "rm_spv_affine.h"
-#include "rm_spv_gather.h"
-#include "rm_spv_preprocess_image.h"
-#include "rm_spv_softmax_topk.h"
-#include "rm_spv_batchnorm.h"
+#include "rm_spv_all.h"
 
-/* texel_mask: bit i set when binding i is a uniform texel buffer; texel4_mask: those of them
- * read as vec4 texels. */
-#define RM_SHADER_ENTRY(id, name, bindings, push, texel_mask, texel4_mask)                         \
-    [id] = {#name, rm_spv_##name, sizeof(rm_spv_##name), bindings, push, texel_mask, texel4_mask, 0}
 /* The GEMM core (shaders/gemm_core.glsl): 7 bindings, push constant M; the texel variants read
- * 0 (X), 1 (W, vec4) and 4 (V) through texel buffers. */
-#define RM_GEMM_CORE_ENTRY(id, name) RM_SHADER_ENTRY(id, name, 7, 1 * 4, 0, 0)
-#define RM_GEMM_CORE_TEXEL_ENTRY(id, name) RM_SHADER_ENTRY(id, name, 7, 1 * 4, 0x13, 0x2)
+ * 0 (X), 1 (W, as RGBA texels) and 4 (V) through texel buffers. */
+#define RM_GEMM_BINDINGS 7
+#define RM_GEMM_PUSH (1 * 4)
+#define RM_GEMM_TEXEL_MASK_STORAGE 0x0
+#define RM_GEMM_TEXEL4_MASK_STORAGE 0x0
+#define RM_GEMM_TEXEL_MASK_TEXEL 0x13
+#define RM_GEMM_TEXEL4_MASK_TEXEL 0x2
 
+#define RM_SHADER_ROW(ID, name, source, defines, bindings, push, texel, texel4, image)             \
+    [RM_SHADER_##                                                                                  \
+        ID] = {#name, rm_spv_##name, sizeof(rm_spv_##name), bindings, push, texel, texel4, image},
+#define RM_GEMM_SHADER_ROW(ID, name, source, defines, kernel, path, weights, algorithm, tile)      \
+    RM_SHADER_ROW(ID, name, source, defines, RM_GEMM_BINDINGS, RM_GEMM_PUSH,                       \
+                  RM_GEMM_TEXEL_MASK_##path, RM_GEMM_TEXEL4_MASK_##path, 0)
 static const rm_shader_info shader_table[RM_SHADER_COUNT] = {
-    RM_SHADER_ENTRY(RM_SHADER_AVGPOOL, avgpool, 2, 8 * 4, 0, 0),
-    RM_SHADER_ENTRY(RM_SHADER_BROADCAST_ADD, broadcast_add, 2, 7 * 4, 0, 0),
-    RM_GEMM_CORE_ENTRY(RM_SHADER_GEMM_M1, gemm_m1),
-    RM_GEMM_CORE_ENTRY(RM_SHADER_GEMM_M4, gemm_m4),
-    RM_GEMM_CORE_ENTRY(RM_SHADER_GEMM_M8, gemm_m8),
-    RM_GEMM_CORE_TEXEL_ENTRY(RM_SHADER_GEMM_TEXEL_M1, gemm_texel_m1),
-    RM_GEMM_CORE_TEXEL_ENTRY(RM_SHADER_GEMM_TEXEL_M4, gemm_texel_m4),
-    RM_GEMM_CORE_TEXEL_ENTRY(RM_SHADER_GEMM_TEXEL_M8, gemm_texel_m8),
-    RM_GEMM_CORE_ENTRY(RM_SHADER_CONV_M1, conv_m1),
-    RM_GEMM_CORE_ENTRY(RM_SHADER_CONV_M4, conv_m4),
-    RM_GEMM_CORE_ENTRY(RM_SHADER_CONV_M8, conv_m8),
-    RM_GEMM_CORE_TEXEL_ENTRY(RM_SHADER_CONV_TEXEL_M1, conv_texel_m1),
-    RM_GEMM_CORE_TEXEL_ENTRY(RM_SHADER_CONV_TEXEL_M4, conv_texel_m4),
-    RM_GEMM_CORE_TEXEL_ENTRY(RM_SHADER_CONV_TEXEL_M8, conv_texel_m8),
-    RM_GEMM_CORE_ENTRY(RM_SHADER_GEMM_W16_M1, gemm_w16_m1),
-    RM_GEMM_CORE_ENTRY(RM_SHADER_GEMM_W16_M4, gemm_w16_m4),
-    RM_GEMM_CORE_ENTRY(RM_SHADER_GEMM_W16_M8, gemm_w16_m8),
-    RM_GEMM_CORE_ENTRY(RM_SHADER_CONV_W16_M1, conv_w16_m1),
-    RM_GEMM_CORE_ENTRY(RM_SHADER_CONV_W16_M4, conv_w16_m4),
-    RM_GEMM_CORE_ENTRY(RM_SHADER_CONV_W16_M8, conv_w16_m8),
-    RM_SHADER_ENTRY(RM_SHADER_MAXPOOL, maxpool, 2, 8 * 4, 0, 0),
-    RM_SHADER_ENTRY(RM_SHADER_AFFINE, affine, 4, 3 * 4, 0, 0),
-    RM_SHADER_ENTRY(RM_SHADER_GATHER, gather, 3, 1 * 4, 0, 0),
-    RM_SHADER_ENTRY(RM_SHADER_BATCHNORM, batchnorm, 7, 4 * 4, 0, 0),
-    RM_SHADER_ENTRY(RM_SHADER_SOFTMAX_TOPK, softmax_topk, 2, 1 * 4, 0, 0),
-    [RM_SHADER_PREPROCESS_IMAGE] = {.name = "preprocess_image",
-                                    .code = rm_spv_preprocess_image,
-                                    .code_size = sizeof(rm_spv_preprocess_image),
-                                    .binding_count = 2,
-                                    .push_size = 10 * 4,
-                                    .image_mask = 0x1},
-};
+    RM_SHADER_LIST(RM_SHADER_ROW, RM_GEMM_SHADER_ROW)};
+
+#define RM_NOT_GEMM(...)
+#define RM_GEMM_VARIANT_ROW(ID, name, source, defines, kernel, path, weights, algorithm, tile)     \
+    {RM_SHADER_##ID,                                                                               \
+     RM_GEMM_KERNEL_##kernel,                                                                      \
+     RM_OPERAND_##path,                                                                            \
+     RM_GEMM_WEIGHTS_##weights,                                                                    \
+     RM_GEMM_ALGORITHM_##algorithm,                                                                \
+     tile},
+const rm_gemm_kernel_variant rm_gemm_kernel_variants[] = {
+    RM_SHADER_LIST(RM_NOT_GEMM, RM_GEMM_VARIANT_ROW)};
+const uint32_t rm_gemm_kernel_variant_count =
+    sizeof rm_gemm_kernel_variants / sizeof rm_gemm_kernel_variants[0];
 
 const rm_shader_info *rm_shader(rm_shader_id id) {
     return &shader_table[id];

@@ -88,6 +88,18 @@ void rb_add_batchnorm(rm_builder *b, const char *prefix, uint32_t N, uint32_t C,
     node(b, RM_NODE_BATCHNORM, &p, args, prefix, "");
 }
 
+/* The global perceptron as one fused op when the device can take it (its pooled and hidden
+ * values fit in shared memory); false: the caller emits the unfused ops. weights: W1, b1, W2,
+ * b2. */
+static bool rb_add_global_perceptron(rm_builder *b, const char *prefix,
+                                     rm_global_perceptron_params p, int x, const int weights[4],
+                                     int out) {
+    if (!rm_global_perceptron_fits(b->model->ctx, &p)) return false;
+    node(b, RM_NODE_GLOBAL_PERCEPTRON, &p,
+         (int[]){x, weights[0], weights[1], weights[2], weights[3], out}, prefix, "gp");
+    return true;
+}
+
 int rb_add_gp_v1(rm_builder *b, const char *prefix, const rm_block_v1_config *c, uint32_t N, int x,
                  const char *bn_prefix) {
     int none = rm_graph_none(b->graph);
@@ -100,8 +112,13 @@ int rb_add_gp_v1(rm_builder *b, const char *prefix, const rm_block_v1_config *c,
     int b1 = weight(b, prefix, "fc1_fc2.fc1.bias", 1, s_b1);
     int w2 = weight(b, prefix, "fc1_fc2.fc2.weight", 2, s_fc2);
     int b2 = weight(b, prefix, "fc1_fc2.fc2.bias", 1, s_b2);
-    int pooled = rb_temp(b, (uint64_t)N * cpp), hidden = rb_temp(b, (uint64_t)N * I);
     int v = rb_temp(b, (uint64_t)N * cpp);
+    if (!bn_prefix &&
+        rb_add_global_perceptron(b, prefix,
+                                 (rm_global_perceptron_params){N, C, H, W, h, w, I, RM_ACT_NONE}, x,
+                                 (int[]){w1, b1, w2, b2}, v))
+        return v;
+    int pooled = rb_temp(b, (uint64_t)N * cpp), hidden = rb_temp(b, (uint64_t)N * I);
     rm_avgpool_params pool = {N, C, H, W, h, w};
     node(b, RM_NODE_AVGPOOL, &pool, (int[]){x, pooled}, prefix, "gp.avgpool");
     if (bn_prefix) {
@@ -178,15 +195,20 @@ void rb_add_block_v2(rm_builder *b, const char *prefix, const rm_block_v2_config
     int w3 = weight(b, prefix, "fc3.weight", 4, s_fc3), b3 = weight(b, prefix, "fc3.bias", 1, s_b3);
 
     /* Gate: sigmoid(fc2(relu(fc1(mean over the whole map)))), (N, C). */
-    int pooled = rb_temp(b, (uint64_t)N * C), hidden = rb_temp(b, (uint64_t)N * hid);
     int gate = rb_temp(b, (uint64_t)N * C);
-    rm_avgpool_params pool = {N, C, H, W, H, W};
-    node(b, RM_NODE_AVGPOOL, &pool, (int[]){src, pooled}, prefix, "gp.avgpool");
-    rm_gemm_params fc1 = dense(N, C, hid, RM_ACT_RELU);
-    node(b, RM_NODE_GEMM, &fc1, (int[]){pooled, w1, b1, hidden, none, none, none}, prefix,
-         "gp.fc1");
-    rm_gemm_params fc2 = dense(N, hid, C, RM_ACT_SIGMOID);
-    node(b, RM_NODE_GEMM, &fc2, (int[]){hidden, w2, b2, gate, none, none, none}, prefix, "gp.fc2");
+    if (!rb_add_global_perceptron(
+            b, prefix, (rm_global_perceptron_params){N, C, H, W, H, W, hid, RM_ACT_SIGMOID}, src,
+            (int[]){w1, b1, w2, b2}, gate)) {
+        int pooled = rb_temp(b, (uint64_t)N * C), hidden = rb_temp(b, (uint64_t)N * hid);
+        rm_avgpool_params pool = {N, C, H, W, H, W};
+        node(b, RM_NODE_AVGPOOL, &pool, (int[]){src, pooled}, prefix, "gp.avgpool");
+        rm_gemm_params fc1 = dense(N, C, hid, RM_ACT_RELU);
+        node(b, RM_NODE_GEMM, &fc1, (int[]){pooled, w1, b1, hidden, none, none, none}, prefix,
+             "gp.fc1");
+        rm_gemm_params fc2 = dense(N, hid, C, RM_ACT_SIGMOID);
+        node(b, RM_NODE_GEMM, &fc2, (int[]){hidden, w2, b2, gate, none, none, none}, prefix,
+             "gp.fc2");
+    }
 
     /* fc3 over the reshapes of docs/MODELS.md §3, quirk included:
      * row r = ((n*hp + ip)*wp + jp)*(C/S) + cs reads channel cs*S + s of partition (ip, jp);

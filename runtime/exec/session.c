@@ -183,10 +183,15 @@ repmlp_status rm_session_record(repmlp_session *s) {
     }
     for (int i = 0; i < s->graph.node_count; i++) {
         const rm_node *n = &s->graph.nodes[i];
-        rm_binding bindings[RM_MAX_BINDINGS];
-        for (uint32_t k = 0; k < rm_op_kinds[n->kind].binding_count; k++)
-            bindings[k] = binding_of(s, n->args[k]);
-        repmlp_status st = rm_dispatch_bind(ctx, s->pool, &s->dispatches[i], bindings);
+        const rm_op_kind *op = &rm_op_kinds[n->kind];
+        rm_binding operands[RM_MAX_BINDINGS], bindings[RM_MAX_BINDINGS];
+        for (uint32_t k = 0; k < op->binding_count; k++) operands[k] = binding_of(s, n->args[k]);
+        repmlp_status st = REPMLP_OK;
+        if (op->bindings)
+            st = op->bindings(ctx, &s->dispatches[i], n->label, operands, bindings);
+        else
+            memcpy(bindings, operands, op->binding_count * sizeof *operands);
+        if (st == REPMLP_OK) st = rm_dispatch_bind(ctx, s->pool, &s->dispatches[i], bindings);
         if (st != REPMLP_OK) return rm_fail_prefix(st, "%s: op %s", s->model->path, n->label);
     }
     VkCommandBufferBeginInfo begin = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};

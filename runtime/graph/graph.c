@@ -54,30 +54,12 @@ int rm_graph_node(rm_graph *g, rm_node_kind kind, const void *params, const int 
     n->kind = kind;
     snprintf(n->label, sizeof n->label, "%s", label);
     switch (kind) {
-        case RM_NODE_AVGPOOL:
-            n->params.avgpool = *(const rm_avgpool_params *)params;
-            break;
-        case RM_NODE_BROADCAST_ADD:
-            n->params.broadcast_add = *(const rm_broadcast_add_params *)params;
-            break;
-        case RM_NODE_GEMM:
-            n->params.gemm = *(const rm_gemm_params *)params;
-            break;
-        case RM_NODE_CONV:
-            n->params.conv = *(const rm_conv_params *)params;
-            break;
-        case RM_NODE_MAXPOOL:
-            n->params.maxpool = *(const rm_maxpool_params *)params;
-            break;
-        case RM_NODE_AFFINE:
-            n->params.affine = *(const rm_affine_params *)params;
-            break;
-        case RM_NODE_GATHER:
-            n->params.gather = *(const rm_gather_params *)params;
-            break;
-        case RM_NODE_BATCHNORM:
-            n->params.batchnorm = *(const rm_batchnorm_params *)params;
-            break;
+#define RM_NODE_COPY_PARAMS(KIND, name, operands, bind)                                            \
+    case RM_NODE_##KIND:                                                                           \
+        n->params.name = *(const rm_##name##_params *)params;                                      \
+        break;
+        RM_OP_LIST(RM_NODE_COPY_PARAMS)
+#undef RM_NODE_COPY_PARAMS
         case RM_NODE_KIND_COUNT:
             break;
     }

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "ops/op_list.h"
 #include "ops/ops.h"
 
 typedef enum rm_value_kind {
@@ -25,31 +26,19 @@ typedef struct rm_value {
     int weight; /* RM_VALUE_WEIGHT: index of the model's tensor; else -1 */
 } rm_value;
 
-/* The node kinds, one per op; rm_op_kinds[] maps each to its prepare function. */
-typedef enum rm_node_kind {
-    RM_NODE_AVGPOOL = 0,
-    RM_NODE_BROADCAST_ADD,
-    RM_NODE_GEMM,
-    RM_NODE_CONV,
-    RM_NODE_MAXPOOL,
-    RM_NODE_AFFINE,
-    RM_NODE_GATHER,
-    RM_NODE_BATCHNORM,
-    RM_NODE_KIND_COUNT
-} rm_node_kind;
+/* The node kinds, one per row of ops/op_list.h; rm_op_kinds[] maps each to its prepare
+ * function. */
+#define RM_NODE_KIND_ENUM(KIND, name, operands, bind) RM_NODE_##KIND,
+typedef enum rm_node_kind { RM_OP_LIST(RM_NODE_KIND_ENUM) RM_NODE_KIND_COUNT } rm_node_kind;
+#undef RM_NODE_KIND_ENUM
 
 typedef struct rm_node {
     rm_node_kind kind;
+#define RM_NODE_PARAMS_MEMBER(KIND, name, operands, bind) rm_##name##_params name;
     union {
-        rm_avgpool_params avgpool;
-        rm_broadcast_add_params broadcast_add;
-        rm_gemm_params gemm;
-        rm_conv_params conv;
-        rm_maxpool_params maxpool;
-        rm_affine_params affine;
-        rm_gather_params gather;
-        rm_batchnorm_params batchnorm;
+        RM_OP_LIST(RM_NODE_PARAMS_MEMBER)
     } params;
+#undef RM_NODE_PARAMS_MEMBER
     int args[RM_MAX_BINDINGS]; /* value ids, one per shader binding */
     char label[96];            /* e.g. "stages.1.0.repmlp_block.fc3": errors and timings */
 } rm_node;
@@ -61,6 +50,8 @@ typedef struct rm_op_kind {
     repmlp_status (*prepare)(repmlp_context *ctx, const rm_node *node, rm_dispatch *out);
     /* Floating-point operations of one run of the node, for benchmarks. */
     uint64_t (*flops)(const rm_node *node);
+    /* The shader's bindings from the node's operands; NULL: one to one. */
+    rm_op_bindings_fn bindings;
 } rm_op_kind;
 extern const rm_op_kind rm_op_kinds[RM_NODE_KIND_COUNT];
 

@@ -1,8 +1,8 @@
-/* Private: the fused model file (CONTRACT.md "Files"). A safetensors file of F32 deploy
+/* Private: the fused model file (docs/FUSED_FORMAT.md). A safetensors file of F32 deploy
  * tensors whose __metadata__ holds:
  *   "format":         "repmlp-vk-fused"
  *   "format_version": "1"
- *   "arch":           "RepMLP" (one of CONTRACT.md's ARCH names)
+ *   "arch":           "RepMLP" (one of the architecture names, include/repmlp/fuse.h)
  *   "config":         the arch's full config as compact JSON (for RepMLP:
  *                     rm_block_v1_config_to_json), so the runner needs nothing else.
  * Tensor names are the deploy names of docs/MODELS.md, e.g. for RepMLP fc1_fc2.fc1.{weight,bias},

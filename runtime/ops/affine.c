@@ -10,3 +10,7 @@ repmlp_status rm_affine_prepare(repmlp_context *ctx, const rm_affine_params *p, 
     uint32_t push[3] = {(uint32_t)total, p->C, p->HW};
     return rm_elementwise_prepare(ctx, RM_SHADER_AFFINE, total, push, sizeof push, out);
 }
+
+uint64_t rm_affine_flops(const rm_affine_params *p) {
+    return 2ull * p->N * p->C * p->HW;
+}

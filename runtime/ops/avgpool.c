@@ -19,3 +19,7 @@ repmlp_status rm_avgpool_prepare(repmlp_context *ctx, const rm_avgpool_params *p
     } push = {(uint32_t)total, p->H, p->W, p->kh, p->kw, oh, ow, 1.0f / (float)(p->kh * p->kw)};
     return rm_elementwise_prepare(ctx, RM_SHADER_AVGPOOL, total, &push, sizeof push, out);
 }
+
+uint64_t rm_avgpool_flops(const rm_avgpool_params *p) {
+    return (uint64_t)p->N * p->C * p->H * p->W;
+}

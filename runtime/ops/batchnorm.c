@@ -20,3 +20,7 @@ repmlp_status rm_batchnorm_prepare(repmlp_context *ctx, const rm_batchnorm_param
     return rm_elementwise_prepare_spec(ctx, RM_SHADER_BATCHNORM, total, spec, 1, push, sizeof push,
                                        out);
 }
+
+uint64_t rm_batchnorm_flops(const rm_batchnorm_params *p) {
+    return (4ull + p->has_residual) * p->N * p->C * p->HW;
+}

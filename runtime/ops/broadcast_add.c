@@ -12,3 +12,7 @@ repmlp_status rm_broadcast_add_prepare(repmlp_context *ctx, const rm_broadcast_a
     uint32_t push[7] = {(uint32_t)total, p->H, p->W, p->h, p->w, p->H / p->h, p->W / p->w};
     return rm_elementwise_prepare(ctx, RM_SHADER_BROADCAST_ADD, total, push, sizeof push, out);
 }
+
+uint64_t rm_broadcast_add_flops(const rm_broadcast_add_params *p) {
+    return (uint64_t)p->N * p->C * p->H * p->W;
+}

@@ -23,6 +23,15 @@ static repmlp_status prepare_pointwise(repmlp_context *ctx, const rm_conv_params
         .tile_m = p->tile_m,
         .w16 = p->w16,
     };
+    /* A forced conv kernel runs as its gemm twin (same columns in shaders/shader_list.h). */
+    const rm_gemm_kernel_variant *f = p->force;
+    if (f) {
+        g.force = rm_gemm_kernel_variant_find(RM_GEMM_KERNEL_GEMM, f->path, f->weights,
+                                              f->algorithm, f->tile_m);
+        if (!g.force)
+            return rm_fail(REPMLP_ERROR_UNSUPPORTED, "conv: kernel %s has no gemm twin",
+                           rm_shader(f->shader)->name);
+    }
     return rm_gemm_prepare(ctx, &g, out);
 }
 
@@ -46,12 +55,11 @@ repmlp_status rm_conv_prepare(repmlp_context *ctx, const rm_conv_params *p, rm_d
     uint32_t cg = p->C / p->groups, ohw = oh * ow;
     rm_gemm_core c = {
         .name = "conv",
-        .storage_shader = RM_SHADER_CONV_M1,
-        .texel_shader = RM_SHADER_CONV_TEXEL_M1,
-        .storage_w16_shader = RM_SHADER_CONV_W16_M1,
+        .kernel = RM_GEMM_KERNEL_CONV,
         .w16 = p->w16,
         .variant = p->variant,
         .tile_m = p->tile_m,
+        .force = p->force,
         .M = p->N * ohw,
         .K = cg * p->kh * p->kw,
         .NO = p->O / p->groups,
@@ -67,4 +75,10 @@ repmlp_status rm_conv_prepare(repmlp_context *ctx, const rm_conv_params *p, rm_d
                                         p->sh, p->sw, p->ph, p->pw, oh,    ow};
     for (int i = 0; i < RM_SPEC_CONV_COUNT; i++) spec[RM_SPEC_CONV + i] = own[i];
     return rm_gemm_core_prepare(ctx, &c, spec, RM_SPEC_CONV + RM_SPEC_CONV_COUNT, out);
+}
+
+uint64_t rm_conv_flops(const rm_conv_params *p) {
+    uint64_t out = (uint64_t)p->N * p->O * rm_conv_out_size(p->H, p->kh, p->sh, p->ph) *
+                   rm_conv_out_size(p->W, p->kw, p->sw, p->pw);
+    return 2ull * out * (p->C / p->groups) * p->kh * p->kw;
 }

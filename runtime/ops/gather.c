@@ -28,3 +28,7 @@ repmlp_status rm_gather_prepare(repmlp_context *ctx, const rm_gather_params *p, 
     return rm_elementwise_prepare_spec(ctx, RM_SHADER_GATHER, total, spec, 30, &push, sizeof push,
                                        out);
 }
+
+uint64_t rm_gather_flops(const rm_gather_params *p) {
+    return p->has_addend ? (uint64_t)p->rows * p->cols : 0;
+}

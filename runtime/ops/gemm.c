@@ -7,12 +7,11 @@ repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_d
     memset(out, 0, sizeof *out);
     rm_gemm_core c = {
         .name = "gemm",
-        .storage_shader = RM_SHADER_GEMM_M1,
-        .texel_shader = RM_SHADER_GEMM_TEXEL_M1,
-        .storage_w16_shader = RM_SHADER_GEMM_W16_M1,
+        .kernel = RM_GEMM_KERNEL_GEMM,
         .w16 = p->w16,
         .variant = p->variant,
         .tile_m = p->tile_m,
+        .force = p->force,
         .M = p->M,
         .K = p->K,
         .NO = p->NO,
@@ -50,4 +49,8 @@ repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_d
         rm_gemm_put_map(spec + RM_SPEC_V_COLS, &p->v_cols);
     }
     return rm_gemm_core_prepare(ctx, &c, spec, RM_GEMM_MAX_SPEC, out);
+}
+
+uint64_t rm_gemm_flops(const rm_gemm_params *p) {
+    return 2ull * p->M * p->K * p->NO * p->groups;
 }

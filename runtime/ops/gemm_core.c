@@ -6,12 +6,25 @@
 #include "core/error.h"
 #include "core/limits.h"
 
-/* Row tiles compiled for every GEMM-core kernel (TM in shaders/gemm_core.glsl), in the order
- * of their rm_shader_id entries. */
-static const uint32_t tile_rows[3] = {1, 4, 8};
+/* Row tiles compiled for every GEMM-core kernel (TM in shaders/gemm_core.glsl), indexed by
+ * pick_tile. */
+static const uint32_t tile_rows[] = {1, 4, 8};
+#define RM_TILE_COUNT (sizeof tile_rows / sizeof tile_rows[0])
 /* A workgroup spans one packed weight panel. */
 #define RM_GEMM_LX (RM_GEMM_PANEL / RM_GEMM_TN)
 #define RM_GEMM_LY 8
+
+const rm_gemm_kernel_variant *
+rm_gemm_kernel_variant_find(rm_gemm_kernel kernel, rm_operand_path path, rm_gemm_weights weights,
+                            rm_gemm_algorithm algorithm, uint32_t tile_m) {
+    for (uint32_t i = 0; i < rm_gemm_kernel_variant_count; i++) {
+        const rm_gemm_kernel_variant *v = &rm_gemm_kernel_variants[i];
+        if (v->kernel == kernel && v->path == path && v->weights == weights &&
+            v->algorithm == algorithm && v->tile_m == tile_m)
+            return v;
+    }
+    return NULL;
+}
 
 uint64_t rm_map_max_offset(const rm_index_map *map, uint64_t count) {
     uint64_t top = count ? count - 1 : 0; /* largest index, reduced digit by digit */
@@ -40,6 +53,84 @@ void rm_gemm_put_map(uint32_t *spec, const rm_index_map *m) {
     memcpy(spec + 3, m->stride, sizeof m->stride);
 }
 
+/* The register tile (RM_GEMM_ALGORITHM_REGISTER): a workgroup of LX x LY invocations spans
+ * one weight panel and LY row tiles. */
+static repmlp_status plan_register(repmlp_context *ctx, const rm_gemm_core *c,
+                                   const rm_gemm_kernel_variant *v, uint32_t *spec,
+                                   uint64_t grid[3]) {
+    (void)ctx;
+    grid[0] = rm_div_up(c->NO, RM_GEMM_TN * RM_GEMM_LX);
+    /* Fewer invocation rows when M needs fewer: rows past M would only start and exit (a
+     * batch-1 GEMM on lavapipe ran 1.x faster with one row of invocations than with 8). */
+    uint64_t row_tiles = rm_div_up(c->M, v->tile_m);
+    uint32_t ly = row_tiles < RM_GEMM_LY ? (uint32_t)row_tiles : RM_GEMM_LY;
+    grid[1] = rm_div_up(row_tiles, ly);
+    grid[2] = c->groups;
+    spec[0] = RM_GEMM_LX;
+    spec[1] = ly;
+    spec[2] = 1;
+    return REPMLP_OK;
+}
+
+/* Per algorithm: the workgroup (spec[0..2]), the grid, and any constants of its own; an
+ * algorithm the device or the shape cannot take returns REPMLP_ERROR_UNSUPPORTED. */
+typedef repmlp_status (*rm_gemm_plan_fn)(repmlp_context *ctx, const rm_gemm_core *c,
+                                         const rm_gemm_kernel_variant *v, uint32_t *spec,
+                                         uint64_t grid[3]);
+static const rm_gemm_plan_fn plans[RM_GEMM_ALGORITHM_COUNT] = {
+    [RM_GEMM_ALGORITHM_REGISTER] = plan_register,
+};
+
+/* Whether row v can run this problem on this device: its kernel, weight type and operand
+ * path (texel reads within maxTexelBufferElements, fp16 storage where 16-bit storage exists). */
+static repmlp_status check_variant(repmlp_context *ctx, const rm_gemm_core *c,
+                                   const rm_gemm_kernel_variant *v, uint64_t texel_reads,
+                                   const char *what) {
+    if (v->kernel != c->kernel)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "%s: kernel %s is not a %s kernel", what,
+                       rm_shader(v->shader)->name, c->name);
+    bool texel = v->path == RM_OPERAND_TEXEL;
+    if (!texel && v->weights != (c->w16 ? RM_GEMM_WEIGHTS_F16 : RM_GEMM_WEIGHTS_F32))
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "%s: kernel %s reads %s weights", what,
+                       rm_shader(v->shader)->name, c->w16 ? "fp32" : "fp16");
+    if (texel) return rm_limits_check_texel_reads(ctx, what, texel_reads);
+    if (c->w16 && !ctx->caps.storage_16bit)
+        return rm_fail(REPMLP_ERROR_UNSUPPORTED,
+                       "%s: fp16 weights need 16-bit storage, which this device lacks", what);
+    return REPMLP_OK;
+}
+
+/* The built-in choice: the operand path measured on the context (or forced), the register
+ * tile from M (or forced by tile_m). */
+static repmlp_status pick_variant(repmlp_context *ctx, const rm_gemm_core *c, uint64_t texel_reads,
+                                  const char *what, const rm_gemm_kernel_variant **out) {
+    int tile = pick_tile(c->M);
+    if (c->tile_m) {
+        for (tile = 0; tile < (int)RM_TILE_COUNT && tile_rows[tile] != c->tile_m; tile++) continue;
+        if (tile == (int)RM_TILE_COUNT)
+            return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "%s: no %u-row tile (1, 4 or 8)", c->name,
+                           c->tile_m);
+    }
+    bool texel = false;
+    if (c->variant == RM_GEMM_TEXEL) {
+        texel = true;
+    } else if (c->variant == RM_GEMM_AUTO && texel_reads <= ctx->caps.max_texel_buffer_elements) {
+        rm_operand_path path;
+        repmlp_status st = rm_operand_path_get(ctx, &path);
+        if (st != REPMLP_OK) return rm_fail_prefix(st, "%s", c->name);
+        texel = path == RM_OPERAND_TEXEL;
+    }
+    *out = rm_gemm_kernel_variant_find(c->kernel, texel ? RM_OPERAND_TEXEL : RM_OPERAND_STORAGE,
+                                       texel    ? RM_GEMM_WEIGHTS_ANY
+                                       : c->w16 ? RM_GEMM_WEIGHTS_F16
+                                                : RM_GEMM_WEIGHTS_F32,
+                                       RM_GEMM_ALGORITHM_REGISTER, tile_rows[tile]);
+    if (!*out)
+        return rm_fail(REPMLP_ERROR_UNSUPPORTED, "%s: no %s kernel with a %u-row tile", what,
+                       texel ? "texel" : "storage", tile_rows[tile]);
+    return check_variant(ctx, c, *out, texel_reads, what);
+}
+
 repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *c, uint32_t *spec,
                                    uint32_t spec_count, rm_dispatch *out) {
     memset(out, 0, sizeof *out);
@@ -59,27 +150,23 @@ repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *c, u
         return rm_fail(REPMLP_ERROR_TOO_LARGE,
                        "%s: M=%u K=%u N=%u g=%u addresses more than 2^32 elements", c->name, c->M,
                        c->K, c->NO, c->groups);
-    int tile = pick_tile(c->M);
-    if (c->tile_m) {
-        for (tile = 0; tile < 3 && tile_rows[tile] != c->tile_m; tile++) continue;
-        if (tile == 3)
-            return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "%s: no %u-row tile (1, 4 or 8)", c->name,
-                           c->tile_m);
-    }
-    uint64_t gx = rm_div_up(c->NO, RM_GEMM_TN * RM_GEMM_LX);
-    /* Fewer invocation rows when M needs fewer: rows past M would only start and exit (a
-     * batch-1 GEMM on lavapipe ran 1.x faster with one row of invocations than with 8). */
-    uint64_t row_tiles = rm_div_up(c->M, tile_rows[tile]);
-    uint32_t ly = row_tiles < RM_GEMM_LY ? (uint32_t)row_tiles : RM_GEMM_LY;
-    uint64_t gy = rm_div_up(row_tiles, ly);
     char what[128];
     snprintf(what, sizeof what, "%s M=%u N=%u g=%u", c->name, c->M, c->NO, c->groups);
-    repmlp_status st = rm_limits_check_groups(ctx, what, gx, gy, c->groups);
+    /* Texels read through the largest texel view (max_read holds the largest index). */
+    uint64_t texel_reads = 0;
+    for (int i = 0; i < 3; i++)
+        if (c->max_read[i] + 1 > texel_reads) texel_reads = c->max_read[i] + 1;
+
+    const rm_gemm_kernel_variant *v = c->force;
+    repmlp_status st = v ? check_variant(ctx, c, v, texel_reads, what)
+                         : pick_variant(ctx, c, texel_reads, what, &v);
+    if (st != REPMLP_OK) return st;
+    uint64_t grid[3];
+    st = plans[v->algorithm](ctx, c, v, spec, grid);
+    if (st != REPMLP_OK) return st;
+    st = rm_limits_check_groups(ctx, what, grid[0], grid[1], grid[2]);
     if (st != REPMLP_OK) return st;
 
-    spec[0] = RM_GEMM_LX;
-    spec[1] = ly;
-    spec[2] = 1;
     spec[RM_SPEC_K] = c->K;
     spec[RM_SPEC_NO] = c->NO;
     spec[RM_SPEC_HAS_BIAS] = c->ep.has_bias ? 1u : 0u;
@@ -96,34 +183,10 @@ repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *c, u
     }
     spec[RM_SPEC_HAS_RESIDUAL] = c->ep.has_residual ? 1u : 0u;
 
-    /* Texels read through the largest texel view (max_read holds the largest index). */
-    uint64_t texel_reads = 0;
-    for (int i = 0; i < 3; i++)
-        if (c->max_read[i] + 1 > texel_reads) texel_reads = c->max_read[i] + 1;
-    bool texel = false;
-    if (c->variant == RM_GEMM_TEXEL) {
-        st = rm_limits_check_texel_reads(ctx, what, texel_reads);
-        if (st != REPMLP_OK) return st;
-        texel = true;
-    } else if (c->variant == RM_GEMM_AUTO && texel_reads <= ctx->caps.max_texel_buffer_elements) {
-        rm_operand_path path;
-        st = rm_operand_path_get(ctx, &path);
-        if (st != REPMLP_OK) return rm_fail_prefix(st, "%s", c->name);
-        texel = path == RM_OPERAND_TEXEL;
-    }
-    if (c->w16 && !texel && !ctx->caps.storage_16bit)
-        return rm_fail(REPMLP_ERROR_UNSUPPORTED,
-                       "%s: fp16 weights need 16-bit storage, which this device lacks", c->name);
-    rm_shader_id base = texel    ? c->texel_shader
-                        : c->w16 ? c->storage_w16_shader
-                                 : c->storage_shader;
-    rm_shader_id shader = (rm_shader_id)(base + tile);
-    st = rm_pipeline_get(ctx, shader, spec, spec_count, &out->pipeline);
+    st = rm_pipeline_get(ctx, v->shader, spec, spec_count, &out->pipeline);
     if (st != REPMLP_OK) return st;
-    out->half_mask = texel && c->w16 ? 1u << 1 : 0;
-    out->groups[0] = (uint32_t)gx;
-    out->groups[1] = (uint32_t)gy;
-    out->groups[2] = c->groups;
+    out->half_mask = v->path == RM_OPERAND_TEXEL && c->w16 ? 1u << 1 : 0;
+    for (int i = 0; i < 3; i++) out->groups[i] = (uint32_t)grid[i];
     memcpy(out->push, &c->M, sizeof c->M);
     out->push_size = sizeof c->M;
     return REPMLP_OK;

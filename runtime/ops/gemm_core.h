@@ -9,9 +9,9 @@
  * shaders/gemm_layout.h, shared with the shaders. */
 
 typedef struct rm_gemm_core {
-    const char *name; /* for messages */
-    /* The 1-row-tile shaders; the 4- and 8-row ones follow each in rm_shader_id. */
-    rm_shader_id storage_shader, texel_shader, storage_w16_shader;
+    const char *name;                    /* for messages */
+    rm_gemm_kernel kernel;               /* which rows of rm_gemm_kernel_variants it may run */
+    const rm_gemm_kernel_variant *force; /* NULL: the built-in choice */
     rm_gemm_variant variant;
     uint32_t tile_m; /* 0: chosen from M */
     bool w16;        /* fp16 packed weights */
@@ -34,6 +34,11 @@ repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *core
  * GEMM timed with the storage- and the texel-buffer kernel (a candidate that does not fit
  * ctx->caps is skipped), the faster one kept for the context's life. */
 repmlp_status rm_operand_path_get(repmlp_context *ctx, rm_operand_path *out);
+
+/* The row of rm_gemm_kernel_variants (shaders/shader_list.h) with these properties, or NULL. */
+const rm_gemm_kernel_variant *
+rm_gemm_kernel_variant_find(rm_gemm_kernel kernel, rm_operand_path path, rm_gemm_weights weights,
+                            rm_gemm_algorithm algorithm, uint32_t tile_m);
 
 /* spec[0..7) <- map (3 radices, 4 strides). */
 void rm_gemm_put_map(uint32_t *spec, const rm_index_map *m);

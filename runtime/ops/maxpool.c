@@ -15,3 +15,8 @@ repmlp_status rm_maxpool_prepare(repmlp_context *ctx, const rm_maxpool_params *p
     uint32_t push[8] = {(uint32_t)total, p->H, p->W, p->k, p->stride, p->pad, oh, ow};
     return rm_elementwise_prepare(ctx, RM_SHADER_MAXPOOL, total, push, sizeof push, out);
 }
+
+uint64_t rm_maxpool_flops(const rm_maxpool_params *p) {
+    return (uint64_t)p->N * p->C * rm_conv_out_size(p->H, p->k, p->stride, p->pad) *
+           rm_conv_out_size(p->W, p->k, p->stride, p->pad) * p->k * p->k;
+}

@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "core/dispatch.h"
+#include "ops/op_list.h"
 #include "repmlp/model.h"
 
 /* Average pooling over NCHW with an h x w window and equal stride (no padding); the global
@@ -13,14 +14,11 @@
 typedef struct rm_avgpool_params {
     uint32_t N, C, H, W, kh, kw;
 } rm_avgpool_params;
-repmlp_status rm_avgpool_prepare(repmlp_context *ctx, const rm_avgpool_params *p, rm_dispatch *out);
 
 /* x (N,C,hp,h,wp,w) += v (N,C,hp,1,wp,1), in place. Bindings: 0 x, 1 v. */
 typedef struct rm_broadcast_add_params {
     uint32_t N, C, H, W, h, w;
 } rm_broadcast_add_params;
-repmlp_status rm_broadcast_add_prepare(repmlp_context *ctx, const rm_broadcast_add_params *p,
-                                       rm_dispatch *out);
 
 /* Where element i of a logical index lives: i is split into digits d0 = i % r0,
  * d1 = (i / r0) % r1, ... (a radix of 0 ends the split; the last digit is unbounded) and
@@ -110,12 +108,14 @@ typedef struct rm_gemm_params {
     rm_gemm_variant variant;
     uint32_t tile_m; /* rows per invocation: 0 chooses from M; 1, 4 or 8 force one */
     bool w16;        /* the packed weight is fp16 (rm_gemm_pack_f16); needs 16-bit storage */
+    /* A row of rm_gemm_kernel_variants to run (tests, benchmarks, the tuner); NULL: the
+     * built-in choice from variant and tile_m. It must match the kernel and weight type. */
+    const rm_gemm_kernel_variant *force;
     /* > 0 with has_addend: V's value is the same for each run of addend_run consecutive
      * columns k (v_cols' leading digits have stride 0: RepMLP's GP value over a partition's
      * h*w pixels), and the weight is packed with its run sums (rm_gemm_pack_runs). */
     uint32_t addend_run;
 } rm_gemm_params;
-repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_dispatch *out);
 
 /* The plain case: row-major X (M, groups*K) and Y (M, groups*NO), nothing else set. */
 static inline rm_gemm_params rm_gemm_row_major(uint32_t M, uint32_t K, uint32_t NO,
@@ -141,23 +141,21 @@ typedef struct rm_conv_params {
     uint32_t groups;
     rm_epilogue ep;
     rm_gemm_variant variant;
-    uint32_t tile_m; /* as rm_gemm_params */
-    bool w16;        /* as rm_gemm_params */
+    uint32_t tile_m;                     /* as rm_gemm_params */
+    bool w16;                            /* as rm_gemm_params */
+    const rm_gemm_kernel_variant *force; /* as rm_gemm_params */
 } rm_conv_params;
-repmlp_status rm_conv_prepare(repmlp_context *ctx, const rm_conv_params *p, rm_dispatch *out);
 uint32_t rm_conv_out_size(uint32_t in, uint32_t k, uint32_t stride, uint32_t pad);
 
 /* k x k max-pool with stride and padding (never wins). Bindings: 0 x, 1 y. */
 typedef struct rm_maxpool_params {
     uint32_t N, C, H, W, k, stride, pad;
 } rm_maxpool_params;
-repmlp_status rm_maxpool_prepare(repmlp_context *ctx, const rm_maxpool_params *p, rm_dispatch *out);
 
 /* y = x * scale[c] + shift[c] over (N, C, HW). Bindings: 0 x, 1 scale, 2 shift, 3 y. */
 typedef struct rm_affine_params {
     uint32_t N, C, HW;
 } rm_affine_params;
-repmlp_status rm_affine_prepare(repmlp_context *ctx, const rm_affine_params *p, rm_dispatch *out);
 
 /* y[r * cols + c] = x[rows(r) + cols_map(c)] (+ v[v_rows(r) + v_cols(c)] when has_addend),
  * r < rows: a permute or reshape copy. Bindings: 0 x, 1 v (any buffer without addend), 2 y. */
@@ -166,7 +164,6 @@ typedef struct rm_gather_params {
     bool has_addend;
     rm_index_map x_rows, x_cols, v_rows, v_cols;
 } rm_gather_params;
-repmlp_status rm_gather_prepare(repmlp_context *ctx, const rm_gather_params *p, rm_dispatch *out);
 
 /* Eval-mode BatchNorm from its tensors over (N, C, HW), eps 1e-5 (MODELS.md §0), plus an optional
  * residual. Bindings: 0 x, 1 gamma, 2 beta, 3 running mean, 4 running var, 5 residual (any
@@ -175,8 +172,22 @@ typedef struct rm_batchnorm_params {
     uint32_t N, C, HW;
     bool has_residual;
 } rm_batchnorm_params;
-repmlp_status rm_batchnorm_prepare(repmlp_context *ctx, const rm_batchnorm_params *p,
-                                   rm_dispatch *out);
+
+/* The global perceptron of a RepMLP block in one dispatch (one workgroup per image):
+ * v = act(W2 . relu(W1 . avgpool(x, h x w) + b1) + b2), with D = C*(H/h)*(W/w) pooled values
+ * (flattened (c, ip, jp)), hidden width I, W1 (I, D), W2 (D, I), act none (v1's addend) or
+ * sigmoid (v2's gate). Needs (D + I) floats of shared memory (else REPMLP_ERROR_UNSUPPORTED: use
+ * the unfused ops). Node operands: 0 x, 1 W1, 2 b1, 3 W2, 4 b2, 5 v. Shader bindings: 0 x,
+ * 1 one range of the weight buffer holding all four tensors, at the element offsets given by
+ * rm_global_perceptron_offsets (W1, b1, W2, b2), 2 v. */
+typedef struct rm_global_perceptron_params {
+    uint32_t N, C, H, W, h, w, I;
+    rm_activation act;
+} rm_global_perceptron_params;
+uint64_t rm_global_perceptron_width(const rm_global_perceptron_params *p); /* D, 0 if invalid */
+/* Whether its pooled and hidden values fit in the device's shared memory. */
+bool rm_global_perceptron_fits(const repmlp_context *ctx, const rm_global_perceptron_params *p);
+void rm_global_perceptron_offsets(rm_dispatch *d, const uint32_t offsets[4]);
 
 /* Softmax + top-k of each row of x (rows, classes): y holds, per row, k (class, probability)
  * pairs, best first (ties: the lower class first), as (uint32 class, float32 bits).
@@ -199,5 +210,24 @@ typedef struct rm_softmax_topk_params {
 } rm_softmax_topk_params;
 repmlp_status rm_softmax_topk_prepare(repmlp_context *ctx, const rm_softmax_topk_params *p,
                                       rm_dispatch *out);
+
+/* Per graph op (ops/op_list.h): the dispatch for the parameters, the floating-point
+ * operations of one run (benchmarks, part estimates) and, for ops whose row says OWN, the
+ * shader's bindings from the node's operands (in the prepared dispatch's push constants too). */
+typedef repmlp_status (*rm_op_bindings_fn)(const repmlp_context *ctx, rm_dispatch *d,
+                                           const char *label, const rm_binding *operands,
+                                           rm_binding *bindings);
+#define RM_OP_DECLARE_BIND_DIRECT(name)
+#define RM_OP_DECLARE_BIND_OWN(name)                                                               \
+    repmlp_status rm_##name##_bindings(const repmlp_context *ctx, rm_dispatch *d,                  \
+                                       const char *label, const rm_binding *operands,              \
+                                       rm_binding *bindings);
+#define RM_OP_DECLARE(KIND, name, operands, bind)                                                  \
+    repmlp_status rm_##name##_prepare(repmlp_context *ctx, const rm_##name##_params *p,            \
+                                      rm_dispatch *out);                                           \
+    uint64_t rm_##name##_flops(const rm_##name##_params *p);                                       \
+    RM_OP_DECLARE_BIND_##bind(name)
+RM_OP_LIST(RM_OP_DECLARE)
+#undef RM_OP_DECLARE
 
 #endif
