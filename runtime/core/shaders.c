@@ -32,10 +32,10 @@
  * read as vec4 texels. */
 #define RM_SHADER_ENTRY(id, name, bindings, push, texel_mask, texel4_mask)                         \
     [id] = {#name, rm_spv_##name, sizeof(rm_spv_##name), bindings, push, texel_mask, texel4_mask, 0}
-/* The GEMM core (shaders/gemm_core.glsl): 7 bindings, push constant M; the texel variants read
- * 0 (X), 1 (W, vec4) and 4 (V) through texel buffers. */
-#define RM_GEMM_CORE_ENTRY(id, name) RM_SHADER_ENTRY(id, name, 7, 1 * 4, 0, 0)
-#define RM_GEMM_CORE_TEXEL_ENTRY(id, name) RM_SHADER_ENTRY(id, name, 7, 1 * 4, 0x13, 0x2)
+/* The GEMM core (shaders/gemm_core.glsl): 4 storage bindings (X, W, Y, AUX), 6 push words; the
+ * texel variants read 0 (X), 1 (W, vec4) and 4 (V) through texel buffers. */
+#define RM_GEMM_CORE_ENTRY(id, name) RM_SHADER_ENTRY(id, name, 4, 6 * 4, 0, 0)
+#define RM_GEMM_CORE_TEXEL_ENTRY(id, name) RM_SHADER_ENTRY(id, name, 5, 6 * 4, 0x13, 0x2)
 
 static const rm_shader_info shader_table[RM_SHADER_COUNT] = {
     RM_SHADER_ENTRY(RM_SHADER_AVGPOOL, avgpool, 2, 8 * 4, 0, 0),
@@ -61,7 +61,7 @@ static const rm_shader_info shader_table[RM_SHADER_COUNT] = {
     RM_SHADER_ENTRY(RM_SHADER_MAXPOOL, maxpool, 2, 8 * 4, 0, 0),
     RM_SHADER_ENTRY(RM_SHADER_AFFINE, affine, 4, 3 * 4, 0, 0),
     RM_SHADER_ENTRY(RM_SHADER_GATHER, gather, 3, 1 * 4, 0, 0),
-    RM_SHADER_ENTRY(RM_SHADER_BATCHNORM, batchnorm, 7, 4 * 4, 0, 0),
+    RM_SHADER_ENTRY(RM_SHADER_BATCHNORM, batchnorm, 4, 4 * 4, 0, 0),
     RM_SHADER_ENTRY(RM_SHADER_SOFTMAX_TOPK, softmax_topk, 2, 1 * 4, 0, 0),
     [RM_SHADER_PREPROCESS_IMAGE] = {.name = "preprocess_image",
                                     .code = rm_spv_preprocess_image,

@@ -49,6 +49,8 @@ static repmlp_status check_fits(repmlp_session *s) {
     if (st != REPMLP_OK)
         return rm_fail_prefix(st, "%s: session of batch %u", s->model->path, s->batch);
     for (int i = 0; i < s->graph.value_count; i++) {
+        /* Weights were placed at load; one larger than a binding may span is cut by its op. */
+        if (s->graph.values[i].kind == RM_VALUE_WEIGHT) continue;
         uint64_t bytes = s->graph.values[i].count * sizeof(float);
         if (bytes > caps->max_storage_buffer_range)
             return rm_fail(REPMLP_ERROR_TOO_LARGE,
@@ -77,7 +79,8 @@ static repmlp_status create_buffers(repmlp_session *s) {
     return st;
 }
 
-/* Whether any node reads the session's input through a uniform texel view. */
+/* Whether any node reads the session's input through a uniform texel view (a texel-read operand
+ * keeps its binding index, ops.h, so the shader's mask applies to the node's arguments). */
 static bool input_read_as_texel(const repmlp_session *s) {
     for (int i = 0; i < s->graph.node_count; i++) {
         const rm_node *n = &s->graph.nodes[i];
@@ -107,8 +110,11 @@ static repmlp_status create_dispatches(repmlp_session *s) {
                                : rm_gather_prepare(s->ctx, &copy, &s->input_copy);
         if (st != REPMLP_OK) return rm_fail_prefix(st, "%s: input copy", s->model->path);
     }
-    /* + the input copy, the image input and the softmax + top-k */
-    return rm_descriptor_pool_create(s->ctx, (uint32_t)s->graph.node_count + 3, &s->pool);
+    /* One set per dispatch (an op cut into parts takes one per part), + the input copy, the
+     * image input and the softmax + top-k. */
+    uint32_t sets = 3;
+    for (int i = 0; i < s->graph.node_count; i++) sets += rm_dispatch_sets(&s->dispatches[i]);
+    return rm_descriptor_pool_create(s->ctx, sets, &s->pool);
 }
 
 static repmlp_status create_commands(repmlp_session *s) {
@@ -146,11 +152,32 @@ static rm_binding binding_of(const repmlp_session *s, int value_id) {
             return s->output_binding;
         case RM_VALUE_TEMP:
             return (rm_binding){s->arena.buffer, v->offset, bytes};
-        case RM_VALUE_WEIGHT:
-            return (rm_binding){s->model->weight_buffer.buffer, v->offset, bytes};
+        case RM_VALUE_WEIGHT: {
+            const rm_weight *w = &s->model->weights[v->weight];
+            return (rm_binding){s->model->weight_buffers[w->buffer].buffer, v->offset, bytes};
+        }
         case RM_VALUE_NONE:
         default:
             return (rm_binding){s->dummy.buffer, 0, s->dummy.size};
+    }
+}
+
+/* A node's bindings from its operands (one per node argument): the GEMM core reads V, S and R
+ * through one window and its bias inside the weight block; BatchNorm its four tensors as one
+ * block; every other op binds its operands as they are. */
+static repmlp_status node_bindings(repmlp_session *s, int i, const rm_binding *operands,
+                                   rm_binding *bindings) {
+    const rm_node *n = &s->graph.nodes[i];
+    switch (n->kind) {
+        case RM_NODE_GEMM:
+        case RM_NODE_CONV:
+            return rm_gemm_core_bindings(s->ctx, &s->dispatches[i], n->label, operands, bindings);
+        case RM_NODE_BATCHNORM:
+            rm_batchnorm_bindings(operands, bindings);
+            return REPMLP_OK;
+        default:
+            memcpy(bindings, operands, rm_op_kinds[n->kind].binding_count * sizeof *operands);
+            return REPMLP_OK;
     }
 }
 
@@ -183,10 +210,11 @@ repmlp_status rm_session_record(repmlp_session *s) {
     }
     for (int i = 0; i < s->graph.node_count; i++) {
         const rm_node *n = &s->graph.nodes[i];
-        rm_binding bindings[RM_MAX_BINDINGS];
+        rm_binding operands[RM_MAX_BINDINGS], bindings[RM_MAX_BINDINGS];
         for (uint32_t k = 0; k < rm_op_kinds[n->kind].binding_count; k++)
-            bindings[k] = binding_of(s, n->args[k]);
-        repmlp_status st = rm_dispatch_bind(ctx, s->pool, &s->dispatches[i], bindings);
+            operands[k] = binding_of(s, n->args[k]);
+        repmlp_status st = node_bindings(s, i, operands, bindings);
+        if (st == REPMLP_OK) st = rm_dispatch_bind(ctx, s->pool, &s->dispatches[i], bindings);
         if (st != REPMLP_OK) return rm_fail_prefix(st, "%s: op %s", s->model->path, n->label);
     }
     VkCommandBufferBeginInfo begin = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};

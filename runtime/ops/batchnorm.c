@@ -20,3 +20,12 @@ repmlp_status rm_batchnorm_prepare(repmlp_context *ctx, const rm_batchnorm_param
     return rm_elementwise_prepare_spec(ctx, RM_SHADER_BATCHNORM, total, spec, 1, push, sizeof push,
                                        out);
 }
+
+void rm_batchnorm_bindings(const rm_binding operands[RM_BATCHNORM_OPERANDS],
+                           rm_binding bindings[RM_MAX_BINDINGS]) {
+    /* beta, mean and var are packed behind gamma (1): never bound themselves */
+    bindings[0] = operands[0];
+    bindings[1] = operands[1];
+    bindings[2] = operands[5];
+    bindings[3] = operands[6];
+}

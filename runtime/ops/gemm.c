@@ -20,6 +20,8 @@ repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_d
         .ep = p->ep,
         .y_rows = p->y_rows,
         .y_cols = p->y_cols,
+        .has_addend = p->has_addend,
+        .split_bytes = p->split_bytes,
     };
     c.ep.has_bias |= p->has_bias;
     if (c.ep.act == RM_ACT_NONE) c.ep.act = p->act;
@@ -36,7 +38,7 @@ repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_d
                            "gemm: addend run %u does not divide K=%u and V's constant runs (%llu)",
                            run, p->K, (unsigned long long)flat);
     }
-    c.max_read[1] = rm_gemm_packed_count_runs(p->groups, p->NO, p->K, run) / 4;
+    c.run = run;
     c.max_read[2] = p->has_addend
                         ? rm_map_max_offset(&p->v_rows, p->M) + rm_map_max_offset(&p->v_cols, cols)
                         : 0;
