@@ -259,8 +259,8 @@ static repmlp_status read_tensors(repmlp_model *m, rm_safetensors *st, uint64_t 
         }
         w->buffer = buffer;
         w->offset = used;
-        used = align_up(used + bytes, alignment);
-        if (used > ((uint64_t)1 << 61) || total > ((uint64_t)1 << 61))
+        used = align_up(used + bytes, alignment); /* both below 2^61: no wrap */
+        if (used > ((uint64_t)1 << 61))
             return rm_fail(REPMLP_ERROR_TOO_LARGE, "%s: weights too large", m->path);
         /* scratch: the tensor and its bias as F32, and for fp16 one block's F32 rows */
         uint64_t need =
@@ -270,7 +270,11 @@ static repmlp_status read_tensors(repmlp_model *m, rm_safetensors *st, uint64_t 
     }
     m->weight_buffer_bytes[buffer] = used;
     m->weight_buffer_count = buffer + 1;
-    for (uint32_t b = 0; b < m->weight_buffer_count; b++) total += m->weight_buffer_bytes[b];
+    for (uint32_t b = 0; b < m->weight_buffer_count; b++) {
+        if (m->weight_buffer_bytes[b] > ((uint64_t)1 << 61) - total)
+            return rm_fail(REPMLP_ERROR_TOO_LARGE, "%s: weights too large", m->path);
+        total += m->weight_buffer_bytes[b];
+    }
     size_t bytes = (size_t)total;
     if ((uint64_t)bytes != total || largest > SIZE_MAX / sizeof(float))
         return rm_fail(REPMLP_ERROR_TOO_LARGE, "%s: weights too large", m->path);
