@@ -8,25 +8,18 @@ layout(local_size_x_id = 0) in;
 
 layout(constant_id = 3) const uint HAS_RESIDUAL = 0;
 
+// 4 storage buffers (the Vulkan minimum per stage): the four per-channel tensors come as one
+// block [gamma | beta | mean | var], packed when the model is loaded.
 layout(std430, binding = 0) readonly buffer Input {
     float x[];
 };
-layout(std430, binding = 1) readonly buffer Gamma {
-    float gamma[];
+layout(std430, binding = 1) readonly buffer Params {
+    float bn[];
 };
-layout(std430, binding = 2) readonly buffer Beta {
-    float beta[];
-};
-layout(std430, binding = 3) readonly buffer Mean {
-    float mean[];
-};
-layout(std430, binding = 4) readonly buffer Var {
-    float var[];
-};
-layout(std430, binding = 5) readonly buffer Residual {
+layout(std430, binding = 2) readonly buffer Residual {
     float residual[];
 };
-layout(std430, binding = 6) writeonly buffer Output {
+layout(std430, binding = 3) writeonly buffer Output {
     float y[];
 };
 
@@ -42,7 +35,7 @@ void main() {
     uint i = flat_invocation();
     if (i >= p.total) return;
     uint c = (i / p.HW) % p.C;
-    float value = (x[i] - mean[c]) / sqrt(var[c] + p.eps) * gamma[c] + beta[c];
+    float value = (x[i] - bn[2 * p.C + c]) / sqrt(bn[3 * p.C + c] + p.eps) * bn[c] + bn[p.C + c];
     if (HAS_RESIDUAL != 0) value += residual[i];
     y[i] = value;
 }

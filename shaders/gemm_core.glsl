@@ -4,15 +4,23 @@
 // scale S is read through its own index maps (a stride of 0 broadcasts) and the optional
 // residual R is read at the output element's own position.
 //
-// W is the *packed* weight (runtime/ops/gemm_pack.c): columns in panels of PANEL (zero
-// padded), each panel K-major: W(G, k, n) at ((G*panels + n/PANEL)*K + k)*PANEL + n%PANEL.
-// One k step of an invocation's TN columns is TN/4 aligned vec4 loads, neighbouring
-// invocations read neighbouring vec4s, and a workgroup (LX*TN = PANEL columns) streams one
-// contiguous panel.
+// Bindings (at most 4 storage buffers, the Vulkan minimum per stage): 0 X, 1 the node's
+// weight block, 2 Y, 3 AUX (V, S and R at element offsets pushed as constants: one window of
+// the session's arena); the RM_TEXEL variant reads X, W and V (binding 4, a view of V's range)
+// through uniform texel buffers.
+//
+// W is the *packed* weight block (runtime/ops/gemm_pack.c): per group G, the columns in panels
+// of PANEL (zero padded), one self-contained block per (G, panel): K rows of PANEL weights
+// (K-major), then the run sums (gemm's addend, RM_RUNS), then the bias row (fp16: a hi and a
+// lo row scaled by 2048, and a zero row to keep the block a multiple of 256 bytes). One k step of
+// an invocation's TN columns is TN/4 aligned vec4 loads, neighbouring invocations read neighbouring
+// vec4s, and a workgroup (LX*TN = PANEL columns) streams one contiguous block. Any range of blocks
+// can be bound alone: a weight larger than one binding may span runs as several dispatches, each
+// starting at group p.g0, panel p.p0.
 //
 // Each invocation computes a TM x TN register tile; the workgroup is LX x LY invocations;
-// gl_WorkGroupID.z is the group G. Specialization constants 0..36 are shared; the including
-// shader's own start at 37.
+// gl_WorkGroupID.x is the panel and .z the group (from p.p0, p.g0). Specialization constants
+// 0..37 are shared; the including shader's own start at 38.
 //
 // Operands read many times (A's source, W, and gemm's addend) come through uniform texel
 // buffers in the RM_TEXEL variant (W as RGBA32F texels): on some CPU drivers (lavapipe) texel
@@ -73,11 +81,25 @@ layout(constant_id = RM_SPEC_S_COLS + 4) const uint SC_S1 = 0;
 layout(constant_id = RM_SPEC_S_COLS + 5) const uint SC_S2 = 0;
 layout(constant_id = RM_SPEC_S_COLS + 6) const uint SC_S3 = 0;
 layout(constant_id = RM_SPEC_HAS_RESIDUAL) const uint HAS_RESIDUAL = 0;
+layout(constant_id = RM_SPEC_W_HALF) const uint W_HALF = 0;
 
+layout(push_constant) uniform Params {
+    uint M;  // rows (depends on the batch, so it is not a specialization constant)
+    uint g0; // first group and panel of this dispatch
+    uint p0;
+    uint v_off; // element offsets of V, S and R in AUX
+    uint s_off;
+    uint r_off;
+}
+p;
+
+layout(std430, binding = 3) readonly buffer Aux {
+    float aux[];
+};
 #ifdef RM_TEXEL
 layout(binding = 0) uniform samplerBuffer x_texels;
 layout(binding = 1) uniform samplerBuffer wt_texels; // RGBA32F, or RGBA16F for fp16 weights
-layout(binding = 4) uniform samplerBuffer v_texels;
+layout(binding = 4) uniform samplerBuffer v_texels;  // V's range of AUX
 #define LOAD_X(i) texelFetch(x_texels, int(i)).r
 #define LOAD_W4(i) texelFetch(wt_texels, int(i))
 #define LOAD_V(i) texelFetch(v_texels, int(i)).r
@@ -94,30 +116,13 @@ layout(std430, binding = 1) readonly buffer Weight {
     vec4 wt4[];
 };
 #endif
-layout(std430, binding = 4) readonly buffer Addend {
-    float v[];
-};
 #define LOAD_X(i) x[i]
 #define LOAD_W4(i) vec4(wt4[i])
-#define LOAD_V(i) v[i]
+#define LOAD_V(i) aux[p.v_off + (i)]
 #endif
-layout(std430, binding = 2) readonly buffer Bias {
-    float bias[];
-};
-layout(std430, binding = 3) writeonly buffer Output {
+layout(std430, binding = 2) writeonly buffer Output {
     float y[];
 };
-layout(std430, binding = 5) readonly buffer Scale {
-    float scale[];
-};
-layout(std430, binding = 6) readonly buffer Residual {
-    float residual[];
-};
-
-layout(push_constant) uniform Params {
-    uint M; // rows (depends on the batch, so it is not a specialization constant)
-}
-p;
 
 // erf with |error| < 1.2e-7 (Numerical Recipes' erfc Chebyshev fit): GLSL has no erf, and
 // docs/MODELS.md §0 asks for the exact GELU, not the tanh approximation. |x| is capped at 9
@@ -157,10 +162,31 @@ void load_run(uint g, uint r, inout float a[TM]);
 #endif
 
 // Helpers for every algorithm (the register tile below inlines its own, hoisted versions).
-// The vec4 index of W(g, k, n .. n+3) in the packed weight, n a multiple of 4.
+uint w_runs() {
+#ifdef RM_RUNS
+    return run_count();
+#else
+    return 0;
+#endif
+}
+// Rows of PANEL values in one panel block: K weights, the run sums, the bias (fp16: a hi and a
+// lo row, padded to an even count).
+uint w_block_rows() {
+    return W_HALF != 0 ? (K + w_runs() + 3) / 2 * 2 : K + w_runs() + 1;
+}
+// The vec4 index of row k (k >= K: the run sums, then the bias) of W(g, ., n .. n+3) in the
+// bound blocks, n a multiple of 4. A weight cut into parts binds its blocks from (p.g0, p.p0).
 uint w_vec4_index(uint g, uint k, uint n) {
     const uint panels = (NO + PANEL - 1) / PANEL;
-    return ((g * panels + n / PANEL) * K + k) * (PANEL / 4) + (n % PANEL) / 4;
+    uint block = (g - p.g0) * panels + (n / PANEL - p.p0);
+    return (block * w_block_rows() + k) * (PANEL / 4) + (n % PANEL) / 4;
+}
+// The bias of column n of group g, from its block's bias row(s).
+float w_bias(uint g, uint n) {
+    uint row = K + w_runs(), n4 = n / 4 * 4;
+    float b = LOAD_W4(w_vec4_index(g, row, n4))[n % 4];
+    if (W_HALF != 0) b += LOAD_W4(w_vec4_index(g, row + 1, n4))[n % 4] / 2048.0;
+    return b;
 }
 // The epilogue of one output element: row m, column n of group g, from its accumulated sum.
 void store_element(uint g, uint m, uint n, float sum) {
@@ -169,11 +195,11 @@ void store_element(uint g, uint m, uint n, float sum) {
     uint yat = map_index(m, CR_R0, CR_R1, CR_R2, CR_S0, CR_S1, CR_S2, CR_S3) +
                map_index(col, CC_R0, CC_R1, CC_R2, CC_S0, CC_S1, CC_S2, CC_S3);
     float value = sum;
-    if (HAS_BIAS != 0) value += bias[col];
+    if (HAS_BIAS != 0) value += w_bias(g, n);
     if (HAS_SCALE != 0)
-        value *= scale[map_index(m, SR_R0, SR_R1, SR_R2, SR_S0, SR_S1, SR_S2, SR_S3) +
-                       map_index(col, SC_R0, SC_R1, SC_R2, SC_S0, SC_S1, SC_S2, SC_S3)];
-    if (HAS_RESIDUAL != 0) value += residual[yat];
+        value *= aux[p.s_off + map_index(m, SR_R0, SR_R1, SR_R2, SR_S0, SR_S1, SR_S2, SR_S3) +
+                     map_index(col, SC_R0, SC_R1, SC_R2, SC_S0, SC_S1, SC_S2, SC_S3)];
+    if (HAS_RESIDUAL != 0) value += aux[p.r_off + yat];
     y[yat] = activate(vec4(value)).x;
 }
 
@@ -191,15 +217,23 @@ void store_element(uint g, uint m, uint n, float sum) {
     }
 
 void main() {
-    uint g = gl_WorkGroupID.z;
-    uint n0 = gl_GlobalInvocationID.x * TN;
+    uint g = p.g0 + gl_WorkGroupID.z;
+    uint n0 = (p.p0 + gl_WorkGroupID.x) * PANEL + gl_LocalInvocationID.x * TN;
     uint m0 = gl_GlobalInvocationID.y * TM;
     if (n0 >= NO || m0 >= p.M) return;
     prepare_rows(g, m0);
 
-    // vec4 index of W(g, 0, n0): panel n0 / PANEL of group g; one k step is PANEL / 4 vec4s.
+#ifdef RM_RUNS
+    const uint runs = run_count();
+#else
+    const uint runs = 0;
+#endif
+    // vec4 index of W(g, 0, n0) in the bound range of blocks: this dispatch's blocks are
+    // consecutive, whole groups when it spans several (then p.p0 is 0).
     const uint panels = (NO + PANEL - 1) / PANEL;
-    uint wbase = ((g * panels + n0 / PANEL) * K) * (PANEL / 4) + (n0 % PANEL) / 4;
+    const uint rows = W_HALF != 0 ? (K + runs + 3) / 2 * 2 : K + runs + 1;
+    uint block = gl_WorkGroupID.z * panels + gl_WorkGroupID.x;
+    uint wbase = block * rows * (PANEL / 4) + (n0 % PANEL) / 4;
 
     // One vec4 accumulator per row and 4 columns, so the inner product is TM * NV vector
     // FMAs. Scalar accumulator arrays ran 1.4x slower on lavapipe and 2.3x on SwiftShader.
@@ -209,20 +243,26 @@ void main() {
     for (uint k = 0; k < K; k++) TILE_STEP(load_a(g, k, a), wbase + k * (PANEL / 4));
 
 #ifdef RM_RUNS
-    uint runs = run_count();
     if (runs != 0) {
-        uint rbase = gl_NumWorkGroups.z * panels * K * (PANEL / 4) +
-                     ((g * panels + n0 / PANEL) * runs) * (PANEL / 4) + (n0 % PANEL) / 4;
+        uint rbase = wbase + K * (PANEL / 4);
         for (uint r = 0; r < runs; r++) TILE_STEP(load_run(g, r, a), rbase + r * (PANEL / 4));
     }
 #endif
 
+    // The bias row of the block (fp16: hi + lo / 2048, so it keeps ~22 bits).
+    vec4 bias4[NV];
+    uint bbase = wbase + (K + runs) * (PANEL / 4);
+    [[unroll]] for (uint v = 0; v < NV; v++) {
+        bias4[v] = vec4(0.0);
+        if (HAS_BIAS != 0) bias4[v] = LOAD_W4(bbase + v);
+        if (HAS_BIAS != 0 && W_HALF != 0) bias4[v] += LOAD_W4(bbase + PANEL / 4 + v) / 2048.0;
+    }
+
     // Epilogue, one vec4 (a row, 4 columns) at a time with constant accumulator indices: a
     // dynamically indexed accumulator array would have to live in memory (CPU drivers).
-    uint ccol[TN], bcol[TN], scol[TN];
+    uint ccol[TN], scol[TN];
     [[unroll]] for (uint j = 0; j < TN; j++) {
         uint col = g * NO + min(n0 + j, NO - 1); // clamped columns are computed, not stored
-        bcol[j] = col;
         ccol[j] = map_index(col, CC_R0, CC_R1, CC_R2, CC_S0, CC_S1, CC_S2, CC_S3);
         scol[j] =
             HAS_SCALE != 0 ? map_index(col, SC_R0, SC_R1, SC_R2, SC_S0, SC_S1, SC_S2, SC_S3) : 0;
@@ -234,12 +274,11 @@ void main() {
         uint srow =
             HAS_SCALE != 0 ? map_index(m, SR_R0, SR_R1, SR_R2, SR_S0, SR_S1, SR_S2, SR_S3) : 0;
         [[unroll]] for (uint v = 0; v < NV; v++) {
-            vec4 value = acc[i * NV + v];
+            vec4 value = acc[i * NV + v] + bias4[v];
             [[unroll]] for (uint c = 0; c < 4; c++) {
                 uint j = v * 4 + c;
-                if (HAS_BIAS != 0) value[c] += bias[bcol[j]];
-                if (HAS_SCALE != 0) value[c] *= scale[srow + scol[j]];
-                if (HAS_RESIDUAL != 0) value[c] += residual[yrow + ccol[j]];
+                if (HAS_SCALE != 0) value[c] *= aux[p.s_off + srow + scol[j]];
+                if (HAS_RESIDUAL != 0) value[c] += aux[p.r_off + yrow + ccol[j]];
             }
             value = activate(value);
             [[unroll]] for (uint c = 0; c < 4; c++) if (n0 + v * 4 + c < NO)

@@ -23,19 +23,32 @@
 #define RM_SPEC_S_ROWS 22
 #define RM_SPEC_S_COLS 29
 #define RM_SPEC_HAS_RESIDUAL 36
-#define RM_GEMM_CORE_SPEC 37 /* the kernels' own constants start here */
+#define RM_SPEC_W_HALF 37    /* fp16 weight block: bias as hi + lo rows, even row count */
+#define RM_GEMM_CORE_SPEC 38 /* the kernels' own constants start here */
 
 /* gemm.comp */
-#define RM_SPEC_A_ROWS 37
-#define RM_SPEC_A_COLS 44
-#define RM_SPEC_HAS_ADDEND 51
-#define RM_SPEC_V_ROWS 52
-#define RM_SPEC_V_COLS 59
-#define RM_SPEC_ADD_RUN 66
-#define RM_GEMM_MAX_SPEC 67
+#define RM_SPEC_A_ROWS 38
+#define RM_SPEC_A_COLS 45
+#define RM_SPEC_HAS_ADDEND 52
+#define RM_SPEC_V_ROWS 53
+#define RM_SPEC_V_COLS 60
+#define RM_SPEC_ADD_RUN 67
+#define RM_GEMM_MAX_SPEC 68
 
 /* conv.comp: CG, C, H, W, KH, KW, STRIDE_H, STRIDE_W, PAD_H, PAD_W, OH, OW in this order */
-#define RM_SPEC_CONV 37
+#define RM_SPEC_CONV 38
 #define RM_SPEC_CONV_COUNT 12
+
+/* Push constants of every GEMM-core kernel, in 32-bit words: the row count, the first group
+ * and panel of this dispatch (a weight larger than one binding may span runs as several
+ * dispatches, each binding a range of panel blocks), and the element offsets of V, S and R in
+ * the AUX binding. */
+#define RM_PUSH_M 0
+#define RM_PUSH_G0 1
+#define RM_PUSH_P0 2
+#define RM_PUSH_V_OFF 3
+#define RM_PUSH_S_OFF 4
+#define RM_PUSH_R_OFF 5
+#define RM_GEMM_PUSH_WORDS 6
 
 #endif

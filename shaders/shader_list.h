@@ -44,7 +44,7 @@ RM_GEMM_SHADER(CONV_W16_M8, conv_w16_m8, conv.comp, TM=8 RM_W16=1, CONV, STORAGE
 RM_SHADER(MAXPOOL, maxpool, maxpool.comp, -, 2, 32, 0, 0, 0) \
 RM_SHADER(AFFINE, affine, affine.comp, -, 4, 12, 0, 0, 0) \
 RM_SHADER(GATHER, gather, gather.comp, -, 3, 4, 0, 0, 0) \
-RM_SHADER(BATCHNORM, batchnorm, batchnorm.comp, -, 7, 16, 0, 0, 0) \
+RM_SHADER(BATCHNORM, batchnorm, batchnorm.comp, -, 4, 16, 0, 0, 0) \
 RM_SHADER(SOFTMAX_TOPK, softmax_topk, softmax_topk.comp, -, 2, 4, 0, 0, 0) \
 RM_SHADER(GLOBAL_PERCEPTRON, global_perceptron, global_perceptron.comp, -, 3, 16, 0, 0, 0) \
 RM_SHADER(PREPROCESS_IMAGE, preprocess_image, preprocess_image.comp, -, 2, 40, 0, 0, 0x1)

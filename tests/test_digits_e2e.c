@@ -131,6 +131,19 @@ static void eval_matches_pytorch(void **state) {
     eval_at(450);
 }
 
+/* The same under both device profiles (REPMLP_DEVICE_PROFILE, inherited by repmlp-run): the
+ * batch-64 GEMMs exceed the profiles' texel limit, so they take the 4-storage-buffer kernels. */
+static void eval_under_profiles(void **state) {
+    (void)state;
+    static const char *const profiles[] = {"vulkan-min", "phone"};
+    for (int p = 0; p < 2; p++) {
+        setenv("REPMLP_DEVICE_PROFILE", profiles[p], 1);
+        print_message("profile %s: ", profiles[p]);
+        eval_at(64);
+        unsetenv("REPMLP_DEVICE_PROFILE");
+    }
+}
+
 static int cmp_name(const void *a, const void *b) {
     return strcmp((const char *)a, (const char *)b);
 }
@@ -394,6 +407,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fused_metadata),
         cmocka_unit_test(eval_matches_pytorch),
+        cmocka_unit_test(eval_under_profiles),
         cmocka_unit_test(images_match_labels),
         cmocka_unit_test(image_other_size_and_format),
         cmocka_unit_test(errors),

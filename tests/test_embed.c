@@ -162,6 +162,8 @@ static void imported_device(void **state) {
     repmlp_context_desc desc = {.log = ts_log};
     repmlp_context *ctx;
     assert_int_equal(repmlp_context_import(&im, &desc, &ctx), REPMLP_OK);
+    const char *profile = getenv("REPMLP_DEVICE_PROFILE");
+    if (profile) assert_string_equal(ctx->caps.profile, profile); /* imported contexts too */
     repmlp_model *model;
     assert_int_equal(repmlp_model_load(ctx, ts_fx.fused_path, &model), REPMLP_OK);
     repmlp_session *s;
@@ -251,6 +253,17 @@ static void imported_device(void **state) {
     assert_int_equal(e.vk.vkDeviceWaitIdle(e.device), VK_SUCCESS);
     free(y);
     engine_stop(&e);
+}
+
+/* The same under the phone profile: the engine's buffers, recording and queue with every
+ * pipeline at 4 storage buffers. */
+static int phone_setup(void **state) {
+    (void)state;
+    return setenv("REPMLP_DEVICE_PROFILE", "phone", 1);
+}
+static int phone_teardown(void **state) {
+    (void)state;
+    return unsetenv("REPMLP_DEVICE_PROFILE");
 }
 
 /* ---- pipeline cache ---- */
@@ -687,9 +700,13 @@ static void memory_budget(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(imported_device), cmocka_unit_test(pipeline_cache),
-        cmocka_unit_test(threads),         cmocka_unit_test(staging_path),
-        cmocka_unit_test(memory_budget),   cmocka_unit_test(async_submit),
+        cmocka_unit_test(imported_device),
+        cmocka_unit_test(pipeline_cache),
+        cmocka_unit_test_setup_teardown(imported_device, phone_setup, phone_teardown),
+        cmocka_unit_test(threads),
+        cmocka_unit_test(staging_path),
+        cmocka_unit_test(memory_budget),
+        cmocka_unit_test(async_submit),
         cmocka_unit_test(allocators),
     };
     return ts_exit_code(

@@ -12,6 +12,7 @@
 #include "repmlp/vulkan.h"
 #include "core/context.h"
 #include "core/fault.h"
+#include "core/limits.h"
 #include "core/pipeline.h"
 #include "ops/gemm_core.h"
 #include "ops/ops.h"
@@ -282,29 +283,31 @@ static void small_ops_run(void **state) {
     }
 }
 
-/* Under the profiles the 7-storage-buffer pipelines are refused, loudly and before the driver
- * sees them; the texel GEMM (4 storage buffers, 3 texel buffers) still runs. */
-static void seven_buffer_pipelines_refused(void **state) {
+/* Under the profiles every pipeline fits: the GEMM core (storage variant: 4 storage buffers;
+ * texel: 2 storage + 3 texel) and BatchNorm (4) run and compute the right thing. A layout that
+ * declares more storage buffers than the profile allows is refused, loudly and before the
+ * driver sees it. */
+static void four_buffer_pipelines(void **state) {
     (void)state;
     for (size_t p = 0; p < 2; p++) {
         repmlp_context *ctx = context(profiles[p], NULL);
-        rm_gemm_params g = rm_gemm_row_major(33, 64, 40, 2);
-        g.has_bias = true;
-        g.variant = RM_GEMM_STORAGE;
-        rm_dispatch d;
-        assert_int_equal(rm_gemm_prepare(ctx, &g, &d), REPMLP_ERROR_UNSUPPORTED);
+        rm_shader_info seven = *rm_shader(RM_SHADER_GEMM_M8);
+        seven.name = "seven";
+        seven.binding_count = 7;
+        seven.texel_mask = 0;
+        uint32_t local[3] = {8, 8, 1};
+        assert_int_equal(rm_limits_check_pipeline(ctx, &seven, local), REPMLP_ERROR_UNSUPPORTED);
         const char *e = repmlp_last_error();
-        print_message("%s: storage GEMM: %s\n", profiles[p], e);
-        assert_non_null(strstr(e, "pipeline gemm_m8"));
+        print_message("%s: %s\n", profiles[p], e);
+        assert_non_null(strstr(e, "pipeline seven"));
         assert_non_null(strstr(e, "7 storage buffers"));
         assert_non_null(strstr(e, "4 per stage"));
         assert_non_null(strstr(e, "maxPerStageDescriptorStorageBuffers"));
         assert_non_null(strstr(e, profiles[p]));
+        rm_dispatch d;
         rm_batchnorm_params bn = {1, 8, 16, false};
-        assert_int_equal(rm_batchnorm_prepare(ctx, &bn, &d), REPMLP_ERROR_UNSUPPORTED);
-        assert_non_null(strstr(repmlp_last_error(), "pipeline batchnorm"));
+        assert_int_equal(rm_batchnorm_prepare(ctx, &bn, &d), REPMLP_OK);
 
-        /* The texel variant fits (small operands) and computes the right thing. */
         uint32_t M = 33, K = 64, NO = 40, G = 2;
         size_t nx = (size_t)M * K * G, nw = (size_t)G * NO * K, ny = (size_t)M * NO * G;
         float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(G * NO * 4),
@@ -315,22 +318,35 @@ static void seven_buffer_pipelines_refused(void **state) {
         ts_fill(&rng, w, nw, -1, 1);
         ts_fill(&rng, b, G * NO, -1, 1);
         ref_gemm(x, w, b, M, K, NO, G, 0, want);
-        rm_buffer bx = ts_buffer_from(ctx, x, nx), bb = ts_buffer_from(ctx, b, G * NO);
-        rm_buffer bw = ts_weight_buffer(ctx, w, G, NO, K), by = ts_buffer_from(ctx, NULL, ny);
-        g.variant = RM_GEMM_TEXEL;
-        assert_int_equal(rm_gemm_prepare(ctx, &g, &d), REPMLP_OK);
-        rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
-                              ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
-        double err = ts_run_compare(ctx, &d, bind, &by, y, want, ny, NULL);
-        print_message("%s: texel GEMM M=%u K=%u N=%u g=%u: max rel error %.3g\n", profiles[p], M, K,
-                      NO, G, err);
-        assert_true(err < 1e-5);
+        rm_buffer bx = ts_buffer_from(ctx, x, nx);
+        rm_buffer bw = ts_weight_buffer(ctx, w, b, G, NO, K), by = ts_buffer_from(ctx, NULL, ny);
+        rm_binding ops[RM_GEMM_OPERANDS] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bx), ts_bind(&by),
+                                            ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
+        rm_gemm_params g = rm_gemm_row_major(M, K, NO, G);
+        g.has_bias = true;
+        const rm_gemm_variant variants[2] = {RM_GEMM_STORAGE, RM_GEMM_TEXEL};
+        for (int v = 0; v < 2; v++) {
+            g.variant = variants[v];
+            assert_int_equal(rm_gemm_prepare(ctx, &g, &d), REPMLP_OK);
+            rm_binding bind[RM_MAX_BINDINGS];
+            ts_gemm_bindings(ctx, &d, ops, bind);
+            double err = ts_run_compare(ctx, &d, bind, &by, y, want, ny, NULL);
+            print_message("%s: %s GEMM M=%u K=%u N=%u g=%u: max rel error %.3g\n", profiles[p],
+                          v ? "texel" : "storage", M, K, NO, G, err);
+            assert_true(err < 1e-5);
+        }
         /* Texel operands beyond the profile's 65536 elements are refused (TOO_LARGE). */
         rm_gemm_params big = rm_gemm_row_major(300, 256, 64, 1);
         big.variant = RM_GEMM_TEXEL;
         assert_int_equal(rm_gemm_prepare(ctx, &big, &d), REPMLP_ERROR_TOO_LARGE);
         assert_non_null(strstr(repmlp_last_error(), "maxTexelBufferElements"));
-        ts_destroy_buffers(ctx, &bx, &bw, &bb, &by, NULL);
+        /* A weight beyond the profile's 2^27-byte binding range runs as several dispatches. */
+        big = rm_gemm_row_major(1, 8192, 4160, 1); /* 65 blocks of 2 MiB */
+        big.variant = RM_GEMM_STORAGE;
+        assert_int_equal(rm_gemm_prepare(ctx, &big, &d), REPMLP_OK);
+        assert_int_equal(d.part_count, 2);
+        assert_true(d.parts[0].range <= (1u << 27) && d.parts[1].range <= (1u << 27));
+        ts_destroy_buffers(ctx, &bx, &bw, &by, NULL);
         free(x), free(w), free(b), free(y), free(want);
         ts_context_done(ctx);
     }
@@ -417,15 +433,25 @@ static void operand_path(void **state) {
     assert_int_equal(operand_log[0], 0); /* measured once per context */
     ts_context_done(ctx);
 
-    /* A forced path that does not fit is ignored, with a log line, rather than failing. */
+    /* Under vulkan-min both kernels fit (4 storage buffers at most): a forced path is kept. */
     ctx = context("vulkan-min", "storage");
+    operand_log[0] = 0;
+    assert_false(auto_gemm_is_texel(ctx));
+    assert_non_null(strstr(operand_log, "REPMLP_OPERAND_PATH"));
+    ts_context_done(ctx);
+
+    /* No profile allows fewer than 4 storage buffers, so a device that does is simulated: a
+     * forced path that does not fit is ignored, with a log line, rather than failing... */
+    ctx = context(NULL, "storage");
+    ctx->caps.max_per_stage_storage_buffers = 3;
     operand_log[0] = 0;
     assert_true(auto_gemm_is_texel(ctx));
     assert_non_null(strstr(operand_log, "REPMLP_OPERAND_PATH=storage ignored"));
     ts_context_done(ctx);
 
-    /* Under vulkan-min the storage kernel does not fit: texel, not measured. */
-    ctx = context("vulkan-min", NULL);
+    /* ... and the kernel that fits is taken without measuring. */
+    ctx = context(NULL, NULL);
+    ctx->caps.max_per_stage_storage_buffers = 3;
     operand_log[0] = 0;
     assert_true(auto_gemm_is_texel(ctx));
     assert_non_null(strstr(operand_log, "not measured"));
@@ -478,7 +504,7 @@ int main(void) {
         cmocka_unit_test_teardown(profiles_clamp_caps, env_teardown),
         cmocka_unit_test_teardown(unknown_profile, env_teardown),
         cmocka_unit_test_teardown(small_ops_run, env_teardown),
-        cmocka_unit_test_teardown(seven_buffer_pipelines_refused, env_teardown),
+        cmocka_unit_test_teardown(four_buffer_pipelines, env_teardown),
         cmocka_unit_test_teardown(allocation_limit, env_teardown),
         cmocka_unit_test_teardown(operand_path, env_teardown),
         cmocka_unit_test_teardown(operand_path_faults, env_teardown),

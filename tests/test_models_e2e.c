@@ -19,6 +19,8 @@
 #include "io/safetensors.h"
 #include "core/context.h"
 #include "exec/model.h"
+#include "exec/session.h"
+#include "graph/graph.h"
 #include "io/json.h"
 
 #define FIXTURES REPMLP_SOURCE_DIR "/tests/fixtures"
@@ -443,26 +445,45 @@ static void fp16_case(const char *name, const char *dir) {
     free_fixture(&io);
 }
 
-/* Under the device profiles (REPMLP_DEVICE_PROFILE) every fixture's first image runs to the
- * same tolerance: GEMMs and convs take the texel kernels, whose 4 storage buffers fit the
- * Vulkan minimum (docs: README "Device profiles"). */
+/* Under the device profiles (REPMLP_DEVICE_PROFILE) every fixture runs at every batch the CLI
+ * cases use (its last image, all of them, 7 reordered) to the same tolerance: every pipeline
+ * declares at most 4 storage buffers, and GEMMs and convs whose operands exceed the texel
+ * limits take the storage-buffer kernels (docs: README "Device profiles"). */
 static void profile_case(const char *name, const char *dir) {
     char fused[4096];
     fused_file(name, dir, fused, sizeof fused);
     fixture_io io = read_fixture(dir);
-    size_t in1 = io.input.count / (size_t)io.input.shape[0];
-    size_t out1 = io.expected.count / (size_t)io.expected.shape[0];
+    int fixture_n = (int)io.input.shape[0];
+    size_t in1 = io.input.count / (size_t)fixture_n;
+    size_t out1 = io.expected.count / (size_t)fixture_n;
+    int pick1[1] = {fixture_n - 1}, all[16], big[7];
+    for (int i = 0; i < fixture_n && i < 16; i++) all[i] = i;
+    for (int i = 0; i < 7; i++) big[i] = (i * 5 + 2) % fixture_n;
+    const int *picks[3] = {pick1, all, big};
+    int counts[3] = {1, fixture_n < 16 ? fixture_n : 16, 7};
+    float *x = malloc(in1 * 16 * sizeof *x), *y = malloc(out1 * 16 * sizeof *y);
+    double *want = malloc(out1 * 16 * sizeof *want);
     repmlp_model *m;
     if (repmlp_model_load(api_ctx, fused, &m) != REPMLP_OK) fail_msg("%s", repmlp_last_error());
-    repmlp_session *s;
-    if (repmlp_session_create(m, 1, &s) != REPMLP_OK) fail_msg("%s", repmlp_last_error());
-    assert_int_equal(ts_session_run(s, io.x, in1, io.y, out1), REPMLP_OK);
-    double err = max_rel(io.y, io.expected.data, out1);
-    print_message("%-28s profile %s, first image: max rel error %.3g\n", name,
-                  getenv("REPMLP_DEVICE_PROFILE"), err);
-    assert_true(err <= current->tolerance);
-    repmlp_session_destroy(s);
+    for (int k = 0; k < 3; k++) {
+        int n = counts[k];
+        for (int i = 0; i < n; i++) {
+            memcpy(x + i * in1, io.x + (size_t)picks[k][i] * in1, in1 * sizeof *x);
+            memcpy(want + i * out1, io.expected.data + (size_t)picks[k][i] * out1,
+                   out1 * sizeof *want);
+        }
+        repmlp_session *s;
+        if (repmlp_session_create(m, (uint32_t)n, &s) != REPMLP_OK)
+            fail_msg("%s", repmlp_last_error());
+        assert_int_equal(ts_session_run(s, x, in1 * n, y, out1 * n), REPMLP_OK);
+        double err = max_rel(y, want, out1 * n);
+        print_message("%-28s profile %s, batch %d: max rel error %.3g\n", name,
+                      getenv("REPMLP_DEVICE_PROFILE"), n, err);
+        assert_true(err <= current->tolerance);
+        repmlp_session_destroy(s);
+    }
     repmlp_model_destroy(m);
+    free(x), free(y), free(want);
     free_fixture(&io);
 }
 
@@ -473,9 +494,82 @@ static void profiles_end_to_end(void **state) {
         setenv("REPMLP_DEVICE_PROFILE", profiles[p], 1);
         api_ctx = ts_context();
         for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) each_case(&sets[i], profile_case);
+        /* The training-time structure unfused: its BatchNorms (4 storage buffers) too. */
+        each_case(&sets[0], unfused_case);
         ts_context_done(api_ctx);
         unsetenv("REPMLP_DEVICE_PROFILE");
     }
+}
+
+/* Limits far below the fixtures' sizes, set on the context: allocations as large as the largest
+ * tensor (so the weights take several buffers), bindings as small as the largest activation,
+ * non-GEMM weight or GEMM panel block, and every GEMM weight of several panel blocks cut into
+ * about 3 dispatches (weight_split_parts: the fixtures' activations outgrow their weights, so
+ * the binding limit alone cuts few). The outputs must not change. */
+static int forced_splits, forced_buffers;
+
+static void forced_case(const char *name, const char *dir) {
+    char fused[4096];
+    fused_file(name, dir, fused, sizeof fused);
+    fixture_io io = read_fixture(dir);
+    /* Batch 1: the smallest activations, so that more weights outgrow them. */
+    const uint32_t batch = 1;
+    size_t in1 = io.input.count / (size_t)io.input.shape[0];
+    size_t out1 = io.expected.count / (size_t)io.expected.shape[0];
+    rm_device_caps saved = api_ctx->caps;
+    repmlp_model *m;
+    if (repmlp_model_load(api_ctx, fused, &m) != REPMLP_OK) fail_msg("%s", repmlp_last_error());
+    uint64_t largest = 0, range = 256;
+    int stored = 0;
+    for (size_t i = 0; i < m->weight_count; i++) {
+        const rm_weight *w = &m->weights[i];
+        uint64_t bytes = w->device_count * 4;
+        stored += bytes > 0;
+        if (bytes > largest) largest = bytes;
+        if (w->pack_groups) bytes = rm_gemm_block_bytes(w->pack_k, w->pack_run, w->half);
+        if (bytes > range) range = bytes;
+    }
+    rm_graph g;
+    assert_int_equal(rm_model_build(m, batch, NULL, &g), REPMLP_OK);
+    for (int i = 0; i < g.value_count; i++)
+        if (g.values[i].kind != RM_VALUE_WEIGHT && g.values[i].count * 4 > range)
+            range = g.values[i].count * 4;
+    rm_graph_free(&g);
+    repmlp_model_destroy(m);
+    api_ctx->caps.max_allocation_size = (largest + 255) / 256 * 256;
+    api_ctx->caps.max_storage_buffer_range = range;
+    api_ctx->weight_split_parts = 3;
+    if (repmlp_model_load(api_ctx, fused, &m) != REPMLP_OK) fail_msg("%s", repmlp_last_error());
+    assert_true(m->weight_buffer_count >= (stored > 1 ? 2u : 1u));
+    repmlp_session *s;
+    if (repmlp_session_create(m, batch, &s) != REPMLP_OK) fail_msg("%s", repmlp_last_error());
+    int split = 0;
+    for (int i = 0; i < s->graph.node_count; i++) split += s->dispatches[i].part_count > 1;
+    assert_int_equal(ts_session_run(s, io.x, in1, io.y, out1), REPMLP_OK);
+    double err = max_rel(io.y, io.expected.data, out1);
+    print_message("%-28s %u weight buffers, %d ops split (binding range %llu B): max rel error "
+                  "%.3g\n",
+                  name, m->weight_buffer_count, split, (unsigned long long)range, err);
+    assert_true(err <= current->tolerance);
+    forced_splits += split;
+    forced_buffers += (int)m->weight_buffer_count;
+    repmlp_session_destroy(s);
+    repmlp_model_destroy(m);
+    api_ctx->caps = saved;
+    api_ctx->weight_split_parts = 0;
+    free_fixture(&io);
+}
+
+static void forced_limits_end_to_end(void **state) {
+    (void)state;
+    api_ctx = ts_context();
+    api_ctx->operand_path = RM_OPERAND_STORAGE; /* texel views are never cut */
+    forced_splits = forced_buffers = 0;
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++) each_case(&sets[i], forced_case);
+    print_message("%d ops split, %d weight buffers over all fixtures\n", forced_splits,
+                  forced_buffers);
+    assert_true(forced_splits >= 30); /* 33: every GEMM weight of several panel blocks */
+    ts_context_done(api_ctx);
 }
 
 static void fp16_end_to_end(void **state) {
@@ -534,6 +628,7 @@ int main(void) {
         cmocka_unit_test_prestate(fp16_end_to_end, (void *)&sets[3]),
         cmocka_unit_test(load_errors),
         cmocka_unit_test(profiles_end_to_end),
+        cmocka_unit_test(forced_limits_end_to_end),
     };
     return ts_exit_code(cmocka_run_group_tests(tests, setup, NULL));
 }

@@ -10,6 +10,7 @@
 #include "ops/ops.h"
 
 static rm_gemm_variant variant;
+static bool split; /* cut every weight into one dispatch per panel block */
 
 typedef struct conv_case {
     uint32_t N, C, H, W, O, k, stride, pad, groups;
@@ -44,8 +45,9 @@ static void check(const conv_case *t) {
     ref_activate(want, ny, (ref_act)t->act);
 
     rm_buffer bx = ts_buffer_from(ts_ctx, x, nx),
-              bw = ts_weight_buffer(ts_ctx, w, t->groups, t->O / t->groups, (uint32_t)(nw / t->O));
-    rm_buffer bb = ts_buffer_from(ts_ctx, b, t->O), br = ts_buffer_from(ts_ctx, r, ny);
+              bw = ts_weight_buffer(ts_ctx, w, b, t->groups, t->O / t->groups,
+                                    (uint32_t)(nw / t->O));
+    rm_buffer br = ts_buffer_from(ts_ctx, r, ny);
     rm_buffer by = ts_buffer_from(ts_ctx, NULL, ny);
     rm_conv_params p = {.N = t->N,
                         .C = t->C,
@@ -60,23 +62,31 @@ static void check(const conv_case *t) {
                         .pw = t->pad,
                         .groups = t->groups,
                         .ep = {.has_bias = t->bias, .has_residual = t->residual, .act = t->act},
-                        .variant = variant};
-    rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
-                          ts_bind(&bx), ts_bind(&bx), ts_bind(&br)};
+                        .variant = variant,
+                        /* split: one weight block per dispatch */
+                        .split_bytes =
+                            split ? rm_gemm_block_bytes((uint32_t)(nw / t->O), 0, false) : 0};
+    uint32_t blocks = t->groups * ((t->O / t->groups + RM_GEMM_PANEL - 1) / RM_GEMM_PANEL);
+    /* R is read through AUX; V and S are not read (X stands in). */
+    rm_binding ops[RM_GEMM_OPERANDS] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bx), ts_bind(&by),
+                                        ts_bind(&bx), ts_bind(&bx), ts_bind(&br)};
     for (size_t i = 0; i < TS_TILE_COUNT; i++) {
         p.tile_m = ts_tiles[i];
         rm_dispatch d;
         repmlp_status st = rm_conv_prepare(ts_ctx, &p, &d);
         if (st != REPMLP_OK) fail_msg("%s", repmlp_last_error());
+        if (split) assert_int_equal(d.part_count, blocks > 1 ? blocks : 0);
+        rm_binding bind[RM_MAX_BINDINGS];
+        ts_gemm_bindings(ts_ctx, &d, ops, bind);
         double err = ts_run_compare(ts_ctx, &d, bind, &by, y, want, ny, NULL);
         print_message("conv %s tile %u N=%u C=%u %ux%u O=%u k=%u s=%u p=%u g=%u act=%d bias=%d "
-                      "res=%d: max rel error %.3g\n",
+                      "res=%d parts=%u: max rel error %.3g\n",
                       variant == RM_GEMM_TEXEL ? "texel" : "storage", p.tile_m, t->N, t->C, t->H,
                       t->W, t->O, t->k, t->stride, t->pad, t->groups, t->act, t->bias, t->residual,
-                      err);
+                      rm_dispatch_sets(&d), err);
         assert_true(err < 5e-6); /* worst measured 7.3e-7, both drivers (2026-11-30) */
     }
-    ts_destroy_buffers(ts_ctx, &bx, &bw, &bb, &br, &by, NULL);
+    ts_destroy_buffers(ts_ctx, &bx, &bw, &br, &by, NULL);
     free(x);
     free(w);
     free(b);
@@ -88,22 +98,35 @@ static void check(const conv_case *t) {
     free(want);
 }
 
+static const conv_case cases[] = {
+    {1, 3, 31, 29, 8, 7, 2, 3, 1, RM_ACT_RELU, true, false, 0, 0},  /* stem */
+    {2, 5, 7, 9, 7, 3, 1, 1, 1, RM_ACT_RELU, true, false, 0, 0},    /* 3x3 p1 */
+    {1, 6, 13, 13, 9, 3, 2, 1, 3, RM_ACT_NONE, true, false, 0, 0},  /* strided, grouped */
+    {2, 12, 7, 7, 20, 1, 1, 0, 1, RM_ACT_NONE, true, true, 0, 0},   /* pointwise + residual */
+    {1, 8, 9, 7, 4, 1, 2, 0, 2, RM_ACT_NONE, false, false, 0, 0},   /* strided pointwise */
+    {3, 4, 8, 6, 16, 1, 1, 0, 1, RM_ACT_GELU, true, false, 0, 0},   /* ffn_fc1 */
+    {1, 3, 16, 12, 8, 4, 4, 0, 1, RM_ACT_RELU, true, false, 0, 0},  /* patch embedding */
+    {2, 8, 10, 6, 16, 2, 2, 0, 1, RM_ACT_RELU, true, false, 0, 0},  /* stage embedding */
+    {1, 1, 1, 1, 1, 1, 1, 0, 1, RM_ACT_SIGMOID, true, false, 0, 0}, /* 1x1x1 */
+    {1, 2, 3, 3, 3, 5, 1, 2, 1, RM_ACT_NONE, true, true, 0, 0},     /* kernel > map */
+    {1, 97, 5, 3, 49, 3, 1, 1, 1, RM_ACT_RELU, true, true, 0, 0},   /* odd channel counts */
+    {1, 6, 9, 9, 150, 3, 1, 1, 2, RM_ACT_NONE, true, true, 0, 0},   /* 2 panels per group */
+    {2, 12, 5, 5, 200, 1, 1, 0, 1, RM_ACT_RELU, true, true, 0, 0},  /* pointwise, 4 panels */
+};
+
 static void shapes(void **state) {
     variant = *(rm_gemm_variant *)*state;
-    static const conv_case cases[] = {
-        {1, 3, 31, 29, 8, 7, 2, 3, 1, RM_ACT_RELU, true, false, 0, 0},  /* stem */
-        {2, 5, 7, 9, 7, 3, 1, 1, 1, RM_ACT_RELU, true, false, 0, 0},    /* 3x3 p1 */
-        {1, 6, 13, 13, 9, 3, 2, 1, 3, RM_ACT_NONE, true, false, 0, 0},  /* strided, grouped */
-        {2, 12, 7, 7, 20, 1, 1, 0, 1, RM_ACT_NONE, true, true, 0, 0},   /* pointwise + residual */
-        {1, 8, 9, 7, 4, 1, 2, 0, 2, RM_ACT_NONE, false, false, 0, 0},   /* strided pointwise */
-        {3, 4, 8, 6, 16, 1, 1, 0, 1, RM_ACT_GELU, true, false, 0, 0},   /* ffn_fc1 */
-        {1, 3, 16, 12, 8, 4, 4, 0, 1, RM_ACT_RELU, true, false, 0, 0},  /* patch embedding */
-        {2, 8, 10, 6, 16, 2, 2, 0, 1, RM_ACT_RELU, true, false, 0, 0},  /* stage embedding */
-        {1, 1, 1, 1, 1, 1, 1, 0, 1, RM_ACT_SIGMOID, true, false, 0, 0}, /* 1x1x1 */
-        {1, 2, 3, 3, 3, 5, 1, 2, 1, RM_ACT_NONE, true, true, 0, 0},     /* kernel > map */
-        {1, 97, 5, 3, 49, 3, 1, 1, 1, RM_ACT_RELU, true, true, 0, 0},   /* odd channel counts */
-    };
+    split = false;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check(&cases[i]);
+}
+
+/* The same cases with each weight cut into one dispatch per panel block. */
+static void split_weights(void **state) {
+    (void)state;
+    variant = RM_GEMM_STORAGE; /* texel views are never cut */
+    split = true;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check(&cases[i]);
+    split = false;
 }
 
 static void errors(void **state) {
@@ -121,6 +144,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_prestate(shapes, &storage),
         cmocka_unit_test_prestate(shapes, &texel),
+        cmocka_unit_test(split_weights),
         cmocka_unit_test(errors),
     };
     return ts_exit_code(

@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "core/context.h"
 #include "ops/ops.h"
@@ -18,6 +19,15 @@ static rm_gemm_variant variant;
 static const char *variant_name(void) {
     return variant == RM_GEMM_TEXEL ? "texel" : "storage";
 }
+/* > 0: the cases below cut their weight into bindings of at most this many bytes and must
+ * run as split_parts dispatches (rm_gemm_params.split_bytes). */
+static uint64_t split_bytes;
+static uint32_t split_parts;
+/* Parts of a weight cut one block per part (0: a single block is not cut). */
+static uint32_t split_count(uint32_t groups, uint32_t NO) {
+    uint32_t blocks = groups * ((NO + RM_GEMM_PANEL - 1) / RM_GEMM_PANEL);
+    return blocks > 1 ? blocks : 0;
+}
 
 static void plain(uint32_t M, uint32_t K, uint32_t NO, uint32_t g, bool bias, bool relu) {
     size_t nx = (size_t)M * g * K, nw = (size_t)g * NO * K, ny = (size_t)M * g * NO;
@@ -30,25 +40,31 @@ static void plain(uint32_t M, uint32_t K, uint32_t NO, uint32_t g, bool bias, bo
     ts_fill(&rng, b, g * NO, -1.0f, 1.0f);
     ref_gemm(x, w, bias ? b : NULL, M, K, NO, g, relu, want);
 
-    rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bw = ts_weight_buffer(ts_ctx, w, g, NO, K);
-    rm_buffer bb = ts_buffer_from(ts_ctx, b, g * NO), by = ts_buffer_from(ts_ctx, NULL, ny);
+    /* The bias lives in the weight block; without has_bias the kernel must ignore it. */
+    rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bw = ts_weight_buffer(ts_ctx, w, b, g, NO, K);
+    rm_buffer by = ts_buffer_from(ts_ctx, NULL, ny);
     rm_gemm_params p = rm_gemm_row_major(M, K, NO, g);
     p.has_bias = bias;
     p.act = relu ? RM_ACT_RELU : RM_ACT_NONE;
     p.variant = variant;
-    rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
-                          ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
+    p.split_bytes = split_bytes;
+    rm_binding ops[RM_GEMM_OPERANDS] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bx), ts_bind(&by),
+                                        ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
     for (size_t t = 0; t < TS_TILE_COUNT; t++) {
         p.tile_m = ts_tiles[t];
         rm_dispatch d;
         assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
+        if (split_bytes) assert_int_equal(d.part_count, split_parts);
+        rm_binding bind[RM_MAX_BINDINGS];
+        ts_gemm_bindings(ts_ctx, &d, ops, bind);
         double ms, err = ts_run_compare(ts_ctx, &d, bind, &by, y, want, ny, &ms);
-        print_message("gemm %s tile %u M=%u K=%u N=%u g=%u bias=%d relu=%d: max rel error %.3g "
-                      "(%.2f ms)\n",
-                      variant_name(), p.tile_m, M, K, NO, g, bias, relu, err, ms);
+        print_message("gemm %s tile %u M=%u K=%u N=%u g=%u bias=%d relu=%d parts=%u: max rel "
+                      "error %.3g (%.2f ms)\n",
+                      variant_name(), p.tile_m, M, K, NO, g, bias, relu, rm_dispatch_sets(&d), err,
+                      ms);
         assert_true(err < GEMM_TOLERANCE);
     }
-    ts_destroy_buffers(ts_ctx, &bx, &bw, &bb, &by, NULL);
+    ts_destroy_buffers(ts_ctx, &bx, &bw, &by, NULL);
     free(x);
     free(w);
     free(b);
@@ -116,8 +132,8 @@ static void partition_maps(uint32_t N, uint32_t C, uint32_t O, uint32_t H, uint3
                     want[(((size_t)n * O + o) * H + yy) * W + xx] = yp[row * O * h * w + col];
                 }
 
-    rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bw = ts_weight_buffer(ts_ctx, wt, g, NO, K);
-    rm_buffer bb = ts_buffer_from(ts_ctx, b, (size_t)g * NO), by = ts_buffer_from(ts_ctx, NULL, ny);
+    rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bw = ts_weight_buffer(ts_ctx, wt, b, g, NO, K);
+    rm_buffer by = ts_buffer_from(ts_ctx, NULL, ny);
     rm_gemm_params p = {
         .M = M,
         .K = K,
@@ -137,20 +153,26 @@ static void partition_maps(uint32_t N, uint32_t C, uint32_t O, uint32_t H, uint3
     rm_buffer bv = ts_buffer_from(ts_ctx, v, nv);
     /* With the addend: at every k, and through the weight's run sums (one run per channel). */
     for (uint32_t run = 0; run <= (addend ? h * w : 0); run += h * w) {
-        rm_buffer br = ts_weight_buffer_runs(ts_ctx, wt, g, NO, K, run);
-        rm_binding bind[7] = {ts_bind(&bx), ts_bind(run ? &br : &bw),
-                              ts_bind(&bb), ts_bind(&by),
-                              ts_bind(&bv), ts_bind(&bx),
-                              ts_bind(&bx)};
+        rm_buffer br = ts_weight_buffer_runs(ts_ctx, wt, b, g, NO, K, run);
+        rm_binding ops[RM_GEMM_OPERANDS] = {ts_bind(&bx), ts_bind(run ? &br : &bw),
+                                            ts_bind(&bx), ts_bind(&by),
+                                            ts_bind(&bv), ts_bind(&bx),
+                                            ts_bind(&bx)};
         p.addend_run = run;
+        /* Split: blocks of (K + runs + 1) rows, split_parts per group. */
+        p.split_bytes = split_bytes ? rm_gemm_block_bytes(K, run, false) : 0;
         for (size_t t = 0; t < TS_TILE_COUNT; t++) {
             p.tile_m = ts_tiles[t];
             rm_dispatch d;
             assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
+            if (split_bytes) assert_int_equal(d.part_count, split_count(g, NO));
+            rm_binding bind[RM_MAX_BINDINGS];
+            ts_gemm_bindings(ts_ctx, &d, ops, bind);
             double err = ts_run_compare(ts_ctx, &d, bind, &by, y, want, ny, NULL);
             print_message("partition gemm %s tile %u N=%u C=%u O=%u %ux%u part %ux%u g=%u "
-                          "addend=%d run=%u: max rel error %.3g\n",
-                          variant_name(), p.tile_m, N, C, O, H, W, h, w, g, addend, run, err);
+                          "addend=%d run=%u parts=%u: max rel error %.3g\n",
+                          variant_name(), p.tile_m, N, C, O, H, W, h, w, g, addend, run,
+                          rm_dispatch_sets(&d), err);
             assert_true(err < GEMM_TOLERANCE);
         }
         ts_destroy_buffers(ts_ctx, &br, NULL);
@@ -161,7 +183,7 @@ static void partition_maps(uint32_t N, uint32_t C, uint32_t O, uint32_t H, uint3
         rm_dispatch d;
         assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_ERROR_INVALID_ARGUMENT);
     }
-    ts_destroy_buffers(ts_ctx, &bx, &bw, &bb, &by, &bv, NULL);
+    ts_destroy_buffers(ts_ctx, &bx, &bw, &by, &bv, NULL);
     free(v);
     free(x);
     free(wt);
@@ -183,14 +205,67 @@ static void partitions(void **state) {
     partition_maps(1, 2, 2, 3, 3, 1, 1, 1, true);
 }
 
-static float half_to_float(uint16_t h) {
-    int exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
-    float v = exp == 0 ? ldexpf((float)mant, -24) : ldexpf((float)(mant | 0x400), exp - 25);
-    return (h & 0x8000) ? -v : v;
+/* fp16 weights (rm_gemm_pack_f16): the kernels must compute exactly the fp32 GEMM of the
+ * rounded weights plus the fp32 bias (kept as hi + lo halves in the block); the rounding
+ * itself is checked against the definition. With split_bytes the fp16 blocks are cut too. */
+static void fp16_cases(void) {
+    static const uint32_t shapes[][4] = {
+        {1, 97, 49, 1}, {7, 392, 392, 8}, {33, 64, 3, 2}, {5, 30, 200, 3}};
+    for (size_t c = 0; c < 4; c++) {
+        uint32_t M = shapes[c][0], K = shapes[c][1], NO = shapes[c][2], g = shapes[c][3];
+        size_t nx = (size_t)M * g * K, nw = (size_t)g * NO * K, ny = (size_t)M * g * NO;
+        uint64_t np = rm_gemm_packed_count(g, NO, K, 0, true);
+        float *x = malloc(nx * 4), *w = malloc(nw * 4), *wr = malloc(nw * 4),
+              *b = malloc(g * NO * 4);
+        float *scratch = malloc(rm_gemm_block_rows(K, 0, false) * RM_GEMM_PANEL * 4);
+        float *y = malloc(ny * 4);
+        uint16_t *packed = malloc(np * 2);
+        double *want = malloc(ny * 8);
+        ts_rng rng = ts_rng_make(M + K * 3 + NO * 5 + g);
+        ts_fill(&rng, x, nx, -1.0f, 1.0f);
+        ts_fill(&rng, w, nw, -1.0f, 1.0f);
+        ts_fill(&rng, b, g * NO, -3.0f, 3.0f);
+        for (size_t i = 0; i < nw; i++) wr[i] = rm_f16_to_f32(rm_f32_to_f16(w[i]));
+        ref_gemm(x, wr, b, M, K, NO, g, 0, want);
+        assert_true(rm_gemm_pack_f16(w, b, g, NO, K, 0, scratch, packed));
+        rm_buffer bx = ts_buffer_from(ts_ctx, x, nx);
+        rm_buffer bw = ts_buffer_from(ts_ctx, (const float *)packed, (size_t)np / 2);
+        rm_buffer by = ts_buffer_from(ts_ctx, NULL, ny);
+        rm_gemm_params p = rm_gemm_row_major(M, K, NO, g);
+        p.has_bias = true;
+        p.variant = variant;
+        p.w16 = true;
+        /* One block per part, or one group per part where that would be too many parts. */
+        uint32_t panels = (NO + RM_GEMM_PANEL - 1) / RM_GEMM_PANEL;
+        bool by_group = g * panels > RM_MAX_PARTS;
+        p.split_bytes = split_bytes ? rm_gemm_block_bytes(K, 0, true) * (by_group ? panels : 1) : 0;
+        rm_binding ops[RM_GEMM_OPERANDS] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bx), ts_bind(&by),
+                                            ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
+        for (size_t t = 0; t < TS_TILE_COUNT; t++) {
+            p.tile_m = ts_tiles[t];
+            rm_dispatch d;
+            repmlp_status st = rm_gemm_prepare(ts_ctx, &p, &d);
+            if (st == REPMLP_ERROR_TOO_LARGE && variant == RM_GEMM_TEXEL) {
+                /* Every row tile reads the same operands: none of them fits either. */
+                ts_skip_note("fp16 texel GEMM M=%u K=%u N=%u g=%u, all row tiles: %s: %s", M, K, NO,
+                             g, ts_ctx->info.name, repmlp_last_error());
+                break;
+            }
+            if (st != REPMLP_OK) fail_msg("%s", repmlp_last_error());
+            if (split_bytes) assert_int_equal(d.part_count, by_group ? g : split_count(g, NO));
+            rm_binding bind[RM_MAX_BINDINGS];
+            ts_gemm_bindings(ts_ctx, &d, ops, bind);
+            double err = ts_run_compare(ts_ctx, &d, bind, &by, y, want, ny, NULL);
+            print_message("gemm fp16 weights %s tile %u M=%u K=%u N=%u g=%u parts=%u: max rel "
+                          "error %.3g\n",
+                          variant_name(), p.tile_m, M, K, NO, g, rm_dispatch_sets(&d), err);
+            assert_true(err < GEMM_TOLERANCE);
+        }
+        ts_destroy_buffers(ts_ctx, &bx, &bw, &by, NULL);
+        free(x), free(w), free(wr), free(b), free(scratch), free(y), free(packed), free(want);
+    }
 }
 
-/* fp16 weights (rm_gemm_pack_f16): the kernels must compute exactly the fp32 GEMM of the
- * rounded weights; the rounding itself is checked against the definition. */
 static void fp16_weights(void **state) {
     variant = *(rm_gemm_variant *)*state;
     if (variant == RM_GEMM_STORAGE && !ts_ctx->caps.storage_16bit) {
@@ -206,51 +281,167 @@ static void fp16_weights(void **state) {
     assert_int_equal(rm_f32_to_f16(1.0f + 0x1p-10f + 0x1p-11f), 0x3c02);
     assert_int_equal(rm_f32_to_f16(0x1p-24f), 0x0001); /* smallest subnormal */
     assert_int_equal(rm_f32_to_f16(0x1p-14f), 0x0400); /* smallest normal */
-    static const uint32_t shapes[][4] = {{1, 97, 49, 1}, {7, 392, 392, 8}, {33, 64, 3, 2}};
-    for (size_t c = 0; c < 3; c++) {
-        uint32_t M = shapes[c][0], K = shapes[c][1], NO = shapes[c][2], g = shapes[c][3];
-        size_t nx = (size_t)M * g * K, nw = (size_t)g * NO * K, ny = (size_t)M * g * NO;
-        uint64_t np = rm_gemm_packed_count(g, NO, K);
-        float *x = malloc(nx * 4), *w = malloc(nw * 4), *wr = malloc(nw * 4),
-              *b = malloc(g * NO * 4);
-        float *scratch = malloc(np * 4), *y = malloc(ny * 4);
-        uint16_t *packed = malloc(np * 2);
-        double *want = malloc(ny * 8);
-        ts_rng rng = ts_rng_make(M + K * 3 + NO * 5 + g);
-        ts_fill(&rng, x, nx, -1.0f, 1.0f);
-        ts_fill(&rng, w, nw, -1.0f, 1.0f);
-        ts_fill(&rng, b, g * NO, -1.0f, 1.0f);
-        for (size_t i = 0; i < nw; i++) wr[i] = half_to_float(rm_f32_to_f16(w[i]));
-        ref_gemm(x, wr, b, M, K, NO, g, 0, want);
-        assert_true(rm_gemm_pack_f16(w, g, NO, K, 0, scratch, packed));
-        rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bb = ts_buffer_from(ts_ctx, b, g * NO);
-        rm_buffer bw = ts_buffer_from(ts_ctx, (const float *)packed, (size_t)np / 2);
-        rm_buffer by = ts_buffer_from(ts_ctx, NULL, ny);
-        rm_gemm_params p = rm_gemm_row_major(M, K, NO, g);
-        p.has_bias = true;
-        p.variant = variant;
-        p.w16 = true;
-        rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
-                              ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
-        for (size_t t = 0; t < TS_TILE_COUNT; t++) {
-            p.tile_m = ts_tiles[t];
-            rm_dispatch d;
-            repmlp_status st = rm_gemm_prepare(ts_ctx, &p, &d);
-            if (st == REPMLP_ERROR_TOO_LARGE && variant == RM_GEMM_TEXEL) {
-                /* Every row tile reads the same operands: none of them fits either. */
-                ts_skip_note("fp16 texel GEMM M=%u K=%u N=%u g=%u, all row tiles: %s: %s", M, K, NO,
-                             g, ts_ctx->info.name, repmlp_last_error());
-                break;
-            }
-            assert_int_equal(st, REPMLP_OK);
-            double err = ts_run_compare(ts_ctx, &d, bind, &by, y, want, ny, NULL);
-            print_message("gemm fp16 weights %s tile %u M=%u K=%u N=%u g=%u: max rel error %.3g\n",
-                          variant_name(), p.tile_m, M, K, NO, g, err);
-            assert_true(err < GEMM_TOLERANCE);
+    split_bytes = 0;
+    fp16_cases();
+}
+
+/* The bias of an fp16 block as hi + lo: how much of fp32's precision it keeps (measured), and
+ * that the block puts hi and lo where the kernels read them. */
+static void fp16_bias(void **state) {
+    (void)state;
+    enum { NO = 70, K = 3 };
+    float w[NO * K] = {0}, b[NO], scratch[(K + 1) * RM_GEMM_PANEL];
+    ts_rng rng = ts_rng_make(99);
+    double worst = 0, worst_hi = 0;
+    for (int round = 0; round < 200; round++) {
+        for (int i = 0; i < NO; i++)
+            b[i] = (ts_uniform(&rng, 0.5f, 1.0f) * (i % 2 ? -1.0f : 1.0f)) *
+                   ldexpf(1.0f, round % 24 - 12);
+        uint16_t packed[2 * 6 * RM_GEMM_PANEL];
+        assert_int_equal(rm_gemm_packed_count(1, NO, K, 0, true), 2 * 6 * RM_GEMM_PANEL);
+        assert_true(rm_gemm_pack_f16(w, b, 1, NO, K, 0, scratch, packed));
+        for (int n = 0; n < NO; n++) {
+            const uint16_t *block = packed + (n / RM_GEMM_PANEL) * 6 * RM_GEMM_PANEL;
+            float hi = rm_f16_to_f32(block[K * RM_GEMM_PANEL + n % RM_GEMM_PANEL]);
+            float lo = rm_f16_to_f32(block[(K + 1) * RM_GEMM_PANEL + n % RM_GEMM_PANEL]) / 2048;
+            double rel = fabs(((double)hi + lo - b[n]) / b[n]), rel_hi = fabs((hi - b[n]) / b[n]);
+            if (rel > worst) worst = rel;
+            if (rel_hi > worst_hi) worst_hi = rel_hi;
         }
-        ts_destroy_buffers(ts_ctx, &bx, &bw, &bb, &by, NULL);
-        free(x), free(w), free(wr), free(b), free(scratch), free(y), free(packed), free(want);
     }
+    print_message("fp16 block bias, |b| in [2^-12, 2^12): max rel error hi + lo %.3g (hi alone "
+                  "%.3g)\n",
+                  worst, worst_hi);
+    assert_true(worst < 5e-7);
+}
+
+/* V, S and R together, read through the one AUX binding at their offsets in one buffer (in
+ * an order unlike the operands', with gaps), with bias, scale, residual and an activation:
+ *   y = act(((x + v) W^T + b) * s + r). */
+static void aux_window(void **state) {
+    variant = *(rm_gemm_variant *)*state;
+    const uint32_t M = 37, K = 29, NO = 75, rows_per_scale = 5;
+    size_t nx = (size_t)M * K, nw = (size_t)NO * K, ny = (size_t)M * NO;
+    size_t ns = (size_t)((M + rows_per_scale - 1) / rows_per_scale) * NO;
+    float *x = malloc(nx * 4), *v = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(NO * 4);
+    float *s = malloc(ns * 4), *r = malloc(ny * 4), *y = malloc(ny * 4), *xv = malloc(nx * 4);
+    double *want = malloc(ny * 8);
+    ts_rng rng = ts_rng_make(4242);
+    ts_fill(&rng, x, nx, -1.0f, 1.0f);
+    ts_fill(&rng, v, nx, -1.0f, 1.0f);
+    ts_fill(&rng, w, nw, -1.0f, 1.0f);
+    ts_fill(&rng, b, NO, -1.0f, 1.0f);
+    ts_fill(&rng, s, ns, 0.0f, 2.0f);
+    ts_fill(&rng, r, ny, -1.0f, 1.0f);
+    for (size_t i = 0; i < nx; i++) xv[i] = x[i] + v[i];
+    ref_gemm(xv, w, b, M, K, NO, 1, 0, want);
+    for (uint32_t m = 0; m < M; m++)
+        for (uint32_t n = 0; n < NO; n++) {
+            double *o = &want[(size_t)m * NO + n];
+            *o = *o * s[(m / rows_per_scale) * NO + n] + r[(size_t)m * NO + n];
+            *o = *o > 0 ? *o : 0;
+        }
+    /* One buffer: R, then S, then V, each at a 256-byte boundary after a gap. */
+    size_t at_r = 64, at_s = at_r + (ny + 127) / 64 * 64, at_v = at_s + (ns + 127) / 64 * 64;
+    size_t total = at_v + nx + 64;
+    float *aux = malloc(total * 4);
+    for (size_t i = 0; i < total; i++) aux[i] = NAN; /* gaps: any stray read fails */
+    memcpy(aux + at_r, r, ny * 4);
+    memcpy(aux + at_s, s, ns * 4);
+    memcpy(aux + at_v, v, nx * 4);
+    rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bw = ts_weight_buffer(ts_ctx, w, b, 1, NO, K);
+    rm_buffer ba = ts_buffer_from(ts_ctx, aux, total), by = ts_buffer_from(ts_ctx, NULL, ny);
+    rm_buffer bs2 = ts_buffer_from(ts_ctx, s, ns);
+    rm_gemm_params p = rm_gemm_row_major(M, K, NO, 1);
+    p.has_addend = true;
+    p.v_rows = rm_map_stride(K);
+    p.v_cols = rm_map_stride(1);
+    p.ep = (rm_epilogue){.has_bias = true,
+                         .has_scale = true,
+                         .has_residual = true,
+                         .act = RM_ACT_RELU,
+                         .s_rows = {{rows_per_scale, 0, 0}, {0, NO, 0, 0}},
+                         .s_cols = rm_map_stride(1)};
+    p.variant = variant;
+    rm_binding bv = {ba.buffer, at_v * 4, nx * 4}, bsb = {ba.buffer, at_s * 4, ns * 4},
+               brb = {ba.buffer, at_r * 4, ny * 4};
+    rm_binding ops[RM_GEMM_OPERANDS] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bx), ts_bind(&by),
+                                        bv,           bsb,          brb};
+    for (size_t t = 0; t < TS_TILE_COUNT; t++) {
+        p.tile_m = ts_tiles[t];
+        rm_dispatch d;
+        assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
+        rm_binding bind[RM_MAX_BINDINGS];
+        ts_gemm_bindings(ts_ctx, &d, ops, bind);
+        double err = ts_run_compare(ts_ctx, &d, bind, &by, y, want, ny, NULL);
+        print_message("gemm %s tile %u V+S+R through AUX: max rel error %.3g\n", variant_name(),
+                      p.tile_m, err);
+        assert_true(err < GEMM_TOLERANCE);
+        /* S in another buffer than R: refused with a message, nothing bound. */
+        rm_binding other[RM_GEMM_OPERANDS];
+        memcpy(other, ops, sizeof other);
+        other[RM_GEMM_S] = ts_bind(&bs2);
+        assert_int_equal(rm_gemm_core_bindings(ts_ctx, &d, "aux test", other, bind),
+                         REPMLP_ERROR_UNSUPPORTED);
+        assert_non_null(strstr(repmlp_last_error(), "aux test: V, S and R"));
+        assert_non_null(strstr(repmlp_last_error(), "lies in another"));
+    }
+    ts_destroy_buffers(ts_ctx, &bx, &bw, &ba, &by, &bs2, NULL);
+    free(x), free(v), free(w), free(b), free(s), free(r), free(y), free(xv), free(want), free(aux);
+}
+
+/* A weight cut into several dispatches (rm_gemm_params.split_bytes forces small bindings):
+ * every part must cover its panels and groups exactly once. */
+static void split(void **state) {
+    variant = RM_GEMM_STORAGE; /* texel views are never cut */
+    (void)state;
+    /* panels of one group per part (4 panels x 3 groups = 12 parts) */
+    split_bytes = rm_gemm_block_bytes(49, 0, false);
+    split_parts = 12;
+    plain(7, 49, 200, 3, true, false);
+    /* 3 panels per part: a group's 4 panels in 2 parts */
+    split_bytes = 3 * rm_gemm_block_bytes(49, 0, false);
+    split_parts = 6;
+    plain(9, 49, 200, 3, true, true);
+    /* whole groups per part: 2 groups of 1 panel, 5 groups -> 3 parts */
+    split_bytes = 2 * rm_gemm_block_bytes(13, 0, false) + 100;
+    split_parts = 3;
+    plain(33, 13, 7, 5, true, false);
+    /* with the addend's run sums in the blocks: one block per part */
+    split_bytes = 1;
+    partition_maps(2, 4, 6, 14, 14, 7, 7, 2, true);
+    partition_maps(3, 8, 8, 6, 10, 3, 5, 4, true);
+    split_bytes = 0;
+}
+
+static void split_fp16(void **state) {
+    variant = RM_GEMM_STORAGE;
+    (void)state;
+    if (!ts_ctx->caps.storage_16bit)
+        ts_skip("fp16 weights through storage buffers need 16-bit storage, which %s lacks",
+                ts_ctx->info.name);
+    split_bytes = 1;
+    fp16_cases();
+    split_bytes = 0;
+}
+
+/* What cannot be cut is refused with the limit named. */
+static void split_limits(void **state) {
+    (void)state;
+    rm_gemm_params p = rm_gemm_row_major(4, 49, 200, 3);
+    p.variant = RM_GEMM_STORAGE;
+    rm_dispatch d;
+    p.split_bytes = rm_gemm_block_bytes(49, 0, false) - 256; /* one block does not fit */
+    assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_ERROR_TOO_LARGE);
+    assert_non_null(strstr(repmlp_last_error(), "maxStorageBufferRange"));
+    p = rm_gemm_row_major(4, 49, 64 * 40, 1); /* 40 parts of one block */
+    p.variant = RM_GEMM_STORAGE;
+    p.split_bytes = rm_gemm_block_bytes(49, 0, false);
+    assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_ERROR_TOO_LARGE);
+    assert_non_null(strstr(repmlp_last_error(), "40 dispatches"));
+    p.NO = 64 * RM_MAX_PARTS; /* exactly the most parts */
+    assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
+    assert_int_equal(d.part_count, RM_MAX_PARTS);
 }
 
 int main(void) {
@@ -264,6 +455,12 @@ int main(void) {
         cmocka_unit_test_prestate(partitions, &texel),
         cmocka_unit_test_prestate(fp16_weights, &storage),
         cmocka_unit_test_prestate(fp16_weights, &texel),
+        cmocka_unit_test(fp16_bias),
+        cmocka_unit_test_prestate(aux_window, &storage),
+        cmocka_unit_test_prestate(aux_window, &texel),
+        cmocka_unit_test(split),
+        cmocka_unit_test(split_fp16),
+        cmocka_unit_test(split_limits),
     };
     return ts_exit_code(
         cmocka_run_group_tests(tests, ts_group_context_open, ts_group_context_close));

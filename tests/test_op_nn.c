@@ -4,6 +4,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "compare.h"
 #include "nn_ref.h"
@@ -108,9 +109,15 @@ static void epilogue_case(uint32_t M, uint32_t K, uint32_t NO, uint32_t rows_per
             *v = *v * s[(m / rows_per_scale) * NO + n] + r[(size_t)m * NO + n];
         }
     ref_activate(want, ny, (ref_act)act);
-    rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bw = ts_weight_buffer(ts_ctx, w, 1, NO, K);
-    rm_buffer bb = ts_buffer_from(ts_ctx, b, NO), bs = ts_buffer_from(ts_ctx, s, ns);
-    rm_buffer br = ts_buffer_from(ts_ctx, r, ny), by = ts_buffer_from(ts_ctx, NULL, ny);
+    rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bw = ts_weight_buffer(ts_ctx, w, b, 1, NO, K);
+    rm_buffer by = ts_buffer_from(ts_ctx, NULL, ny);
+    /* S and R share one buffer, as in a session's arena: S, then R at a 256-byte boundary. */
+    size_t at_r = (ns + 63) / 64 * 64;
+    float *sr = malloc((at_r + ny) * 4);
+    memcpy(sr, s, ns * 4);
+    memcpy(sr + at_r, r, ny * 4);
+    rm_buffer bsr = ts_buffer_from(ts_ctx, sr, at_r + ny);
+    free(sr);
     rm_gemm_params p = {
         .M = M,
         .K = K,
@@ -130,8 +137,15 @@ static void epilogue_case(uint32_t M, uint32_t K, uint32_t NO, uint32_t rows_per
     };
     rm_dispatch d;
     assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
-    rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
-                          ts_bind(&bx), ts_bind(&bs), ts_bind(&br)};
+    rm_binding ops[RM_GEMM_OPERANDS] = {ts_bind(&bx),
+                                        ts_bind(&bw),
+                                        ts_bind(&bx),
+                                        ts_bind(&by),
+                                        ts_bind(&bx),
+                                        {bsr.buffer, 0, ns * 4},
+                                        {bsr.buffer, at_r * 4, ny * 4}};
+    rm_binding bind[RM_MAX_BINDINGS];
+    ts_gemm_bindings(ts_ctx, &d, ops, bind);
     ts_poison(ts_ctx, &by, ny);
     ts_run1(ts_ctx, &d, bind);
     ts_buffer_read(ts_ctx, &by, y, ny);
@@ -139,7 +153,7 @@ static void epilogue_case(uint32_t M, uint32_t K, uint32_t NO, uint32_t rows_per
     print_message("epilogue M=%u K=%u N=%u rows/scale=%u act=%d: max rel error %.3g\n", M, K, NO,
                   rows_per_scale, act, err);
     assert_true(err < 2e-6); /* worst measured 1.8e-7 */
-    ts_destroy_buffers(ts_ctx, &bx, &bw, &bb, &bs, &br, &by, NULL);
+    ts_destroy_buffers(ts_ctx, &bx, &bw, &bsr, &by, NULL);
     free(x);
     free(w);
     free(b);
@@ -169,8 +183,8 @@ static void gelu_range(void **state) {
     for (uint32_t i = 0; i < M; i++) x[i] = -10.0f + 20.0f * (float)i / (float)(M - 1);
     double *want = to_double(x, M);
     ref_activate(want, M, REF_ACT_GELU);
-    rm_buffer bx = ts_buffer_from(ts_ctx, x, M), bw = ts_weight_buffer(ts_ctx, &w, 1, 1, 1);
-    rm_buffer bb = ts_buffer_from(ts_ctx, &b, 1), by = ts_buffer_from(ts_ctx, NULL, M);
+    rm_buffer bx = ts_buffer_from(ts_ctx, x, M), bw = ts_weight_buffer(ts_ctx, &w, &b, 1, 1, 1);
+    rm_buffer by = ts_buffer_from(ts_ctx, NULL, M);
     rm_gemm_params p = {.M = M,
                         .K = 1,
                         .NO = 1,
@@ -182,8 +196,10 @@ static void gelu_range(void **state) {
                         .ep = {.act = RM_ACT_GELU}};
     rm_dispatch d;
     assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
-    rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
-                          ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
+    rm_binding ops[RM_GEMM_OPERANDS] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bx), ts_bind(&by),
+                                        ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
+    rm_binding bind[RM_MAX_BINDINGS];
+    ts_gemm_bindings(ts_ctx, &d, ops, bind);
     ts_poison(ts_ctx, &by, M);
     ts_run1(ts_ctx, &d, bind);
     ts_buffer_read(ts_ctx, &by, y, M);
@@ -193,7 +209,7 @@ static void gelu_range(void **state) {
                   c.nonfinite);
     assert_int_equal(c.nonfinite, 0);
     assert_true(c.max_abs < 2e-6);
-    ts_destroy_buffers(ts_ctx, &bx, &bw, &bb, &by, NULL);
+    ts_destroy_buffers(ts_ctx, &bx, &bw, &by, NULL);
     free(want);
 }
 
@@ -216,15 +232,20 @@ static void batchnorm_case(uint32_t N, uint32_t C, uint32_t HW, bool residual) {
         want[i] = ((double)x[i] - mean[c]) / sqrt((double)var[c] + 1e-5) * gamma[c] + beta[c] +
                   (residual ? r[i] : 0.0);
     }
+    /* The four tensors as the model packs them: [gamma | beta | mean | var]. */
+    float *block = malloc((size_t)C * 16);
+    memcpy(block, gamma, C * 4);
+    memcpy(block + C, beta, C * 4);
+    memcpy(block + 2 * C, mean, C * 4);
+    memcpy(block + 3 * C, var, C * 4);
     rm_buffer bx = ts_buffer_from(ts_ctx, x, n), br = ts_buffer_from(ts_ctx, r, n);
-    rm_buffer bg = ts_buffer_from(ts_ctx, gamma, C), bb = ts_buffer_from(ts_ctx, beta, C);
-    rm_buffer bm = ts_buffer_from(ts_ctx, mean, C), bv = ts_buffer_from(ts_ctx, var, C);
-    rm_buffer by = ts_buffer_from(ts_ctx, NULL, n);
+    rm_buffer bp = ts_buffer_from(ts_ctx, block, (size_t)C * 4),
+              by = ts_buffer_from(ts_ctx, NULL, n);
+    free(block);
     rm_batchnorm_params p = {N, C, HW, residual};
     rm_dispatch d;
     assert_int_equal(rm_batchnorm_prepare(ts_ctx, &p, &d), REPMLP_OK);
-    rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bg), ts_bind(&bb), ts_bind(&bm),
-                          ts_bind(&bv), ts_bind(&br), ts_bind(&by)};
+    rm_binding bind[4] = {ts_bind(&bx), ts_bind(&bp), ts_bind(&br), ts_bind(&by)};
     ts_poison(ts_ctx, &by, n);
     ts_run1(ts_ctx, &d, bind);
     ts_buffer_read(ts_ctx, &by, y, n);
@@ -232,7 +253,7 @@ static void batchnorm_case(uint32_t N, uint32_t C, uint32_t HW, bool residual) {
     print_message("batchnorm N=%u C=%u HW=%u residual=%d: max rel error %.3g\n", N, C, HW, residual,
                   err);
     assert_true(err < 1e-6);
-    ts_destroy_buffers(ts_ctx, &bx, &br, &bg, &bb, &bm, &bv, &by, NULL);
+    ts_destroy_buffers(ts_ctx, &bx, &br, &bp, &by, NULL);
     free(x), free(r), free(y), free(gamma), free(beta), free(mean), free(var), free(want);
 }
 

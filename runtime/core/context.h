@@ -96,7 +96,10 @@ struct repmlp_context {
     rm_mutex operand_lock;        /* the operand-path choice: measured once, by one thread */
     rm_operand_path operand_path; /* guarded by operand_lock */
     rm_operand_path operand_path_forced; /* REPMLP_OPERAND_PATH, read at creation */
-    const struct rm_profile *profile;    /* REPMLP_DEVICE_PROFILE (NULL: none), see limits.h */
+    /* Tests only: > 0 cuts every GEMM-core weight of several panel blocks into about this many
+     * parts, as if it outgrew maxStorageBufferRange, so the split runs on small models. */
+    uint32_t weight_split_parts;
+    const struct rm_profile *profile; /* REPMLP_DEVICE_PROFILE (NULL: none), see limits.h */
     uint64_t timeout_ns;
     uint32_t flags;
     repmlp_log_fn log;

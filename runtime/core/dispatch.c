@@ -45,6 +45,13 @@ static repmlp_status check_binding(const repmlp_context *ctx, const rm_shader_in
     return rm_limits_check_binding(ctx, info, i, b, texel);
 }
 
+/* Part i of d (a whole dispatch when d is not cut). */
+static rm_dispatch_part part_of(const rm_dispatch *d, uint32_t i) {
+    if (d->part_count) return d->parts[i];
+    rm_dispatch_part whole = {.groups = {d->groups[0], d->groups[1], d->groups[2]}};
+    return whole;
+}
+
 repmlp_status rm_dispatch_bind(repmlp_context *ctx, VkDescriptorPool pool, rm_dispatch *d,
                                const rm_binding *bindings) {
     const rm_shader_info *info = rm_shader(d->pipeline->shader);
@@ -54,8 +61,16 @@ repmlp_status rm_dispatch_bind(repmlp_context *ctx, VkDescriptorPool pool, rm_di
     rm_dispatch_unbind(ctx, d);
     char what[96];
     snprintf(what, sizeof what, "pipeline %s", info->name);
-    repmlp_status gst = rm_limits_check_groups(ctx, what, d->groups[0], d->groups[1], d->groups[2]);
-    if (gst != REPMLP_OK) return gst;
+    uint32_t parts = rm_dispatch_sets(d);
+    if (d->part_count > RM_MAX_PARTS || (d->part_count && d->part_binding >= info->binding_count))
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "%s: %u parts on binding %u", what,
+                       d->part_count, d->part_binding);
+    for (uint32_t p = 0; p < parts; p++) {
+        rm_dispatch_part part = part_of(d, p);
+        repmlp_status gst =
+            rm_limits_check_groups(ctx, what, part.groups[0], part.groups[1], part.groups[2]);
+        if (gst != REPMLP_OK) return gst;
+    }
     for (uint32_t i = 0; i < info->binding_count; i++) {
         const rm_binding *b = &bindings[i];
         if ((info->image_mask >> i) & 1) {
@@ -69,6 +84,15 @@ repmlp_status rm_dispatch_bind(repmlp_context *ctx, VkDescriptorPool pool, rm_di
             continue;
         }
         bool texel = (info->texel_mask >> i) & 1;
+        if (d->part_count && i == d->part_binding) {
+            /* Checked per part below; a cut binding is never a texel view. */
+            if (texel || !b->buffer) {
+                rm_dispatch_unbind(ctx, d);
+                return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "%s: binding %u cannot be cut",
+                               info->name, i);
+            }
+            continue;
+        }
         repmlp_status st = check_binding(ctx, info, i, b, texel);
         if (st != REPMLP_OK) {
             rm_dispatch_unbind(ctx, d);
@@ -101,32 +125,57 @@ repmlp_status rm_dispatch_bind(repmlp_context *ctx, VkDescriptorPool pool, rm_di
             }
         }
     }
-    VkDescriptorSetAllocateInfo alloc = {
-        .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
-        .descriptorPool = pool,
-        .descriptorSetCount = 1,
-        .pSetLayouts = &d->pipeline->set_layout,
-    };
-    VkResult r = RM_VK_CREATE(ctx->vk.vkAllocateDescriptorSets(ctx->device, &alloc, &d->set));
-    if (r != VK_SUCCESS) {
-        rm_dispatch_unbind(ctx, d);
-        return rm_vk_fail(ctx, r, "vkAllocateDescriptorSets");
-    }
-    for (uint32_t i = 0; i < info->binding_count; i++) {
-        VkDescriptorType type = rm_descriptor_type(info, i);
-        writes[i] = (VkWriteDescriptorSet){
-            .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
-            .dstSet = d->set,
-            .dstBinding = i,
-            .descriptorCount = 1,
-            .descriptorType = type,
-            .pBufferInfo = type == VK_DESCRIPTOR_TYPE_STORAGE_BUFFER ? &buffers[i] : NULL,
-            .pTexelBufferView =
-                type == VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER ? &d->views[i] : NULL,
-            .pImageInfo = type == VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER ? &images[i] : NULL,
+    for (uint32_t p = 0; p < parts; p++) {
+        if (d->part_count) {
+            /* This part's range of the cut binding, inside what the caller bound there. */
+            const rm_binding *whole = &bindings[d->part_binding];
+            rm_dispatch_part part = d->parts[p];
+            if (part.range == 0 || part.offset > whole->range ||
+                part.range > whole->range - part.offset) {
+                rm_dispatch_unbind(ctx, d);
+                return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                               "%s: part %u spans bytes [%llu, +%llu) of a %llu-byte binding %u",
+                               info->name, p, (unsigned long long)part.offset,
+                               (unsigned long long)part.range, (unsigned long long)whole->range,
+                               d->part_binding);
+            }
+            rm_binding b = {whole->buffer, whole->offset + part.offset, part.range};
+            repmlp_status st = check_binding(ctx, info, d->part_binding, &b, false);
+            if (st != REPMLP_OK) {
+                rm_dispatch_unbind(ctx, d);
+                return st;
+            }
+            buffers[d->part_binding] =
+                (VkDescriptorBufferInfo){.buffer = b.buffer, .offset = b.offset, .range = b.range};
+        }
+        VkDescriptorSetAllocateInfo alloc = {
+            .sType = VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
+            .descriptorPool = pool,
+            .descriptorSetCount = 1,
+            .pSetLayouts = &d->pipeline->set_layout,
         };
+        VkResult r =
+            RM_VK_CREATE(ctx->vk.vkAllocateDescriptorSets(ctx->device, &alloc, &d->sets[p]));
+        if (r != VK_SUCCESS) {
+            rm_dispatch_unbind(ctx, d);
+            return rm_vk_fail(ctx, r, "vkAllocateDescriptorSets");
+        }
+        for (uint32_t i = 0; i < info->binding_count; i++) {
+            VkDescriptorType type = rm_descriptor_type(info, i);
+            writes[i] = (VkWriteDescriptorSet){
+                .sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET,
+                .dstSet = d->sets[p],
+                .dstBinding = i,
+                .descriptorCount = 1,
+                .descriptorType = type,
+                .pBufferInfo = type == VK_DESCRIPTOR_TYPE_STORAGE_BUFFER ? &buffers[i] : NULL,
+                .pTexelBufferView =
+                    type == VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER ? &d->views[i] : NULL,
+                .pImageInfo = type == VK_DESCRIPTOR_TYPE_COMBINED_IMAGE_SAMPLER ? &images[i] : NULL,
+            };
+        }
+        ctx->vk.vkUpdateDescriptorSets(ctx->device, info->binding_count, writes, 0, NULL);
     }
-    ctx->vk.vkUpdateDescriptorSets(ctx->device, info->binding_count, writes, 0, NULL);
     return REPMLP_OK;
 }
 
@@ -140,12 +189,20 @@ void rm_dispatch_unbind(repmlp_context *ctx, rm_dispatch *d) {
 
 void rm_dispatch_record(const repmlp_context *ctx, VkCommandBuffer cmd, const rm_dispatch *d) {
     ctx->vk.vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, d->pipeline->pipeline);
-    ctx->vk.vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, d->pipeline->layout, 0, 1,
-                                    &d->set, 0, NULL);
-    if (d->push_size)
-        ctx->vk.vkCmdPushConstants(cmd, d->pipeline->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
-                                   d->push_size, d->push);
-    ctx->vk.vkCmdDispatch(cmd, d->groups[0], d->groups[1], d->groups[2]);
+    uint8_t push[RM_MAX_PUSH];
+    memcpy(push, d->push, d->push_size);
+    /* The parts write disjoint outputs and only read shared inputs: no barrier between them. */
+    for (uint32_t p = 0; p < rm_dispatch_sets(d); p++) {
+        rm_dispatch_part part = part_of(d, p);
+        ctx->vk.vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, d->pipeline->layout, 0,
+                                        1, &d->sets[p], 0, NULL);
+        if (d->part_count && (d->part_push + 2) * 4 <= d->push_size)
+            memcpy(push + d->part_push * 4, part.first, sizeof part.first);
+        if (d->push_size)
+            ctx->vk.vkCmdPushConstants(cmd, d->pipeline->layout, VK_SHADER_STAGE_COMPUTE_BIT, 0,
+                                       d->push_size, push);
+        ctx->vk.vkCmdDispatch(cmd, part.groups[0], part.groups[1], part.groups[2]);
+    }
 }
 
 void rm_barrier_compute(const repmlp_context *ctx, VkCommandBuffer cmd) {

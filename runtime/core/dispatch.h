@@ -8,6 +8,9 @@
 
 #define RM_MAX_BINDINGS 8
 #define RM_MAX_PUSH 128
+/* Dispatches one op may be cut into (rm_dispatch.parts): at the smallest storage-buffer range
+ * Vulkan allows (2^27 B) that is a 4 GiB weight, more than any allocation a profile plans. */
+#define RM_MAX_PARTS 32
 
 typedef struct rm_binding {
     VkBuffer buffer;
@@ -15,9 +18,18 @@ typedef struct rm_binding {
     VkDeviceSize range; /* bytes; never VK_WHOLE_SIZE, so limits can be checked */
 } rm_binding;
 
+/* One dispatch of an op cut into several because one of its bindings (part_binding) is larger
+ * than a binding may span: the part binds [offset, offset + range) of what is bound there,
+ * runs its own grid, and pushes first[0..1] at push words part_push, part_push + 1. */
+typedef struct rm_dispatch_part {
+    uint32_t groups[3];
+    uint32_t first[2];
+    uint64_t offset, range;
+} rm_dispatch_part;
+
 typedef struct rm_dispatch {
     const rm_pipeline *pipeline;
-    VkDescriptorSet set;
+    VkDescriptorSet sets[RM_MAX_PARTS];  /* one per part */
     VkBufferView views[RM_MAX_BINDINGS]; /* for texel bindings; owned, see rm_dispatch_unbind */
     uint32_t half_mask; /* vec4 texel bindings whose texels are fp16 (R16G16B16A16_SFLOAT) */
     /* What a sampled-image binding (rm_shader_info.image_mask) reads; its rm_binding is unused. */
@@ -26,14 +38,25 @@ typedef struct rm_dispatch {
     uint32_t groups[3];
     uint32_t push_size;
     uint8_t push[RM_MAX_PUSH];
+    /* 0: one dispatch of `groups`; else part_count dispatches as parts[] say. */
+    uint32_t part_count, part_binding, part_push;
+    rm_dispatch_part parts[RM_MAX_PARTS];
+    /* Ops that map a graph node's operands to bindings (ops.h) note which they read here. */
+    uint32_t operand_mask;
 } rm_dispatch;
+
+/* Descriptor sets the dispatch takes from a pool when bound (one per part). */
+static inline uint32_t rm_dispatch_sets(const rm_dispatch *d) {
+    return d->part_count ? d->part_count : 1;
+}
 
 /* A pool big enough for `sets` descriptor sets of at most RM_MAX_BINDINGS buffers each. */
 repmlp_status rm_descriptor_pool_create(repmlp_context *ctx, uint32_t sets, VkDescriptorPool *out);
 void rm_descriptor_pool_destroy(repmlp_context *ctx, VkDescriptorPool pool);
 
-/* Allocates d->set from pool and points its bindings at the given buffer ranges, after checking
- * the grid and each range and offset against ctx->caps (core/limits.h). */
+/* Allocates d's sets from pool and points their bindings at the given buffer ranges (each part's
+ * part_binding narrowed to its range), after checking every grid and each range and offset
+ * against ctx->caps (core/limits.h). */
 repmlp_status rm_dispatch_bind(repmlp_context *ctx, VkDescriptorPool pool, rm_dispatch *d,
                                const rm_binding *bindings);
 

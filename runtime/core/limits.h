@@ -4,8 +4,8 @@
  *
  * A violation fails loudly: REPMLP_ERROR_UNSUPPORTED (REPMLP_ERROR_TOO_LARGE for sizes) with
  * one line naming the pipeline or op, the Vulkan limit, the value and the profile in effect,
- * e.g. "pipeline gemm_m8: declares 7 storage buffers; the device allows 4 per stage
- * (maxPerStageDescriptorStorageBuffers, profile vulkan-min)"; test builds
+ * e.g. "pipeline avgpool: binding 0 spans 134217732 bytes; the device binds at most 134217728
+ * (maxStorageBufferRange, profile phone)"; test builds
  * (REPMLP_FAULT_INJECTION) also log it as an ERROR. */
 #ifndef RM_LIMITS_H
 #define RM_LIMITS_H

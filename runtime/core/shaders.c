@@ -3,10 +3,11 @@
 
 #include "rm_spv_all.h"
 
-/* The GEMM core (shaders/gemm_core.glsl): 7 bindings, push constant M; the texel variants read
- * 0 (X), 1 (W, as RGBA texels) and 4 (V) through texel buffers. */
-#define RM_GEMM_BINDINGS 7
-#define RM_GEMM_PUSH (1 * 4)
+/* The GEMM core (shaders/gemm_core.glsl): 4 storage bindings (X, W, Y, AUX) and 6 push words;
+ * the texel variants read 0 (X), 1 (W, as RGBA texels) and 4 (V) through texel buffers. */
+#define RM_GEMM_BINDINGS_STORAGE 4
+#define RM_GEMM_BINDINGS_TEXEL 5
+#define RM_GEMM_PUSH (6 * 4)
 #define RM_GEMM_TEXEL_MASK_STORAGE 0x0
 #define RM_GEMM_TEXEL4_MASK_STORAGE 0x0
 #define RM_GEMM_TEXEL_MASK_TEXEL 0x13
@@ -16,7 +17,7 @@
     [RM_SHADER_##                                                                                  \
         ID] = {#name, rm_spv_##name, sizeof(rm_spv_##name), bindings, push, texel, texel4, image},
 #define RM_GEMM_SHADER_ROW(ID, name, source, defines, kernel, path, weights, algorithm, tile)      \
-    RM_SHADER_ROW(ID, name, source, defines, RM_GEMM_BINDINGS, RM_GEMM_PUSH,                       \
+    RM_SHADER_ROW(ID, name, source, defines, RM_GEMM_BINDINGS_##path, RM_GEMM_PUSH,                \
                   RM_GEMM_TEXEL_MASK_##path, RM_GEMM_TEXEL4_MASK_##path, 0)
 static const rm_shader_info shader_table[RM_SHADER_COUNT] = {
     RM_SHADER_LIST(RM_SHADER_ROW, RM_GEMM_SHADER_ROW)};

@@ -73,51 +73,118 @@ static repmlp_status read_table(repmlp_model *m, rm_safetensors *st) {
     return REPMLP_OK;
 }
 
-/* Records that tensor w is the (groups*NO, K) weight of a GEMM-core node. */
-static repmlp_status mark_packed(const repmlp_model *m, rm_weight *w, uint32_t groups, uint32_t NO,
-                                 uint32_t K, uint32_t run) {
-    if (w->pack_groups &&
-        (w->pack_groups != groups || w->pack_no != NO || w->pack_k != K || w->pack_run != run))
+/* Records that tensor `part` is stored inside tensor `owner`'s block. */
+static repmlp_status mark_inside(const repmlp_model *m, int part, int owner) {
+    rm_weight *w = &m->weights[part];
+    if ((w->inside && w->owner != owner) || w->pack_groups || w->bn_block)
+        return rm_fail(REPMLP_ERROR_FORMAT, "%s: tensor '%s' is read in two different ways",
+                       m->path, w->name);
+    w->inside = true;
+    w->owner = owner;
+    w->device_count = 0;
+    return REPMLP_OK;
+}
+
+/* Records that tensor wi is the (groups*NO, K) weight of a GEMM-core node, with bias tensor bi
+ * (-1: none) packed into its blocks. */
+static repmlp_status mark_packed(const repmlp_model *m, int wi, int bi, uint32_t groups,
+                                 uint32_t NO, uint32_t K, uint32_t run) {
+    rm_weight *w = &m->weights[wi];
+    if (w->inside || w->bn_block ||
+        (w->pack_groups &&
+         (w->pack_groups != groups || w->pack_no != NO || w->pack_k != K || w->pack_run != run ||
+          w->has_pack_bias != (bi >= 0) || (bi >= 0 && w->pack_bias != bi))))
         return rm_fail(REPMLP_ERROR_FORMAT, "%s: tensor '%s' is read as two different GEMM weights",
                        m->path, w->name);
-    uint64_t packed = rm_gemm_packed_count_runs(groups, NO, K, run);
+    bool half = m->ctx && m->ctx->caps.fp16_weights;
+    uint64_t packed = rm_gemm_packed_count(groups, NO, K, run, half);
     if (packed == 0 || (uint64_t)groups * NO * K != w->count)
         return rm_fail(REPMLP_ERROR_TOO_LARGE, "%s: tensor '%s' cannot be packed as %u x (%u, %u)",
                        m->path, w->name, groups, NO, K);
+    if (bi >= 0 && m->weights[bi].count != (uint64_t)groups * NO)
+        return rm_fail(REPMLP_ERROR_FORMAT, "%s: tensor '%s' is not a bias of %u values", m->path,
+                       m->weights[bi].name, groups * NO);
     w->pack_groups = groups;
     w->pack_no = NO;
     w->pack_k = K;
     w->pack_run = run;
-    /* fp16: two halves per float of the buffer (packed counts are multiples of 64). */
-    w->half = m->ctx && m->ctx->caps.fp16_weights;
-    w->device_count = w->half ? packed / 2 : packed;
+    w->has_pack_bias = bi >= 0;
+    w->pack_bias = bi;
+    /* fp16: two halves per float of the buffer (blocks are multiples of 256 bytes). */
+    w->half = half;
+    w->device_count = half ? packed / 2 : packed;
+    return bi >= 0 ? mark_inside(m, bi, wi) : REPMLP_OK;
+}
+
+/* The model tensor that value `id` of g is, or -1. */
+static int tensor_of(const rm_graph *g, int id) {
+    return id >= 0 && g->values[id].kind == RM_VALUE_WEIGHT ? g->values[id].weight : -1;
+}
+
+/* The model tensor a GEMM-core node (gemm, conv) reads as its weight, or -1 for other nodes. */
+static int core_weight(const rm_graph *g, const rm_node *n) {
+    bool core = n->kind == RM_NODE_GEMM || n->kind == RM_NODE_CONV;
+    return core ? tensor_of(g, n->args[RM_GEMM_W]) : -1;
+}
+
+/* A BatchNorm node's four tensors go into one block behind gamma (its binding 1). */
+static repmlp_status mark_batchnorm(repmlp_model *m, const rm_graph *g, const rm_node *n) {
+    int t[4];
+    for (int i = 0; i < 4; i++) t[i] = tensor_of(g, n->args[1 + i]);
+    uint32_t C = n->params.batchnorm.C;
+    for (int i = 0; i < 4; i++)
+        if (t[i] < 0 || m->weights[t[i]].count != C)
+            return rm_fail(REPMLP_ERROR_FORMAT, "%s: node %s reads no BatchNorm tensors", m->path,
+                           n->label);
+    rm_weight *gamma = &m->weights[t[0]];
+    if (gamma->inside || gamma->pack_groups ||
+        (gamma->bn_block && memcmp(gamma->bn_parts, t + 1, sizeof gamma->bn_parts) != 0))
+        return rm_fail(REPMLP_ERROR_FORMAT, "%s: tensor '%s' is read in two different ways",
+                       m->path, gamma->name);
+    gamma->bn_block = true;
+    memcpy(gamma->bn_parts, t + 1, sizeof gamma->bn_parts);
+    gamma->device_count = 4ull * C;
+    for (int i = 1; i < 4; i++) {
+        repmlp_status st = mark_inside(m, t[i], t[0]);
+        if (st != REPMLP_OK) return st;
+    }
     return REPMLP_OK;
 }
 
-/* The model tensor a GEMM-core node (gemm, conv) reads as its weight (binding 1), or -1 for
- * other nodes. */
-static int core_weight(const rm_graph *g, const rm_node *n) {
-    bool core = n->kind == RM_NODE_GEMM || n->kind == RM_NODE_CONV;
-    return core && n->args[1] >= 0 ? g->values[n->args[1]].weight : -1;
-}
-
-/* Marks the weights that GEMM-core nodes of graph g read (binding 1) as packed. */
+/* Marks the weights that GEMM-core nodes of graph g read as packed (with their biases), and
+ * the BatchNorm tensors as blocks. */
 static repmlp_status mark_gemm_weights(repmlp_model *m, const rm_graph *g) {
     for (int i = 0; i < g->node_count; i++) {
         const rm_node *n = &g->nodes[i];
+        if (n->kind == RM_NODE_BATCHNORM) {
+            repmlp_status st = mark_batchnorm(m, g, n);
+            if (st != REPMLP_OK) return st;
+        }
+        if (n->kind == RM_NODE_GLOBAL_PERCEPTRON) { /* W1, b1, W2, b2 through one window */
+            int first = tensor_of(g, n->args[1]);
+            for (int k = 1; k <= 4; k++) {
+                int t = tensor_of(g, n->args[k]);
+                if (t < 0 || m->weights[t].inside || m->weights[t].pack_groups ||
+                    m->weights[t].bn_block)
+                    return rm_fail(REPMLP_ERROR_FORMAT,
+                                   "%s: node %s reads a tensor in two different ways", m->path,
+                                   n->label);
+                m->weights[t].window_with = first + 1;
+            }
+        }
         if (n->kind != RM_NODE_GEMM && n->kind != RM_NODE_CONV) continue;
-        int wi = core_weight(g, n);
+        int wi = core_weight(g, n), bi = tensor_of(g, n->args[RM_GEMM_BIAS]);
         if (wi < 0)
             return rm_fail(REPMLP_ERROR_FORMAT, "%s: node %s reads no tensor as its weight",
                            m->path, n->label);
         repmlp_status st;
         if (n->kind == RM_NODE_GEMM) {
             const rm_gemm_params *p = &n->params.gemm;
-            st = mark_packed(m, &m->weights[wi], p->groups, p->NO, p->K,
+            st = mark_packed(m, wi, p->ep.has_bias || p->has_bias ? bi : -1, p->groups, p->NO, p->K,
                              p->has_addend ? p->addend_run : 0);
         } else {
             const rm_conv_params *p = &n->params.conv;
-            st = mark_packed(m, &m->weights[wi], p->groups, p->O / p->groups,
+            st = mark_packed(m, wi, p->ep.has_bias ? bi : -1, p->groups, p->O / p->groups,
                              p->C / p->groups * p->kh * p->kw, 0);
         }
         if (st != REPMLP_OK) return st;
@@ -135,60 +202,147 @@ static repmlp_status check_finite(const repmlp_model *m, const rm_weight *w, con
     return REPMLP_OK;
 }
 
-/* Places every tensor in one host block at aligned offsets, converted to F32 (and checked to
- * be finite) and, for GEMM weights, packed. With host NULL: only the offsets and weight_bytes. */
+/* Tensor i as F32 into dst, checked to be finite. */
+static repmlp_status read_f32(const repmlp_model *m, rm_safetensors *st, int i, float *dst) {
+    rm_st_tensor_to_f32(rm_safetensors_tensor_at(st, (size_t)i), dst);
+    return check_finite(m, &m->weights[i], dst);
+}
+
+/* Tensor w's device form at dst: packed GEMM blocks, a BatchNorm block, or as it is. */
+static repmlp_status fill_tensor(const repmlp_model *m, rm_safetensors *st, int i, float *dst,
+                                 float *scratch) {
+    const rm_weight *w = &m->weights[i];
+    repmlp_status s = REPMLP_OK;
+    if (w->bn_block) {
+        s = read_f32(m, st, i, dst);
+        for (int k = 0; s == REPMLP_OK && k < 3; k++)
+            s = read_f32(m, st, w->bn_parts[k], dst + (uint64_t)(k + 1) * w->count);
+        return s;
+    }
+    if (!w->pack_groups) return read_f32(m, st, i, dst);
+    float *bias = w->has_pack_bias ? scratch + w->count : NULL;
+    s = read_f32(m, st, i, scratch);
+    if (s == REPMLP_OK && bias) s = read_f32(m, st, w->pack_bias, bias);
+    if (s != REPMLP_OK) return s;
+    if (!w->half) {
+        rm_gemm_pack(scratch, bias, w->pack_groups, w->pack_no, w->pack_k, w->pack_run, dst);
+        return REPMLP_OK;
+    }
+    float *block = scratch + w->count + (uint64_t)w->pack_groups * w->pack_no;
+    if (!rm_gemm_pack_f16(scratch, bias, w->pack_groups, w->pack_no, w->pack_k, w->pack_run, block,
+                          (uint16_t *)dst))
+        return rm_fail(
+            REPMLP_ERROR_UNSUPPORTED,
+            "%s: tensor '%s' or its bias holds a value beyond fp16's range (65504): load "
+            "it without REPMLP_CONTEXT_FP16_WEIGHTS",
+            m->path, w->name);
+    return REPMLP_OK;
+}
+
+/* Where the next tensor goes: buffer index and bytes used in it. */
+typedef struct rm_placement {
+    uint32_t buffer;
+    uint64_t used;
+} rm_placement;
+
+/* Places tensor i (if it has device storage) at the next aligned offset, in the next buffer
+ * when the allocation limit would be passed; *largest: the biggest packing scratch. */
+static repmlp_status place(repmlp_model *m, int i, uint64_t limit, uint64_t alignment,
+                           const char *profile, rm_placement *at, uint64_t *largest) {
+    rm_weight *w = &m->weights[i];
+    if (w->ignored || w->inside) return REPMLP_OK;
+    if (w->device_count > ((uint64_t)1 << 60) / sizeof(float))
+        return rm_fail(REPMLP_ERROR_TOO_LARGE, "%s: weights too large", m->path);
+    uint64_t bytes = w->device_count * sizeof(float);
+    if (limit && bytes > limit)
+        return rm_fail(REPMLP_ERROR_TOO_LARGE,
+                       "%s: tensor '%s' takes %llu bytes on the device; the device allocates "
+                       "at most %llu (maxMemoryAllocationSize, profile %s)",
+                       m->path, w->name, (unsigned long long)bytes, (unsigned long long)limit,
+                       profile);
+    if (limit && at->used && at->used + bytes > limit) { /* the next buffer */
+        m->weight_buffer_bytes[at->buffer++] = at->used;
+        at->used = 0;
+    }
+    w->buffer = at->buffer;
+    w->offset = at->used;
+    at->used = align_up(at->used + bytes, alignment); /* both below 2^61: no wrap */
+    if (at->used > ((uint64_t)1 << 61))
+        return rm_fail(REPMLP_ERROR_TOO_LARGE, "%s: weights too large", m->path);
+    /* scratch: the tensor and its bias as F32, and for fp16 one block's F32 rows */
+    uint64_t need =
+        w->count + (uint64_t)w->pack_groups * w->pack_no +
+        (w->half ? rm_gemm_block_rows(w->pack_k, w->pack_run, false) * RM_GEMM_PANEL : 0);
+    if (w->pack_groups && need > *largest) *largest = need;
+    return REPMLP_OK;
+}
+
+/* Places every tensor with device storage at aligned offsets in as few buffers as the
+ * allocation limit allows (each tensor wholly in one), and with host non-NULL fills one host
+ * block holding the buffers one after another: converted to F32 (and checked to be finite),
+ * GEMM weights packed with their biases, BatchNorm tensors in blocks. With host NULL: only the
+ * layout and weight_bytes. */
 static repmlp_status read_tensors(repmlp_model *m, rm_safetensors *st, uint64_t alignment,
                                   float **host) {
+    uint64_t limit = m->ctx ? m->ctx->caps.max_allocation_size : 0;
+    const char *profile = m->ctx ? m->ctx->caps.profile : "none";
+    m->weight_buffer_bytes = rm_calloc(m->weight_count, sizeof *m->weight_buffer_bytes);
+    if (!m->weight_buffer_bytes)
+        return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", m->path);
     uint64_t total = 0, largest = 0;
+    rm_placement next = {0, 0};
+    /* Window groups first, each into one buffer; then every other tensor. */
     for (size_t i = 0; i < m->weight_count; i++) {
-        rm_weight *w = &m->weights[i];
-        w->offset = total;
-        if (w->device_count > (UINT64_MAX - alignment) / sizeof(float) - total)
+        if (m->weights[i].window_with != (int)i + 1) continue;
+        uint64_t group = 0;
+        for (size_t j = 0; j < m->weight_count; j++)
+            if (m->weights[j].window_with == (int)i + 1)
+                group = align_up(group + m->weights[j].device_count * sizeof(float), alignment);
+        if (limit && next.used && next.used + group > limit) {
+            m->weight_buffer_bytes[next.buffer++] = next.used;
+            next.used = 0;
+        }
+        for (size_t j = 0; j < m->weight_count; j++) {
+            if (m->weights[j].window_with != (int)i + 1) continue;
+            repmlp_status s = place(m, (int)j, limit, alignment, profile, &next, &largest);
+            if (s != REPMLP_OK) return s;
+        }
+    }
+    for (size_t i = 0; i < m->weight_count; i++) {
+        if (m->weights[i].window_with) continue;
+        repmlp_status s = place(m, (int)i, limit, alignment, profile, &next, &largest);
+        if (s != REPMLP_OK) return s;
+    }
+    uint32_t buffer = next.buffer;
+    uint64_t used = next.used;
+    m->weight_buffer_bytes[buffer] = used;
+    m->weight_buffer_count = buffer + 1;
+    for (uint32_t b = 0; b < m->weight_buffer_count; b++) {
+        if (m->weight_buffer_bytes[b] > ((uint64_t)1 << 61) - total)
             return rm_fail(REPMLP_ERROR_TOO_LARGE, "%s: weights too large", m->path);
-        total = align_up(total + w->device_count * sizeof(float), alignment);
-        /* scratch: the tensor as F32, and for fp16 its packed F32 form too */
-        uint64_t need = w->count + (w->half ? w->device_count * 2 : 0);
-        if (w->pack_groups && need > largest) largest = need;
+        total += m->weight_buffer_bytes[b];
     }
     size_t bytes = (size_t)total;
     if ((uint64_t)bytes != total || largest > SIZE_MAX / sizeof(float))
         return rm_fail(REPMLP_ERROR_TOO_LARGE, "%s: weights too large", m->path);
-    if (!host) { /* the layout alone (repmlp_model_memory_needed) */
-        m->weight_bytes = total;
-        return REPMLP_OK;
-    }
+    m->weight_bytes = total;
+    if (!host) return REPMLP_OK; /* the layout alone (repmlp_model_memory_needed) */
     *host = rm_calloc(1, bytes);
     float *scratch = largest ? rm_malloc((size_t)largest * sizeof(float)) : NULL;
     if (!*host || (largest && !scratch)) {
         rm_free(scratch);
         return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", m->path);
     }
-    for (size_t i = 0; i < m->weight_count; i++) {
+    repmlp_status s = REPMLP_OK;
+    for (size_t i = 0; s == REPMLP_OK && i < m->weight_count; i++) {
         const rm_weight *w = &m->weights[i];
-        if (w->ignored) continue;
-        float *dst = *host + w->offset / sizeof(float);
-        float *f32 = w->pack_groups ? scratch : dst;
-        rm_st_tensor_to_f32(rm_safetensors_tensor_at(st, i), f32);
-        repmlp_status fin = check_finite(m, w, f32);
-        if (fin != REPMLP_OK) {
-            rm_free(scratch);
-            return fin;
-        }
-        if (!w->pack_groups) continue;
-        if (!w->half) {
-            rm_gemm_pack_runs(scratch, w->pack_groups, w->pack_no, w->pack_k, w->pack_run, dst);
-        } else if (!rm_gemm_pack_f16(scratch, w->pack_groups, w->pack_no, w->pack_k, w->pack_run,
-                                     scratch + w->count, (uint16_t *)dst)) {
-            rm_free(scratch);
-            return rm_fail(REPMLP_ERROR_UNSUPPORTED,
-                           "%s: tensor '%s' holds a weight beyond fp16's range (65504): load it "
-                           "without REPMLP_CONTEXT_FP16_WEIGHTS",
-                           m->path, w->name);
-        }
+        if (w->ignored || w->inside) continue;
+        uint64_t at = w->offset;
+        for (uint32_t b = 0; b < w->buffer; b++) at += m->weight_buffer_bytes[b];
+        s = fill_tensor(m, st, (int)i, *host + at / sizeof(float), scratch);
     }
     rm_free(scratch);
-    m->weight_bytes = total;
-    return REPMLP_OK;
+    return s;
 }
 
 repmlp_status rm_model_build(const repmlp_model *m, uint32_t batch, bool *used, rm_graph *g) {
@@ -309,10 +463,18 @@ static repmlp_status open_model(repmlp_context *ctx, model_source src, const cha
     if (pre && !(m->preprocess = rm_strdup(pre)))
         s = rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     if (s == REPMLP_OK) {
-        s = rm_buffer_create(ctx, m->weight_bytes, RM_BUFFER_DEVICE, &m->weight_buffer);
-        if (s != REPMLP_OK) s = rm_fail_prefix(s, "%s: weights", path);
+        m->weight_buffers = rm_calloc(m->weight_buffer_count, sizeof *m->weight_buffers);
+        if (!m->weight_buffers) s = rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     }
-    if (s == REPMLP_OK) s = rm_buffer_upload(ctx, &m->weight_buffer, 0, host, m->weight_bytes);
+    uint64_t at = 0;
+    for (uint32_t b = 0; s == REPMLP_OK && b < m->weight_buffer_count; b++) {
+        uint64_t bytes = m->weight_buffer_bytes[b];
+        s = rm_buffer_create(ctx, bytes, RM_BUFFER_DEVICE, &m->weight_buffers[b]);
+        if (s != REPMLP_OK) s = rm_fail_prefix(s, "%s: weights", path);
+        if (s == REPMLP_OK)
+            s = rm_buffer_upload(ctx, &m->weight_buffers[b], 0, (const char *)host + at, bytes);
+        at += bytes;
+    }
     rm_free(host);
     rm_safetensors_close(st);
     if (s != REPMLP_OK) {
@@ -353,7 +515,10 @@ repmlp_status rm_model_load_as(repmlp_context *ctx, const char *path, const char
 
 void repmlp_model_destroy(repmlp_model *m) {
     if (!m) return;
-    rm_buffer_destroy(m->ctx, &m->weight_buffer);
+    for (uint32_t b = 0; m->weight_buffers && b < m->weight_buffer_count; b++)
+        rm_buffer_destroy(m->ctx, &m->weight_buffers[b]);
+    rm_free(m->weight_buffers);
+    rm_free(m->weight_buffer_bytes);
     for (size_t i = 0; i < m->weight_count; i++) rm_free(m->weights[i].name);
     rm_free(m->weights);
     rm_free(m->config);

@@ -14,13 +14,27 @@ typedef struct rm_weight {
     int ndim;
     int64_t shape[4];
     uint64_t count;
-    /* A GEMM or conv weight is stored packed (rm_gemm_pack) as a (groups*NO, K) matrix;
-     * pack_groups is 0 for the others, stored as they are. */
-    uint32_t pack_groups, pack_no, pack_k, pack_run; /* pack_run: rm_gemm_pack_runs */
-    uint64_t device_count;                           /* floats in the weight buffer */
-    bool ignored;    /* not loaded (num_batches_tracked of a training-time file) */
-    bool half;       /* packed as fp16 (REPMLP_CONTEXT_FP16_WEIGHTS) */
-    uint64_t offset; /* bytes in the weight buffer */
+    /* A GEMM or conv weight is stored packed (rm_gemm_pack) as a (groups*NO, K) matrix with
+     * its bias (tensor pack_bias when has_pack_bias) inside the block; pack_groups is 0 for
+     * the others, stored as they are. */
+    uint32_t pack_groups, pack_no, pack_k, pack_run; /* pack_run: the addend run */
+    bool has_pack_bias;
+    int pack_bias;
+    /* A BatchNorm's gamma holds [gamma | beta | mean | var] (tensors bn_parts). */
+    bool bn_block;
+    int bn_parts[3];
+    /* Stored inside tensor `owner`'s block (a packed bias, a BatchNorm part): no own storage. */
+    bool inside;
+    int owner;
+    uint64_t device_count; /* floats in its weight buffer */
+    bool ignored;          /* not loaded (num_batches_tracked of a training-time file) */
+    bool half;             /* packed as fp16 (REPMLP_CONTEXT_FP16_WEIGHTS) */
+    /* Read with other tensors through one binding (a window, e.g. the fused global
+     * perceptron's four): window_with - 1 is the group's first tensor, 0 none. A group is
+     * placed together in one buffer. */
+    int window_with;
+    uint32_t buffer; /* which of the model's weight buffers holds it */
+    uint64_t offset; /* bytes in that buffer */
 } rm_weight;
 
 struct rm_builder;
@@ -52,10 +66,14 @@ struct repmlp_model {
     char *path;
     rm_weight *weights;
     size_t weight_count;
-    rm_buffer weight_buffer;
-    uint64_t weight_bytes;
-    bool any_float;   /* tensors may be F16/BF16/F64 (converted); fused files hold F32 only */
-    char *preprocess; /* __metadata__ "preprocess" (JSON text) or NULL; model/preprocess.c */
+    /* The weights in as few buffers as the device's allocation limit allows, each tensor wholly
+     * in one (so a model larger than maxMemoryAllocationSize still loads). */
+    rm_buffer *weight_buffers;
+    uint64_t *weight_buffer_bytes;
+    uint32_t weight_buffer_count;
+    uint64_t weight_bytes; /* all of them */
+    bool any_float;        /* tensors may be F16/BF16/F64 (converted); fused files hold F32 only */
+    char *preprocess;      /* __metadata__ "preprocess" (JSON text) or NULL; model/preprocess.c */
 };
 
 /* Loads a safetensors file without fused metadata as architecture `arch` with `config` (any

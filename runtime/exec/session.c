@@ -49,6 +49,8 @@ static repmlp_status check_fits(repmlp_session *s) {
     if (st != REPMLP_OK)
         return rm_fail_prefix(st, "%s: session of batch %u", s->model->path, s->batch);
     for (int i = 0; i < s->graph.value_count; i++) {
+        /* Weights were placed at load; one larger than a binding may span is cut by its op. */
+        if (s->graph.values[i].kind == RM_VALUE_WEIGHT) continue;
         uint64_t bytes = s->graph.values[i].count * sizeof(float);
         if (bytes > caps->max_storage_buffer_range)
             return rm_fail(REPMLP_ERROR_TOO_LARGE,
@@ -77,7 +79,8 @@ static repmlp_status create_buffers(repmlp_session *s) {
     return st;
 }
 
-/* Whether any node reads the session's input through a uniform texel view. */
+/* Whether any node reads the session's input through a uniform texel view (a texel-read operand
+ * keeps its binding index, ops.h, so the shader's mask applies to the node's arguments). */
 static bool input_read_as_texel(const repmlp_session *s) {
     for (int i = 0; i < s->graph.node_count; i++) {
         const rm_node *n = &s->graph.nodes[i];
@@ -107,8 +110,11 @@ static repmlp_status create_dispatches(repmlp_session *s) {
                                : rm_gather_prepare(s->ctx, &copy, &s->input_copy);
         if (st != REPMLP_OK) return rm_fail_prefix(st, "%s: input copy", s->model->path);
     }
-    /* + the input copy, the image input and the softmax + top-k */
-    return rm_descriptor_pool_create(s->ctx, (uint32_t)s->graph.node_count + 3, &s->pool);
+    /* One set per dispatch (an op cut into parts takes one per part), + the input copy, the
+     * image input and the softmax + top-k. */
+    uint32_t sets = 3;
+    for (int i = 0; i < s->graph.node_count; i++) sets += rm_dispatch_sets(&s->dispatches[i]);
+    return rm_descriptor_pool_create(s->ctx, sets, &s->pool);
 }
 
 static repmlp_status create_commands(repmlp_session *s) {
@@ -146,8 +152,10 @@ static rm_binding binding_of(const repmlp_session *s, int value_id) {
             return s->output_binding;
         case RM_VALUE_TEMP:
             return (rm_binding){s->arena.buffer, v->offset, bytes};
-        case RM_VALUE_WEIGHT:
-            return (rm_binding){s->model->weight_buffer.buffer, v->offset, bytes};
+        case RM_VALUE_WEIGHT: {
+            const rm_weight *w = &s->model->weights[v->weight];
+            return (rm_binding){s->model->weight_buffers[w->buffer].buffer, v->offset, bytes};
+        }
         case RM_VALUE_NONE:
         default:
             return (rm_binding){s->dummy.buffer, 0, s->dummy.size};

@@ -24,3 +24,16 @@ repmlp_status rm_batchnorm_prepare(repmlp_context *ctx, const rm_batchnorm_param
 uint64_t rm_batchnorm_flops(const rm_batchnorm_params *p) {
     return (4ull + p->has_residual) * p->N * p->C * p->HW;
 }
+
+repmlp_status rm_batchnorm_bindings(const repmlp_context *ctx, rm_dispatch *d, const char *label,
+                                    const rm_binding *operands, rm_binding *bindings) {
+    (void)ctx;
+    (void)d;
+    (void)label;
+    /* beta, mean and var are packed behind gamma (1): never bound themselves */
+    bindings[0] = operands[0];
+    bindings[1] = operands[1];
+    bindings[2] = operands[5];
+    bindings[3] = operands[6];
+    return REPMLP_OK;
+}

@@ -22,6 +22,7 @@ static repmlp_status prepare_pointwise(repmlp_context *ctx, const rm_conv_params
         .variant = p->variant,
         .tile_m = p->tile_m,
         .w16 = p->w16,
+        .split_bytes = p->split_bytes,
     };
     /* A forced conv kernel runs as its gemm twin (same columns in shaders/shader_list.h). */
     const rm_gemm_kernel_variant *f = p->force;
@@ -67,8 +68,8 @@ repmlp_status rm_conv_prepare(repmlp_context *ctx, const rm_conv_params *p, rm_d
         .ep = p->ep,
         .y_rows = {{ohw, 0, 0}, {1, p->O * ohw, 0, 0}},
         .y_cols = rm_map_stride(ohw),
-        .max_read = {(uint64_t)p->N * p->C * p->H * p->W,
-                     rm_gemm_packed_count(p->groups, p->O / p->groups, cg * p->kh * p->kw) / 4, 0},
+        .split_bytes = p->split_bytes,
+        .max_read = {(uint64_t)p->N * p->C * p->H * p->W, 0, 0},
     };
     uint32_t spec[RM_SPEC_CONV + RM_SPEC_CONV_COUNT] = {0};
     uint32_t own[RM_SPEC_CONV_COUNT] = {cg,    p->C,  p->H,  p->W,  p->kh, p->kw,
@@ -81,4 +82,9 @@ uint64_t rm_conv_flops(const rm_conv_params *p) {
     uint64_t out = (uint64_t)p->N * p->O * rm_conv_out_size(p->H, p->kh, p->sh, p->ph) *
                    rm_conv_out_size(p->W, p->kw, p->sw, p->pw);
     return 2ull * out * (p->C / p->groups) * p->kh * p->kw;
+}
+
+repmlp_status rm_conv_bindings(const repmlp_context *ctx, rm_dispatch *d, const char *label,
+                               const rm_binding *operands, rm_binding *bindings) {
+    return rm_gemm_core_bindings(ctx, d, label, operands, bindings);
 }

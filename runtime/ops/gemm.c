@@ -19,6 +19,8 @@ repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_d
         .ep = p->ep,
         .y_rows = p->y_rows,
         .y_cols = p->y_cols,
+        .has_addend = p->has_addend,
+        .split_bytes = p->split_bytes,
     };
     c.ep.has_bias |= p->has_bias;
     if (c.ep.act == RM_ACT_NONE) c.ep.act = p->act;
@@ -35,7 +37,7 @@ repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_d
                            "gemm: addend run %u does not divide K=%u and V's constant runs (%llu)",
                            run, p->K, (unsigned long long)flat);
     }
-    c.max_read[1] = rm_gemm_packed_count_runs(p->groups, p->NO, p->K, run) / 4;
+    c.run = run;
     c.max_read[2] = p->has_addend
                         ? rm_map_max_offset(&p->v_rows, p->M) + rm_map_max_offset(&p->v_cols, cols)
                         : 0;
@@ -53,4 +55,9 @@ repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_d
 
 uint64_t rm_gemm_flops(const rm_gemm_params *p) {
     return 2ull * p->M * p->K * p->NO * p->groups;
+}
+
+repmlp_status rm_gemm_bindings(const repmlp_context *ctx, rm_dispatch *d, const char *label,
+                               const rm_binding *operands, rm_binding *bindings) {
+    return rm_gemm_core_bindings(ctx, d, label, operands, bindings);
 }

@@ -131,6 +131,9 @@ static repmlp_status pick_variant(repmlp_context *ctx, const rm_gemm_core *c, ui
     return check_variant(ctx, c, *out, texel_reads, what);
 }
 
+static repmlp_status split(const repmlp_context *ctx, const rm_gemm_core *c, const char *what,
+                           uint64_t panels, uint64_t gy, rm_dispatch *out);
+
 repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *c, uint32_t *spec,
                                    uint32_t spec_count, rm_dispatch *out) {
     memset(out, 0, sizeof *out);
@@ -143,9 +146,14 @@ repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *c, u
                          ? rm_map_max_offset(&c->ep.s_rows, c->M) +
                                rm_map_max_offset(&c->ep.s_cols, (uint64_t)c->groups * c->NO)
                          : 0;
+    uint64_t w_count = rm_gemm_packed_count(c->groups, c->NO, c->K, c->run, c->w16);
+    if (!w_count)
+        return rm_fail(REPMLP_ERROR_TOO_LARGE, "%s: a weight of %u x (%u, %u) is too large",
+                       c->name, c->groups, c->NO, c->K);
+    uint64_t max_read[3] = {c->max_read[0], w_count / 4 - 1, c->max_read[2]}; /* W in vec4s */
     uint64_t largest = y_max > s_max ? y_max : s_max;
-    for (int i = 0; i < 3; i++)
-        if (c->max_read[i] > largest) largest = c->max_read[i];
+    if (c->max_read[0] > largest) largest = c->max_read[0];
+    if (c->max_read[2] > largest) largest = c->max_read[2];
     if (largest >= UINT32_MAX)
         return rm_fail(REPMLP_ERROR_TOO_LARGE,
                        "%s: M=%u K=%u N=%u g=%u addresses more than 2^32 elements", c->name, c->M,
@@ -155,7 +163,7 @@ repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *c, u
     /* Texels read through the largest texel view (max_read holds the largest index). */
     uint64_t texel_reads = 0;
     for (int i = 0; i < 3; i++)
-        if (c->max_read[i] + 1 > texel_reads) texel_reads = c->max_read[i] + 1;
+        if (max_read[i] + 1 > texel_reads) texel_reads = max_read[i] + 1;
 
     const rm_gemm_kernel_variant *v = c->force;
     repmlp_status st = v ? check_variant(ctx, c, v, texel_reads, what)
@@ -182,12 +190,131 @@ repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *c, u
         memset(spec + RM_SPEC_S_ROWS, 0, 2 * RM_SPEC_MAP_SIZE * sizeof *spec);
     }
     spec[RM_SPEC_HAS_RESIDUAL] = c->ep.has_residual ? 1u : 0u;
+    spec[RM_SPEC_W_HALF] = c->w16 ? 1u : 0u;
 
     st = rm_pipeline_get(ctx, v->shader, spec, spec_count, &out->pipeline);
     if (st != REPMLP_OK) return st;
     out->half_mask = v->path == RM_OPERAND_TEXEL && c->w16 ? 1u << 1 : 0;
     for (int i = 0; i < 3; i++) out->groups[i] = (uint32_t)grid[i];
-    memcpy(out->push, &c->M, sizeof c->M);
-    out->push_size = sizeof c->M;
+    uint32_t push[RM_GEMM_PUSH_WORDS] = {[RM_PUSH_M] = c->M};
+    memcpy(out->push, push, sizeof push);
+    out->push_size = sizeof push;
+    out->operand_mask = 1u << RM_GEMM_X | 1u << RM_GEMM_W | 1u << RM_GEMM_Y |
+                        (c->has_addend ? 1u << RM_GEMM_V : 0) |
+                        (c->ep.has_scale ? 1u << RM_GEMM_S : 0) |
+                        (c->ep.has_residual ? 1u << RM_GEMM_R : 0);
+    if (v->path == RM_OPERAND_TEXEL) return REPMLP_OK;
+    /* A weight larger than one binding may span runs in parts over ranges of panel blocks;
+     * the grid must then be (panels, row tiles, groups), which the part offsets address. */
+    return split(ctx, c, what, grid[0], grid[1], out);
+}
+
+/* Cuts a storage-buffer weight larger than one binding may span into parts: ranges of whole
+ * panel blocks, whole groups when a group fits, else panels of one group. */
+static repmlp_status split(const repmlp_context *ctx, const rm_gemm_core *c, const char *what,
+                           uint64_t panels, uint64_t gy, rm_dispatch *out) {
+    const rm_device_caps *caps = &ctx->caps;
+    uint64_t block = rm_gemm_block_bytes(c->K, c->run, c->w16);
+    uint64_t limit = c->split_bytes ? c->split_bytes : caps->max_storage_buffer_range;
+    if (limit > UINT32_MAX) limit = UINT32_MAX; /* the kernels index W in 32 bits */
+    if (block > limit)
+        return rm_fail(REPMLP_ERROR_TOO_LARGE,
+                       "%s: one weight panel block of %llu bytes (K=%u) exceeds the %llu bytes a "
+                       "binding may span (maxStorageBufferRange, profile %s)",
+                       what, (unsigned long long)block, c->K, (unsigned long long)limit,
+                       caps->profile);
+    uint64_t per = limit / block, total = panels * c->groups;
+    if (ctx->weight_split_parts && rm_div_up(total, ctx->weight_split_parts) < per)
+        per = rm_div_up(total, ctx->weight_split_parts);
+    if (total <= per) return REPMLP_OK;
+    /* Whole groups per part when a group fits, else a group's panels in per-block ranges. */
+    uint64_t gpp = per >= panels ? per / panels : 0;
+    uint64_t ppg = gpp ? 1 : rm_div_up(panels, per);
+    uint64_t parts = gpp ? rm_div_up(c->groups, gpp) : ppg * c->groups;
+    if (parts > RM_MAX_PARTS)
+        return rm_fail(REPMLP_ERROR_TOO_LARGE,
+                       "%s: a weight of %llu bytes needs %llu dispatches of at most %llu bytes "
+                       "(maxStorageBufferRange, profile %s); at most %d are supported",
+                       what, (unsigned long long)(total * block), (unsigned long long)parts,
+                       (unsigned long long)limit, caps->profile, RM_MAX_PARTS);
+    for (uint64_t i = 0; i < parts; i++) {
+        uint64_t g0, p0, gcount, pcount;
+        if (gpp) {
+            g0 = i * gpp;
+            gcount = c->groups - g0 < gpp ? c->groups - g0 : gpp;
+            p0 = 0;
+            pcount = panels;
+        } else {
+            g0 = i / ppg;
+            gcount = 1;
+            p0 = i % ppg * per;
+            pcount = panels - p0 < per ? panels - p0 : per;
+        }
+        rm_dispatch_part *p = &out->parts[i];
+        p->groups[0] = (uint32_t)pcount;
+        p->groups[1] = (uint32_t)gy;
+        p->groups[2] = (uint32_t)gcount;
+        p->first[0] = (uint32_t)g0;
+        p->first[1] = (uint32_t)p0;
+        p->offset = (g0 * panels + p0) * block;
+        p->range = (gcount > 1 ? gcount * panels : pcount) * block;
+    }
+    out->part_count = (uint32_t)parts;
+    out->part_binding = 1;
+    out->part_push = RM_PUSH_G0;
+    return REPMLP_OK;
+}
+
+repmlp_status rm_gemm_core_bindings(const repmlp_context *ctx, rm_dispatch *d, const char *name,
+                                    const rm_binding operands[RM_GEMM_OPERANDS],
+                                    rm_binding bindings[RM_MAX_BINDINGS]) {
+    static const int aux_operand[3] = {RM_GEMM_V, RM_GEMM_S, RM_GEMM_R};
+    static const int aux_word[3] = {RM_PUSH_V_OFF, RM_PUSH_S_OFF, RM_PUSH_R_OFF};
+    static const char *const aux_name[3] = {"V", "S", "R"};
+    bool texel = rm_shader(d->pipeline->shader)->texel_mask != 0;
+    bindings[0] = operands[RM_GEMM_X];
+    bindings[1] = operands[RM_GEMM_W];
+    bindings[2] = operands[RM_GEMM_Y];
+    bindings[4] = operands[RM_GEMM_V]; /* texel variant: V through its own view */
+    /* AUX: the window of one buffer covering what the kernel reads through it. */
+    const rm_binding *first = NULL;
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (int i = 0; i < 3; i++) {
+        const rm_binding *o = &operands[aux_operand[i]];
+        if (!((d->operand_mask >> aux_operand[i]) & 1) || (texel && aux_operand[i] == RM_GEMM_V))
+            continue;
+        if (!o->buffer || !o->range)
+            return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "%s: operand %s is empty", name,
+                           aux_name[i]);
+        if (first && o->buffer != first->buffer)
+            return rm_fail(REPMLP_ERROR_UNSUPPORTED,
+                           "%s: V, S and R are read through one binding (AUX) and must lie in one "
+                           "buffer; %s lies in another",
+                           name, aux_name[i]);
+        if (!first) first = o;
+        if (o->offset < lo) lo = o->offset;
+        if (o->offset + o->range > hi) hi = o->offset + o->range;
+    }
+    if (!first) {
+        /* Nothing read through AUX: any buffer the caller bound will do. */
+        for (int i = 0; i < 3 && !first; i++)
+            if (operands[aux_operand[i]].buffer) first = &operands[aux_operand[i]];
+        bindings[3] = first ? *first : operands[RM_GEMM_X];
+        return REPMLP_OK;
+    }
+    uint64_t align = ctx->caps.min_storage_buffer_offset_alignment;
+    uint64_t base = align ? lo / align * align : lo;
+    bindings[3] = (rm_binding){first->buffer, base, hi - base};
+    for (int i = 0; i < 3; i++) {
+        if (!((d->operand_mask >> aux_operand[i]) & 1) || (texel && aux_operand[i] == RM_GEMM_V))
+            continue;
+        uint64_t at = operands[aux_operand[i]].offset - base;
+        if (at % sizeof(float) || at / sizeof(float) > UINT32_MAX)
+            return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                           "%s: operand %s at byte %llu of its AUX window", name, aux_name[i],
+                           (unsigned long long)at);
+        uint32_t word = (uint32_t)(at / sizeof(float));
+        memcpy(d->push + aux_word[i] * 4, &word, sizeof word);
+    }
     return REPMLP_OK;
 }

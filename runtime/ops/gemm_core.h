@@ -16,16 +16,20 @@ typedef struct rm_gemm_core {
     uint32_t tile_m; /* 0: chosen from M */
     bool w16;        /* fp16 packed weights */
     uint32_t M, K, NO, groups;
+    uint32_t run;         /* the weight block's addend run (rm_gemm_pack), 0 without */
+    bool has_addend;      /* reads V */
+    uint64_t split_bytes; /* rm_gemm_params.split_bytes */
     rm_epilogue ep;
     rm_index_map y_rows, y_cols;
-    /* Largest texel index read through each texel-capable binding: X/source and V in floats,
-     * the packed W in vec4s. */
+    /* Largest texel index read through the texel-capable bindings X/source and V, in floats
+     * (W's is known from the layout). */
     uint64_t max_read[3];
     uint64_t max_write;
 } rm_gemm_core;
 
-/* Fills spec[0..36] and the grid, picks the variant, checks every limit, then gets the
- * pipeline with spec[0..spec_count). */
+/* Fills spec[0..RM_GEMM_CORE_SPEC) and the grid, picks the variant, checks every limit, cuts a
+ * weight larger than one binding may span into parts, then gets the pipeline with
+ * spec[0..spec_count). */
 repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *core, uint32_t *spec,
                                    uint32_t spec_count, rm_dispatch *out);
 

@@ -15,12 +15,12 @@
 #define RM_OP_LIST(X)                                                                              \
     X(AVGPOOL, avgpool, 2, DIRECT)                                                                 \
     X(BROADCAST_ADD, broadcast_add, 2, DIRECT)                                                     \
-    X(GEMM, gemm, 7, DIRECT)                                                                       \
-    X(CONV, conv, 7, DIRECT)                                                                       \
+    X(GEMM, gemm, 7, OWN)                                                                          \
+    X(CONV, conv, 7, OWN)                                                                          \
     X(MAXPOOL, maxpool, 2, DIRECT)                                                                 \
     X(AFFINE, affine, 4, DIRECT)                                                                   \
     X(GATHER, gather, 3, DIRECT)                                                                   \
-    X(BATCHNORM, batchnorm, 7, DIRECT)                                                             \
+    X(BATCHNORM, batchnorm, 7, OWN)                                                                \
     X(GLOBAL_PERCEPTRON, global_perceptron, 6, OWN)
 
 #endif

@@ -25,32 +25,29 @@
 #define TEXEL_MARGIN 1.25
 
 typedef struct probe {
-    rm_buffer x, w, bias, y;
+    rm_buffer x, w, y;
     VkDescriptorPool pool;
 } probe;
 
 static void probe_free(repmlp_context *ctx, probe *p) {
     rm_buffer_destroy(ctx, &p->x);
     rm_buffer_destroy(ctx, &p->w);
-    rm_buffer_destroy(ctx, &p->bias);
     rm_buffer_destroy(ctx, &p->y);
     rm_descriptor_pool_destroy(ctx, p->pool);
 }
 
 static repmlp_status probe_create(repmlp_context *ctx, probe *p) {
     uint64_t nx = (uint64_t)PROBE_M * PROBE_K, ny = (uint64_t)PROBE_M * PROBE_N;
-    uint64_t nw = rm_gemm_packed_count(1, PROBE_N, PROBE_K);
+    uint64_t nw = rm_gemm_packed_count(1, PROBE_N, PROBE_K, 0, false);
     /* Small finite values: the kernels' speed must not depend on NaNs or denormals. */
     float *host = rm_malloc(nw * sizeof *host);
     if (!host) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     for (uint64_t i = 0; i < nw; i++) host[i] = (float)(i % 7) * 0.125f;
     repmlp_status st = rm_buffer_create(ctx, nx * 4, RM_BUFFER_DEVICE, &p->x);
     if (st == REPMLP_OK) st = rm_buffer_create(ctx, nw * 4, RM_BUFFER_DEVICE, &p->w);
-    if (st == REPMLP_OK) st = rm_buffer_create(ctx, PROBE_N * 4, RM_BUFFER_DEVICE, &p->bias);
     if (st == REPMLP_OK) st = rm_buffer_create(ctx, ny * 4, RM_BUFFER_DEVICE, &p->y);
     if (st == REPMLP_OK) st = rm_buffer_upload(ctx, &p->x, 0, host, nx * 4);
     if (st == REPMLP_OK) st = rm_buffer_upload(ctx, &p->w, 0, host, nw * 4);
-    if (st == REPMLP_OK) st = rm_buffer_upload(ctx, &p->bias, 0, host, PROBE_N * 4);
     if (st == REPMLP_OK) st = rm_descriptor_pool_create(ctx, 2, &p->pool);
     rm_free(host);
     return st;
@@ -71,12 +68,13 @@ static repmlp_status time_variant(repmlp_context *ctx, probe *p, rm_gemm_variant
     rm_dispatch d;
     repmlp_status st = rm_gemm_prepare(ctx, &g, &d);
     if (st != REPMLP_OK) return st;
-    /* Bindings: 0 X, 1 packed W, 2 bias, 3 Y, 4..6 unused (any buffer). */
-    rm_binding b[7] = {{p->x.buffer, 0, p->x.size},       {p->w.buffer, 0, p->w.size},
-                       {p->bias.buffer, 0, p->bias.size}, {p->y.buffer, 0, p->y.size},
-                       {p->x.buffer, 0, p->x.size},       {p->x.buffer, 0, p->x.size},
-                       {p->x.buffer, 0, p->x.size}};
-    st = rm_dispatch_bind(ctx, p->pool, &d, b);
+    /* Operands: X, the packed W (bias inside), Y; V, S and R unused (any buffer). */
+    rm_binding x = {p->x.buffer, 0, p->x.size},
+               ops[RM_GEMM_OPERANDS] = {
+                   x, {p->w.buffer, 0, p->w.size}, x, {p->y.buffer, 0, p->y.size}, x, x, x};
+    rm_binding b[RM_MAX_BINDINGS];
+    st = rm_gemm_core_bindings(ctx, &d, "operand probe", ops, b);
+    if (st == REPMLP_OK) st = rm_dispatch_bind(ctx, p->pool, &d, b);
     double ms[PROBE_RUNS + 1];
     for (int r = 0; st == REPMLP_OK && r <= PROBE_RUNS; r++) {
         VkCommandBuffer cmd;
@@ -99,7 +97,7 @@ static bool candidate_fits(const repmlp_context *ctx, rm_shader_id shader, bool 
                            size_t size) {
     if (!rm_limits_shader_fits(ctx, rm_shader(shader), why, size)) return false;
     uint64_t reads = (uint64_t)PROBE_M * PROBE_K; /* X in floats; W in vec4s is no more */
-    uint64_t w_reads = rm_gemm_packed_count(1, PROBE_N, PROBE_K) / 4;
+    uint64_t w_reads = rm_gemm_packed_count(1, PROBE_N, PROBE_K, 0, false) / 4;
     if (w_reads > reads) reads = w_reads;
     if (texel && reads > ctx->caps.max_texel_buffer_elements) {
         snprintf(why, size, "it reads %llu texels; the device allows %llu (profile %s)",

@@ -53,8 +53,7 @@ typedef enum rm_gemm_variant {
 
 /* What happens to a GEMM or conv output element (row m, column col) before it is stored:
  *   y = act((acc + bias[col]) * S[s_rows(m) + s_cols(col)] + R[position of y])
- * with each of bias, S (binding 5) and R (binding 6) optional. An unused binding takes any
- * non-empty buffer. */
+ * with each of bias (packed into the weight block), S and R optional. */
 typedef struct rm_epilogue {
     bool has_bias;
     bool has_scale;
@@ -67,36 +66,63 @@ typedef struct rm_epilogue {
  * (RM_GEMM_PANEL), with the kernels' specialization-constant ids: one header for C and GLSL. */
 #include "gemm_layout.h"
 
-/* The weight layout the GEMM-core kernels (gemm, conv) read: a (groups*NO, K) row-major
- * weight Wt (a conv's (O, C/groups, kh, kw) is one, with K = C/groups*kh*kw) is cut per group
- * into panels of RM_GEMM_PANEL columns (the last one zero padded), each stored K-major:
- * W(G, k, n) = Wt[G*NO + n, k] at ((G*panels + n/PANEL)*K + k)*PANEL + n%PANEL. Each k step
- * of a tile is aligned vec4 loads, neighbouring invocations read neighbouring memory, and a
- * workgroup streams one contiguous panel (hardware prefetchers follow it; a plain K-major
- * layout jumps a whole row per k step and ran 2x slower on lavapipe).
- * rm_gemm_packed_count is the packed size in floats (0 when it exceeds 2^32 vec4s). */
-uint64_t rm_gemm_packed_count(uint32_t groups, uint32_t NO, uint32_t K);
-void rm_gemm_pack(const float *wt, uint32_t groups, uint32_t NO, uint32_t K, float *packed);
-/* With an addend run (rm_gemm_params.addend_run; 0 = none): the packed weight is followed by
- * the sums of each run of `run` consecutive k of every column, packed the same way as a
- * (groups*NO, K/run) weight, so a GEMM whose addend V is constant over each run adds
- * V . sum(W) once per run instead of loading V at every k. */
-uint64_t rm_gemm_packed_count_runs(uint32_t groups, uint32_t NO, uint32_t K, uint32_t run);
-void rm_gemm_pack_runs(const float *wt, uint32_t groups, uint32_t NO, uint32_t K, uint32_t run,
-                       float *packed);
-/* The same layout in IEEE binary16 (round to nearest even), for kernels with w16 set; scratch
- * holds rm_gemm_packed_count_runs floats. False when a weight is beyond fp16's range (or not
- * finite). */
-bool rm_gemm_pack_f16(const float *wt, uint32_t groups, uint32_t NO, uint32_t K, uint32_t run,
-                      float *scratch, uint16_t *packed);
+/* The weight block the GEMM-core kernels (gemm, conv) read: a (groups*NO, K) row-major
+ * weight Wt (a conv's (O, C/groups, kh, kw) is one, with K = C/groups*kh*kw) and its bias
+ * (groups*NO) are cut per group into panels of RM_GEMM_PANEL columns (the last one zero
+ * padded), one self-contained block per (group, panel), blocks in (group, panel) order:
+ *   K rows of the panel's weights (K-major: W(G, k, n) = Wt[G*NO + n, k] at row k, column
+ *   n % PANEL), then with an addend run (below) K/run rows of run sums, then the bias row
+ *   (fp16: a hi and a lo row, b = hi + lo / 2048, then a zero row to an even row count).
+ * Each k step of a tile is aligned vec4 loads, neighbouring invocations read neighbouring
+ * memory, and a workgroup streams one contiguous block (hardware prefetchers follow it; a plain
+ * K-major layout jumps a whole row per k step and ran 2x slower on lavapipe). Blocks are
+ * multiples of 256 bytes (the largest minStorageBufferOffsetAlignment Vulkan allows), so any
+ * range of them can be bound alone: a weight larger than a binding may span runs as several
+ * dispatches (rm_dispatch.parts).
+ * With an addend run (rm_gemm_params.addend_run; 0 = none) the run sums are the sums of each
+ * run of `run` consecutive k of every column, so a GEMM whose addend V is constant over each
+ * run adds V . sum(W) once per run instead of loading V at every k. */
+uint64_t rm_gemm_block_rows(uint32_t K, uint32_t run, bool half);
+uint64_t rm_gemm_block_bytes(uint32_t K, uint32_t run, bool half);
+/* Elements (floats, or halves when half) of the packed weight; 0 when absurdly large. */
+uint64_t rm_gemm_packed_count(uint32_t groups, uint32_t NO, uint32_t K, uint32_t run, bool half);
+/* bias may be NULL (zero). */
+void rm_gemm_pack(const float *wt, const float *bias, uint32_t groups, uint32_t NO, uint32_t K,
+                  uint32_t run, float *packed);
+/* The same in IEEE binary16 (round to nearest even), for kernels with w16 set; scratch holds
+ * rm_gemm_block_rows(K, run, false) * RM_GEMM_PANEL floats. False when a weight or bias is
+ * beyond fp16's range (or not finite). */
+bool rm_gemm_pack_f16(const float *wt, const float *bias, uint32_t groups, uint32_t NO, uint32_t K,
+                      uint32_t run, float *scratch, uint16_t *packed);
 uint16_t rm_f32_to_f16(float f);
+float rm_f16_to_f32(uint16_t h);
+
+/* The operands a GEMM-core node (gemm, conv) lists, in this order: */
+enum {
+    RM_GEMM_X = 0,
+    RM_GEMM_W,    /* the packed weight block */
+    RM_GEMM_BIAS, /* packed into W: listed for the model, never bound */
+    RM_GEMM_Y,
+    RM_GEMM_V,
+    RM_GEMM_S,
+    RM_GEMM_R,
+    RM_GEMM_OPERANDS
+};
+/* The bindings of a prepared GEMM-core dispatch d from its operands: 0 X, 1 W, 2 Y, 3 AUX, and
+ * in the texel variant 4 V (texel reads keep their operand's index, so a mask over bindings
+ * also holds over operands). V, S and R (those d reads) are read through AUX, the smallest
+ * aligned window of their buffer that covers all of them, at element offsets written into d's
+ * push constants: they must live in one VkBuffer (a session's arena). Unread operands are
+ * ignored (any binding). */
+repmlp_status rm_gemm_core_bindings(const repmlp_context *ctx, rm_dispatch *d, const char *name,
+                                    const rm_binding operands[RM_GEMM_OPERANDS],
+                                    rm_binding bindings[RM_MAX_BINDINGS]);
 
 /* Grouped GEMM: Y[m, G*NO + n] = epilogue(sum_k X'[m, G*K + k] * Wt[G*NO + n, k]) for m < M,
  * G < groups, with X' = X, or X + V when has_addend (V addressed by v_rows/v_cols; a stride of
  * 0 broadcasts). Wt is (groups*NO, K) row-major, bound packed (rm_gemm_pack). X's and Y's
  * element positions come from the index maps (row-major X is a_rows = stride(groups*K),
- * a_cols = stride(1)).
- * Bindings: 0 X, 1 packed Wt, 2 bias, 3 Y, 4 V, 5 S, 6 R. */
+ * a_cols = stride(1)). Operands as RM_GEMM_*, bound with rm_gemm_core_bindings. */
 typedef struct rm_gemm_params {
     uint32_t M, K, NO, groups;
     bool has_bias; /* shorthand kept for the common case; ORed into ep.has_bias */
@@ -113,8 +139,11 @@ typedef struct rm_gemm_params {
     const rm_gemm_kernel_variant *force;
     /* > 0 with has_addend: V's value is the same for each run of addend_run consecutive
      * columns k (v_cols' leading digits have stride 0: RepMLP's GP value over a partition's
-     * h*w pixels), and the weight is packed with its run sums (rm_gemm_pack_runs). */
+     * h*w pixels), and the weight is packed with its run sums (rm_gemm_pack). */
     uint32_t addend_run;
+    /* > 0: cut the weight into bindings of at most this many bytes instead of the device's
+     * maxStorageBufferRange (tests exercise the cut on small weights). */
+    uint64_t split_bytes;
 } rm_gemm_params;
 
 /* The plain case: row-major X (M, groups*K) and Y (M, groups*NO), nothing else set. */
@@ -134,7 +163,7 @@ static inline rm_gemm_params rm_gemm_row_major(uint32_t M, uint32_t K, uint32_t 
 /* 2-D convolution over NCHW (MODELS.md §0: cross-correlation, zero padding, floor output size)
  * with weight (O, C/groups, kh, kw), bound packed (rm_gemm_pack), as an implicit GEMM (1x1 stride-1
  * unpadded convs take the plain GEMM path). The epilogue's scale maps are unused. Output (N, O, OH,
- * OW). Bindings as rm_gemm: 0 X, 1 weight, 2 bias, 3 Y, 4 unused, 5 unused, 6 residual. */
+ * OW). Operands as rm_gemm (V and S unused). */
 typedef struct rm_conv_params {
     uint32_t N, C, H, W, O;
     uint32_t kh, kw, sh, sw, ph, pw; /* kernel, stride and zero padding per axis */
@@ -144,6 +173,7 @@ typedef struct rm_conv_params {
     uint32_t tile_m;                     /* as rm_gemm_params */
     bool w16;                            /* as rm_gemm_params */
     const rm_gemm_kernel_variant *force; /* as rm_gemm_params */
+    uint64_t split_bytes;                /* as rm_gemm_params */
 } rm_conv_params;
 uint32_t rm_conv_out_size(uint32_t in, uint32_t k, uint32_t stride, uint32_t pad);
 
@@ -166,8 +196,10 @@ typedef struct rm_gather_params {
 } rm_gather_params;
 
 /* Eval-mode BatchNorm from its tensors over (N, C, HW), eps 1e-5 (MODELS.md §0), plus an optional
- * residual. Bindings: 0 x, 1 gamma, 2 beta, 3 running mean, 4 running var, 5 residual (any
- * buffer without), 6 y. */
+ * residual. A node lists 0 x, 1 gamma, 2 beta, 3 running mean, 4 running var, 5 residual (any
+ * buffer without), 6 y; the model packs the four tensors into gamma's block
+ * [gamma | beta | mean | var] (4C floats), so the bindings are 0 x, 1 that block, 2 residual,
+ * 3 y (rm_batchnorm_bindings maps a node's operands to them). */
 typedef struct rm_batchnorm_params {
     uint32_t N, C, HW;
     bool has_residual;
@@ -188,6 +220,7 @@ uint64_t rm_global_perceptron_width(const rm_global_perceptron_params *p); /* D,
 /* Whether its pooled and hidden values fit in the device's shared memory. */
 bool rm_global_perceptron_fits(const repmlp_context *ctx, const rm_global_perceptron_params *p);
 void rm_global_perceptron_offsets(rm_dispatch *d, const uint32_t offsets[4]);
+#define RM_BATCHNORM_OPERANDS 7
 
 /* Softmax + top-k of each row of x (rows, classes): y holds, per row, k (class, probability)
  * pairs, best first (ties: the lower class first), as (uint32 class, float32 bits).

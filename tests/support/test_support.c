@@ -179,20 +179,26 @@ repmlp_status ts_session_run(repmlp_session *s, const float *input, size_t input
     return repmlp_session_run(s, input, input_count, output, output_count);
 }
 
-rm_buffer ts_weight_buffer(repmlp_context *ctx, const float *wt, uint32_t groups, uint32_t NO,
-                           uint32_t K) {
-    return ts_weight_buffer_runs(ctx, wt, groups, NO, K, 0);
+rm_buffer ts_weight_buffer(repmlp_context *ctx, const float *wt, const float *bias, uint32_t groups,
+                           uint32_t NO, uint32_t K) {
+    return ts_weight_buffer_runs(ctx, wt, bias, groups, NO, K, 0);
 }
 
-rm_buffer ts_weight_buffer_runs(repmlp_context *ctx, const float *wt, uint32_t groups, uint32_t NO,
-                                uint32_t K, uint32_t run) {
-    uint64_t n = rm_gemm_packed_count_runs(groups, NO, K, run);
+rm_buffer ts_weight_buffer_runs(repmlp_context *ctx, const float *wt, const float *bias,
+                                uint32_t groups, uint32_t NO, uint32_t K, uint32_t run) {
+    uint64_t n = rm_gemm_packed_count(groups, NO, K, run, false);
     float *packed = malloc(n * sizeof *packed);
     if (!n || !packed) fail_msg("ts_weight_buffer: %u x (%u, %u) cannot be packed", groups, NO, K);
-    rm_gemm_pack_runs(wt, groups, NO, K, run, packed);
+    rm_gemm_pack(wt, bias, groups, NO, K, run, packed);
     rm_buffer b = ts_buffer_from(ctx, packed, n);
     free(packed);
     return b;
+}
+
+void ts_gemm_bindings(repmlp_context *ctx, rm_dispatch *d, const rm_binding *operands,
+                      rm_binding *bindings) {
+    repmlp_status st = rm_gemm_core_bindings(ctx, d, "test", operands, bindings);
+    if (st != REPMLP_OK) fail_msg("gemm bindings: %s", repmlp_last_error());
 }
 
 void ts_buffer_read(repmlp_context *ctx, const rm_buffer *b, float *host, size_t n) {
@@ -214,7 +220,9 @@ double ts_now_ms(void) {
 double ts_run(repmlp_context *ctx, rm_dispatch *dispatches, const rm_binding *const *bindings,
               size_t count) {
     VkDescriptorPool pool;
-    assert_int_equal(rm_descriptor_pool_create(ctx, (uint32_t)count, &pool), REPMLP_OK);
+    uint32_t sets = 0;
+    for (size_t i = 0; i < count; i++) sets += rm_dispatch_sets(&dispatches[i]);
+    assert_int_equal(rm_descriptor_pool_create(ctx, sets, &pool), REPMLP_OK);
     for (size_t i = 0; i < count; i++) {
         repmlp_status st = rm_dispatch_bind(ctx, pool, &dispatches[i], bindings[i]);
         if (st != REPMLP_OK) fail_msg("bind: %s", repmlp_last_error());

@@ -85,12 +85,17 @@ double ts_run_compare(repmlp_context *ctx, rm_dispatch *d, const rm_binding *bin
 /* The GEMM-core row tiles every kernel test runs with (0 = the runtime's choice). */
 #define TS_TILE_COUNT 4
 extern const uint32_t ts_tiles[TS_TILE_COUNT];
-/* A GEMM-core weight buffer: wt (groups*NO, K) row-major, packed as the kernels read it. */
-rm_buffer ts_weight_buffer(repmlp_context *ctx, const float *wt, uint32_t groups, uint32_t NO,
-                           uint32_t K);
-/* The same with the run sums of rm_gemm_pack_runs (run 0: none). */
-rm_buffer ts_weight_buffer_runs(repmlp_context *ctx, const float *wt, uint32_t groups, uint32_t NO,
-                                uint32_t K, uint32_t run);
+/* A GEMM-core weight block buffer: wt (groups*NO, K) row-major and its bias (groups*NO, or
+ * NULL), packed as the kernels read them. */
+rm_buffer ts_weight_buffer(repmlp_context *ctx, const float *wt, const float *bias, uint32_t groups,
+                           uint32_t NO, uint32_t K);
+/* The same with the run sums of an addend run (run 0: none). */
+rm_buffer ts_weight_buffer_runs(repmlp_context *ctx, const float *wt, const float *bias,
+                                uint32_t groups, uint32_t NO, uint32_t K, uint32_t run);
+/* A prepared GEMM-core dispatch's bindings from its RM_GEMM_OPERANDS operands
+ * (rm_gemm_core_bindings); fails the test on an error. */
+void ts_gemm_bindings(repmlp_context *ctx, rm_dispatch *d, const rm_binding *operands,
+                      rm_binding *bindings);
 /* A buffer made as an application makes one for repmlp_session_bind_buffers: exactly the usage
  * repmlp/vulkan.h documents (STORAGE_BUFFER, nothing else), in host-visible coherent memory
  * that stays mapped so the test can fill and read it. */

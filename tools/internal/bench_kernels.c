@@ -115,7 +115,7 @@ static void parse(int argc, char **argv, options *o) {
 static int bench_gemm(repmlp_context *ctx, const options *o, const char *device) {
     uint32_t M = (uint32_t)o->gemm[0], N = (uint32_t)o->gemm[1], K = (uint32_t)o->gemm[2];
     uint32_t g = (uint32_t)o->groups;
-    size_t nx = (size_t)M * K * g, nw = (size_t)rm_gemm_packed_count(g, N, K);
+    size_t nx = (size_t)M * K * g, nw = (size_t)rm_gemm_packed_count(g, N, K, 0, false);
     size_t ny = (size_t)M * N * g;
     if (!nw) {
         fprintf(stderr, "repmlp-bench-kernels: --gemm: the weight is too large\n");
@@ -124,20 +124,19 @@ static int bench_gemm(repmlp_context *ctx, const options *o, const char *device)
     /* Values do not change the timing; the weight buffer has the packed layout's size. */
     float *host = calloc(nx > nw ? nx : nw, sizeof(float));
     for (size_t i = 0; i < (nx > nw ? nx : nw); i++) host[i] = (float)(i % 7) * 0.125f;
-    rm_buffer bx, bw, bb, by;
+    rm_buffer bx, bw, by;
     TRY(rm_buffer_create(ctx, nx * 4, RM_BUFFER_DEVICE, &bx));
     TRY(rm_buffer_create(ctx, nw * 4, RM_BUFFER_DEVICE, &bw));
-    TRY(rm_buffer_create(ctx, (size_t)N * g * 4, RM_BUFFER_DEVICE, &bb));
     TRY(rm_buffer_create(ctx, ny * 4, RM_BUFFER_DEVICE, &by));
     TRY(rm_buffer_upload(ctx, &bx, 0, host, nx * 4));
     TRY(rm_buffer_upload(ctx, &bw, 0, host, nw * 4));
-    TRY(rm_buffer_upload(ctx, &bb, 0, host, (size_t)N * g * 4));
     free(host);
-    rm_binding b[7] = {{bx.buffer, 0, bx.size}, {bw.buffer, 0, bw.size}, {bb.buffer, 0, bb.size},
-                       {by.buffer, 0, by.size}, {bx.buffer, 0, bx.size}, {bx.buffer, 0, bx.size},
-                       {bx.buffer, 0, bx.size}};
+    /* Operands X, W (bias inside), -, Y; V, S, R unused (any buffer). */
+    rm_binding x = {bx.buffer, 0, bx.size},
+               ops[RM_GEMM_OPERANDS] = {
+                   x, {bw.buffer, 0, bw.size}, x, {by.buffer, 0, by.size}, x, x, x};
     VkDescriptorPool pool;
-    TRY(rm_descriptor_pool_create(ctx, (uint32_t)o->tile_count, &pool));
+    TRY(rm_descriptor_pool_create(ctx, (uint32_t)o->tile_count * RM_MAX_PARTS, &pool));
     rm_dispatch d[4];
     for (int t = 0; t < o->tile_count; t++) {
         rm_gemm_params p = rm_gemm_row_major(M, K, N, g);
@@ -145,6 +144,8 @@ static int bench_gemm(repmlp_context *ctx, const options *o, const char *device)
         p.variant = o->variant;
         p.tile_m = o->tiles[t];
         TRY(rm_gemm_prepare(ctx, &p, &d[t]));
+        rm_binding b[RM_MAX_BINDINGS];
+        TRY(rm_gemm_core_bindings(ctx, &d[t], "gemm", ops, b));
         TRY(rm_dispatch_bind(ctx, pool, &d[t], b));
     }
     double best[4] = {1e30, 1e30, 1e30, 1e30};
@@ -179,7 +180,6 @@ static int bench_gemm(repmlp_context *ctx, const options *o, const char *device)
     rm_descriptor_pool_destroy(ctx, pool);
     rm_buffer_destroy(ctx, &bx);
     rm_buffer_destroy(ctx, &bw);
-    rm_buffer_destroy(ctx, &bb);
     rm_buffer_destroy(ctx, &by);
     return 0;
 }

@@ -118,18 +118,19 @@ int main(int argc, char **argv) {
     double *ywant = malloc(nout * 8);
     fill(wt, nw, 3);
     fill(bias, (size_t)g * NO, 4);
-    float *packed = malloc(rm_gemm_packed_count(g, NO, K) * 4);
-    rm_gemm_pack(wt, g, NO, K, packed);
-    rm_buffer bw = upload(ctx, packed, rm_gemm_packed_count(g, NO, K));
+    float *packed = malloc(rm_gemm_packed_count(g, NO, K, 0, false) * 4);
+    rm_gemm_pack(wt, bias, g, NO, K, 0, packed); /* the bias lives in the weight block */
+    rm_buffer bw = upload(ctx, packed, rm_gemm_packed_count(g, NO, K, 0, false));
     free(packed);
-    rm_buffer bb = upload(ctx, bias, (size_t)g * NO);
     rm_buffer bxg = upload(ctx, x, (size_t)M * g * K), by;
     CHECK(rm_buffer_create(ctx, nout * 4, RM_BUFFER_DEVICE, &by));
     rm_gemm_params gp = rm_gemm_row_major(M, K, NO, g);
     gp.has_bias = true;
     CHECK(rm_gemm_prepare(ctx, &gp, &d));
-    rm_binding b4[7] = {bind(&bxg), bind(&bw),  bind(&bb), bind(&by),
-                        bind(&bxg), bind(&bxg), bind(&bxg)};
+    rm_binding ops[RM_GEMM_OPERANDS] = {bind(&bxg), bind(&bw),  bind(&bxg), bind(&by),
+                                        bind(&bxg), bind(&bxg), bind(&bxg)};
+    rm_binding b4[RM_MAX_BINDINGS];
+    CHECK(rm_gemm_core_bindings(ctx, &d, "gemm", ops, b4));
     ms = run(ctx, &d, b4);
     CHECK(rm_buffer_download(ctx, &by, 0, y, nout * 4));
     ref_gemm(x, wt, bias, M, K, NO, g, 0, ywant);
@@ -141,7 +142,6 @@ int main(int argc, char **argv) {
     rm_buffer_destroy(ctx, &bx);
     rm_buffer_destroy(ctx, &bp);
     rm_buffer_destroy(ctx, &bw);
-    rm_buffer_destroy(ctx, &bb);
     rm_buffer_destroy(ctx, &bxg);
     rm_buffer_destroy(ctx, &by);
     repmlp_context_destroy(ctx);
