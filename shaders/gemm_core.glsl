@@ -22,6 +22,9 @@
 #ifdef RM_W16
 #extension GL_EXT_shader_16bit_storage : require
 #endif
+#ifdef RM_ALGORITHM_SUBGROUP_GEMV
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#endif
 #include "index_map.glsl"
 
 layout(local_size_x_id = 0, local_size_y_id = 1, local_size_z_id = 2) in;
@@ -162,6 +165,15 @@ uint w_vec4_index(uint g, uint k, uint n) {
     const uint panels = (NO + PANEL - 1) / PANEL;
     return ((g * panels + n / PANEL) * K + k) * (PANEL / 4) + (n % PANEL) / 4;
 }
+#ifdef RM_RUNS
+// The vec4 index of run r's sums for columns n .. n+3 (the run panels follow every group's
+// main panels; gl_NumWorkGroups.z is the group count in every algorithm).
+uint w_run_vec4_index(uint g, uint r, uint n) {
+    const uint panels = (NO + PANEL - 1) / PANEL;
+    return gl_NumWorkGroups.z * panels * K * (PANEL / 4) +
+           ((g * panels + n / PANEL) * run_count() + r) * (PANEL / 4) + (n % PANEL) / 4;
+}
+#endif
 // The epilogue of one output element: row m, column n of group g, from its accumulated sum.
 void store_element(uint g, uint m, uint n, float sum) {
     if (m >= p.M || n >= NO) return;
@@ -248,3 +260,14 @@ void main() {
     }
 }
 #endif // RM_ALGORITHM_MAIN
+
+// Other algorithms (shaders/shader_list.h rows define RM_ALGORITHM_MAIN and one of these).
+#ifdef RM_ALGORITHM_COALESCED
+#include "gemm_main_coalesced.glsl"
+#endif
+#ifdef RM_ALGORITHM_SUBGROUP_GEMV
+#include "gemm_main_subgroup_gemv.glsl"
+#endif
+#ifdef RM_ALGORITHM_SPLIT_K
+#include "gemm_main_split_k.glsl"
+#endif

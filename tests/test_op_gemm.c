@@ -1,5 +1,6 @@
 /* Grouped GEMM shader vs the C reference: sizes that are not tile multiples, several group
- * counts, bias and ReLU on/off, and the partition gather/scatter index maps. */
+ * counts, bias and ReLU on/off, and the partition gather/scatter index maps; every row of the
+ * other algorithms (rm_gemm_kernel_variants) forced over the small cases. */
 #include "test_support.h"
 
 #include <math.h>
@@ -7,6 +8,7 @@
 
 #include "core/context.h"
 #include "ops/ops.h"
+#include "nn_ref.h"
 #include "ops_ref.h"
 
 /* fp32 sums of up to 3136 products of [-1, 1] values: worst measured 7.9e-7 (fp16-weight
@@ -15,8 +17,19 @@
 
 /* Every case runs with both operand variants, so both kernels are checked on every driver. */
 static rm_gemm_variant variant;
+/* When set, each case runs this row of rm_gemm_kernel_variants (forced) instead of every
+ * row tile of the built-in choice. */
+static const rm_gemm_kernel_variant *forced;
 static const char *variant_name(void) {
+    if (forced) return rm_shader(forced->shader)->name;
     return variant == RM_GEMM_TEXEL ? "texel" : "storage";
+}
+static size_t config_count(void) {
+    return forced ? 1 : TS_TILE_COUNT;
+}
+static void configure(rm_gemm_params *p, size_t t) {
+    p->force = forced;
+    p->tile_m = forced ? 0 : ts_tiles[t];
 }
 
 static void plain(uint32_t M, uint32_t K, uint32_t NO, uint32_t g, bool bias, bool relu) {
@@ -38,8 +51,8 @@ static void plain(uint32_t M, uint32_t K, uint32_t NO, uint32_t g, bool bias, bo
     p.variant = variant;
     rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
                           ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
-    for (size_t t = 0; t < TS_TILE_COUNT; t++) {
-        p.tile_m = ts_tiles[t];
+    for (size_t t = 0; t < config_count(); t++) {
+        configure(&p, t);
         rm_dispatch d;
         assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
         double ms, err = ts_run_compare(ts_ctx, &d, bind, &by, y, want, ny, &ms);
@@ -143,8 +156,8 @@ static void partition_maps(uint32_t N, uint32_t C, uint32_t O, uint32_t H, uint3
                               ts_bind(&bv), ts_bind(&bx),
                               ts_bind(&bx)};
         p.addend_run = run;
-        for (size_t t = 0; t < TS_TILE_COUNT; t++) {
-            p.tile_m = ts_tiles[t];
+        for (size_t t = 0; t < config_count(); t++) {
+            configure(&p, t);
             rm_dispatch d;
             assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
             double err = ts_run_compare(ts_ctx, &d, bind, &by, y, want, ny, NULL);
@@ -189,25 +202,11 @@ static float half_to_float(uint16_t h) {
     return (h & 0x8000) ? -v : v;
 }
 
-/* fp16 weights (rm_gemm_pack_f16): the kernels must compute exactly the fp32 GEMM of the
- * rounded weights; the rounding itself is checked against the definition. */
-static void fp16_weights(void **state) {
-    variant = *(rm_gemm_variant *)*state;
-    if (variant == RM_GEMM_STORAGE && !ts_ctx->caps.storage_16bit) {
-        ts_skip("fp16 weights through storage buffers need 16-bit storage, which %s lacks (the "
-                "texel variant is still tested here)",
-                ts_ctx->info.name);
-    }
-    assert_int_equal(rm_f32_to_f16(1.0f), 0x3c00);
-    assert_int_equal(rm_f32_to_f16(-2.5f), 0xc100);
-    assert_int_equal(rm_f32_to_f16(65504.0f), 0x7bff);
-    assert_int_equal(rm_f32_to_f16(65520.0f), 0x7c00);        /* rounds up to infinity */
-    assert_int_equal(rm_f32_to_f16(1.0f + 0x1p-11f), 0x3c00); /* tie: to even */
-    assert_int_equal(rm_f32_to_f16(1.0f + 0x1p-10f + 0x1p-11f), 0x3c02);
-    assert_int_equal(rm_f32_to_f16(0x1p-24f), 0x0001); /* smallest subnormal */
-    assert_int_equal(rm_f32_to_f16(0x1p-14f), 0x0400); /* smallest normal */
-    static const uint32_t shapes[][4] = {{1, 97, 49, 1}, {7, 392, 392, 8}, {33, 64, 3, 2}};
-    for (size_t c = 0; c < 3; c++) {
+/* fp16 weights (rm_gemm_pack_f16) for the first `count` shapes: the kernels must compute
+ * exactly the fp32 GEMM of the rounded weights. */
+static void fp16_cases(size_t count) {
+    static const uint32_t shapes[][4] = {{1, 97, 49, 1}, {33, 64, 3, 2}, {7, 392, 392, 8}};
+    for (size_t c = 0; c < count; c++) {
         uint32_t M = shapes[c][0], K = shapes[c][1], NO = shapes[c][2], g = shapes[c][3];
         size_t nx = (size_t)M * g * K, nw = (size_t)g * NO * K, ny = (size_t)M * g * NO;
         uint64_t np = rm_gemm_packed_count(g, NO, K);
@@ -232,8 +231,8 @@ static void fp16_weights(void **state) {
         p.w16 = true;
         rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
                               ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
-        for (size_t t = 0; t < TS_TILE_COUNT; t++) {
-            p.tile_m = ts_tiles[t];
+        for (size_t t = 0; t < config_count(); t++) {
+            configure(&p, t);
             rm_dispatch d;
             repmlp_status st = rm_gemm_prepare(ts_ctx, &p, &d);
             if (st == REPMLP_ERROR_TOO_LARGE && variant == RM_GEMM_TEXEL) {
@@ -253,6 +252,137 @@ static void fp16_weights(void **state) {
     }
 }
 
+/* fp16 weights (rm_gemm_pack_f16): the kernels must compute exactly the fp32 GEMM of the
+ * rounded weights; the rounding itself is checked against the definition. */
+static void fp16_weights(void **state) {
+    variant = *(rm_gemm_variant *)*state;
+    if (variant == RM_GEMM_STORAGE && !ts_ctx->caps.storage_16bit) {
+        ts_skip("fp16 weights through storage buffers need 16-bit storage, which %s lacks (the "
+                "texel variant is still tested here)",
+                ts_ctx->info.name);
+    }
+    assert_int_equal(rm_f32_to_f16(1.0f), 0x3c00);
+    assert_int_equal(rm_f32_to_f16(-2.5f), 0xc100);
+    assert_int_equal(rm_f32_to_f16(65504.0f), 0x7bff);
+    assert_int_equal(rm_f32_to_f16(65520.0f), 0x7c00);        /* rounds up to infinity */
+    assert_int_equal(rm_f32_to_f16(1.0f + 0x1p-11f), 0x3c00); /* tie: to even */
+    assert_int_equal(rm_f32_to_f16(1.0f + 0x1p-10f + 0x1p-11f), 0x3c02);
+    assert_int_equal(rm_f32_to_f16(0x1p-24f), 0x0001); /* smallest subnormal */
+    assert_int_equal(rm_f32_to_f16(0x1p-14f), 0x0400); /* smallest normal */
+    fp16_cases(3);
+}
+
+/* The full epilogue: y = act((x @ w + b) * s[m / rows_per_scale, col] + r[m, col]), the scale
+ * read through its own maps (a gate per row block and column, as RepMLPNet's per image and
+ * channel). */
+static void epilogue(uint32_t M, uint32_t K, uint32_t NO, uint32_t g, uint32_t rows_per_scale,
+                     rm_activation act) {
+    uint32_t cols = g * NO, srows = (M + rows_per_scale - 1) / rows_per_scale;
+    size_t nx = (size_t)M * g * K, nw = (size_t)cols * K, ny = (size_t)M * cols;
+    size_t ns = (size_t)srows * cols;
+    float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(cols * 4), *sc = malloc(ns * 4);
+    float *r = malloc(ny * 4), *y = malloc(ny * 4);
+    double *want = malloc(ny * 8);
+    ts_rng rng = ts_rng_make(M * 5 + K * 3 + NO + g * 7 + rows_per_scale + act);
+    ts_fill(&rng, x, nx, -1.0f, 1.0f);
+    ts_fill(&rng, w, nw, -0.5f, 0.5f);
+    ts_fill(&rng, b, cols, -0.5f, 0.5f);
+    ts_fill(&rng, sc, ns, 0.0f, 1.0f);
+    ts_fill(&rng, r, ny, -1.0f, 1.0f);
+    ref_gemm(x, w, b, M, K, NO, g, 0, want);
+    for (uint32_t m = 0; m < M; m++)
+        for (uint32_t n = 0; n < cols; n++) {
+            double *v = &want[(size_t)m * cols + n];
+            *v = *v * sc[(m / rows_per_scale) * cols + n] + r[(size_t)m * cols + n];
+        }
+    ref_activate(want, ny, (ref_act)act);
+    rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bw = ts_weight_buffer(ts_ctx, w, g, NO, K);
+    rm_buffer bb = ts_buffer_from(ts_ctx, b, cols), bs = ts_buffer_from(ts_ctx, sc, ns);
+    rm_buffer br = ts_buffer_from(ts_ctx, r, ny), by = ts_buffer_from(ts_ctx, NULL, ny);
+    rm_gemm_params p = rm_gemm_row_major(M, K, NO, g);
+    p.variant = variant;
+    p.ep = (rm_epilogue){.has_bias = true,
+                         .has_scale = true,
+                         .has_residual = true,
+                         .act = act,
+                         .s_rows = {{rows_per_scale, 0, 0}, {0, cols, 0, 0}},
+                         .s_cols = rm_map_stride(1)};
+    rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
+                          ts_bind(&bx), ts_bind(&bs), ts_bind(&br)};
+    for (size_t t = 0; t < config_count(); t++) {
+        configure(&p, t);
+        rm_dispatch d;
+        assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
+        double err = ts_run_compare(ts_ctx, &d, bind, &by, y, want, ny, NULL);
+        print_message("gemm epilogue %s tile %u M=%u K=%u N=%u g=%u rows/scale=%u act=%d: max rel "
+                      "error %.3g\n",
+                      variant_name(), p.tile_m, M, K, NO, g, rows_per_scale, act, err);
+        assert_true(err < GEMM_TOLERANCE);
+    }
+    ts_destroy_buffers(ts_ctx, &bx, &bw, &bb, &bs, &br, &by, NULL);
+    free(x), free(w), free(b), free(sc), free(r), free(y), free(want);
+}
+
+static void epilogues(void **state) {
+    variant = *(rm_gemm_variant *)*state;
+    epilogue(5, 13, 7, 2, 2, RM_ACT_GELU);
+    epilogue(3, 97, 70, 1, 1, RM_ACT_SIGMOID);
+}
+
+/* Whether row v runs here: a row this device cannot take (no subgroup arithmetic, no 16-bit
+ * storage, a workgroup or shared memory over its limits) is a loud skip naming the reason. */
+static bool row_runs_here(const rm_gemm_kernel_variant *v) {
+    rm_gemm_params p = rm_gemm_row_major(1, 1, 1, 1);
+    p.force = v;
+    p.w16 = v->weights == RM_GEMM_WEIGHTS_F16;
+    rm_dispatch d;
+    repmlp_status st = rm_gemm_prepare(ts_ctx, &p, &d);
+    if (st == REPMLP_ERROR_UNSUPPORTED) {
+        ts_skip_note("gemm kernel %s on %s: %s", rm_shader(v->shader)->name, ts_ctx->info.name,
+                     repmlp_last_error());
+        return false;
+    }
+    assert_int_equal(st, REPMLP_OK);
+    return true;
+}
+
+/* Every row of an algorithm other than the register tile (whose rows the cases above choose
+ * through tile_m), forced over the small cases: odd sizes, groups, the partition maps with the
+ * addend at every k and through the run sums, the full epilogue, fp16 weights. */
+static void algorithms(void **state) {
+    (void)state;
+    uint32_t rows = 0;
+    for (uint32_t i = 0; i < rm_gemm_kernel_variant_count; i++) {
+        const rm_gemm_kernel_variant *v = &rm_gemm_kernel_variants[i];
+        if (v->kernel != RM_GEMM_KERNEL_GEMM || v->algorithm == RM_GEMM_ALGORITHM_REGISTER)
+            continue;
+        rows++;
+        if (!row_runs_here(v)) continue;
+        forced = v;
+        variant = v->path == RM_OPERAND_TEXEL ? RM_GEMM_TEXEL : RM_GEMM_STORAGE;
+        if (v->weights == RM_GEMM_WEIGHTS_F32) {
+            plain(1, 1, 1, 1, false, false);
+            plain(3, 7, 1, 1, true, true);
+            plain(49, 97, 3, 1, false, true);
+            plain(2, 1, 1, 64, true, false);
+            partition_maps(1, 2, 2, 3, 3, 1, 1, 1, true);
+            epilogue(3, 97, 70, 1, 1, RM_ACT_SIGMOID);
+        }
+        /* The texel rows differ from the storage rows only in how they load (LOAD_X, LOAD_W4,
+         * LOAD_V): the cases that cover every load and store (a pipeline costs SwiftShader up
+         * to ~1 s to compile). */
+        if (v->weights != RM_GEMM_WEIGHTS_F16) {
+            plain(7, 49, 97, 1, true, false);
+            plain(5, 3, 7, 2, true, false);
+            partition_maps(2, 4, 6, 14, 14, 7, 7, 2, true);
+            epilogue(5, 13, 7, 2, 2, RM_ACT_GELU);
+        }
+        if (v->weights != RM_GEMM_WEIGHTS_F32) fp16_cases(2);
+        forced = NULL;
+    }
+    assert_true(rows > 0); /* the list has such rows: this test must not pass empty */
+}
+
 int main(void) {
     static rm_gemm_variant storage = RM_GEMM_STORAGE, texel = RM_GEMM_TEXEL;
     const struct CMUnitTest tests[] = {
@@ -264,6 +394,9 @@ int main(void) {
         cmocka_unit_test_prestate(partitions, &texel),
         cmocka_unit_test_prestate(fp16_weights, &storage),
         cmocka_unit_test_prestate(fp16_weights, &texel),
+        cmocka_unit_test_prestate(epilogues, &storage),
+        cmocka_unit_test_prestate(epilogues, &texel),
+        cmocka_unit_test(algorithms),
     };
     return ts_exit_code(
         cmocka_run_group_tests(tests, ts_group_context_open, ts_group_context_close));

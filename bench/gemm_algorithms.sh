@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Prints a bench/RESULTS.md section: the GEMM-core algorithms (shaders/shader_list.h) side by
+# side, each forced and measured alternately in one run per problem and driver
+# (`repmlp-bench --gemm M N K --variant storage --kernels ...`, best of 5, GFLOP/s), with the
+# row tile the built-in choice takes for M. Needs a build (build/bin; REPMLP_BIN overrides).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${REPMLP_BIN:-build/bin}
+lvp=$(ls /usr/share/vulkan/icd.d/lvp_icd.*.json | head -1)
+swr=/usr/lib/chromium/vk_swiftshader_icd.json
+echo "GEMM-core algorithms, storage-buffer operands, fp32 weights, each row forced and measured"
+echo "alternately in one run (\`repmlp-bench --gemm M N K --variant storage --kernels"
+echo "gemm_mT,gemm_coalesced_mT,gemm_sgemv_mT,gemm_splitk_mT\`, T the row tile chosen for M, best"
+echo "of 5; GFLOP/s): register tile / coalesced / subgroup GEMV / split-K"
+echo
+echo "| problem | tile | lavapipe | SwiftShader |"
+echo "| --- | --- | --- | --- |"
+for M in 1 8 64 512; do
+  for NK in 512 3136; do
+    T=8
+    if [ "$M" -lt 4 ]; then T=1; elif [ "$M" -lt 12 ]; then T=4; fi
+    kernels=gemm_m$T,gemm_coalesced_m$T,gemm_sgemv_m$T,gemm_splitk_m$T
+    # About 1 GFLOP per dispatch or more: one dispatch per timing.
+    repeat=$((M * NK * NK > 500000000 ? 1 : 20))
+    row=""
+    for icd in "$lvp" "$swr"; do
+      r=$(VK_ICD_FILENAMES=$icd "$bin/repmlp-bench" --gemm "$M" "$NK" "$NK" --variant storage \
+        --kernels "$kernels" --repeat "$repeat" | grep -oE "[0-9.]+ GFLOP/s" | awk '{print $1}' |
+        paste -sd/ | sed 's|/| / |g')
+      row="$row | $r"
+    done
+    echo "| M=$M N=$NK K=$NK | $T$row |"
+  done
+done
