@@ -262,7 +262,7 @@ void main() {
 #endif // RM_ALGORITHM_MAIN
 
 // Other algorithms (shaders/shader_list.h rows define RM_ALGORITHM_MAIN and one of these).
-#ifdef RM_ALGORITHM_COALESCED
+#if defined(RM_ALGORITHM_COALESCED) || defined(RM_ALGORITHM_NARROW)
 #include "gemm_main_coalesced.glsl"
 #endif
 #ifdef RM_ALGORITHM_SUBGROUP_GEMV

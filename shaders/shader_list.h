@@ -16,7 +16,8 @@
  *     TEXEL (A, W and V through texel buffers); weights F32 | F16 | ANY (texel views convert
  *     either); algorithm REGISTER (a TM x 8 register tile per invocation), COALESCED (the same
  *     tile, lanes on interleaved vec4 columns), SUBGROUP_GEMV (K split over a subgroup's lanes,
- *     subgroupAdd), SPLIT_K (K split over a workgroup, reduced in shared memory); tile = TM
+ *     subgroupAdd), SPLIT_K (K split over a workgroup, reduced in shared memory), NARROW (a
+ *     TM x 4 coalesced tile: fewer accumulators); tile = TM
  *     rows. Rows of another algorithm define RM_ALGORITHM_MAIN and RM_ALGORITHM_<ALGORITHM>.
  * defines: space-separated NAME=VALUE, or - for none. */
 #ifndef RM_SHADER_LIST_H
@@ -62,6 +63,12 @@ RM_GEMM_SHADER(GEMM_SPLITK_TEXEL_M8, gemm_splitk_texel_m8, gemm.comp, TM=8 RM_TE
 RM_GEMM_SHADER(GEMM_SPLITK_W16_M1, gemm_splitk_w16_m1, gemm.comp, TM=1 RM_W16=1 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_SPLIT_K=1, GEMM, STORAGE, F16, SPLIT_K, 1) \
 RM_GEMM_SHADER(GEMM_SPLITK_W16_M4, gemm_splitk_w16_m4, gemm.comp, TM=4 RM_W16=1 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_SPLIT_K=1, GEMM, STORAGE, F16, SPLIT_K, 4) \
 RM_GEMM_SHADER(GEMM_SPLITK_W16_M8, gemm_splitk_w16_m8, gemm.comp, TM=8 RM_W16=1 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_SPLIT_K=1, GEMM, STORAGE, F16, SPLIT_K, 8) \
+RM_GEMM_SHADER(GEMM_NARROW_M4, gemm_narrow_m4, gemm.comp, TM=4 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_NARROW=1, GEMM, STORAGE, F32, NARROW, 4) \
+RM_GEMM_SHADER(GEMM_NARROW_M8, gemm_narrow_m8, gemm.comp, TM=8 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_NARROW=1, GEMM, STORAGE, F32, NARROW, 8) \
+RM_GEMM_SHADER(GEMM_NARROW_TEXEL_M4, gemm_narrow_texel_m4, gemm.comp, TM=4 RM_TEXEL=1 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_NARROW=1, GEMM, TEXEL, ANY, NARROW, 4) \
+RM_GEMM_SHADER(GEMM_NARROW_TEXEL_M8, gemm_narrow_texel_m8, gemm.comp, TM=8 RM_TEXEL=1 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_NARROW=1, GEMM, TEXEL, ANY, NARROW, 8) \
+RM_GEMM_SHADER(GEMM_NARROW_W16_M4, gemm_narrow_w16_m4, gemm.comp, TM=4 RM_W16=1 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_NARROW=1, GEMM, STORAGE, F16, NARROW, 4) \
+RM_GEMM_SHADER(GEMM_NARROW_W16_M8, gemm_narrow_w16_m8, gemm.comp, TM=8 RM_W16=1 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_NARROW=1, GEMM, STORAGE, F16, NARROW, 8) \
 RM_GEMM_SHADER(CONV_M1, conv_m1, conv.comp, TM=1, CONV, STORAGE, F32, REGISTER, 1) \
 RM_GEMM_SHADER(CONV_M4, conv_m4, conv.comp, TM=4, CONV, STORAGE, F32, REGISTER, 4) \
 RM_GEMM_SHADER(CONV_M8, conv_m8, conv.comp, TM=8, CONV, STORAGE, F32, REGISTER, 8) \
@@ -98,6 +105,12 @@ RM_GEMM_SHADER(CONV_SPLITK_TEXEL_M8, conv_splitk_texel_m8, conv.comp, TM=8 RM_TE
 RM_GEMM_SHADER(CONV_SPLITK_W16_M1, conv_splitk_w16_m1, conv.comp, TM=1 RM_W16=1 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_SPLIT_K=1, CONV, STORAGE, F16, SPLIT_K, 1) \
 RM_GEMM_SHADER(CONV_SPLITK_W16_M4, conv_splitk_w16_m4, conv.comp, TM=4 RM_W16=1 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_SPLIT_K=1, CONV, STORAGE, F16, SPLIT_K, 4) \
 RM_GEMM_SHADER(CONV_SPLITK_W16_M8, conv_splitk_w16_m8, conv.comp, TM=8 RM_W16=1 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_SPLIT_K=1, CONV, STORAGE, F16, SPLIT_K, 8) \
+RM_GEMM_SHADER(CONV_NARROW_M4, conv_narrow_m4, conv.comp, TM=4 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_NARROW=1, CONV, STORAGE, F32, NARROW, 4) \
+RM_GEMM_SHADER(CONV_NARROW_M8, conv_narrow_m8, conv.comp, TM=8 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_NARROW=1, CONV, STORAGE, F32, NARROW, 8) \
+RM_GEMM_SHADER(CONV_NARROW_TEXEL_M4, conv_narrow_texel_m4, conv.comp, TM=4 RM_TEXEL=1 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_NARROW=1, CONV, TEXEL, ANY, NARROW, 4) \
+RM_GEMM_SHADER(CONV_NARROW_TEXEL_M8, conv_narrow_texel_m8, conv.comp, TM=8 RM_TEXEL=1 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_NARROW=1, CONV, TEXEL, ANY, NARROW, 8) \
+RM_GEMM_SHADER(CONV_NARROW_W16_M4, conv_narrow_w16_m4, conv.comp, TM=4 RM_W16=1 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_NARROW=1, CONV, STORAGE, F16, NARROW, 4) \
+RM_GEMM_SHADER(CONV_NARROW_W16_M8, conv_narrow_w16_m8, conv.comp, TM=8 RM_W16=1 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_NARROW=1, CONV, STORAGE, F16, NARROW, 8) \
 RM_SHADER(MAXPOOL, maxpool, maxpool.comp, -, 2, 32, 0, 0, 0) \
 RM_SHADER(AFFINE, affine, affine.comp, -, 4, 12, 0, 0, 0) \
 RM_SHADER(GATHER, gather, gather.comp, -, 3, 4, 0, 0, 0) \

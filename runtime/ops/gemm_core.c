@@ -82,6 +82,7 @@ static const rm_gemm_plan_fn plans[RM_GEMM_ALGORITHM_COUNT] = {
     [RM_GEMM_ALGORITHM_COALESCED] = rm_gemm_plan_coalesced,
     [RM_GEMM_ALGORITHM_SUBGROUP_GEMV] = rm_gemm_plan_subgroup_gemv,
     [RM_GEMM_ALGORITHM_SPLIT_K] = rm_gemm_plan_split_k,
+    [RM_GEMM_ALGORITHM_NARROW] = rm_gemm_plan_narrow,
 };
 
 /* Whether row v can run this problem on this device: its kernel, weight type and operand

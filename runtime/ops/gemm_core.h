@@ -49,6 +49,9 @@ repmlp_status rm_gemm_plan_coalesced(repmlp_context *ctx, const rm_gemm_core *c,
 repmlp_status rm_gemm_plan_subgroup_gemv(repmlp_context *ctx, const rm_gemm_core *c,
                                          const rm_gemm_kernel_variant *v, uint32_t *spec,
                                          uint64_t grid[3]);
+repmlp_status rm_gemm_plan_narrow(repmlp_context *ctx, const rm_gemm_core *c,
+                                  const rm_gemm_kernel_variant *v, uint32_t *spec,
+                                  uint64_t grid[3]);
 repmlp_status rm_gemm_plan_split_k(repmlp_context *ctx, const rm_gemm_core *c,
                                    const rm_gemm_kernel_variant *v, uint32_t *spec,
                                    uint64_t grid[3]);
