@@ -22,12 +22,13 @@ for M in 1 8 64 512; do
     if [ "$M" -lt 4 ]; then T=1; elif [ "$M" -lt 12 ]; then T=4; fi
     U=$((T < 4 ? 4 : T))
     kernels=gemm_m$T,gemm_coalesced_m$T,gemm_sgemv_m$T,gemm_splitk_m$T,gemm_narrow_m$U
-    # About 1 GFLOP per dispatch or more: one dispatch per timing.
-    repeat=$((M * NK * NK > 500000000 ? 1 : 20))
+    # Up to 20 dispatches per timing, about 50 MFLOP at most.
+    repeat=$((25000000 / (M * NK * NK)))
+    repeat=$((repeat < 1 ? 1 : repeat > 20 ? 20 : repeat))
     row=""
     for icd in "$lvp" "$swr"; do
-      # SwiftShader takes minutes per dispatch at M=512, N=K=3136 (and 25 are timed).
-      if [ "$icd" = "$swr" ] && [ $((M * NK * NK)) -gt 2000000000 ]; then
+      # SwiftShader takes 10 s or more per dispatch from M=64, N=K=3136 (and 25 are timed).
+      if [ "$icd" = "$swr" ] && [ $((M * NK * NK)) -gt 200000000 ]; then
         row="$row | not run"
         continue
       fi
