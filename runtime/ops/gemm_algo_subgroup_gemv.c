@@ -12,8 +12,9 @@ repmlp_status rm_gemm_plan_subgroup_gemv(repmlp_context *ctx, const rm_gemm_core
     const rm_device_caps *caps = &ctx->caps;
     if (!caps->subgroup_arithmetic)
         return rm_fail(REPMLP_ERROR_UNSUPPORTED,
-                       "%s: the subgroup GEMV needs subgroup arithmetic, which %s lacks", c->name,
-                       ctx->info.name);
+                       "%s: the subgroup GEMV needs subgroup arithmetic, which %s lacks (device "
+                       "profile %s)",
+                       c->name, ctx->info.name, caps->profile);
     uint32_t sg = caps->subgroup_size;
     if (!sg || sg > caps->max_workgroup_invocations || sg > caps->max_workgroup_size[0])
         return rm_fail(REPMLP_ERROR_UNSUPPORTED,
