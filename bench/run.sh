@@ -6,7 +6,8 @@
 #     (`repmlp-bench --unfused`: its BatchNorms, conv branches and permutes as separate ops),
 #   - PyTorch on the CPU, 2 threads, best of three forms of the deploy block
 #     (bench/pytorch_block.py; OpenBLAS, installed here when missing and running as root),
-# then the GEMM kernel's rate per row tile, and a per-op profile.
+# then the GEMM kernel's rate per row tile and per algorithm (bench/gemm_algorithms.sh), and a
+# per-op profile.
 # Needs a build (build/bin; REPMLP_BIN overrides) and Debian's python3-torch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -140,6 +141,8 @@ blas=$(/usr/bin/python3 bench/pytorch_block.py "$work/S3B.fused" --batch 1 --rep
           --repeat 1 | grep -oE "[0-9.]+ GFLOP/s" | awk '{print $1}' | paste -sd/ | sed 's|/| / |g')
     echo "| M=$1 N=$2 K=$3 groups=$4 | $a | $b |"
   done
+  echo
+  REPMLP_BIN=$bin bash bench/gemm_algorithms.sh
   echo
   echo "Per-op profile of S3B at batch 32 on lavapipe, fused then unfused"
   echo "(\`repmlp-bench FUSED --batch 32\`, \`repmlp-bench --unfused TRAIN --config @CFG --batch 32\`):"

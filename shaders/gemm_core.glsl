@@ -30,6 +30,9 @@
 #ifdef RM_W16
 #extension GL_EXT_shader_16bit_storage : require
 #endif
+#ifdef RM_ALGORITHM_SUBGROUP_GEMV
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#endif
 #include "index_map.glsl"
 
 layout(local_size_x_id = 0, local_size_y_id = 1, local_size_z_id = 2) in;
@@ -188,6 +191,12 @@ float w_bias(uint g, uint n) {
     if (W_HALF != 0) b += LOAD_W4(w_vec4_index(g, row + 1, n4))[n % 4] / 2048.0;
     return b;
 }
+#ifdef RM_RUNS
+// The vec4 index of run r's sums for columns n .. n+3.
+uint w_run_vec4_index(uint g, uint r, uint n) {
+    return w_vec4_index(g, K + r, n); // the run sums follow the K weight rows of each block
+}
+#endif
 // The epilogue of one output element: row m, column n of group g, from its accumulated sum.
 void store_element(uint g, uint m, uint n, float sum) {
     if (m >= p.M || n >= NO) return;
@@ -287,3 +296,14 @@ void main() {
     }
 }
 #endif // RM_ALGORITHM_MAIN
+
+// Other algorithms (shaders/shader_list.h rows define RM_ALGORITHM_MAIN and one of these).
+#if defined(RM_ALGORITHM_COALESCED) || defined(RM_ALGORITHM_NARROW)
+#include "gemm_main_coalesced.glsl"
+#endif
+#ifdef RM_ALGORITHM_SUBGROUP_GEMV
+#include "gemm_main_subgroup_gemv.glsl"
+#endif
+#ifdef RM_ALGORITHM_SPLIT_K
+#include "gemm_main_split_k.glsl"
+#endif

@@ -352,6 +352,64 @@ static void four_buffer_pipelines(void **state) {
     }
 }
 
+/* Under each profile (128 invocations, 16 KiB shared memory, no subgroup arithmetic) every
+ * texel row of the other GEMM algorithms either plans within the limits and computes the right
+ * thing, or (the subgroup GEMV) is refused naming subgroup arithmetic. */
+static void algorithms_within_profiles(void **state) {
+    (void)state;
+    uint32_t M = 7, K = 97, NO = 70, G = 2;
+    size_t nx = (size_t)M * K * G, nw = (size_t)G * NO * K, ny = (size_t)M * NO * G;
+    float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(G * NO * 4), *y = malloc(ny * 4);
+    double *want = malloc(ny * 8);
+    ts_rng rng = ts_rng_make(11);
+    ts_fill(&rng, x, nx, -1, 1);
+    ts_fill(&rng, w, nw, -1, 1);
+    ts_fill(&rng, b, G * NO, -1, 1);
+    ref_gemm(x, w, b, M, K, NO, G, 0, want);
+    for (size_t p = 0; p < 2; p++) {
+        repmlp_context *ctx = context(profiles[p], NULL);
+        rm_buffer bx = ts_buffer_from(ctx, x, nx);
+        rm_buffer bw = ts_weight_buffer(ctx, w, b, G, NO, K), by = ts_buffer_from(ctx, NULL, ny);
+        rm_binding ops[RM_GEMM_OPERANDS] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bx), ts_bind(&by),
+                                            ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
+        uint32_t planned = 0;
+        for (uint32_t i = 0; i < rm_gemm_kernel_variant_count; i++) {
+            const rm_gemm_kernel_variant *v = &rm_gemm_kernel_variants[i];
+            if (v->kernel != RM_GEMM_KERNEL_GEMM || v->path != RM_OPERAND_TEXEL ||
+                v->algorithm == RM_GEMM_ALGORITHM_REGISTER)
+                continue;
+            rm_gemm_params g = rm_gemm_row_major(M, K, NO, G);
+            g.has_bias = true;
+            g.force = v;
+            rm_dispatch d;
+            repmlp_status st = rm_gemm_prepare(ctx, &g, &d);
+            const char *name = rm_shader(v->shader)->name;
+            if (v->algorithm == RM_GEMM_ALGORITHM_SUBGROUP_GEMV) {
+                assert_int_equal(st, REPMLP_ERROR_UNSUPPORTED);
+                print_message("%s: %s: %s\n", profiles[p], name, repmlp_last_error());
+                assert_non_null(strstr(repmlp_last_error(), "subgroup arithmetic"));
+                continue;
+            }
+            if (st != REPMLP_OK) fail_msg("%s: %s: %s", profiles[p], name, repmlp_last_error());
+            const uint32_t *wg = d.pipeline->spec;
+            assert_true(wg[0] * wg[1] * wg[2] <= 128);
+            if (v->algorithm == RM_GEMM_ALGORITHM_SPLIT_K) /* 8 lanes x slices x TM x 2 vec4s */
+                assert_true(wg[1] * 8u * v->tile_m * 2u * 16u <= 16384);
+            rm_binding bind[RM_MAX_BINDINGS];
+            ts_gemm_bindings(ctx, &d, ops, bind);
+            double err = ts_run_compare(ctx, &d, bind, &by, y, want, ny, NULL);
+            print_message("%s: %s workgroup %ux%ux%u: max rel error %.3g\n", profiles[p], name,
+                          wg[0], wg[1], wg[2], err);
+            assert_true(err < 1e-5);
+            planned++;
+        }
+        assert_true(planned > 0);
+        ts_destroy_buffers(ctx, &bx, &bw, &by, NULL);
+        ts_context_done(ctx);
+    }
+    free(x), free(w), free(b), free(y), free(want);
+}
+
 /* A buffer over the profile's allocation limit is refused before any Vulkan call. */
 static void allocation_limit(void **state) {
     (void)state;
@@ -505,6 +563,7 @@ int main(void) {
         cmocka_unit_test_teardown(unknown_profile, env_teardown),
         cmocka_unit_test_teardown(small_ops_run, env_teardown),
         cmocka_unit_test_teardown(four_buffer_pipelines, env_teardown),
+        cmocka_unit_test_teardown(algorithms_within_profiles, env_teardown),
         cmocka_unit_test_teardown(allocation_limit, env_teardown),
         cmocka_unit_test_teardown(operand_path, env_teardown),
         cmocka_unit_test_teardown(operand_path_faults, env_teardown),

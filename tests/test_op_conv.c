@@ -1,7 +1,8 @@
 /* conv (implicit GEMM) vs the C reference: the kernel shapes the networks use (7x7/s2/p3
  * stem, 3x3/p1 with stride 1 and 2, 1x1 pointwise and strided, 2x2/s2 and 4x4/s4 patch
  * embeddings), grouped convs, odd sizes, bias, activations and a residual, with both operand
- * variants. */
+ * variants; every row of the other algorithms (rm_gemm_kernel_variants) forced over a subset,
+ * with fp16 weights where the row reads them. */
 #include "test_support.h"
 
 #include <stdlib.h>
@@ -11,6 +12,9 @@
 
 static rm_gemm_variant variant;
 static bool split; /* cut every weight into one dispatch per panel block */
+/* When set, each case runs this conv row (its gemm twin for pointwise convs) instead of every
+ * row tile of the built-in choice; fp16 weights when the row reads them. */
+static const rm_gemm_kernel_variant *forced;
 
 typedef struct conv_case {
     uint32_t N, C, H, W, O, k, stride, pad, groups;
@@ -37,16 +41,27 @@ static void check(const conv_case *t) {
     ts_fill(&rng, b, t->O, -0.5f, 0.5f);
     ts_fill(&rng, r, ny, -1.0f, 1.0f);
     for (size_t i = 0; i < nx; i++) xd[i] = x[i];
-    for (size_t i = 0; i < nw; i++) wd[i] = w[i];
+    bool w16 = forced && forced->weights == RM_GEMM_WEIGHTS_F16;
+    for (size_t i = 0; i < nw; i++) wd[i] = w16 ? rm_f16_to_f32(rm_f32_to_f16(w[i])) : w[i];
     for (size_t i = 0; i < t->O; i++) bd[i] = b[i];
     ref_conv2d_rect(xd, t->N, t->C, t->H, t->W, wd, t->bias ? bd : NULL, t->O, t->k, kw, t->stride,
                     sw, t->pad, t->pad, t->groups, REF_ACT_NONE, want);
     for (size_t i = 0; i < ny; i++) want[i] += t->residual ? r[i] : 0.0;
     ref_activate(want, ny, (ref_act)t->act);
 
-    rm_buffer bx = ts_buffer_from(ts_ctx, x, nx),
-              bw = ts_weight_buffer(ts_ctx, w, b, t->groups, t->O / t->groups,
-                                    (uint32_t)(nw / t->O));
+    uint32_t K = (uint32_t)(nw / t->O), NO = t->O / t->groups;
+    rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bw;
+    if (w16) {
+        uint64_t np = rm_gemm_packed_count(t->groups, NO, K, 0, true);
+        float *scratch = malloc(rm_gemm_block_rows(K, 0, false) * RM_GEMM_PANEL * 4);
+        uint16_t *packed = malloc(np * 2);
+        assert_true(rm_gemm_pack_f16(w, b, t->groups, NO, K, 0, scratch, packed));
+        bw = ts_buffer_from(ts_ctx, (const float *)packed, (size_t)np / 2);
+        free(scratch);
+        free(packed);
+    } else {
+        bw = ts_weight_buffer(ts_ctx, w, b, t->groups, NO, K);
+    }
     rm_buffer br = ts_buffer_from(ts_ctx, r, ny);
     rm_buffer by = ts_buffer_from(ts_ctx, NULL, ny);
     rm_conv_params p = {.N = t->N,
@@ -63,15 +78,17 @@ static void check(const conv_case *t) {
                         .groups = t->groups,
                         .ep = {.has_bias = t->bias, .has_residual = t->residual, .act = t->act},
                         .variant = variant,
+                        .w16 = w16,
+                        .force = forced,
                         /* split: one weight block per dispatch */
                         .split_bytes =
-                            split ? rm_gemm_block_bytes((uint32_t)(nw / t->O), 0, false) : 0};
+                            split ? rm_gemm_block_bytes((uint32_t)(nw / t->O), 0, w16) : 0};
     uint32_t blocks = t->groups * ((t->O / t->groups + RM_GEMM_PANEL - 1) / RM_GEMM_PANEL);
     /* R is read through AUX; V and S are not read (X stands in). */
     rm_binding ops[RM_GEMM_OPERANDS] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bx), ts_bind(&by),
                                         ts_bind(&bx), ts_bind(&bx), ts_bind(&br)};
-    for (size_t i = 0; i < TS_TILE_COUNT; i++) {
-        p.tile_m = ts_tiles[i];
+    for (size_t i = 0; i < (forced ? 1 : TS_TILE_COUNT); i++) {
+        p.tile_m = forced ? 0 : ts_tiles[i];
         rm_dispatch d;
         repmlp_status st = rm_conv_prepare(ts_ctx, &p, &d);
         if (st != REPMLP_OK) fail_msg("%s", repmlp_last_error());
@@ -81,10 +98,12 @@ static void check(const conv_case *t) {
         double err = ts_run_compare(ts_ctx, &d, bind, &by, y, want, ny, NULL);
         print_message("conv %s tile %u N=%u C=%u %ux%u O=%u k=%u s=%u p=%u g=%u act=%d bias=%d "
                       "res=%d parts=%u: max rel error %.3g\n",
-                      variant == RM_GEMM_TEXEL ? "texel" : "storage", p.tile_m, t->N, t->C, t->H,
-                      t->W, t->O, t->k, t->stride, t->pad, t->groups, t->act, t->bias, t->residual,
-                      rm_dispatch_sets(&d), err);
-        assert_true(err < 5e-6); /* worst measured 7.3e-7, both drivers (2026-11-30) */
+                      forced                     ? rm_shader(forced->shader)->name
+                      : variant == RM_GEMM_TEXEL ? "texel"
+                                                 : "storage",
+                      p.tile_m, t->N, t->C, t->H, t->W, t->O, t->k, t->stride, t->pad, t->groups,
+                      t->act, t->bias, t->residual, rm_dispatch_sets(&d), err);
+        assert_true(err < 5e-6); /* worst measured 1.0e-6 (forced rows), 7.3e-7 (tiles) */
     }
     ts_destroy_buffers(ts_ctx, &bx, &bw, &br, &by, NULL);
     free(x);
@@ -129,6 +148,57 @@ static void split_weights(void **state) {
     split = false;
 }
 
+/* Whether conv row v runs here: one this device cannot take is a loud skip with the reason. */
+static bool row_runs_here(const rm_gemm_kernel_variant *v) {
+    rm_conv_params p = {.N = 1,
+                        .C = 1,
+                        .H = 3,
+                        .W = 3,
+                        .O = 1,
+                        .kh = 3,
+                        .kw = 3,
+                        .sh = 1,
+                        .sw = 1,
+                        .groups = 1,
+                        .force = v,
+                        .w16 = v->weights == RM_GEMM_WEIGHTS_F16};
+    rm_dispatch d;
+    repmlp_status st = rm_conv_prepare(ts_ctx, &p, &d);
+    if (st == REPMLP_ERROR_UNSUPPORTED) {
+        ts_skip_note("conv kernel %s on %s: %s", rm_shader(v->shader)->name, ts_ctx->info.name,
+                     repmlp_last_error());
+        return false;
+    }
+    assert_int_equal(st, REPMLP_OK);
+    return true;
+}
+
+/* Every conv row of an algorithm other than the register tile, forced over the small cases:
+ * padding, strides, groups, a pointwise conv (the gemm twin), a residual, every activation. */
+static void algorithms(void **state) {
+    (void)state;
+    static const conv_case small[] = {
+        {2, 5, 7, 9, 7, 3, 1, 1, 1, RM_ACT_RELU, true, false, 0, 0},
+        {1, 6, 13, 13, 9, 3, 2, 1, 3, RM_ACT_NONE, true, false, 0, 0},
+        {2, 12, 7, 7, 20, 1, 1, 0, 1, RM_ACT_NONE, true, true, 0, 0},
+        {1, 2, 3, 3, 3, 5, 1, 2, 1, RM_ACT_GELU, true, true, 0, 0},
+        {1, 97, 5, 3, 49, 3, 1, 1, 1, RM_ACT_SIGMOID, true, true, 0, 0},
+    };
+    uint32_t rows = 0;
+    for (uint32_t i = 0; i < rm_gemm_kernel_variant_count; i++) {
+        const rm_gemm_kernel_variant *v = &rm_gemm_kernel_variants[i];
+        if (v->kernel != RM_GEMM_KERNEL_CONV || v->algorithm == RM_GEMM_ALGORITHM_REGISTER)
+            continue;
+        rows++;
+        if (!row_runs_here(v)) continue;
+        forced = v;
+        variant = v->path == RM_OPERAND_TEXEL ? RM_GEMM_TEXEL : RM_GEMM_STORAGE;
+        for (size_t c = 0; c < sizeof small / sizeof small[0]; c++) check(&small[c]);
+        forced = NULL;
+    }
+    assert_true(rows > 0); /* the list has such rows: this test must not pass empty */
+}
+
 static void errors(void **state) {
     (void)state;
     rm_dispatch d;
@@ -146,6 +216,7 @@ int main(void) {
         cmocka_unit_test_prestate(shapes, &texel),
         cmocka_unit_test(split_weights),
         cmocka_unit_test(errors),
+        cmocka_unit_test(algorithms),
     };
     return ts_exit_code(
         cmocka_run_group_tests(tests, ts_group_context_open, ts_group_context_close));

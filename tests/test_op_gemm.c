@@ -16,8 +16,19 @@
 
 /* Every case runs with both operand variants, so both kernels are checked on every driver. */
 static rm_gemm_variant variant;
+/* When set, each case runs this row of rm_gemm_kernel_variants (forced) instead of every
+ * row tile of the built-in choice. */
+static const rm_gemm_kernel_variant *forced;
 static const char *variant_name(void) {
+    if (forced) return rm_shader(forced->shader)->name;
     return variant == RM_GEMM_TEXEL ? "texel" : "storage";
+}
+static size_t config_count(void) {
+    return forced ? 1 : TS_TILE_COUNT;
+}
+static void configure(rm_gemm_params *p, size_t t) {
+    p->force = forced;
+    p->tile_m = forced ? 0 : ts_tiles[t];
 }
 /* > 0: the cases below cut their weight into bindings of at most this many bytes and must
  * run as split_parts dispatches (rm_gemm_params.split_bytes). */
@@ -50,8 +61,8 @@ static void plain(uint32_t M, uint32_t K, uint32_t NO, uint32_t g, bool bias, bo
     p.split_bytes = split_bytes;
     rm_binding ops[RM_GEMM_OPERANDS] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bx), ts_bind(&by),
                                         ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
-    for (size_t t = 0; t < TS_TILE_COUNT; t++) {
-        p.tile_m = ts_tiles[t];
+    for (size_t t = 0; t < config_count(); t++) {
+        configure(&p, t);
         rm_dispatch d;
         assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
         if (split_bytes) assert_int_equal(d.part_count, split_parts);
@@ -161,8 +172,8 @@ static void partition_maps(uint32_t N, uint32_t C, uint32_t O, uint32_t H, uint3
         p.addend_run = run;
         /* Split: blocks of (K + runs + 1) rows, split_parts per group. */
         p.split_bytes = split_bytes ? rm_gemm_block_bytes(K, run, false) : 0;
-        for (size_t t = 0; t < TS_TILE_COUNT; t++) {
-            p.tile_m = ts_tiles[t];
+        for (size_t t = 0; t < config_count(); t++) {
+            configure(&p, t);
             rm_dispatch d;
             assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
             if (split_bytes) assert_int_equal(d.part_count, split_count(g, NO));
@@ -208,10 +219,10 @@ static void partitions(void **state) {
 /* fp16 weights (rm_gemm_pack_f16): the kernels must compute exactly the fp32 GEMM of the
  * rounded weights plus the fp32 bias (kept as hi + lo halves in the block); the rounding
  * itself is checked against the definition. With split_bytes the fp16 blocks are cut too. */
-static void fp16_cases(void) {
+static void fp16_cases(size_t count) {
     static const uint32_t shapes[][4] = {
-        {1, 97, 49, 1}, {7, 392, 392, 8}, {33, 64, 3, 2}, {5, 30, 200, 3}};
-    for (size_t c = 0; c < 4; c++) {
+        {1, 97, 49, 1}, {33, 64, 3, 2}, {5, 30, 200, 3}, {7, 392, 392, 8}};
+    for (size_t c = 0; c < count; c++) {
         uint32_t M = shapes[c][0], K = shapes[c][1], NO = shapes[c][2], g = shapes[c][3];
         size_t nx = (size_t)M * g * K, nw = (size_t)g * NO * K, ny = (size_t)M * g * NO;
         uint64_t np = rm_gemm_packed_count(g, NO, K, 0, true);
@@ -241,8 +252,8 @@ static void fp16_cases(void) {
         p.split_bytes = split_bytes ? rm_gemm_block_bytes(K, 0, true) * (by_group ? panels : 1) : 0;
         rm_binding ops[RM_GEMM_OPERANDS] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bx), ts_bind(&by),
                                             ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
-        for (size_t t = 0; t < TS_TILE_COUNT; t++) {
-            p.tile_m = ts_tiles[t];
+        for (size_t t = 0; t < config_count(); t++) {
+            configure(&p, t);
             rm_dispatch d;
             repmlp_status st = rm_gemm_prepare(ts_ctx, &p, &d);
             if (st == REPMLP_ERROR_TOO_LARGE && variant == RM_GEMM_TEXEL) {
@@ -282,7 +293,7 @@ static void fp16_weights(void **state) {
     assert_int_equal(rm_f32_to_f16(0x1p-24f), 0x0001); /* smallest subnormal */
     assert_int_equal(rm_f32_to_f16(0x1p-14f), 0x0400); /* smallest normal */
     split_bytes = 0;
-    fp16_cases();
+    fp16_cases(4);
 }
 
 /* The bias of an fp16 block as hi + lo: how much of fp32's precision it keeps (measured), and
@@ -318,8 +329,7 @@ static void fp16_bias(void **state) {
 /* V, S and R together, read through the one AUX binding at their offsets in one buffer (in
  * an order unlike the operands', with gaps), with bias, scale, residual and an activation:
  *   y = act(((x + v) W^T + b) * s + r). */
-static void aux_window(void **state) {
-    variant = *(rm_gemm_variant *)*state;
+static void aux_case(void) {
     const uint32_t M = 37, K = 29, NO = 75, rows_per_scale = 5;
     size_t nx = (size_t)M * K, nw = (size_t)NO * K, ny = (size_t)M * NO;
     size_t ns = (size_t)((M + rows_per_scale - 1) / rows_per_scale) * NO;
@@ -367,8 +377,8 @@ static void aux_window(void **state) {
                brb = {ba.buffer, at_r * 4, ny * 4};
     rm_binding ops[RM_GEMM_OPERANDS] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bx), ts_bind(&by),
                                         bv,           bsb,          brb};
-    for (size_t t = 0; t < TS_TILE_COUNT; t++) {
-        p.tile_m = ts_tiles[t];
+    for (size_t t = 0; t < config_count(); t++) {
+        configure(&p, t);
         rm_dispatch d;
         assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
         rm_binding bind[RM_MAX_BINDINGS];
@@ -388,6 +398,11 @@ static void aux_window(void **state) {
     }
     ts_destroy_buffers(ts_ctx, &bx, &bw, &ba, &by, &bs2, NULL);
     free(x), free(v), free(w), free(b), free(s), free(r), free(y), free(xv), free(want), free(aux);
+}
+
+static void aux_window(void **state) {
+    variant = *(rm_gemm_variant *)*state;
+    aux_case();
 }
 
 /* A weight cut into several dispatches (rm_gemm_params.split_bytes forces small bindings):
@@ -421,7 +436,7 @@ static void split_fp16(void **state) {
         ts_skip("fp16 weights through storage buffers need 16-bit storage, which %s lacks",
                 ts_ctx->info.name);
     split_bytes = 1;
-    fp16_cases();
+    fp16_cases(4);
     split_bytes = 0;
 }
 
@@ -444,6 +459,61 @@ static void split_limits(void **state) {
     assert_int_equal(d.part_count, RM_MAX_PARTS);
 }
 
+/* Whether row v runs here: a row this device cannot take (no subgroup arithmetic, no 16-bit
+ * storage, no fp16 arithmetic, a workgroup or shared memory over its limits, no cooperative
+ * matrices) is a loud skip naming the reason. */
+static bool row_runs_here(const rm_gemm_kernel_variant *v) {
+    rm_gemm_params p = rm_gemm_row_major(1, 1, 1, 1);
+    p.force = v;
+    p.w16 = v->weights == RM_GEMM_WEIGHTS_F16;
+    rm_dispatch d;
+    repmlp_status st = rm_gemm_prepare(ts_ctx, &p, &d);
+    if (st == REPMLP_ERROR_UNSUPPORTED) {
+        ts_skip_note("gemm kernel %s on %s: %s", rm_shader(v->shader)->name, ts_ctx->info.name,
+                     repmlp_last_error());
+        return false;
+    }
+    assert_int_equal(st, REPMLP_OK);
+    return true;
+}
+
+/* Every row of an algorithm other than the register tile (whose rows the cases above choose
+ * through tile_m), forced over the small cases: odd sizes, groups, the partition maps with the
+ * addend at every k and through the run sums, V + S + R through AUX with the full epilogue,
+ * fp16 weights, and a weight cut into parts. */
+static void algorithms(void **state) {
+    (void)state;
+    uint32_t rows = 0;
+    for (uint32_t i = 0; i < rm_gemm_kernel_variant_count; i++) {
+        const rm_gemm_kernel_variant *v = &rm_gemm_kernel_variants[i];
+        if (v->kernel != RM_GEMM_KERNEL_GEMM || v->algorithm == RM_GEMM_ALGORITHM_REGISTER)
+            continue;
+        rows++;
+        if (!row_runs_here(v)) continue;
+        forced = v;
+        variant = v->path == RM_OPERAND_TEXEL ? RM_GEMM_TEXEL : RM_GEMM_STORAGE;
+        if (v->weights == RM_GEMM_WEIGHTS_F32) {
+            plain(1, 1, 1, 1, false, false);
+            plain(3, 7, 1, 1, true, true);
+            plain(49, 97, 3, 1, false, true);
+            plain(2, 1, 1, 64, true, false);
+            partition_maps(1, 2, 2, 3, 3, 1, 1, 1, true);
+        }
+        /* The texel rows differ from the storage rows only in how they load (LOAD_X, LOAD_W4,
+         * LOAD_V): the cases that cover every load and store (a pipeline costs SwiftShader up
+         * to ~1 s to compile). */
+        if (v->weights != RM_GEMM_WEIGHTS_F16) {
+            plain(7, 49, 97, 1, true, false);
+            plain(5, 3, 7, 2, true, false);
+            partition_maps(2, 4, 6, 14, 14, 7, 7, 2, true);
+            aux_case();
+        }
+        if (v->weights != RM_GEMM_WEIGHTS_F32) fp16_cases(2);
+        forced = NULL;
+    }
+    assert_true(rows > 0); /* the list has such rows: this test must not pass empty */
+}
+
 int main(void) {
     static rm_gemm_variant storage = RM_GEMM_STORAGE, texel = RM_GEMM_TEXEL;
     const struct CMUnitTest tests[] = {
@@ -461,6 +531,7 @@ int main(void) {
         cmocka_unit_test(split),
         cmocka_unit_test(split_fp16),
         cmocka_unit_test(split_limits),
+        cmocka_unit_test(algorithms),
     };
     return ts_exit_code(
         cmocka_run_group_tests(tests, ts_group_context_open, ts_group_context_close));

@@ -21,7 +21,11 @@ typedef enum rm_gemm_weights {
     RM_GEMM_WEIGHTS_ANY, /* texel views convert fp32 and fp16 alike */
 } rm_gemm_weights;
 typedef enum rm_gemm_algorithm {
-    RM_GEMM_ALGORITHM_REGISTER, /* a TM x RM_GEMM_TN register tile per invocation */
+    RM_GEMM_ALGORITHM_REGISTER,      /* a TM x RM_GEMM_TN register tile per invocation */
+    RM_GEMM_ALGORITHM_COALESCED,     /* the same tile, lanes on interleaved vec4 columns */
+    RM_GEMM_ALGORITHM_SUBGROUP_GEMV, /* K over a subgroup's lanes, subgroupAdd (few rows) */
+    RM_GEMM_ALGORITHM_SPLIT_K,       /* K over a workgroup, shared-memory reduction */
+    RM_GEMM_ALGORITHM_NARROW,        /* a coalesced TM x 4 tile: fewer accumulators */
     RM_GEMM_ALGORITHM_COUNT
 } rm_gemm_algorithm;
 typedef struct rm_gemm_kernel_variant {

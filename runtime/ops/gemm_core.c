@@ -79,6 +79,10 @@ typedef repmlp_status (*rm_gemm_plan_fn)(repmlp_context *ctx, const rm_gemm_core
                                          uint64_t grid[3]);
 static const rm_gemm_plan_fn plans[RM_GEMM_ALGORITHM_COUNT] = {
     [RM_GEMM_ALGORITHM_REGISTER] = plan_register,
+    [RM_GEMM_ALGORITHM_COALESCED] = rm_gemm_plan_coalesced,
+    [RM_GEMM_ALGORITHM_SUBGROUP_GEMV] = rm_gemm_plan_subgroup_gemv,
+    [RM_GEMM_ALGORITHM_SPLIT_K] = rm_gemm_plan_split_k,
+    [RM_GEMM_ALGORITHM_NARROW] = rm_gemm_plan_narrow,
 };
 
 /* Whether row v can run this problem on this device: its kernel, weight type and operand

@@ -44,6 +44,22 @@ const rm_gemm_kernel_variant *
 rm_gemm_kernel_variant_find(rm_gemm_kernel kernel, rm_operand_path path, rm_gemm_weights weights,
                             rm_gemm_algorithm algorithm, uint32_t tile_m);
 
+/* The plan of each algorithm but the register tile (runtime/ops/gemm_algo_<name>.c): the
+ * workgroup (spec[0..2]) and grid for row v, or REPMLP_ERROR_UNSUPPORTED naming what this
+ * device or shape lacks. */
+repmlp_status rm_gemm_plan_coalesced(repmlp_context *ctx, const rm_gemm_core *c,
+                                     const rm_gemm_kernel_variant *v, uint32_t *spec,
+                                     uint64_t grid[3]);
+repmlp_status rm_gemm_plan_subgroup_gemv(repmlp_context *ctx, const rm_gemm_core *c,
+                                         const rm_gemm_kernel_variant *v, uint32_t *spec,
+                                         uint64_t grid[3]);
+repmlp_status rm_gemm_plan_narrow(repmlp_context *ctx, const rm_gemm_core *c,
+                                  const rm_gemm_kernel_variant *v, uint32_t *spec,
+                                  uint64_t grid[3]);
+repmlp_status rm_gemm_plan_split_k(repmlp_context *ctx, const rm_gemm_core *c,
+                                   const rm_gemm_kernel_variant *v, uint32_t *spec,
+                                   uint64_t grid[3]);
+
 /* spec[0..7) <- map (3 radices, 4 strides). */
 void rm_gemm_put_map(uint32_t *spec, const rm_index_map *m);
 

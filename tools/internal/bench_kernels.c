@@ -6,7 +6,9 @@
  *       R dispatches in one submission, best of 5, as GFLOP/s (the practical peak through
  *       Vulkan on this device). --tiles 0,1,4,8 measures each row tile (0 = the runtime's
  *       choice) alternately in the same run, so they can be compared on a noisy machine;
- *       --variant storage|texel forces the operand path. The limits in effect are printed
+ *       --variant storage|texel forces the operand path; --kernels NAME,... measures those
+ *       GEMM kernel rows instead (shader names of rm_gemm_kernel_variants, e.g.
+ *       gemm_m1,gemm_sgemv_m1), forced, alternately. The limits in effect are printed
  *       first (REPMLP_DEVICE_PROFILE applies).
  */
 #include <stdio.h>
@@ -27,6 +29,8 @@ typedef struct options {
     uint32_t tiles[4];
     int tile_count;
     rm_gemm_variant variant;
+    const rm_gemm_kernel_variant *kernels[16]; /* --kernels: forced rows, measured instead */
+    int kernel_count;
 } options;
 
 static int fail_status(repmlp_status st) {
@@ -42,7 +46,8 @@ static int fail_status(repmlp_status st) {
 
 static void usage(FILE *f) {
     fprintf(f, "usage: repmlp-bench-kernels --gemm M N K [--groups G] [--tiles 0,1,4,8] "
-               "[--variant storage|texel] [--repeat R] [--device SEL] [--json]\n");
+               "[--variant storage|texel] [--kernels NAME,...] [--repeat R] [--device SEL] "
+               "[--json]\n");
 }
 
 static long parse_long(const char *flag, const char *s) {
@@ -71,6 +76,28 @@ static void parse_tiles(const char *s, options *o) {
     }
 }
 
+static void parse_kernels(const char *s, options *o) {
+    o->kernel_count = 0;
+    for (const char *c = s; *c;) {
+        size_t n = strcspn(c, ",");
+        const rm_gemm_kernel_variant *found = NULL;
+        for (uint32_t i = 0; i < rm_gemm_kernel_variant_count && !found; i++) {
+            const char *name = rm_shader(rm_gemm_kernel_variants[i].shader)->name;
+            if (rm_gemm_kernel_variants[i].kernel == RM_GEMM_KERNEL_GEMM && strlen(name) == n &&
+                strncmp(name, c, n) == 0)
+                found = &rm_gemm_kernel_variants[i];
+        }
+        if (!found || o->kernel_count == 16) {
+            fprintf(stderr,
+                    "repmlp-bench-kernels: --kernels: '%.*s' is not a gemm kernel (or over 16)\n",
+                    (int)n, c);
+            exit(2);
+        }
+        o->kernels[o->kernel_count++] = found;
+        c += n + (c[n] == ',');
+    }
+}
+
 static void parse(int argc, char **argv, options *o) {
     memset(o, 0, sizeof *o);
     o->groups = 1;
@@ -85,6 +112,8 @@ static void parse(int argc, char **argv, options *o) {
             o->groups = parse_long(a, argv[++i]);
         } else if (strcmp(a, "--tiles") == 0 && has_value) {
             parse_tiles(argv[++i], o);
+        } else if (strcmp(a, "--kernels") == 0 && has_value) {
+            parse_kernels(argv[++i], o);
         } else if (strcmp(a, "--variant") == 0 && has_value) {
             const char *v = argv[++i];
             o->variant = strcmp(v, "storage") == 0 ? RM_GEMM_STORAGE
@@ -136,21 +165,27 @@ static int bench_gemm(repmlp_context *ctx, const options *o, const char *device)
                ops[RM_GEMM_OPERANDS] = {
                    x, {bw.buffer, 0, bw.size}, x, {by.buffer, 0, by.size}, x, x, x};
     VkDescriptorPool pool;
-    TRY(rm_descriptor_pool_create(ctx, (uint32_t)o->tile_count * RM_MAX_PARTS, &pool));
-    rm_dispatch d[4];
-    for (int t = 0; t < o->tile_count; t++) {
+    /* Candidates: the forced kernels, else the row tiles. */
+    int count = o->kernel_count ? o->kernel_count : o->tile_count;
+    TRY(rm_descriptor_pool_create(ctx, (uint32_t)count * RM_MAX_PARTS, &pool));
+    rm_dispatch d[16];
+    for (int t = 0; t < count; t++) {
         rm_gemm_params p = rm_gemm_row_major(M, K, N, g);
         p.has_bias = true;
         p.variant = o->variant;
-        p.tile_m = o->tiles[t];
+        if (o->kernel_count)
+            p.force = o->kernels[t];
+        else
+            p.tile_m = o->tiles[t];
         TRY(rm_gemm_prepare(ctx, &p, &d[t]));
         rm_binding b[RM_MAX_BINDINGS];
         TRY(rm_gemm_core_bindings(ctx, &d[t], "gemm", ops, b));
         TRY(rm_dispatch_bind(ctx, pool, &d[t], b));
     }
-    double best[4] = {1e30, 1e30, 1e30, 1e30};
+    double best[16];
+    for (int t = 0; t < 16; t++) best[t] = 1e30;
     for (int trial = 0; trial < 5; trial++)
-        for (int t = 0; t < o->tile_count; t++) {
+        for (int t = 0; t < count; t++) {
             VkCommandBuffer cmd;
             TRY(rm_oneoff_begin(ctx, &cmd));
             for (long r = 0; r < o->repeat; r++) {
@@ -162,10 +197,13 @@ static int bench_gemm(repmlp_context *ctx, const options *o, const char *device)
             double ms = (rm_now_ms() - t0) / (double)o->repeat;
             if (ms < best[t]) best[t] = ms;
         }
-    for (int t = 0; t < o->tile_count; t++) {
+    for (int t = 0; t < count; t++) {
         double gflops = 2.0 * M * N * K * g / (best[t] * 1e6);
         char tile[16] = "auto";
-        if (o->tiles[t]) snprintf(tile, sizeof tile, "%u", o->tiles[t]);
+        if (o->kernel_count)
+            snprintf(tile, sizeof tile, "forced");
+        else if (o->tiles[t])
+            snprintf(tile, sizeof tile, "%u", o->tiles[t]);
         if (o->json)
             printf("{\"device\": \"%s\", \"gemm\": [%u, %u, %u], \"groups\": %u, "
                    "\"tile\": \"%s\", \"kernel\": \"%s\", \"ms\": %.4f, \"gflops\": %.3f}\n",
