@@ -22,6 +22,14 @@
 #ifdef RM_W16
 #extension GL_EXT_shader_16bit_storage : require
 #endif
+#if defined(RM_F16_MATH) || defined(RM_ALGORITHM_COOPMAT_NV) // fp16 arithmetic (shaderFloat16)
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#endif
+#ifdef RM_ALGORITHM_COOPMAT_NV
+#extension GL_NV_cooperative_matrix : require
+#extension GL_KHR_memory_scope_semantics : require
+#extension GL_KHR_shader_subgroup_basic : require
+#endif
 #include "index_map.glsl"
 
 layout(local_size_x_id = 0, local_size_y_id = 1, local_size_z_id = 2) in;
@@ -162,6 +170,16 @@ uint w_vec4_index(uint g, uint k, uint n) {
     const uint panels = (NO + PANEL - 1) / PANEL;
     return ((g * panels + n / PANEL) * K + k) * (PANEL / 4) + (n % PANEL) / 4;
 }
+#ifdef RM_RUNS
+// The vec4 index of run r's sums for columns n .. n+3 of group g (n a multiple of 4): they
+// follow every group's main panels, `runs` k rows per panel (runtime/ops/gemm_pack.c). The
+// grid's z is the group count.
+uint w_run_vec4_index(uint g, uint r, uint runs, uint n) {
+    const uint panels = (NO + PANEL - 1) / PANEL;
+    return gl_NumWorkGroups.z * panels * K * (PANEL / 4) +
+           ((g * panels + n / PANEL) * runs + r) * (PANEL / 4) + (n % PANEL) / 4;
+}
+#endif
 // The epilogue of one output element: row m, column n of group g, from its accumulated sum.
 void store_element(uint g, uint m, uint n, float sum) {
     if (m >= p.M || n >= NO) return;
@@ -248,3 +266,10 @@ void main() {
     }
 }
 #endif // RM_ALGORITHM_MAIN
+
+#ifdef RM_ALGORITHM_SHARED
+#include "gemm_main_shared.glsl"
+#endif
+#ifdef RM_ALGORITHM_COOPMAT_NV
+#include "gemm_main_coopmat_nv.glsl"
+#endif

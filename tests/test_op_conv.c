@@ -1,9 +1,10 @@
 /* conv (implicit GEMM) vs the C reference: the kernel shapes the networks use (7x7/s2/p3
  * stem, 3x3/p1 with stride 1 and 2, 1x1 pointwise and strided, 2x2/s2 and 4x4/s4 patch
  * embeddings), grouped convs, odd sizes, bias, activations and a residual, with both operand
- * variants. */
+ * variants. Built once per algorithm like test_op_gemm (TS_GEMM_ALGORITHM). */
 #include "test_support.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "nn_ref.h"
@@ -63,18 +64,22 @@ static void check(const conv_case *t) {
                         .variant = variant};
     rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
                           ts_bind(&bx), ts_bind(&bx), ts_bind(&br)};
-    for (size_t i = 0; i < TS_TILE_COUNT; i++) {
-        p.tile_m = ts_tiles[i];
+    ts_gemm_run runs[TS_GEMM_RUNS];
+    size_t nruns = ts_gemm_runs(TS_ALGORITHM, RM_GEMM_KERNEL_CONV, variant, false, runs);
+    for (size_t i = 0; i < nruns; i++) {
+        p.tile_m = runs[i].tile_m;
+        p.force = runs[i].force;
         rm_dispatch d;
-        repmlp_status st = rm_conv_prepare(ts_ctx, &p, &d);
-        if (st != REPMLP_OK) fail_msg("%s", repmlp_last_error());
+        char what[160];
+        snprintf(what, sizeof what,
+                 "conv %s N=%u C=%u %ux%u O=%u k=%u s=%u p=%u g=%u act=%d bias=%d res=%d",
+                 variant == RM_GEMM_TEXEL ? "texel" : "storage", t->N, t->C, t->H, t->W, t->O, t->k,
+                 t->stride, t->pad, t->groups, t->act, t->bias, t->residual);
+        if (!ts_gemm_prepare_run(rm_conv_prepare(ts_ctx, &p, &d), &runs[i], what)) continue;
         double err = ts_run_compare(ts_ctx, &d, bind, &by, y, want, ny, NULL);
-        print_message("conv %s tile %u N=%u C=%u %ux%u O=%u k=%u s=%u p=%u g=%u act=%d bias=%d "
-                      "res=%d: max rel error %.3g\n",
-                      variant == RM_GEMM_TEXEL ? "texel" : "storage", p.tile_m, t->N, t->C, t->H,
-                      t->W, t->O, t->k, t->stride, t->pad, t->groups, t->act, t->bias, t->residual,
-                      err);
-        assert_true(err < 5e-6); /* worst measured 7.3e-7, both drivers (2026-11-30) */
+        print_message("%s %s: max rel error %.3g\n", what, runs[i].name, err);
+        /* fp32: worst measured 7.3e-7, both drivers (2026-11-30) */
+        ts_gemm_check_error(TS_ALGORITHM, err, 5e-6, (t->C / t->groups) * t->k * kw, ny);
     }
     ts_destroy_buffers(ts_ctx, &bx, &bw, &bb, &br, &by, NULL);
     free(x);
@@ -90,6 +95,7 @@ static void check(const conv_case *t) {
 
 static void shapes(void **state) {
     variant = *(rm_gemm_variant *)*state;
+    ts_gemm_require(TS_ALGORITHM, RM_GEMM_KERNEL_CONV, variant, false);
     static const conv_case cases[] = {
         {1, 3, 31, 29, 8, 7, 2, 3, 1, RM_ACT_RELU, true, false, 0, 0},  /* stem */
         {2, 5, 7, 9, 7, 3, 1, 1, 1, RM_ACT_RELU, true, false, 0, 0},    /* 3x3 p1 */

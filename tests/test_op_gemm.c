@@ -1,8 +1,11 @@
 /* Grouped GEMM shader vs the C reference: sizes that are not tile multiples, several group
- * counts, bias and ReLU on/off, and the partition gather/scatter index maps. */
+ * counts, bias and ReLU on/off, and the partition gather/scatter index maps. Built once per
+ * algorithm (TS_GEMM_ALGORITHM, tests/CMakeLists.txt): test_op_gemm runs the register tile
+ * at every row tile, the others force every kernel row of their algorithm (ts_gemm_runs). */
 #include "test_support.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "core/context.h"
@@ -38,15 +41,19 @@ static void plain(uint32_t M, uint32_t K, uint32_t NO, uint32_t g, bool bias, bo
     p.variant = variant;
     rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
                           ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
-    for (size_t t = 0; t < TS_TILE_COUNT; t++) {
-        p.tile_m = ts_tiles[t];
+    ts_gemm_run runs[TS_GEMM_RUNS];
+    size_t nruns = ts_gemm_runs(TS_ALGORITHM, RM_GEMM_KERNEL_GEMM, variant, false, runs);
+    for (size_t t = 0; t < nruns; t++) {
+        p.tile_m = runs[t].tile_m;
+        p.force = runs[t].force;
         rm_dispatch d;
-        assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
+        char what[96];
+        snprintf(what, sizeof what, "gemm %s M=%u K=%u N=%u g=%u", variant_name(), M, K, NO, g);
+        if (!ts_gemm_prepare_run(rm_gemm_prepare(ts_ctx, &p, &d), &runs[t], what)) continue;
         double ms, err = ts_run_compare(ts_ctx, &d, bind, &by, y, want, ny, &ms);
-        print_message("gemm %s tile %u M=%u K=%u N=%u g=%u bias=%d relu=%d: max rel error %.3g "
-                      "(%.2f ms)\n",
-                      variant_name(), p.tile_m, M, K, NO, g, bias, relu, err, ms);
-        assert_true(err < GEMM_TOLERANCE);
+        print_message("%s %s bias=%d relu=%d: max rel error %.3g (%.2f ms)\n", what, runs[t].name,
+                      bias, relu, err, ms);
+        ts_gemm_check_error(TS_ALGORITHM, err, GEMM_TOLERANCE, K, ny);
     }
     ts_destroy_buffers(ts_ctx, &bx, &bw, &bb, &by, NULL);
     free(x);
@@ -58,6 +65,7 @@ static void plain(uint32_t M, uint32_t K, uint32_t NO, uint32_t g, bool bias, bo
 
 static void odd_sizes(void **state) {
     variant = *(rm_gemm_variant *)*state;
+    ts_gemm_require(TS_ALGORITHM, RM_GEMM_KERNEL_GEMM, variant, false);
     plain(1, 1, 1, 1, false, false);
     plain(1, 3, 7, 1, true, false);
     plain(3, 7, 1, 1, true, true);
@@ -70,6 +78,7 @@ static void odd_sizes(void **state) {
 
 static void groups(void **state) {
     variant = *(rm_gemm_variant *)*state;
+    ts_gemm_require(TS_ALGORITHM, RM_GEMM_KERNEL_GEMM, variant, false);
     plain(5, 3, 7, 2, true, false);
     plain(49, 49, 49, 4, true, true);
     plain(7, 98, 13, 8, false, false);
@@ -143,15 +152,20 @@ static void partition_maps(uint32_t N, uint32_t C, uint32_t O, uint32_t H, uint3
                               ts_bind(&bv), ts_bind(&bx),
                               ts_bind(&bx)};
         p.addend_run = run;
-        for (size_t t = 0; t < TS_TILE_COUNT; t++) {
-            p.tile_m = ts_tiles[t];
+        ts_gemm_run runs[TS_GEMM_RUNS];
+        size_t nruns = ts_gemm_runs(TS_ALGORITHM, RM_GEMM_KERNEL_GEMM, variant, false, runs);
+        for (size_t t = 0; t < nruns; t++) {
+            p.tile_m = runs[t].tile_m;
+            p.force = runs[t].force;
             rm_dispatch d;
-            assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
+            char what[128];
+            snprintf(what, sizeof what,
+                     "partition gemm %s N=%u C=%u O=%u %ux%u part %ux%u g=%u addend=%d run=%u",
+                     variant_name(), N, C, O, H, W, h, w, g, addend, run);
+            if (!ts_gemm_prepare_run(rm_gemm_prepare(ts_ctx, &p, &d), &runs[t], what)) continue;
             double err = ts_run_compare(ts_ctx, &d, bind, &by, y, want, ny, NULL);
-            print_message("partition gemm %s tile %u N=%u C=%u O=%u %ux%u part %ux%u g=%u "
-                          "addend=%d run=%u: max rel error %.3g\n",
-                          variant_name(), p.tile_m, N, C, O, H, W, h, w, g, addend, run, err);
-            assert_true(err < GEMM_TOLERANCE);
+            print_message("%s %s: max rel error %.3g\n", what, runs[t].name, err);
+            ts_gemm_check_error(TS_ALGORITHM, err, GEMM_TOLERANCE, K, ny);
         }
         ts_destroy_buffers(ts_ctx, &br, NULL);
     }
@@ -174,6 +188,7 @@ static void partition_maps(uint32_t N, uint32_t C, uint32_t O, uint32_t H, uint3
 
 static void partitions(void **state) {
     variant = *(rm_gemm_variant *)*state;
+    ts_gemm_require(TS_ALGORITHM, RM_GEMM_KERNEL_GEMM, variant, false);
     partition_maps(1, 1, 1, 1, 1, 1, 1, 1, false);
     partition_maps(2, 4, 6, 14, 14, 7, 7, 2, false);
     partition_maps(3, 8, 8, 6, 10, 3, 5, 4, false);
@@ -193,6 +208,7 @@ static float half_to_float(uint16_t h) {
  * rounded weights; the rounding itself is checked against the definition. */
 static void fp16_weights(void **state) {
     variant = *(rm_gemm_variant *)*state;
+    ts_gemm_require(TS_ALGORITHM, RM_GEMM_KERNEL_GEMM, variant, true);
     if (variant == RM_GEMM_STORAGE && !ts_ctx->caps.storage_16bit) {
         ts_skip("fp16 weights through storage buffers need 16-bit storage, which %s lacks (the "
                 "texel variant is still tested here)",
@@ -232,8 +248,11 @@ static void fp16_weights(void **state) {
         p.w16 = true;
         rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
                               ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
-        for (size_t t = 0; t < TS_TILE_COUNT; t++) {
-            p.tile_m = ts_tiles[t];
+        ts_gemm_run runs[TS_GEMM_RUNS];
+        size_t nruns = ts_gemm_runs(TS_ALGORITHM, RM_GEMM_KERNEL_GEMM, variant, true, runs);
+        for (size_t t = 0; t < nruns; t++) {
+            p.tile_m = runs[t].tile_m;
+            p.force = runs[t].force;
             rm_dispatch d;
             repmlp_status st = rm_gemm_prepare(ts_ctx, &p, &d);
             if (st == REPMLP_ERROR_TOO_LARGE && variant == RM_GEMM_TEXEL) {
@@ -242,11 +261,13 @@ static void fp16_weights(void **state) {
                              g, ts_ctx->info.name, repmlp_last_error());
                 break;
             }
-            assert_int_equal(st, REPMLP_OK);
+            char what[96];
+            snprintf(what, sizeof what, "gemm fp16 weights %s M=%u K=%u N=%u g=%u", variant_name(),
+                     M, K, NO, g);
+            if (!ts_gemm_prepare_run(st, &runs[t], what)) continue;
             double err = ts_run_compare(ts_ctx, &d, bind, &by, y, want, ny, NULL);
-            print_message("gemm fp16 weights %s tile %u M=%u K=%u N=%u g=%u: max rel error %.3g\n",
-                          variant_name(), p.tile_m, M, K, NO, g, err);
-            assert_true(err < GEMM_TOLERANCE);
+            print_message("%s %s: max rel error %.3g\n", what, runs[t].name, err);
+            ts_gemm_check_error(TS_ALGORITHM, err, GEMM_TOLERANCE, K, ny);
         }
         ts_destroy_buffers(ts_ctx, &bx, &bw, &bb, &by, NULL);
         free(x), free(w), free(wr), free(b), free(scratch), free(y), free(packed), free(want);

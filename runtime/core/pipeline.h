@@ -21,7 +21,10 @@ typedef enum rm_gemm_weights {
     RM_GEMM_WEIGHTS_ANY, /* texel views convert fp32 and fp16 alike */
 } rm_gemm_weights;
 typedef enum rm_gemm_algorithm {
-    RM_GEMM_ALGORITHM_REGISTER, /* a TM x RM_GEMM_TN register tile per invocation */
+    RM_GEMM_ALGORITHM_REGISTER,   /* a TM x RM_GEMM_TN register tile per invocation */
+    RM_GEMM_ALGORITHM_SHARED,     /* A and W slices staged in shared memory (RM_SHARED_*) */
+    RM_GEMM_ALGORITHM_SHARED_F16, /* the same staged as fp16, fp16 products, fp32 sums */
+    RM_GEMM_ALGORITHM_COOPMAT_NV, /* NV cooperative matrices, fp16 in, fp32 accumulate */
     RM_GEMM_ALGORITHM_COUNT
 } rm_gemm_algorithm;
 typedef struct rm_gemm_kernel_variant {

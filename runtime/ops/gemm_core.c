@@ -79,6 +79,9 @@ typedef repmlp_status (*rm_gemm_plan_fn)(repmlp_context *ctx, const rm_gemm_core
                                          uint64_t grid[3]);
 static const rm_gemm_plan_fn plans[RM_GEMM_ALGORITHM_COUNT] = {
     [RM_GEMM_ALGORITHM_REGISTER] = plan_register,
+    [RM_GEMM_ALGORITHM_SHARED] = rm_gemm_plan_shared,
+    [RM_GEMM_ALGORITHM_SHARED_F16] = rm_gemm_plan_shared_f16,
+    [RM_GEMM_ALGORITHM_COOPMAT_NV] = rm_gemm_plan_coopmat_nv,
 };
 
 /* Whether row v can run this problem on this device: its kernel, weight type and operand

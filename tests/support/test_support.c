@@ -145,6 +145,69 @@ rm_buffer ts_buffer_from(repmlp_context *ctx, const float *host, size_t n) {
 
 const uint32_t ts_tiles[TS_TILE_COUNT] = {0, 1, 4, 8};
 
+size_t ts_gemm_runs(rm_gemm_algorithm algorithm, rm_gemm_kernel kernel, rm_gemm_variant variant,
+                    bool w16, ts_gemm_run *out) {
+    static const char *tile_names[TS_TILE_COUNT] = {"tile auto", "tile 1", "tile 4", "tile 8"};
+    size_t n = 0;
+    if (algorithm == RM_GEMM_ALGORITHM_REGISTER) {
+        for (size_t t = 0; t < TS_TILE_COUNT; t++)
+            out[n++] = (ts_gemm_run){ts_tiles[t], NULL, tile_names[t]};
+        return n;
+    }
+    bool texel = variant == RM_GEMM_TEXEL;
+    rm_gemm_weights weights = texel ? RM_GEMM_WEIGHTS_ANY
+                              : w16 ? RM_GEMM_WEIGHTS_F16
+                                    : RM_GEMM_WEIGHTS_F32;
+    for (uint32_t i = 0; i < rm_gemm_kernel_variant_count; i++) {
+        const rm_gemm_kernel_variant *v = &rm_gemm_kernel_variants[i];
+        if (v->algorithm != algorithm || v->kernel != kernel || v->weights != weights ||
+            v->path != (texel ? RM_OPERAND_TEXEL : RM_OPERAND_STORAGE))
+            continue;
+        assert_true(n < TS_GEMM_RUNS);
+        out[n++] = (ts_gemm_run){0, v, rm_shader(v->shader)->name};
+    }
+    return n;
+}
+
+void ts_gemm_require(rm_gemm_algorithm algorithm, rm_gemm_kernel kernel, rm_gemm_variant variant,
+                     bool w16) {
+    ts_gemm_run runs[TS_GEMM_RUNS];
+    if (!ts_gemm_runs(algorithm, kernel, variant, w16, runs))
+        ts_skip("GEMM-core algorithm %d has no %s %s kernel (shaders/shader_list.h)",
+                (int)algorithm,
+                variant == RM_GEMM_TEXEL ? "texel"
+                : w16                    ? "fp16-weight"
+                                         : "fp32",
+                kernel == RM_GEMM_KERNEL_CONV ? "conv" : "gemm");
+    if (algorithm == RM_GEMM_ALGORITHM_SHARED_F16 && !ts_ctx->caps.shader_float16)
+        ts_skip("fp16-arithmetic kernels not run: %s lacks shaderFloat16 "
+                "(VK_KHR_shader_float16_int8)",
+                ts_ctx->info.name);
+    if (algorithm == RM_GEMM_ALGORITHM_COOPMAT_NV && !ts_ctx->caps.cooperative_matrix_nv)
+        ts_skip("NV cooperative-matrix kernels not run: %s lacks VK_NV_cooperative_matrix (with "
+                "%ux%ux%u fp16 matrices and shaderFloat16); they run only on such a device",
+                ts_ctx->info.name, RM_COOP_M, RM_COOP_N, RM_COOP_K);
+}
+
+void ts_gemm_check_error(rm_gemm_algorithm algorithm, double err, double fp32_tolerance, uint32_t K,
+                         size_t outputs) {
+    if (algorithm != RM_GEMM_ALGORITHM_SHARED_F16 && algorithm != RM_GEMM_ALGORITHM_COOPMAT_NV) {
+        assert_true(err < fp32_tolerance);
+        return;
+    }
+    assert_true(err < TS_FP16_MATH_TOLERANCE);
+    if (K >= 16 && outputs >= 16) assert_true(err > 1e-6); /* fp32 products give ~1e-7 */
+}
+
+bool ts_gemm_prepare_run(repmlp_status st, const ts_gemm_run *run, const char *what) {
+    if (st == REPMLP_ERROR_UNSUPPORTED && run->force) {
+        ts_skip_note("%s, kernel %s: %s", what, run->name, repmlp_last_error());
+        return false;
+    }
+    if (st != REPMLP_OK) fail_msg("%s, %s: %s", what, run->name, repmlp_last_error());
+    return true;
+}
+
 double ts_run_compare(repmlp_context *ctx, rm_dispatch *d, const rm_binding *bindings,
                       rm_buffer *out, float *y, const double *want, size_t n, double *ms) {
     ts_poison(ctx, out, n);

@@ -11,6 +11,7 @@
 #include "repmlp.h"
 #include "core/buffer.h"
 #include "core/dispatch.h"
+#include "ops/ops.h"
 
 /* The context for device tests. The driver comes from the environment that ctest sets
  * (VK_ICD_FILENAMES, REPMLP_TEST_DEVICE = expected name substring, REPMLP_TEST_VALIDATION);
@@ -85,6 +86,41 @@ double ts_run_compare(repmlp_context *ctx, rm_dispatch *d, const rm_binding *bin
 /* The GEMM-core row tiles every kernel test runs with (0 = the runtime's choice). */
 #define TS_TILE_COUNT 4
 extern const uint32_t ts_tiles[TS_TILE_COUNT];
+/* The runs of a GEMM-core kernel test with one algorithm. The register tile: one run per entry
+ * of ts_tiles (tile_m forced, the kernel chosen by the runtime for `variant`). Any other
+ * algorithm: one run per row of rm_gemm_kernel_variants with that algorithm and kernel that
+ * reads operands as `variant` does (texel rows; storage rows of fp16 weights when w16, else of
+ * fp32), forced. Returns the count (at most TS_GEMM_RUNS). */
+#define TS_GEMM_RUNS 16
+typedef struct ts_gemm_run {
+    uint32_t tile_m;
+    const rm_gemm_kernel_variant *force; /* NULL: the runtime's choice */
+    const char *name;                    /* "tile 4", or the forced kernel's name */
+} ts_gemm_run;
+size_t ts_gemm_runs(rm_gemm_algorithm algorithm, rm_gemm_kernel kernel, rm_gemm_variant variant,
+                    bool w16, ts_gemm_run *out);
+/* The algorithm a GEMM-core test program covers: RM_GEMM_ALGORITHM_REGISTER unless it was built
+ * with TS_GEMM_ALGORITHM (tests/CMakeLists.txt registers one program per algorithm). */
+#ifdef TS_GEMM_ALGORITHM
+#define TS_ALGORITHM TS_GEMM_ALGORITHM
+#else
+#define TS_ALGORITHM RM_GEMM_ALGORITHM_REGISTER
+#endif
+/* Starts a test case of `algorithm`: a loud skip (ending the case) when it has no kernel row
+ * for this kernel and operand form. */
+void ts_gemm_require(rm_gemm_algorithm algorithm, rm_gemm_kernel kernel, rm_gemm_variant variant,
+                     bool w16);
+/* Prepares one run: REPMLP_OK, or (a forced row this device or shape cannot take:
+ * REPMLP_ERROR_UNSUPPORTED) a loud skip note naming the kernel and the reason, returning false.
+ * Any other failure fails the test. */
+bool ts_gemm_prepare_run(repmlp_status st, const ts_gemm_run *run, const char *what);
+/* Checks one run's max relative error: below fp32_tolerance, or for the algorithms that
+ * multiply in fp16 (SHARED_F16, COOPMAT_NV) below TS_FP16_MATH_TOLERANCE and, where the sums
+ * are long enough to show it (K >= 16, 16 outputs or more), above fp32 rounding: the fp16 path
+ * really ran. */
+#define TS_FP16_MATH_TOLERANCE 3e-3
+void ts_gemm_check_error(rm_gemm_algorithm algorithm, double err, double fp32_tolerance, uint32_t K,
+                         size_t outputs);
 /* A GEMM-core weight buffer: wt (groups*NO, K) row-major, packed as the kernels read it. */
 rm_buffer ts_weight_buffer(repmlp_context *ctx, const float *wt, uint32_t groups, uint32_t NO,
                            uint32_t K);
