@@ -126,6 +126,8 @@ static void check_profile_caps(const char *name, const rm_device_caps real,
     assert_false(c->storage_16bit);
     assert_false(c->fp16_weights);
     assert_false(c->subgroup_arithmetic);
+    assert_false(c->shader_float16);
+    assert_false(c->cooperative_matrix_nv);
     assert_int_equal(lim.storage_16bit, 0);
     assert_int_equal(lim.subgroup_arithmetic, 0);
     assert_int_equal(c->timestamps, phone ? false : real.timestamps);
@@ -336,6 +338,59 @@ static void seven_buffer_pipelines_refused(void **state) {
     }
 }
 
+/* The GEMM-core algorithms' plans under the profiles: the 64 x 64 shared tile (128
+ * invocations, 8.5 KiB) fits the Vulkan minimums and computes the right thing; the 128 x 128
+ * one (16 x 16 invocations), fp16 arithmetic and cooperative matrices are refused, each naming
+ * what is missing. */
+static void gemm_algorithms_under_profiles(void **state) {
+    (void)state;
+    static const struct {
+        const char *kernel, *reason; /* reason NULL: it runs */
+    } rows[] = {
+        {"gemm_shared_texel_m4", NULL},
+        {"gemm_shared_texel_m8", "16x16 workgroup"},
+        {"gemm_shared_f16_texel_m4", "shaderFloat16"},
+        {"gemm_coopmat_nv", "VK_NV_cooperative_matrix"},
+    };
+    uint32_t M = 33, K = 64, NO = 40, G = 2;
+    size_t nx = (size_t)M * K * G, nw = (size_t)G * NO * K, ny = (size_t)M * NO * G;
+    float *x = malloc(nx * 4), *w = malloc(nw * 4), *y = malloc(ny * 4);
+    double *want = malloc(ny * 8);
+    ts_rng rng = ts_rng_make(11);
+    ts_fill(&rng, x, nx, -1, 1);
+    ts_fill(&rng, w, nw, -1, 1);
+    ref_gemm(x, w, NULL, M, K, NO, G, 0, want);
+    for (size_t p = 0; p < 2; p++) {
+        repmlp_context *ctx = context(profiles[p], NULL);
+        rm_buffer bx = ts_buffer_from(ctx, x, nx), by = ts_buffer_from(ctx, NULL, ny);
+        rm_buffer bw = ts_weight_buffer(ctx, w, G, NO, K);
+        rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bx), ts_bind(&by),
+                              ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
+        for (size_t r = 0; r < sizeof rows / sizeof rows[0]; r++) {
+            rm_gemm_params g = rm_gemm_row_major(M, K, NO, G);
+            for (uint32_t i = 0; i < rm_gemm_kernel_variant_count; i++)
+                if (strcmp(rm_shader(rm_gemm_kernel_variants[i].shader)->name, rows[r].kernel) == 0)
+                    g.force = &rm_gemm_kernel_variants[i];
+            assert_non_null(g.force);
+            rm_dispatch d;
+            repmlp_status st = rm_gemm_prepare(ctx, &g, &d);
+            if (rows[r].reason) {
+                assert_int_equal(st, REPMLP_ERROR_UNSUPPORTED);
+                print_message("%s: %s: %s\n", profiles[p], rows[r].kernel, repmlp_last_error());
+                assert_non_null(strstr(repmlp_last_error(), rows[r].reason));
+                continue;
+            }
+            assert_int_equal(st, REPMLP_OK);
+            double err = ts_run_compare(ctx, &d, bind, &by, y, want, ny, NULL);
+            print_message("%s: %s: max rel error %.3g\n", profiles[p], rows[r].kernel, err);
+            assert_true(err < 1e-5);
+        }
+        ts_destroy_buffers(ctx, &bx, &bw, &by, NULL);
+        ts_context_done(ctx);
+    }
+    free(x), free(w), free(y), free(want);
+}
+
 /* A buffer over the profile's allocation limit is refused before any Vulkan call. */
 static void allocation_limit(void **state) {
     (void)state;
@@ -480,6 +535,7 @@ int main(void) {
         cmocka_unit_test_teardown(small_ops_run, env_teardown),
         cmocka_unit_test_teardown(seven_buffer_pipelines_refused, env_teardown),
         cmocka_unit_test_teardown(allocation_limit, env_teardown),
+        cmocka_unit_test_teardown(gemm_algorithms_under_profiles, env_teardown),
         cmocka_unit_test_teardown(operand_path, env_teardown),
         cmocka_unit_test_teardown(operand_path_faults, env_teardown),
     };

@@ -6,6 +6,8 @@
  *       (the practical peak through Vulkan on this device). --tiles 0,1,4,8 measures each
  *       row tile (0 = the runtime's choice) alternately in the same run, so they can be
  *       compared on a noisy machine; --variant storage|texel forces the operand path;
+ *       --kernels NAME,... measures those GEMM kernel rows instead (forced, e.g.
+ *       gemm_m8,gemm_shared_m4; a row the device cannot take is reported and left out);
  *   repmlp-bench FUSED.safetensors [--batch N] [--repeat R] [--device SEL] [--json]
  *       a fused model end to end: median/min latency (host to host and device only),
  *       images/s, weight and activation memory, per-op device time and kernel variant; the
@@ -40,8 +42,9 @@ typedef struct options {
     long gemm[3];
     long groups, batch, repeat, parts;
     int json;
-    uint32_t tiles[4];
+    uint32_t tiles[8];
     int tile_count;
+    const rm_gemm_kernel_variant *force[8]; /* --kernels: rows forced instead of tiles */
     rm_gemm_variant variant;
 } options;
 
@@ -63,7 +66,8 @@ static int fail_status(repmlp_status st) {
 
 static void usage(FILE *f) {
     fprintf(f, "usage: repmlp-bench --gemm M N K [--groups G] [--tiles 0,1,4,8] "
-               "[--variant storage|texel] [--repeat R] [--device SEL] [--json]\n"
+               "[--variant storage|texel] [--kernels NAME,...] [--repeat R] [--device SEL] "
+               "[--json]\n"
                "       repmlp-bench FUSED.safetensors [--batch N] [--repeat R] [--device SEL] "
                "[--fp16] [--parts N] [--json]\n"
                "       repmlp-bench --unfused TRAIN.safetensors --config JSON|@FILE [--batch N] "
@@ -82,6 +86,7 @@ static long parse_long(const char *flag, const char *s) {
 
 static void parse_tiles(const char *s, options *o) {
     o->tile_count = 0;
+    memset(o->force, 0, sizeof o->force);
     for (const char *c = s; *c; c++) {
         if (*c == ',') continue;
         if (!strchr("0148", *c) || (c[1] && c[1] != ',') || o->tile_count == 4) {
@@ -93,6 +98,30 @@ static void parse_tiles(const char *s, options *o) {
     if (!o->tile_count) {
         fprintf(stderr, "repmlp-bench: --tiles: empty list\n");
         exit(2);
+    }
+}
+
+/* --kernels: names of GEMM rows of rm_gemm_kernel_variants (shaders/shader_list.h). */
+static void parse_kernels(const char *s, options *o) {
+    o->tile_count = 0;
+    for (const char *c = s; *c;) {
+        size_t len = strcspn(c, ",");
+        const rm_gemm_kernel_variant *found = NULL;
+        for (uint32_t i = 0; i < rm_gemm_kernel_variant_count && !found; i++) {
+            const char *name = rm_shader(rm_gemm_kernel_variants[i].shader)->name;
+            if (rm_gemm_kernel_variants[i].kernel == RM_GEMM_KERNEL_GEMM && strlen(name) == len &&
+                strncmp(name, c, len) == 0)
+                found = &rm_gemm_kernel_variants[i];
+        }
+        if (!found || o->tile_count == 8) {
+            fprintf(stderr,
+                    "repmlp-bench: --kernels: '%.*s' is not a gemm kernel row (or more "
+                    "than 8)\n",
+                    (int)len, c);
+            exit(2);
+        }
+        o->force[o->tile_count++] = found;
+        c += len + (c[len] == ',');
     }
 }
 
@@ -117,6 +146,8 @@ static void parse(int argc, char **argv, options *o) {
             o->config = argv[++i];
         } else if (strcmp(a, "--tiles") == 0 && has_value) {
             parse_tiles(argv[++i], o);
+        } else if (strcmp(a, "--kernels") == 0 && has_value) {
+            parse_kernels(argv[++i], o);
         } else if (strcmp(a, "--variant") == 0 && has_value) {
             const char *v = argv[++i];
             o->variant = strcmp(v, "storage") == 0 ? RM_GEMM_STORAGE
@@ -175,18 +206,29 @@ static int bench_gemm(repmlp_context *ctx, const options *o, const char *device)
                        {bx.buffer, 0, bx.size}};
     VkDescriptorPool pool;
     TRY(rm_descriptor_pool_create(ctx, (uint32_t)o->tile_count, &pool));
-    rm_dispatch d[4];
+    rm_dispatch d[8];
+    bool ok[8] = {false};
     for (int t = 0; t < o->tile_count; t++) {
         rm_gemm_params p = rm_gemm_row_major(M, K, N, g);
         p.has_bias = true;
         p.variant = o->variant;
-        p.tile_m = o->tiles[t];
-        TRY(rm_gemm_prepare(ctx, &p, &d[t]));
+        p.tile_m = o->force[t] ? 0 : o->tiles[t];
+        p.force = o->force[t];
+        repmlp_status st = rm_gemm_prepare(ctx, &p, &d[t]);
+        if ((st == REPMLP_ERROR_UNSUPPORTED || st == REPMLP_ERROR_TOO_LARGE) && o->force[t]) {
+            printf("gemm M=%u N=%u K=%u groups=%u (%s): not on this device: %s\n", M, N, K, g,
+                   rm_shader(o->force[t]->shader)->name, repmlp_last_error());
+            continue;
+        }
+        TRY(st);
         TRY(rm_dispatch_bind(ctx, pool, &d[t], b));
+        ok[t] = true;
     }
-    double best[4] = {1e30, 1e30, 1e30, 1e30};
+    double best[8];
+    for (int t = 0; t < 8; t++) best[t] = 1e30;
     for (int trial = 0; trial < 5; trial++)
         for (int t = 0; t < o->tile_count; t++) {
+            if (!ok[t]) continue;
             VkCommandBuffer cmd;
             TRY(rm_oneoff_begin(ctx, &cmd));
             for (long r = 0; r < o->repeat; r++) {
@@ -199,9 +241,13 @@ static int bench_gemm(repmlp_context *ctx, const options *o, const char *device)
             if (ms < best[t]) best[t] = ms;
         }
     for (int t = 0; t < o->tile_count; t++) {
+        if (!ok[t]) continue;
         double gflops = 2.0 * M * N * K * g / (best[t] * 1e6);
         char tile[16] = "auto";
-        if (o->tiles[t]) snprintf(tile, sizeof tile, "%u", o->tiles[t]);
+        if (o->force[t])
+            snprintf(tile, sizeof tile, "forced");
+        else if (o->tiles[t])
+            snprintf(tile, sizeof tile, "%u", o->tiles[t]);
         if (o->json)
             printf("{\"device\": \"%s\", \"gemm\": [%u, %u, %u], \"groups\": %u, "
                    "\"tile\": \"%s\", \"kernel\": \"%s\", \"ms\": %.4f, \"gflops\": %.3f}\n",

@@ -171,14 +171,6 @@ size_t ts_gemm_runs(rm_gemm_algorithm algorithm, rm_gemm_kernel kernel, rm_gemm_
 
 void ts_gemm_require(rm_gemm_algorithm algorithm, rm_gemm_kernel kernel, rm_gemm_variant variant,
                      bool w16) {
-    ts_gemm_run runs[TS_GEMM_RUNS];
-    if (!ts_gemm_runs(algorithm, kernel, variant, w16, runs))
-        ts_skip("GEMM-core algorithm %d has no %s %s kernel (shaders/shader_list.h)",
-                (int)algorithm,
-                variant == RM_GEMM_TEXEL ? "texel"
-                : w16                    ? "fp16-weight"
-                                         : "fp32",
-                kernel == RM_GEMM_KERNEL_CONV ? "conv" : "gemm");
     if (algorithm == RM_GEMM_ALGORITHM_SHARED_F16 && !ts_ctx->caps.shader_float16)
         ts_skip("fp16-arithmetic kernels not run: %s lacks shaderFloat16 "
                 "(VK_KHR_shader_float16_int8)",
@@ -187,6 +179,15 @@ void ts_gemm_require(rm_gemm_algorithm algorithm, rm_gemm_kernel kernel, rm_gemm
         ts_skip("NV cooperative-matrix kernels not run: %s lacks VK_NV_cooperative_matrix (with "
                 "%ux%ux%u fp16 matrices and shaderFloat16); they run only on such a device",
                 ts_ctx->info.name, RM_COOP_M, RM_COOP_N, RM_COOP_K);
+    ts_gemm_run runs[TS_GEMM_RUNS];
+    if (!ts_gemm_runs(algorithm, kernel, variant, w16, runs))
+        ts_skip("GEMM-core algorithm %d (rm_gemm_algorithm) has no %s %s kernel "
+                "(shaders/shader_list.h)",
+                (int)algorithm,
+                variant == RM_GEMM_TEXEL ? "texel"
+                : w16                    ? "fp16-weight"
+                                         : "fp32",
+                kernel == RM_GEMM_KERNEL_CONV ? "conv" : "gemm");
 }
 
 void ts_gemm_check_error(rm_gemm_algorithm algorithm, double err, double fp32_tolerance, uint32_t K,
