@@ -10,6 +10,7 @@
 
 #include "core/context.h"
 #include "ops/ops.h"
+#include "nn_ref.h"
 #include "ops_ref.h"
 
 /* fp32 sums of up to 3136 products of [-1, 1] values: worst measured 7.9e-7 (fp16-weight
@@ -198,6 +199,69 @@ static void partitions(void **state) {
     partition_maps(1, 2, 2, 3, 3, 1, 1, 1, true);
 }
 
+/* The full epilogue: y = act((x @ w^T + b) * s[m / rows_per_scale, n] + r), the scale read
+ * through its own index maps (a gate per row block and column, as RepMLPNet's per image and
+ * channel), the residual at the output's position. */
+static void epilogue(uint32_t M, uint32_t K, uint32_t NO, uint32_t rows_per_scale,
+                     rm_activation act) {
+    size_t nx = (size_t)M * K, nw = (size_t)NO * K, ny = (size_t)M * NO;
+    size_t ns = (size_t)((M + rows_per_scale - 1) / rows_per_scale) * NO;
+    float *x = malloc(nx * 4), *w = malloc(nw * 4), *b = malloc(NO * 4), *s = malloc(ns * 4);
+    float *r = malloc(ny * 4), *y = malloc(ny * 4);
+    double *want = malloc(ny * 8);
+    ts_rng rng = ts_rng_make(M * 5 + K * 3 + NO + rows_per_scale + act);
+    ts_fill(&rng, x, nx, -1.0f, 1.0f);
+    ts_fill(&rng, w, nw, -0.5f, 0.5f);
+    ts_fill(&rng, b, NO, -0.5f, 0.5f);
+    ts_fill(&rng, s, ns, 0.0f, 1.0f);
+    ts_fill(&rng, r, ny, -1.0f, 1.0f);
+    ref_gemm(x, w, b, M, K, NO, 1, 0, want);
+    for (uint32_t m = 0; m < M; m++)
+        for (uint32_t n = 0; n < NO; n++) {
+            double *v = &want[(size_t)m * NO + n];
+            *v = *v * s[(m / rows_per_scale) * NO + n] + r[(size_t)m * NO + n];
+        }
+    ref_activate(want, ny, (ref_act)act);
+    rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bw = ts_weight_buffer(ts_ctx, w, 1, NO, K);
+    rm_buffer bb = ts_buffer_from(ts_ctx, b, NO), bs = ts_buffer_from(ts_ctx, s, ns);
+    rm_buffer br = ts_buffer_from(ts_ctx, r, ny), by = ts_buffer_from(ts_ctx, NULL, ny);
+    rm_gemm_params p = rm_gemm_row_major(M, K, NO, 1);
+    p.ep = (rm_epilogue){.has_bias = true,
+                         .has_scale = true,
+                         .has_residual = true,
+                         .act = act,
+                         .s_rows = {{rows_per_scale, 0, 0}, {0, NO, 0, 0}},
+                         .s_cols = rm_map_stride(1)};
+    p.variant = variant;
+    rm_binding bind[7] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bb), ts_bind(&by),
+                          ts_bind(&bx), ts_bind(&bs), ts_bind(&br)};
+    ts_gemm_run runs[TS_GEMM_RUNS];
+    size_t nruns = ts_gemm_runs(TS_ALGORITHM, RM_GEMM_KERNEL_GEMM, variant, false, runs);
+    for (size_t t = 0; t < nruns; t++) {
+        p.tile_m = runs[t].tile_m;
+        p.force = runs[t].force;
+        rm_dispatch d;
+        char what[96];
+        snprintf(what, sizeof what, "gemm epilogue %s M=%u K=%u N=%u rows/scale=%u act=%d",
+                 variant_name(), M, K, NO, rows_per_scale, act);
+        if (!ts_gemm_prepare_run(rm_gemm_prepare(ts_ctx, &p, &d), &runs[t], what)) continue;
+        double err = ts_run_compare(ts_ctx, &d, bind, &by, y, want, ny, NULL);
+        print_message("%s %s: max rel error %.3g\n", what, runs[t].name, err);
+        ts_gemm_check_error(TS_ALGORITHM, err, 2e-6, K, ny); /* fp32: worst measured 1.8e-7 */
+    }
+    ts_destroy_buffers(ts_ctx, &bx, &bw, &bb, &bs, &br, &by, NULL);
+    free(x), free(w), free(b), free(s), free(r), free(y), free(want);
+}
+
+static void epilogues(void **state) {
+    variant = *(rm_gemm_variant *)*state;
+    ts_gemm_require(TS_ALGORITHM, RM_GEMM_KERNEL_GEMM, variant, false);
+    epilogue(49, 13, 7, 7, RM_ACT_NONE);
+    epilogue(50, 9, 33, 5, RM_ACT_GELU);
+    epilogue(3, 97, 3, 1, RM_ACT_SIGMOID);
+    epilogue(97, 8, 16, 97, RM_ACT_RELU);
+}
+
 static float half_to_float(uint16_t h) {
     int exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
     float v = exp == 0 ? ldexpf((float)mant, -24) : ldexpf((float)(mant | 0x400), exp - 25);
@@ -280,9 +344,11 @@ int main(void) {
         cmocka_unit_test_prestate(odd_sizes, &storage),
         cmocka_unit_test_prestate(groups, &storage),
         cmocka_unit_test_prestate(partitions, &storage),
+        cmocka_unit_test_prestate(epilogues, &storage),
         cmocka_unit_test_prestate(odd_sizes, &texel),
         cmocka_unit_test_prestate(groups, &texel),
         cmocka_unit_test_prestate(partitions, &texel),
+        cmocka_unit_test_prestate(epilogues, &texel),
         cmocka_unit_test_prestate(fp16_weights, &storage),
         cmocka_unit_test_prestate(fp16_weights, &texel),
     };
