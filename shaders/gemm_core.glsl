@@ -33,6 +33,14 @@
 #ifdef RM_ALGORITHM_SUBGROUP_GEMV
 #extension GL_KHR_shader_subgroup_arithmetic : require
 #endif
+#if defined(RM_F16_MATH) || defined(RM_ALGORITHM_COOPMAT_NV) // fp16 arithmetic (shaderFloat16)
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#endif
+#ifdef RM_ALGORITHM_COOPMAT_NV
+#extension GL_NV_cooperative_matrix : require
+#extension GL_KHR_memory_scope_semantics : require
+#extension GL_KHR_shader_subgroup_basic : require
+#endif
 #include "index_map.glsl"
 
 layout(local_size_x_id = 0, local_size_y_id = 1, local_size_z_id = 2) in;
@@ -306,4 +314,10 @@ void main() {
 #endif
 #ifdef RM_ALGORITHM_SPLIT_K
 #include "gemm_main_split_k.glsl"
+#endif
+#ifdef RM_ALGORITHM_SHARED
+#include "gemm_main_shared.glsl"
+#endif
+#ifdef RM_ALGORITHM_COOPMAT_NV
+#include "gemm_main_coopmat_nv.glsl"
 #endif

@@ -50,5 +50,26 @@
 #define RM_PUSH_S_OFF 4
 #define RM_PUSH_R_OFF 5
 #define RM_GEMM_PUSH_WORDS 6
+/* Shared-memory tiles (shaders/gemm_main_shared.glsl, RM_GEMM_ALGORITHM_SHARED and
+ * SHARED_F16): a row of tile TM is a workgroup of LX x LY invocations, each a TM x TN register
+ * tile, computing a BM x BN output tile from BK-deep slices of A and W staged in shared memory.
+ * TM = 4: 64 x 64, 8 x 16 = 128 invocations, BK 16; TM = 8: 128 x 128, 256 invocations, BK 8
+ * (so that both fit 16 KiB of fp32 shared memory). Each k row of a staged slice is padded by
+ * one vec4 so that the rows of a slice start in different banks. */
+#define RM_SHARED_LY 16
+#define RM_SHARED_BM(tm) (RM_SHARED_LY * (tm))
+#define RM_SHARED_BN(tm) RM_SHARED_BM(tm)
+#define RM_SHARED_LX(tm) (RM_SHARED_BN(tm) / RM_GEMM_TN)
+#define RM_SHARED_BK(tm) (64 / (tm))
+/* Staged vec4s per slice: A (BK x BM) and W (BK x BN), each k row padded. */
+#define RM_SHARED_VEC4S(tm)                                                                        \
+    (RM_SHARED_BK(tm) * (RM_SHARED_BM(tm) / 4 + 1) + RM_SHARED_BK(tm) * (RM_SHARED_BN(tm) / 4 + 1))
+
+/* NV cooperative matrices (shaders/gemm_main_coopmat_nv.glsl): the one shape the kernel uses,
+ * fp16 A (M x K) and B (K x N), fp32 C; offered where the device reports it
+ * (runtime/core/context.c). */
+#define RM_COOP_M 16
+#define RM_COOP_N 8
+#define RM_COOP_K 16
 
 #endif

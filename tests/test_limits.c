@@ -390,6 +390,10 @@ static void algorithms_within_profiles(void **state) {
                 assert_non_null(strstr(repmlp_last_error(), "subgroup arithmetic"));
                 continue;
             }
+            if (st == REPMLP_ERROR_UNSUPPORTED) { /* e.g. a 256-invocation tile, fp16 math */
+                print_message("%s: %s: %s\n", profiles[p], name, repmlp_last_error());
+                continue;
+            }
             if (st != REPMLP_OK) fail_msg("%s: %s: %s", profiles[p], name, repmlp_last_error());
             const uint32_t *wg = d.pipeline->spec;
             assert_true(wg[0] * wg[1] * wg[2] <= 128);

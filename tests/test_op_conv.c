@@ -15,6 +15,13 @@ static bool split; /* cut every weight into one dispatch per panel block */
 /* When set, each case runs this conv row (its gemm twin for pointwise convs) instead of every
  * row tile of the built-in choice; fp16 weights when the row reads them. */
 static const rm_gemm_kernel_variant *forced;
+/* fp32 sums: worst measured 1.0e-6 (forced rows), 7.3e-7 (tiles); fp16 products (SHARED_F16,
+ * COOPMAT_NV): 2-6e-4 on lavapipe. */
+static double tolerance(void) {
+    bool fp16_math = forced && (forced->algorithm == RM_GEMM_ALGORITHM_SHARED_F16 ||
+                                forced->algorithm == RM_GEMM_ALGORITHM_COOPMAT_NV);
+    return fp16_math ? 3e-3 : 5e-6;
+}
 
 typedef struct conv_case {
     uint32_t N, C, H, W, O, k, stride, pad, groups;
@@ -103,7 +110,7 @@ static void check(const conv_case *t) {
                                                  : "storage",
                       p.tile_m, t->N, t->C, t->H, t->W, t->O, t->k, t->stride, t->pad, t->groups,
                       t->act, t->bias, t->residual, rm_dispatch_sets(&d), err);
-        assert_true(err < 5e-6); /* worst measured 1.0e-6 (forced rows), 7.3e-7 (tiles) */
+        assert_true(err < tolerance());
     }
     ts_destroy_buffers(ts_ctx, &bx, &bw, &br, &by, NULL);
     free(x);

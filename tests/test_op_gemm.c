@@ -23,6 +23,13 @@ static const char *variant_name(void) {
     if (forced) return rm_shader(forced->shader)->name;
     return variant == RM_GEMM_TEXEL ? "texel" : "storage";
 }
+/* The forced row's tolerance: fp32 sums, or fp16 products (SHARED_F16, COOPMAT_NV: measured
+ * 2-6e-4 on lavapipe). */
+static double tolerance(void) {
+    bool fp16_math = forced && (forced->algorithm == RM_GEMM_ALGORITHM_SHARED_F16 ||
+                                forced->algorithm == RM_GEMM_ALGORITHM_COOPMAT_NV);
+    return fp16_math ? 3e-3 : GEMM_TOLERANCE;
+}
 static size_t config_count(void) {
     return forced ? 1 : TS_TILE_COUNT;
 }
@@ -73,7 +80,7 @@ static void plain(uint32_t M, uint32_t K, uint32_t NO, uint32_t g, bool bias, bo
                       "error %.3g (%.2f ms)\n",
                       variant_name(), p.tile_m, M, K, NO, g, bias, relu, rm_dispatch_sets(&d), err,
                       ms);
-        assert_true(err < GEMM_TOLERANCE);
+        assert_true(err < tolerance());
     }
     ts_destroy_buffers(ts_ctx, &bx, &bw, &by, NULL);
     free(x);
@@ -184,7 +191,7 @@ static void partition_maps(uint32_t N, uint32_t C, uint32_t O, uint32_t H, uint3
                           "addend=%d run=%u parts=%u: max rel error %.3g\n",
                           variant_name(), p.tile_m, N, C, O, H, W, h, w, g, addend, run,
                           rm_dispatch_sets(&d), err);
-            assert_true(err < GEMM_TOLERANCE);
+            assert_true(err < tolerance());
         }
         ts_destroy_buffers(ts_ctx, &br, NULL);
     }
@@ -270,7 +277,7 @@ static void fp16_cases(size_t count) {
             print_message("gemm fp16 weights %s tile %u M=%u K=%u N=%u g=%u parts=%u: max rel "
                           "error %.3g\n",
                           variant_name(), p.tile_m, M, K, NO, g, rm_dispatch_sets(&d), err);
-            assert_true(err < GEMM_TOLERANCE);
+            assert_true(err < tolerance());
         }
         ts_destroy_buffers(ts_ctx, &bx, &bw, &by, NULL);
         free(x), free(w), free(wr), free(b), free(scratch), free(y), free(packed), free(want);
@@ -386,7 +393,7 @@ static void aux_case(void) {
         double err = ts_run_compare(ts_ctx, &d, bind, &by, y, want, ny, NULL);
         print_message("gemm %s tile %u V+S+R through AUX: max rel error %.3g\n", variant_name(),
                       p.tile_m, err);
-        assert_true(err < GEMM_TOLERANCE);
+        assert_true(err < tolerance());
         /* S in another buffer than R: refused with a message, nothing bound. */
         rm_binding other[RM_GEMM_OPERANDS];
         memcpy(other, ops, sizeof other);

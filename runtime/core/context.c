@@ -11,6 +11,7 @@
 #include "core/instance.h"
 #include "core/limits.h"
 #include "core/pipeline.h"
+#include "gemm_layout.h"
 #include "repmlp/vulkan.h"
 
 #define RM_DEFAULT_TIMEOUT_NS (60ull * 1000 * 1000 * 1000)
@@ -121,9 +122,41 @@ static repmlp_status create_messenger(repmlp_context *ctx) {
     return r == VK_SUCCESS ? REPMLP_OK : rm_vk_fail(ctx, r, "vkCreateDebugUtilsMessengerEXT");
 }
 
-/* Reads limits and optional features; `storage16` says whether the feature is available (and
+/* Optional device features the library enables when present (create_device). */
+typedef struct rm_optional_features {
+    bool storage16; /* storageBuffer16BitAccess, and the device profile allows it */
+    bool float16;   /* VK_KHR_shader_float16_int8 with shaderFloat16 */
+    bool coop_nv;   /* VK_NV_cooperative_matrix with cooperativeMatrix and our shape */
+} rm_optional_features;
+
+/* Whether the device reports the cooperative-matrix shape of the GEMM core's NV kernel
+ * (shaders/gemm_main_coopmat_nv.glsl): fp16 A and B, fp32 C and D, subgroup scope. */
+static bool coop_nv_shape(VkPhysicalDevice pd) {
+    if (!vkGetPhysicalDeviceCooperativeMatrixPropertiesNV) return false;
+    uint32_t count = 0;
+    if (vkGetPhysicalDeviceCooperativeMatrixPropertiesNV(pd, &count, NULL) != VK_SUCCESS)
+        return false;
+    VkCooperativeMatrixPropertiesNV *props = rm_calloc(count ? count : 1, sizeof *props);
+    if (!props) return false;
+    for (uint32_t i = 0; i < count; i++)
+        props[i].sType = VK_STRUCTURE_TYPE_COOPERATIVE_MATRIX_PROPERTIES_NV;
+    bool found = false;
+    if (vkGetPhysicalDeviceCooperativeMatrixPropertiesNV(pd, &count, props) == VK_SUCCESS)
+        for (uint32_t i = 0; i < count && !found; i++) {
+            const VkCooperativeMatrixPropertiesNV *m = &props[i];
+            found = m->MSize == RM_COOP_M && m->NSize == RM_COOP_N && m->KSize == RM_COOP_K &&
+                    m->AType == VK_COMPONENT_TYPE_FLOAT16_NV &&
+                    m->BType == VK_COMPONENT_TYPE_FLOAT16_NV &&
+                    m->CType == VK_COMPONENT_TYPE_FLOAT32_NV &&
+                    m->DType == VK_COMPONENT_TYPE_FLOAT32_NV && m->scope == VK_SCOPE_SUBGROUP_NV;
+        }
+    rm_free(props);
+    return found;
+}
+
+/* Reads limits and optional features (`optional`: which are available; 16-bit storage also
  * allowed by the device profile). The profile clamps the caps in rm_context_finish. */
-static void read_caps(repmlp_context *ctx, bool *storage16_available) {
+static void read_caps(repmlp_context *ctx, rm_optional_features *optional) {
     VkPhysicalDeviceSubgroupProperties subgroup = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
     VkPhysicalDeviceMaintenance3Properties maint3 = {
@@ -134,13 +167,30 @@ static void read_caps(repmlp_context *ctx, bool *storage16_available) {
     ctx->properties = props2.properties;
     vkGetPhysicalDeviceMemoryProperties(ctx->physical_device, &ctx->memory);
 
+    /* A feature struct is chained only when its extension exists (the library asks for
+     * Vulkan 1.1, where both are extensions). */
+    VkPhysicalDevice pd = ctx->physical_device;
+    bool has_float16 = rm_has_device_extension(pd, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME);
+    bool has_coop = rm_has_device_extension(pd, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
+    VkPhysicalDeviceCooperativeMatrixFeaturesNV coop = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+    VkPhysicalDeviceShaderFloat16Int8Features float16 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
+        .pNext = has_coop ? &coop : NULL};
     VkPhysicalDevice16BitStorageFeatures f16 = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES};
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
+        .pNext = has_float16 ? (void *)&float16
+                 : has_coop  ? (void *)&coop
+                             : NULL};
     VkPhysicalDeviceFeatures2 features2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
                                            .pNext = &f16};
-    vkGetPhysicalDeviceFeatures2(ctx->physical_device, &features2);
-    *storage16_available =
+    vkGetPhysicalDeviceFeatures2(pd, &features2);
+    optional->storage16 =
         f16.storageBuffer16BitAccess == VK_TRUE && rm_profile_allows_16bit(ctx->profile);
+    optional->float16 = has_float16 && float16.shaderFloat16 == VK_TRUE;
+    /* The NV kernel computes in fp16 too. */
+    optional->coop_nv =
+        has_coop && coop.cooperativeMatrix == VK_TRUE && optional->float16 && coop_nv_shape(pd);
 
     const VkPhysicalDeviceLimits *l = &ctx->properties.limits;
     rm_device_caps *c = &ctx->caps;
@@ -218,7 +268,7 @@ static bool timeline_available(VkPhysicalDevice pd) {
     return timeline.timelineSemaphore == VK_TRUE;
 }
 
-static repmlp_status create_device(repmlp_context *ctx, bool storage16_available) {
+static repmlp_status create_device(repmlp_context *ctx, const rm_optional_features *optional) {
     float priority = 1.0f;
     VkDeviceQueueCreateInfo queue = {
         .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
@@ -226,26 +276,51 @@ static repmlp_status create_device(repmlp_context *ctx, bool storage16_available
         .queueCount = 1,
         .pQueuePriorities = &priority,
     };
-    bool use16 = storage16_available && !(ctx->flags & REPMLP_CONTEXT_NO_FP16);
+    bool use16 = optional->storage16 && !(ctx->flags & REPMLP_CONTEXT_NO_FP16);
     bool timeline = timeline_available(ctx->physical_device);
+    const char *extensions[3];
+    uint32_t extension_count = 0;
+    /* Each optional feature struct heads the chain when used (pNext: what came before). */
+    void *chain = NULL;
     VkPhysicalDeviceTimelineSemaphoreFeatures timeline_feature = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES,
         .timelineSemaphore = VK_TRUE,
     };
+    if (timeline) {
+        extensions[extension_count++] = VK_KHR_TIMELINE_SEMAPHORE_EXTENSION_NAME;
+        chain = &timeline_feature;
+    }
+    VkPhysicalDeviceShaderFloat16Int8Features float16 = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
+        .pNext = chain,
+        .shaderFloat16 = VK_TRUE,
+    };
+    if (optional->float16) {
+        extensions[extension_count++] = VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME;
+        chain = &float16;
+    }
+    VkPhysicalDeviceCooperativeMatrixFeaturesNV coop = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV,
+        .pNext = chain,
+        .cooperativeMatrix = VK_TRUE,
+    };
+    if (optional->coop_nv) {
+        extensions[extension_count++] = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
+        chain = &coop;
+    }
     VkPhysicalDevice16BitStorageFeatures f16 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
-        .pNext = timeline ? &timeline_feature : NULL,
+        .pNext = chain,
         .storageBuffer16BitAccess = use16 ? VK_TRUE : VK_FALSE,
     };
     VkPhysicalDeviceFeatures2 features = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
                                           .pNext = &f16};
-    const char *extensions[1] = {VK_KHR_TIMELINE_SEMAPHORE_EXTENSION_NAME};
     VkDeviceCreateInfo info = {
         .sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
         .pNext = &features,
         .queueCreateInfoCount = 1,
         .pQueueCreateInfos = &queue,
-        .enabledExtensionCount = timeline ? 1 : 0,
+        .enabledExtensionCount = extension_count,
         .ppEnabledExtensionNames = extensions,
     };
     VkResult r =
@@ -254,6 +329,8 @@ static repmlp_status create_device(repmlp_context *ctx, bool storage16_available
     ctx->caps.storage_16bit = use16;
     ctx->caps.fp16_weights = use16 && (ctx->flags & REPMLP_CONTEXT_FP16_WEIGHTS);
     ctx->caps.timeline_semaphores = timeline;
+    ctx->caps.shader_float16 = optional->float16;
+    ctx->caps.cooperative_matrix_nv = optional->coop_nv;
     return REPMLP_OK;
 }
 
@@ -387,13 +464,13 @@ repmlp_status repmlp_context_create(const repmlp_context_desc *desc, repmlp_cont
     if (st != REPMLP_OK) return st;
     ctx->owns_instance = ctx->owns_device = true;
     bool validation = (ctx->flags & REPMLP_CONTEXT_VALIDATION) != 0;
-    bool storage16 = false;
+    rm_optional_features optional = {0};
     st = rm_instance_create(validation, ctx->vk_allocator, &ctx->instance);
     if (st == REPMLP_OK && validation) st = create_messenger(ctx);
     if (st == REPMLP_OK) st = pick_device(ctx, desc ? desc->device : NULL);
     if (st == REPMLP_OK) {
-        read_caps(ctx, &storage16);
-        st = create_device(ctx, storage16);
+        read_caps(ctx, &optional);
+        st = create_device(ctx, &optional);
     }
     if (st == REPMLP_OK) st = rm_context_finish(ctx);
     if (st != REPMLP_OK) {
@@ -596,10 +673,12 @@ repmlp_status repmlp_context_import(const repmlp_vulkan_import *im, const repmlp
                        "repmlp_context_import: '%s' does not support Vulkan 1.1 compute",
                        ctx->info.name);
     }
-    bool storage16;
-    read_caps(ctx, &storage16);
+    rm_optional_features optional;
+    read_caps(ctx, &optional);
+    /* The application's device: fp16 arithmetic and cooperative matrices stay off, as the
+     * import does not say whether it enabled them. */
     ctx->caps.storage_16bit =
-        storage16 && im->storage_16bit_enabled && !(ctx->flags & REPMLP_CONTEXT_NO_FP16);
+        optional.storage16 && im->storage_16bit_enabled && !(ctx->flags & REPMLP_CONTEXT_NO_FP16);
     ctx->caps.fp16_weights = ctx->caps.storage_16bit && (ctx->flags & REPMLP_CONTEXT_FP16_WEIGHTS);
     ctx->caps.timeline_semaphores = im->timeline_semaphore_enabled == VK_TRUE;
     st = rm_context_finish(ctx);

@@ -42,6 +42,10 @@ typedef struct rm_device_caps {
     uint32_t plan_subgroup_size;
     bool subgroup_arithmetic; /* compute-stage subgroup arithmetic operations */
     bool storage_16bit;       /* storageBuffer16BitAccess, enabled on the device */
+    bool shader_float16;      /* shaderFloat16 (VK_KHR_shader_float16_int8), enabled */
+    /* VK_NV_cooperative_matrix enabled and a subgroup-scope fp16 x fp16 + fp32 shape of
+     * RM_COOP_M x RM_COOP_N x RM_COOP_K (shaders/gemm_layout.h) reported */
+    bool cooperative_matrix_nv;
     bool fp16_weights;        /* REPMLP_CONTEXT_FP16_WEIGHTS requested and storage_16bit */
     bool timestamps;          /* compute queue has timestamp bits */
     bool timeline_semaphores; /* timelineSemaphore enabled (VK_KHR_timeline_semaphore) */

@@ -24,14 +24,15 @@ static const rm_profile profiles[] = {
     {
         .name = "vulkan-min",
         .summary = "every limit clamped to the Vulkan 1.1 required minimum, no 16-bit storage, "
-                   "no subgroup arithmetic",
+                   "no fp16 arithmetic, no cooperative matrices, no subgroup arithmetic",
         .limits = {RM_VULKAN_MIN_LIMITS, .max_allocation_size = 1ull << 30},
         .timestamps = true,
     },
     {
         .name = "phone",
-        .summary = "Vulkan 1.1 minimums, 256 MiB allocations, no 16-bit storage, no subgroup "
-                   "arithmetic, no timestamps, workgroups planned for 64-wide subgroups",
+        .summary = "Vulkan 1.1 minimums, 256 MiB allocations, no 16-bit storage, no fp16 "
+                   "arithmetic, no cooperative matrices, no subgroup arithmetic, no timestamps, "
+                   "workgroups planned for 64-wide subgroups",
         .limits = {RM_VULKAN_MIN_LIMITS, .max_allocation_size = 256ull << 20},
         .plan_subgroup_size = 64,
     },
@@ -102,6 +103,8 @@ void rm_profile_apply(const rm_profile *p, rm_device_caps *c) {
     c->storage_16bit = c->storage_16bit && p->storage_16bit;
     c->fp16_weights = c->fp16_weights && p->storage_16bit;
     c->subgroup_arithmetic = c->subgroup_arithmetic && p->subgroup_arithmetic;
+    c->shader_float16 = c->shader_float16 && p->shader_float16;
+    c->cooperative_matrix_nv = c->cooperative_matrix_nv && p->cooperative_matrix_nv;
     if (!p->timestamps) {
         c->timestamps = false;
         c->timestamp_valid_bits = 0;

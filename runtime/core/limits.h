@@ -20,7 +20,8 @@ typedef struct rm_profile {
      * field as the device reports it. */
     rm_device_caps limits;
     bool storage_16bit, subgroup_arithmetic, timestamps; /* false: the feature is hidden */
-    uint32_t plan_subgroup_size;                         /* 0: the device's subgroup size */
+    bool shader_float16, cooperative_matrix_nv;
+    uint32_t plan_subgroup_size; /* 0: the device's subgroup size */
 } rm_profile;
 
 /* Reads REPMLP_DEVICE_PROFILE (unset or empty: *out = NULL) and REPMLP_OPERAND_PATH (unset or

@@ -26,6 +26,9 @@ typedef enum rm_gemm_algorithm {
     RM_GEMM_ALGORITHM_SUBGROUP_GEMV, /* K over a subgroup's lanes, subgroupAdd (few rows) */
     RM_GEMM_ALGORITHM_SPLIT_K,       /* K over a workgroup, shared-memory reduction */
     RM_GEMM_ALGORITHM_NARROW,        /* a coalesced TM x 4 tile: fewer accumulators */
+    RM_GEMM_ALGORITHM_SHARED,        /* A and W slices staged in shared memory (RM_SHARED_*) */
+    RM_GEMM_ALGORITHM_SHARED_F16,    /* the same staged as fp16, fp16 products, fp32 sums */
+    RM_GEMM_ALGORITHM_COOPMAT_NV,    /* NV cooperative matrices, fp16 in, fp32 accumulate */
     RM_GEMM_ALGORITHM_COUNT
 } rm_gemm_algorithm;
 typedef struct rm_gemm_kernel_variant {

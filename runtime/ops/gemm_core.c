@@ -83,6 +83,9 @@ static const rm_gemm_plan_fn plans[RM_GEMM_ALGORITHM_COUNT] = {
     [RM_GEMM_ALGORITHM_SUBGROUP_GEMV] = rm_gemm_plan_subgroup_gemv,
     [RM_GEMM_ALGORITHM_SPLIT_K] = rm_gemm_plan_split_k,
     [RM_GEMM_ALGORITHM_NARROW] = rm_gemm_plan_narrow,
+    [RM_GEMM_ALGORITHM_SHARED] = rm_gemm_plan_shared,
+    [RM_GEMM_ALGORITHM_SHARED_F16] = rm_gemm_plan_shared_f16,
+    [RM_GEMM_ALGORITHM_COOPMAT_NV] = rm_gemm_plan_coopmat_nv,
 };
 
 /* Whether row v can run this problem on this device: its kernel, weight type and operand
@@ -137,6 +140,21 @@ static repmlp_status pick_variant(repmlp_context *ctx, const rm_gemm_core *c, ui
 
 static repmlp_status split(const repmlp_context *ctx, const rm_gemm_core *c, const char *what,
                            uint64_t panels, uint64_t gy, rm_dispatch *out);
+
+/* Whether an algorithm's grid is (panels, row tiles, groups) with each workgroup in one panel,
+ * starting at the pushed first group and panel: only those run a weight cut into parts. */
+static bool panel_grid(rm_gemm_algorithm a) {
+    switch (a) {
+        case RM_GEMM_ALGORITHM_REGISTER:
+        case RM_GEMM_ALGORITHM_COALESCED:
+        case RM_GEMM_ALGORITHM_SUBGROUP_GEMV:
+        case RM_GEMM_ALGORITHM_SPLIT_K:
+        case RM_GEMM_ALGORITHM_NARROW:
+            return true;
+        default:
+            return false;
+    }
+}
 
 repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *c, uint32_t *spec,
                                    uint32_t spec_count, rm_dispatch *out) {
@@ -210,7 +228,13 @@ repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *c, u
     if (v->path == RM_OPERAND_TEXEL) return REPMLP_OK;
     /* A weight larger than one binding may span runs in parts over ranges of panel blocks;
      * the grid must then be (panels, row tiles, groups), which the part offsets address. */
-    return split(ctx, c, what, grid[0], grid[1], out);
+    st = split(ctx, c, what, grid[0], grid[1], out);
+    if (st == REPMLP_OK && out->part_count && !panel_grid(v->algorithm))
+        return rm_fail(REPMLP_ERROR_UNSUPPORTED,
+                       "%s: kernel %s cannot run a weight cut into %u parts (its workgroups span "
+                       "several panels)",
+                       what, rm_shader(v->shader)->name, out->part_count);
+    return st;
 }
 
 /* Cuts a storage-buffer weight larger than one binding may span into parts: ranges of whole

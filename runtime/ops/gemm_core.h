@@ -59,6 +59,22 @@ repmlp_status rm_gemm_plan_narrow(repmlp_context *ctx, const rm_gemm_core *c,
 repmlp_status rm_gemm_plan_split_k(repmlp_context *ctx, const rm_gemm_core *c,
                                    const rm_gemm_kernel_variant *v, uint32_t *spec,
                                    uint64_t grid[3]);
+/* Plan functions of the algorithms other than the register tile (one file each,
+ * runtime/ops/gemm_algo_<name>.c): the workgroup (spec[0..2]) and the grid for row v, or
+ * REPMLP_ERROR_UNSUPPORTED naming what this device lacks. */
+repmlp_status rm_gemm_plan_shared(repmlp_context *ctx, const rm_gemm_core *c,
+                                  const rm_gemm_kernel_variant *v, uint32_t *spec,
+                                  uint64_t grid[3]);
+repmlp_status rm_gemm_plan_shared_f16(repmlp_context *ctx, const rm_gemm_core *c,
+                                      const rm_gemm_kernel_variant *v, uint32_t *spec,
+                                      uint64_t grid[3]);
+repmlp_status rm_gemm_plan_coopmat_nv(repmlp_context *ctx, const rm_gemm_core *c,
+                                      const rm_gemm_kernel_variant *v, uint32_t *spec,
+                                      uint64_t grid[3]);
+/* The shared-memory tile with slices staged as stage_bytes-wide values (4: fp32, 2: fp16). */
+repmlp_status rm_gemm_plan_shared_tile(repmlp_context *ctx, const rm_gemm_core *c,
+                                       const rm_gemm_kernel_variant *v, uint32_t *spec,
+                                       uint64_t grid[3], uint32_t stage_bytes);
 
 /* spec[0..7) <- map (3 radices, 4 strides). */
 void rm_gemm_put_map(uint32_t *spec, const rm_index_map *m);
