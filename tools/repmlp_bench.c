@@ -33,13 +33,15 @@
 #include "io/json.h"
 #include "ops/ops.h"
 #include "print_limits.h"
+#include "print_tuning.h"
 
 typedef struct options {
     const char *model, *device, *config;
     int unfused, fp16;
     long gemm[3];
     long groups, batch, repeat, parts;
-    int json;
+    int json, tune;
+    const char *tuning; /* --tuning-file: loaded before, saved after */
     uint32_t tiles[4];
     int tile_count;
     rm_gemm_variant variant;
@@ -65,7 +67,7 @@ static void usage(FILE *f) {
     fprintf(f, "usage: repmlp-bench --gemm M N K [--groups G] [--tiles 0,1,4,8] "
                "[--variant storage|texel] [--repeat R] [--device SEL] [--json]\n"
                "       repmlp-bench FUSED.safetensors [--batch N] [--repeat R] [--device SEL] "
-               "[--fp16] [--parts N] [--json]\n"
+               "[--fp16] [--parts N] [--tune] [--tuning-file F] [--json]\n"
                "       repmlp-bench --unfused TRAIN.safetensors --config JSON|@FILE [--batch N] "
                "[--repeat R] [--device SEL] [--json]\n");
 }
@@ -134,6 +136,10 @@ static void parse(int argc, char **argv, options *o) {
             o->repeat = parse_long(a, argv[++i]);
         } else if (strcmp(a, "--device") == 0 && has_value) {
             o->device = argv[++i];
+        } else if (strcmp(a, "--tune") == 0) {
+            o->tune = 1;
+        } else if (strcmp(a, "--tuning-file") == 0 && has_value) {
+            o->tuning = argv[++i];
         } else if (strcmp(a, "--json") == 0) {
             o->json = 1;
         } else if (a[0] != '-' && !o->model) {
@@ -309,8 +315,19 @@ static int bench_model(repmlp_context *ctx, const options *o, const char *device
         TRY(repmlp_model_load(ctx, o->model, &model));
     }
     repmlp_session *s;
+    double created = rm_now_ms();
     repmlp_status st = repmlp_session_create(model, (uint32_t)o->batch, &s);
+    created = rm_now_ms() - created;
     if (st != REPMLP_OK) {
+        repmlp_model_destroy(model);
+        return fail_status(st);
+    }
+    if (!o->json && (o->tune || o->tuning)) {
+        printf("session created in %.0f ms\n", created);
+        rm_print_tuning(stdout, s);
+    }
+    if (o->tuning && (st = repmlp_context_save_tuning(ctx, o->tuning)) != REPMLP_OK) {
+        repmlp_session_destroy(s);
         repmlp_model_destroy(model);
         return fail_status(st);
     }
@@ -338,11 +355,12 @@ static int bench_model(repmlp_context *ctx, const options *o, const char *device
         if (o->json)
             printf("{\"device\": \"%s\", \"model\": \"%s\", \"batch\": %ld, \"median_ms\": %.4f, "
                    "\"min_ms\": %.4f, \"execute_median_ms\": %.4f, \"images_per_s\": %.2f, "
-                   "\"weight_bytes\": %llu, \"activation_bytes\": %llu}\n",
+                   "\"weight_bytes\": %llu, \"activation_bytes\": %llu, \"tune\": %d, "
+                   "\"session_create_ms\": %.1f}\n",
                    device, o->model, o->batch, med, host[0], dev[o->repeat / 2],
                    1e3 * (double)o->batch / med,
                    (unsigned long long)repmlp_model_weight_bytes(model),
-                   (unsigned long long)repmlp_session_activation_bytes(s));
+                   (unsigned long long)repmlp_session_activation_bytes(s), o->tune, created);
         else
             printf("model: %s (%s), batch %ld\n"
                    "latency host to host: median %.3f ms, min %.3f ms; execute only: median "
@@ -368,9 +386,11 @@ int main(int argc, char **argv) {
     options o;
     parse(argc, argv, &o);
     repmlp_context_desc desc = {.device = o.device,
-                                .flags = o.fp16 ? REPMLP_CONTEXT_FP16_WEIGHTS : 0u};
+                                .flags = (o.fp16 ? REPMLP_CONTEXT_FP16_WEIGHTS : 0u) |
+                                         (o.tune ? REPMLP_CONTEXT_TUNE : 0u)};
     repmlp_context *ctx;
     TRY(repmlp_context_create(&desc, &ctx));
+    if (o.tuning) TRY(repmlp_context_load_tuning(ctx, o.tuning));
     repmlp_device_info info;
     repmlp_context_device(ctx, &info);
     /* The limits in effect (stdout stays one JSON object per line with --json). */

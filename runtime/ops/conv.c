@@ -22,6 +22,7 @@ static repmlp_status prepare_pointwise(repmlp_context *ctx, const rm_conv_params
         .variant = p->variant,
         .tile_m = p->tile_m,
         .w16 = p->w16,
+        .row = p->row,
     };
     return rm_gemm_prepare(ctx, &g, out);
 }
@@ -50,6 +51,7 @@ repmlp_status rm_conv_prepare(repmlp_context *ctx, const rm_conv_params *p, rm_d
         .w16 = p->w16,
         .variant = p->variant,
         .tile_m = p->tile_m,
+        .row = p->row,
         .M = p->N * ohw,
         .K = cg * p->kh * p->kw,
         .NO = p->O / p->groups,

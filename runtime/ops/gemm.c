@@ -11,6 +11,7 @@ repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_d
         .w16 = p->w16,
         .variant = p->variant,
         .tile_m = p->tile_m,
+        .row = p->row,
         .M = p->M,
         .K = p->K,
         .NO = p->NO,

@@ -72,17 +72,21 @@ repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *c, u
         return rm_fail(REPMLP_ERROR_TOO_LARGE,
                        "%s: M=%u K=%u N=%u g=%u addresses more than 2^32 elements", c->name, c->M,
                        c->K, c->NO, c->groups);
-    int tile = pick_tile(c->M);
-    if (c->tile_m) {
-        for (tile = 0; tile < (int)RM_TILE_COUNT && tile_rows[tile] != c->tile_m; tile++) continue;
+    uint32_t tm = tile_rows[pick_tile(c->M)];
+    if (c->row) {
+        tm = c->row->tile_m;
+    } else if (c->tile_m) {
+        int tile = 0;
+        while (tile < (int)RM_TILE_COUNT && tile_rows[tile] != c->tile_m) tile++;
         if (tile == (int)RM_TILE_COUNT)
             return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "%s: no %u-row tile (1, 4 or 8)", c->name,
                            c->tile_m);
+        tm = c->tile_m;
     }
     uint64_t gx = rm_div_up(c->NO, RM_GEMM_TN * RM_GEMM_LX);
     /* Fewer invocation rows when M needs fewer: rows past M would only start and exit (a
      * batch-1 GEMM on lavapipe ran 1.x faster with one row of invocations than with 8). */
-    uint64_t row_tiles = rm_div_up(c->M, tile_rows[tile]);
+    uint64_t row_tiles = rm_div_up(c->M, tm);
     uint32_t ly = row_tiles < RM_GEMM_LY ? (uint32_t)row_tiles : RM_GEMM_LY;
     uint64_t gy = rm_div_up(row_tiles, ly);
     char what[128];
@@ -114,7 +118,16 @@ repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *c, u
     for (int i = 0; i < 3; i++)
         if (c->max_read[i] + 1 > texel_reads) texel_reads = c->max_read[i] + 1;
     bool texel = false;
-    if (c->variant == RM_GEMM_TEXEL) {
+    if (c->row) {
+        if (c->row->kernel != c->kernel || (c->row->weights != RM_GEMM_WEIGHTS_ANY &&
+                                            (c->row->weights == RM_GEMM_WEIGHTS_F16) != c->w16))
+            return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                           "%s: kernel %s does not run this op (another kernel or weight type)",
+                           c->name, rm_shader(c->row->shader)->name);
+        texel = c->row->path == RM_OPERAND_TEXEL;
+        if (texel) st = rm_limits_check_texel_reads(ctx, what, texel_reads);
+        if (st != REPMLP_OK) return st;
+    } else if (c->variant == RM_GEMM_TEXEL) {
         st = rm_limits_check_texel_reads(ctx, what, texel_reads);
         if (st != REPMLP_OK) return st;
         texel = true;
@@ -132,10 +145,11 @@ repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *c, u
                                     texel    ? RM_GEMM_WEIGHTS_ANY
                                     : c->w16 ? RM_GEMM_WEIGHTS_F16
                                              : RM_GEMM_WEIGHTS_F32,
-                                    RM_GEMM_ALGORITHM_REGISTER, tile_rows[tile]);
+                                    RM_GEMM_ALGORITHM_REGISTER, tm);
+    if (c->row) variant = c->row;
     if (!variant)
         return rm_fail(REPMLP_ERROR_UNSUPPORTED, "%s: no %s kernel with a %u-row tile", c->name,
-                       texel ? "texel" : "storage", tile_rows[tile]);
+                       texel ? "texel" : "storage", tm);
     rm_shader_id shader = variant->shader;
     st = rm_pipeline_get(ctx, shader, spec, spec_count, &out->pipeline);
     if (st != REPMLP_OK) return st;

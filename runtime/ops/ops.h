@@ -108,6 +108,9 @@ typedef struct rm_gemm_params {
     rm_gemm_variant variant;
     uint32_t tile_m; /* rows per invocation: 0 chooses from M; 1, 4 or 8 force one */
     bool w16;        /* the packed weight is fp16 (rm_gemm_pack_f16); needs 16-bit storage */
+    /* NULL: the heuristic chooses; else this row of rm_gemm_kernel_variants runs (the tuner,
+     * tests), overriding variant and tile_m. It must match the kernel and weights. */
+    const rm_gemm_kernel_variant *row;
     /* > 0 with has_addend: V's value is the same for each run of addend_run consecutive
      * columns k (v_cols' leading digits have stride 0: RepMLP's GP value over a partition's
      * h*w pixels), and the weight is packed with its run sums (rm_gemm_pack_runs). */
@@ -140,6 +143,8 @@ typedef struct rm_conv_params {
     rm_gemm_variant variant;
     uint32_t tile_m; /* as rm_gemm_params */
     bool w16;        /* as rm_gemm_params */
+    /* As rm_gemm_params; a 1x1 stride-1 unpadded conv runs GEMM rows, others CONV rows. */
+    const rm_gemm_kernel_variant *row;
 } rm_conv_params;
 uint32_t rm_conv_out_size(uint32_t in, uint32_t k, uint32_t stride, uint32_t pad);
 
