@@ -330,10 +330,10 @@ static void bad_files_ignored(void **state) {
 #ifdef REPMLP_FAULT_INJECTION
 /* One tuned session from a cold pipeline list and an empty store (returns the status; on
  * success its output must be right). */
-static repmlp_status tune_once(repmlp_context *ctx, repmlp_model *m) {
+static repmlp_status tune_once(repmlp_context *ctx, repmlp_model *m, bool cold) {
     rm_free(ctx->tune);
     ctx->tune = NULL;
-    rm_pipelines_destroy_all(ctx);
+    if (cold) rm_pipelines_destroy_all(ctx);
     repmlp_session *s = NULL;
     repmlp_status st = repmlp_session_create(m, ts_fx.batch, &s);
     if (st == REPMLP_OK) {
@@ -347,8 +347,28 @@ static repmlp_status tune_once(repmlp_context *ctx, repmlp_model *m) {
     return st;
 }
 
+/* Injects fault n of kind into a tuned session creation; counts the outcome. */
+static void inject(repmlp_context *ctx, repmlp_model *m, rm_fault_kind kind, long n, bool cold,
+                   long *failed, long *recovered) {
+    rm_fault_arm(kind, n);
+    repmlp_status st = tune_once(ctx, m, cold);
+    rm_fault_arm(kind, 0);
+    if (st == REPMLP_OK) {
+        ++*recovered;
+        return;
+    }
+    ++*failed;
+    if (st != REPMLP_ERROR_OUT_OF_HOST_MEMORY && st != REPMLP_ERROR_OUT_OF_DEVICE_MEMORY)
+        fail_msg("fault %ld: unexpected status %s: %s", n, repmlp_status_name(st),
+                 repmlp_last_error());
+    assert_true(strlen(repmlp_last_error()) > 0);
+    assert_int_equal(tune_once(ctx, m, false), REPMLP_OK); /* the context stays usable */
+}
+
 /* Host allocations, and Vulkan creations and allocations, of a tuned session creation fail
- * one at a time: a clean error or a working session, never a crash or a leak. */
+ * one at a time: a clean error or a working session, never a crash or a leak. Every point
+ * with the pipelines built; and, since building them costs about a second per candidate on
+ * SwiftShader, a few points spread over a cold pass (pipeline creations included). */
 static void faults_while_tuning(void **state) {
     (void)state;
     const rm_fault_kind kinds[] = {RM_FAULT_HOST_ALLOC, RM_FAULT_VULKAN_ALLOC};
@@ -357,29 +377,19 @@ static void faults_while_tuning(void **state) {
         repmlp_model *m = NULL;
         assert_int_equal(repmlp_model_load(ctx, ts_fx.fused_path, &m), REPMLP_OK);
         rm_fault_arm(kinds[k], 0);
-        assert_int_equal(tune_once(ctx, m), REPMLP_OK);
-        long calls = rm_fault_calls(kinds[k]), failed = 0, recovered = 0;
-        /* Every stride-th point (about 40 per kind): a cold tuned session costs ~0.3 s, and
-         * the points between are the same calls for the next candidate. */
-        long stride = calls / 40 + 1;
-        for (long n = 1; n <= calls; n += stride) {
-            rm_fault_arm(kinds[k], n);
-            repmlp_status st = tune_once(ctx, m);
-            rm_fault_arm(kinds[k], 0);
-            if (st == REPMLP_OK) {
-                recovered++;
-                continue;
-            }
-            failed++;
-            if (st != REPMLP_ERROR_OUT_OF_HOST_MEMORY && st != REPMLP_ERROR_OUT_OF_DEVICE_MEMORY)
-                fail_msg("fault %ld: unexpected status %s: %s", n, repmlp_status_name(st),
-                         repmlp_last_error());
-            assert_true(strlen(repmlp_last_error()) > 0);
-            assert_int_equal(tune_once(ctx, m), REPMLP_OK); /* the context stays usable */
-        }
-        print_message("%s faults over a tuned session creation: %ld points, every %ld-th "
-                      "injected: %ld clean errors, %ld working sessions\n",
-                      k ? "Vulkan" : "host", calls, stride, failed, recovered);
+        assert_int_equal(tune_once(ctx, m, true), REPMLP_OK);
+        long cold = rm_fault_calls(kinds[k]);
+        rm_fault_arm(kinds[k], 0);
+        assert_int_equal(tune_once(ctx, m, false), REPMLP_OK);
+        long warm = rm_fault_calls(kinds[k]), failed = 0, recovered = 0;
+        for (long n = 1; n <= warm; n++) inject(ctx, m, kinds[k], n, false, &failed, &recovered);
+        long stride = cold / 5 + 1;
+        for (long n = stride / 2 + 1; n <= cold; n += stride)
+            inject(ctx, m, kinds[k], n, true, &failed, &recovered);
+        print_message("%s faults over a tuned session creation: all %ld points (pipelines "
+                      "built), every %ld-th of %ld cold: %ld clean errors, %ld working "
+                      "sessions\n",
+                      k ? "Vulkan" : "host", warm, stride, cold, failed, recovered);
         /* Tuning is best effort: some faults inside it must leave a working session. */
         assert_true(recovered >= 1);
         assert_true(failed >= 1);
