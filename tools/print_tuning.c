@@ -37,10 +37,13 @@ int rm_print_tuning(FILE *f, const repmlp_session *s) {
         free(nodes);
         return -1;
     }
+    uint32_t measured = 0;
+    for (uint32_t i = 0; i < count; i++) measured += nodes[i].candidate_count > 0;
     fprintf(f, "kernel tuning: %u GEMM/conv ops%s\n", count,
-            count ? (nodes[0].timestamps ? " (device timestamps, median per run)"
-                                         : " (host time, median per run)")
-                  : " (tuning off)");
+            !count                ? " (tuning off)"
+            : !measured           ? ""
+            : nodes[0].timestamps ? " (device timestamps, median per run)"
+                                  : " (host time, median per run)");
     for (uint32_t i = 0; i < count; i++) {
         const repmlp_tuning_node *n = &nodes[i];
         fprintf(f, "  %-40s %s M=%u K=%u N=%u g=%u%s: %s -> %s, %s\n", n->label, n->op, n->M, n->K,

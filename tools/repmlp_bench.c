@@ -42,6 +42,7 @@ typedef struct options {
     long groups, batch, repeat, parts;
     int json, tune;
     const char *tuning; /* --tuning-file: loaded before, saved after */
+    long tune_budget;   /* ms; 0: the library's default */
     uint32_t tiles[4];
     int tile_count;
     rm_gemm_variant variant;
@@ -67,7 +68,7 @@ static void usage(FILE *f) {
     fprintf(f, "usage: repmlp-bench --gemm M N K [--groups G] [--tiles 0,1,4,8] "
                "[--variant storage|texel] [--repeat R] [--device SEL] [--json]\n"
                "       repmlp-bench FUSED.safetensors [--batch N] [--repeat R] [--device SEL] "
-               "[--fp16] [--parts N] [--tune] [--tuning-file F] [--json]\n"
+               "[--fp16] [--parts N] [--tune [--tune-budget MS]] [--tuning-file F] [--json]\n"
                "       repmlp-bench --unfused TRAIN.safetensors --config JSON|@FILE [--batch N] "
                "[--repeat R] [--device SEL] [--json]\n");
 }
@@ -138,6 +139,8 @@ static void parse(int argc, char **argv, options *o) {
             o->device = argv[++i];
         } else if (strcmp(a, "--tune") == 0) {
             o->tune = 1;
+        } else if (strcmp(a, "--tune-budget") == 0 && has_value) {
+            o->tune_budget = parse_long(a, argv[++i]);
         } else if (strcmp(a, "--tuning-file") == 0 && has_value) {
             o->tuning = argv[++i];
         } else if (strcmp(a, "--json") == 0) {
@@ -387,7 +390,8 @@ int main(int argc, char **argv) {
     parse(argc, argv, &o);
     repmlp_context_desc desc = {.device = o.device,
                                 .flags = (o.fp16 ? REPMLP_CONTEXT_FP16_WEIGHTS : 0u) |
-                                         (o.tune ? REPMLP_CONTEXT_TUNE : 0u)};
+                                         (o.tune ? REPMLP_CONTEXT_TUNE : 0u),
+                                .tune_budget_ms = (uint32_t)o.tune_budget};
     repmlp_context *ctx;
     TRY(repmlp_context_create(&desc, &ctx));
     if (o.tuning) TRY(repmlp_context_load_tuning(ctx, o.tuning));
