@@ -18,6 +18,7 @@
 #include "core/fault.h"
 #include "core/pipeline.h"
 #include "exec/tune.h"
+#include "ops/ops.h"
 
 /* Log lines seen, to check that ignored files and denied kernels are reported. */
 static char log_seen[8192];
@@ -273,6 +274,33 @@ static void wrong_candidate_denied(void **state) {
 }
 #endif
 
+/* rm_gemm_params.row runs exactly that row, and refuses a row of another kernel or weight
+ * type. */
+static void forced_rows(void **state) {
+    (void)state;
+    repmlp_context *ctx = tune_context(0);
+    uint32_t ran = 0;
+    for (uint32_t i = 0; i < rm_gemm_kernel_variant_count; i++) {
+        const rm_gemm_kernel_variant *row = &rm_gemm_kernel_variants[i];
+        rm_gemm_params p = rm_gemm_row_major(8, 32, 32, 1);
+        p.row = row;
+        rm_dispatch d;
+        repmlp_status st = rm_gemm_prepare(ctx, &p, &d);
+        bool fits = row->kernel == RM_GEMM_KERNEL_GEMM && row->weights != RM_GEMM_WEIGHTS_F16;
+        if (!fits) {
+            assert_int_equal(st, REPMLP_ERROR_INVALID_ARGUMENT);
+            assert_non_null(strstr(repmlp_last_error(), rm_shader(row->shader)->name));
+            continue;
+        }
+        if (st == REPMLP_ERROR_UNSUPPORTED) continue; /* beyond this device's limits */
+        assert_int_equal(st, REPMLP_OK);
+        assert_int_equal(d.pipeline->shader, row->shader);
+        ran++;
+    }
+    assert_true(ran >= 2);
+    context_done(ctx);
+}
+
 static void write_file(const char *path, const unsigned char *data, size_t n) {
     FILE *f = fopen(path, "wb");
     assert_non_null(f);
@@ -424,6 +452,7 @@ static int group_close(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(forced_rows),
         cmocka_unit_test(tuned_equals_untuned),
 #ifdef REPMLP_FAULT_INJECTION
         cmocka_unit_test(wrong_candidate_denied),
