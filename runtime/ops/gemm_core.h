@@ -12,9 +12,10 @@ typedef struct rm_gemm_core {
     const char *name;      /* for messages */
     rm_gemm_kernel kernel; /* which rows of rm_gemm_kernel_variants it may run */
     rm_gemm_variant variant;
-    uint32_t tile_m;                   /* 0: chosen from M */
-    const rm_gemm_kernel_variant *row; /* NULL: chosen here; else forced (rm_gemm_params.row) */
-    bool w16;                          /* fp16 packed weights */
+    uint32_t tile_m; /* 0: chosen from M */
+    bool w16;        /* fp16 packed weights */
+    /* NULL: chosen here; else forced (rm_gemm_params.row) */
+    const rm_gemm_kernel_variant *row;
     uint32_t M, K, NO, groups;
     rm_epilogue ep;
     rm_index_map y_rows, y_cols;
