@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerates bench/RESULTS.md in one run on this machine: the RepMLP-Res50 block shapes of
 # issue [perf] (S2B, S3B, S2L, S3L; h = w = 7, k {1,3,5}) at batch 1 and 32 for
-#   - our fused (deploy) block on lavapipe (fp32 and fp16 weights) and on SwiftShader,
+#   - our fused (deploy) block on lavapipe (fp32 and fp16 weights; built-in and tuned kernel
+#     choice, `repmlp-bench --tune`) and on SwiftShader,
 #   - our runtime executing the *training-time* structure of the same block, unfused
 #     (`repmlp-bench --unfused`: its BatchNorms, conv branches and permutes as separate ops),
 #   - PyTorch on the CPU, 2 threads, best of three forms of the deploy block
@@ -40,6 +41,9 @@ ours() {
   if [ "${4:-}" = fp16 ]; then
     VK_ICD_FILENAMES=$icd "$bin/repmlp-bench" "$work/$2.fused" --batch "$3" --repeat $reps \
       --fp16 | median
+  elif [ "${4:-}" = tuned ]; then # kernels measured at session creation (REPMLP_CONTEXT_TUNE)
+    VK_ICD_FILENAMES=$icd "$bin/repmlp-bench" "$work/$2.fused" --batch "$3" --repeat $reps \
+      --tune | median
   elif [ "${4:-}" = unfused ]; then
     VK_ICD_FILENAMES=$icd "$bin/repmlp-bench" --unfused "$work/$2/train.safetensors" \
       --config "@$work/$2/config.json" --batch "$3" --repeat $reps | median
@@ -59,6 +63,7 @@ for s in $shapes; do
   IFS=: read -r name C H g <<<"$s"
   for n in 1 32; do
     t[$name.$n.lvp]=$(ours lavapipe "$name" $n)
+    t[$name.$n.lvp_tuned]=$(ours lavapipe "$name" $n tuned)
     t[$name.$n.lvp_unfused]=$(ours lavapipe "$name" $n unfused)
     t[$name.$n.lvp_fp16]=$(ours lavapipe "$name" $n fp16)
     t[$name.$n.swr]=$(ours swiftshader "$name" $n)
@@ -80,6 +85,8 @@ row() { # row LABEL FORMULA: one cell per shape, "b1 / b32"
 }
 cell_lvp() { echo "${t[$1.$2.lvp]}"; }
 cell_swr() { echo "${t[$1.$2.swr]}"; }
+cell_lvp_tuned() { echo "${t[$1.$2.lvp_tuned]}"; }
+cell_tuned_lvp() { ratio "${t[$1.$2.lvp]}" "${t[$1.$2.lvp_tuned]}"; }
 cell_lvp_fp16() { echo "${t[$1.$2.lvp_fp16]}"; }
 cell_lvp_unfused() { echo "${t[$1.$2.lvp_unfused]}"; }
 cell_swr_unfused() { echo "${t[$1.$2.swr_unfused]}"; }
@@ -105,6 +112,7 @@ blas=$(/usr/bin/python3 bench/pytorch_block.py "$work/S3B.fused" --batch 1 --rep
   echo "| system | S2B | S3B | S2L | S3L |"
   echo "| --- | --- | --- | --- | --- |"
   row "repmlp-vk fused, lavapipe" cell_lvp
+  row "repmlp-vk fused, kernels tuned (\`--tune\`), lavapipe" cell_lvp_tuned
   row "repmlp-vk fused, fp16 weights, lavapipe" cell_lvp_fp16
   row "repmlp-vk fused, SwiftShader" cell_swr
   row "repmlp-vk unfused (training-time structure), lavapipe" cell_lvp_unfused
@@ -120,6 +128,7 @@ blas=$(/usr/bin/python3 bench/pytorch_block.py "$work/S3B.fused" --batch 1 --rep
   echo "| --- | --- | --- | --- | --- |"
   row "fused on lavapipe vs ncnn-Vulkan on lavapipe (target 20x)" cell_vs_ncnn_lvp
   row "fused on SwiftShader vs ncnn-Vulkan on SwiftShader (target 2x)" cell_vs_ncnn_swr
+  row "fused, tuned vs built-in kernel choice, lavapipe" cell_tuned_lvp
   row "fused vs unfused, lavapipe (target 2x)" cell_fuse_lvp
   row "fused vs unfused, SwiftShader (target 2x)" cell_fuse_swr
   row "fused on lavapipe vs PyTorch CPU (stretch: 0.5x)" cell_vs_torch

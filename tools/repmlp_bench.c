@@ -7,6 +7,9 @@
  *   --parts N (with a model) also records the session in N parts (repmlp_session_record_part,
  *       each part its own submission, as an engine spreading it over N frames) and prints
  *       each part's ops, estimated share and device time (median of R), against one part;
+ *   --tune (with a model) measures the kernel candidates of every GEMM/conv op when the
+ *       session is created (REPMLP_CONTEXT_TUNE, --tune-budget MS) and prints each op's
+ *       candidates, times and winner; --tuning-file F loads tuning data before and saves it after;
  *   --fp16 (with a model) stores its GEMM/conv weights as fp16 where the device has 16-bit
  *       storage (REPMLP_CONTEXT_FP16_WEIGHTS);
  *   repmlp-bench --unfused TRAIN.safetensors --config JSON|@FILE [--batch N] ...
@@ -23,13 +26,16 @@
 #include "repmlp.h"
 #include "repmlp/vulkan.h"
 #include "print_limits.h"
+#include "print_tuning.h"
 #include "tool_clock.h"
 
 typedef struct options {
     const char *model, *device, *config;
     int unfused, fp16;
     long batch, repeat, parts;
-    int json;
+    int json, tune;
+    const char *tuning; /* --tuning-file: loaded before, saved after */
+    long tune_budget;   /* ms; 0: the library's default */
 } options;
 
 static int cmp_double(const void *a, const void *b) {
@@ -50,7 +56,7 @@ static int fail_status(repmlp_status st) {
 
 static void usage(FILE *f) {
     fprintf(f, "usage: repmlp-bench FUSED.safetensors [--batch N] [--repeat R] [--device SEL] "
-               "[--fp16] [--parts N] [--json]\n"
+               "[--fp16] [--parts N] [--tune [--tune-budget MS]] [--tuning-file F] [--json]\n"
                "       repmlp-bench --unfused TRAIN.safetensors --config JSON|@FILE [--batch N] "
                "[--repeat R] [--device SEL] [--json]\n"
                "(the GEMM kernel alone: repmlp-bench-kernels --gemm M N K)\n");
@@ -89,6 +95,12 @@ static void parse(int argc, char **argv, options *o) {
             o->device = argv[++i];
         } else if (strcmp(a, "--json") == 0) {
             o->json = 1;
+        } else if (strcmp(a, "--tune") == 0) {
+            o->tune = 1;
+        } else if (strcmp(a, "--tune-budget") == 0 && has_value) {
+            o->tune_budget = parse_long(a, argv[++i]);
+        } else if (strcmp(a, "--tuning-file") == 0 && has_value) {
+            o->tuning = argv[++i];
         } else if (a[0] != '-' && !o->model) {
             o->model = a;
         } else {
@@ -211,8 +223,19 @@ static int bench_model(repmlp_context *ctx, const options *o, const char *device
         TRY(repmlp_model_load(ctx, o->model, &model));
     }
     repmlp_session *s;
+    double created = tool_now_ms();
     repmlp_status st = repmlp_session_create(model, (uint32_t)o->batch, &s);
+    created = tool_now_ms() - created;
     if (st != REPMLP_OK) {
+        repmlp_model_destroy(model);
+        return fail_status(st);
+    }
+    if (!o->json && (o->tune || o->tuning)) {
+        printf("session created in %.0f ms\n", created);
+        rm_print_tuning(stdout, s);
+    }
+    if (o->tuning && (st = repmlp_context_save_tuning(ctx, o->tuning)) != REPMLP_OK) {
+        repmlp_session_destroy(s);
         repmlp_model_destroy(model);
         return fail_status(st);
     }
@@ -245,11 +268,12 @@ static int bench_model(repmlp_context *ctx, const options *o, const char *device
         if (o->json)
             printf("{\"device\": \"%s\", \"model\": \"%s\", \"batch\": %ld, \"median_ms\": %.4f, "
                    "\"min_ms\": %.4f, \"execute_median_ms\": %.4f, \"images_per_s\": %.2f, "
-                   "\"weight_bytes\": %llu, \"activation_bytes\": %llu}\n",
+                   "\"weight_bytes\": %llu, \"activation_bytes\": %llu, \"tune\": %d, "
+                   "\"session_create_ms\": %.1f}\n",
                    device, o->model, o->batch, med, host[0], dev[o->repeat / 2],
                    1e3 * (double)o->batch / med,
                    (unsigned long long)repmlp_model_weight_bytes(model),
-                   (unsigned long long)repmlp_session_activation_bytes(s));
+                   (unsigned long long)repmlp_session_activation_bytes(s), o->tune, created);
         else
             printf("model: %s (%s), batch %ld\n"
                    "latency host to host: median %.3f ms, min %.3f ms; execute only: median "
@@ -275,9 +299,12 @@ int main(int argc, char **argv) {
     options o;
     parse(argc, argv, &o);
     repmlp_context_desc desc = {.device = o.device,
-                                .flags = o.fp16 ? REPMLP_CONTEXT_FP16_WEIGHTS : 0u};
+                                .flags = (o.fp16 ? REPMLP_CONTEXT_FP16_WEIGHTS : 0u) |
+                                         (o.tune ? REPMLP_CONTEXT_TUNE : 0u),
+                                .tune_budget_ms = (uint32_t)o.tune_budget};
     repmlp_context *ctx;
     TRY(repmlp_context_create(&desc, &ctx));
+    if (o.tuning) TRY(repmlp_context_load_tuning(ctx, o.tuning));
     repmlp_device_info info;
     repmlp_context_device(ctx, &info);
     /* The limits in effect (stdout stays one JSON object per line with --json). */

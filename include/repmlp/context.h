@@ -74,6 +74,14 @@ enum {
      * beyond fp16's range (65504) fails to load. Ignored (fp32) where the device lacks 16-bit
      * storage, and with REPMLP_CONTEXT_NO_FP16. */
     REPMLP_CONTEXT_FP16_WEIGHTS = 1u << 3,
+    /* Kernel tuning: repmlp_session_create times every kernel variant that can run each GEMM
+     * and convolution of the session (once per distinct shape; warm-up, then the median of a
+     * few runs), checks each one's output against the built-in choice on random data, and
+     * records the session with the fastest. Shapes the context already knows (measured by an
+     * earlier session, or from repmlp_context_load_tuning) are not measured again. Off by
+     * default: creating a session then costs up to tune_budget_ms more. Without the flag the
+     * built-in choice is used, except for shapes in loaded tuning data. */
+    REPMLP_CONTEXT_TUNE = 1u << 4,
 };
 
 typedef struct repmlp_context_desc {
@@ -100,6 +108,10 @@ typedef struct repmlp_context_desc {
      * vkCreate*, vkAllocate*, vkDestroy* and vkFree* call the library makes (instance and
      * device included when the library creates them). Must outlive the context. */
     const struct VkAllocationCallbacks *vk_allocator;
+    /* With REPMLP_CONTEXT_TUNE: the most time (ms) one repmlp_session_create spends measuring
+     * kernels; 0 means 30000. Shapes left when it is spent keep the built-in choice and are
+     * measured by a later session. */
+    uint32_t tune_budget_ms;
 } repmlp_context_desc;
 
 /* Lists the Vulkan devices. On input *count is the capacity of infos (infos may be NULL with
@@ -189,6 +201,28 @@ typedef struct repmlp_allocator {
 REPMLP_API repmlp_status repmlp_set_allocator(const repmlp_allocator *allocator);
 /* Frees memory the library returned to the caller (repmlp_fuse_memory's bytes); NULL is fine. */
 REPMLP_API void repmlp_free(void *ptr);
+
+/* ---- Kernel tuning (REPMLP_CONTEXT_TUNE) ---- */
+
+/* Saves the kernel choices the context has measured or loaded (one per GEMM/conv shape) to
+ * `path` (atomically), so that a later context on the same device skips the measuring. */
+REPMLP_API repmlp_status repmlp_context_save_tuning(repmlp_context *ctx, const char *path);
+
+/* Loads tuning data saved by repmlp_context_save_tuning, merging it into the context's. Call it
+ * before creating sessions: their GEMMs and convolutions of known shapes then take the saved
+ * kernel without measuring, with or without REPMLP_CONTEXT_TUNE. A missing, damaged or stale
+ * file (another device, driver version, pipelineCacheUUID or library version) is ignored with
+ * a log message and REPMLP_OK: it can never change results, only speed. I/O errors other than
+ * a missing file are reported. */
+REPMLP_API repmlp_status repmlp_context_load_tuning(repmlp_context *ctx, const char *path);
+
+/* The same in memory. Save: with data NULL, *size receives the bytes needed; otherwise *size is
+ * the capacity of data and receives the bytes written (REPMLP_ERROR_TOO_LARGE, with *size set to
+ * the bytes needed, when too small). Load: as repmlp_context_load_tuning, from size bytes. */
+REPMLP_API repmlp_status repmlp_context_save_tuning_memory(repmlp_context *ctx, void *data,
+                                                           size_t *size);
+REPMLP_API repmlp_status repmlp_context_load_tuning_memory(repmlp_context *ctx, const void *data,
+                                                           size_t size);
 
 /* Library version, as "MAJOR.MINOR.PATCH" and as MAJOR*10000 + MINOR*100 + PATCH. */
 #define REPMLP_VERSION_MAJOR 0

@@ -168,6 +168,56 @@ REPMLP_API repmlp_status repmlp_session_read_output(repmlp_session *session, flo
 REPMLP_API repmlp_status repmlp_session_poll(repmlp_session *session);
 REPMLP_API repmlp_status repmlp_session_wait(repmlp_session *session, uint64_t timeout_ns);
 
+/* ---- Kernel tuning (REPMLP_CONTEXT_TUNE, repmlp/context.h) ---- */
+
+/* How a GEMM/conv op's kernel was chosen. */
+typedef enum repmlp_tuning_source {
+    REPMLP_TUNING_BUILTIN = 0,  /* not tuned: the built-in choice (budget spent, or a failure) */
+    REPMLP_TUNING_MEASURED = 1, /* measured while this session was created */
+    REPMLP_TUNING_KNOWN = 2,    /* the context knew the shape (loaded or measured before) */
+} repmlp_tuning_source;
+
+/* What became of one candidate kernel. */
+typedef enum repmlp_tuning_outcome {
+    REPMLP_CANDIDATE_TIMED = 0, /* ms is the median of its timed runs */
+    REPMLP_CANDIDATE_SLOW =
+        1, /* its first run was far slower than the best's: ms is its host time */
+    REPMLP_CANDIDATE_DOES_NOT_FIT = 2, /* beyond the device's limits for this op */
+    /* Output off the built-in kernel's, NaN, or no pipeline: on the context's deny list (logged) */
+    REPMLP_CANDIDATE_DENIED = 3,
+} repmlp_tuning_outcome;
+
+#define REPMLP_TUNING_MAX_CANDIDATES 32
+
+typedef struct repmlp_tuning_candidate {
+    const char *kernel; /* the kernel variant, e.g. "gemm_texel_m8" (static storage) */
+    double ms;          /* one run, device timestamps where the queue has them; < 0: none */
+    uint32_t outcome;   /* repmlp_tuning_outcome */
+} repmlp_tuning_candidate;
+
+/* One GEMM or convolution of a session. Strings live as long as the session. */
+typedef struct repmlp_tuning_node {
+    uint32_t node;     /* its position in the session's op order */
+    const char *label; /* e.g. "stages.1.0.repmlp_block.fc3" */
+    const char *op;    /* "gemm" or "conv" (a 1x1 conv runs GEMM kernels) */
+    uint32_t M, K, N, groups;
+    uint32_t fp16_weights;
+    const char *builtin;      /* the kernel the built-in heuristic picks */
+    const char *winner;       /* the kernel the session runs */
+    uint32_t source;          /* repmlp_tuning_source */
+    uint32_t timestamps;      /* 1: times are device timestamps; 0: host time around a submission */
+    uint32_t candidate_count; /* 0 unless source is REPMLP_TUNING_MEASURED */
+    repmlp_tuning_candidate candidates[REPMLP_TUNING_MAX_CANDIDATES];
+} repmlp_tuning_node;
+
+/* Reports, per GEMM/conv op of the session, how its kernel was chosen: the candidates, their
+ * times and the winner. On input *count is the capacity of nodes (nodes may be NULL with
+ * *count 0 to query the number); on output it is the number of such ops (0 when the session
+ * was created without tuning: no REPMLP_CONTEXT_TUNE and no loaded tuning data). If the
+ * capacity was too small the first entries are filled and REPMLP_ERROR_TOO_LARGE is returned. */
+REPMLP_API repmlp_status repmlp_session_tuning_info(const repmlp_session *session,
+                                                    repmlp_tuning_node *nodes, uint32_t *count);
+
 /* ---- Classifier results on the device ---- */
 
 /* One of an image's most probable classes. */

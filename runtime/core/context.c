@@ -418,6 +418,7 @@ repmlp_status rm_context_alloc(const repmlp_context_desc *desc, repmlp_context *
         ctx->validation_counter = desc->validation_counter;
         ctx->memory_limit = desc->device_memory_limit;
         ctx->vk_allocator = desc->vk_allocator;
+        ctx->tune_budget_ms = desc->tune_budget_ms;
     }
     if (!ctx->timeout_ns) ctx->timeout_ns = RM_DEFAULT_TIMEOUT_NS;
     *out = ctx;
@@ -508,6 +509,7 @@ void repmlp_context_destroy(repmlp_context *ctx) {
     rm_mutex_destroy(&ctx->operand_lock);
     rm_mutex_destroy(&ctx->transfer_lock);
     rm_mutex_destroy(&ctx->lock);
+    rm_free(ctx->tune);
     rm_free(ctx);
 }
 

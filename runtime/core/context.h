@@ -120,6 +120,10 @@ struct repmlp_context {
     void (*queue_unlock)(void *user);
     void *queue_lock_user;
     bool lost; /* VK_ERROR_DEVICE_LOST seen: every later call reports it */
+    /* Kernel tuning (exec/tune.h): the per-session budget, and the known shapes' winners and
+     * the deny list (one rm_free'd block, NULL until used; guarded by lock). */
+    uint32_t tune_budget_ms;
+    struct rm_tune_store *tune;
 };
 
 void rm_log(const repmlp_context *ctx, repmlp_log_level level, const char *fmt, ...)

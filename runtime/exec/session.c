@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "exec/tune.h"
 #include "graph/memplan.h"
 
 static repmlp_status build_graph(repmlp_session *s) {
@@ -100,6 +101,8 @@ static repmlp_status create_dispatches(repmlp_session *s) {
         repmlp_status st = rm_op_kinds[n->kind].prepare(s->ctx, n, &s->dispatches[i]);
         if (st != REPMLP_OK) return rm_fail_prefix(st, "%s: op %s", s->model->path, n->label);
     }
+    repmlp_status tuned = rm_tune_session(s); /* may replace GEMM/conv dispatches */
+    if (tuned != REPMLP_OK) return tuned;
     if (input_read_as_texel(s)) {
         rm_gather_params copy = {.rows = 1,
                                  .cols = (uint32_t)s->input_count,
@@ -294,6 +297,7 @@ void repmlp_session_destroy(repmlp_session *s) {
     rm_buffer_destroy(ctx, &s->topk_buf);
     rm_buffer_destroy(ctx, &s->stage_topk);
     rm_graph_free(&s->graph);
+    rm_free(s->tune);
     rm_free(s);
 }
 

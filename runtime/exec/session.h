@@ -37,7 +37,8 @@ struct repmlp_session {
     VkCommandPool command_pool; /* per session, so threads never share one */
     VkCommandBuffer command_buffer;
     VkFence fence;
-    bool pending; /* a submission timed out and may still be running */
+    bool pending;                /* a submission timed out and may still be running */
+    struct rm_tune_report *tune; /* how each GEMM/conv kernel was chosen (exec/tune.h), or NULL */
 };
 
 /* (Re)binds every dispatch to the current buffers and re-records the command buffer. Runs at

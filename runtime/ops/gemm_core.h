@@ -15,6 +15,8 @@ typedef struct rm_gemm_core {
     rm_gemm_variant variant;
     uint32_t tile_m; /* 0: chosen from M */
     bool w16;        /* fp16 packed weights */
+    /* NULL: chosen here; else forced (rm_gemm_params.force) */
+    const rm_gemm_kernel_variant *row;
     uint32_t M, K, NO, groups;
     uint32_t run;         /* the weight block's addend run (rm_gemm_pack), 0 without */
     bool has_addend;      /* reads V */

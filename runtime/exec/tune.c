@@ -1,0 +1,756 @@
+/* Kernel tuning (exec/tune.h): every row of rm_gemm_kernel_variants that matches an op's
+ * kernel and weight type and fits the device is a candidate, with no per-algorithm code here.
+ * Each candidate runs once on random data and is checked against the built-in choice, then
+ * timed; the fastest is kept per shape in the context, which saves and loads the winners. */
+#include "exec/tune.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/buffer.h"
+#include "core/error.h"
+#include "core/fault.h"
+#include "core/limits.h"
+#include "core/platform.h"
+#include "io/file_map.h"
+
+#define TUNE_RUNS 3 /* timed runs per candidate, after the checked one (which warms up) */
+#define TUNE_DEFAULT_BUDGET_MS 30000
+/* A candidate whose first host-timed run took this many times the best one is not timed: on
+ * CPU drivers a wrong tile costs 3-10x, and timing it would spend most of the budget. */
+#define TUNE_SLOW 3.0
+/* A candidate replaces the built-in choice only when this much faster: near a tie the
+ * built-in kernel stays, so results do not flip with the noise of a shared machine. */
+#define TUNE_MARGIN 0.95
+/* Allowed |candidate - built-in| relative to the largest |built-in| of each tensor: summation
+ * order may differ between algorithms (fp32), and fp16 weights add their own rounding. */
+#define TUNE_TOL_F32 1e-4
+#define TUNE_TOL_F16 2e-3
+#define TUNE_MAGIC "RMVKTU01"
+
+typedef struct rm_tune_shape {
+    rm_tune_key key;
+    const rm_gemm_kernel_variant *builtin, *winner;
+    uint32_t source; /* repmlp_tuning_source */
+    uint32_t count;
+    repmlp_tuning_candidate cand[REPMLP_TUNING_MAX_CANDIDATES];
+} rm_tune_shape;
+
+typedef struct rm_tune_node {
+    uint32_t node, shape;
+} rm_tune_node;
+
+struct rm_tune_report {
+    bool timestamps;
+    uint32_t node_count, shape_count;
+    rm_tune_shape *shapes;
+    rm_tune_node *nodes;
+};
+
+#ifdef REPMLP_FAULT_INJECTION
+static const char *corrupt_shader;
+void rm_tune_fault_corrupt(const char *shader) {
+    corrupt_shader = shader;
+}
+#endif
+
+static uint64_t fnv1a(const void *data, size_t n) {
+    const unsigned char *p = data;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
+static const char *row_name(const rm_gemm_kernel_variant *row) {
+    return rm_shader(row->shader)->name;
+}
+
+static const rm_gemm_kernel_variant *row_of_shader(rm_shader_id shader) {
+    for (uint32_t i = 0; i < rm_gemm_kernel_variant_count; i++)
+        if (rm_gemm_kernel_variants[i].shader == shader) return &rm_gemm_kernel_variants[i];
+    return NULL;
+}
+
+static const rm_gemm_kernel_variant *row_named(const char *name) {
+    for (uint32_t i = 0; i < rm_gemm_kernel_variant_count; i++)
+        if (strcmp(row_name(&rm_gemm_kernel_variants[i]), name) == 0)
+            return &rm_gemm_kernel_variants[i];
+    return NULL;
+}
+
+static bool tunable(const rm_node *n) {
+    return n->kind == RM_NODE_GEMM || n->kind == RM_NODE_CONV;
+}
+
+static bool node_w16(const rm_node *n) {
+    return n->kind == RM_NODE_GEMM ? n->params.gemm.w16 : n->params.conv.w16;
+}
+
+/* Whether the row can run an op of this kernel and weight type (limits aside). */
+static bool row_matches(const rm_gemm_kernel_variant *row, const rm_tune_key *k) {
+    return row->kernel == (rm_gemm_kernel)k->kernel &&
+           (row->weights == RM_GEMM_WEIGHTS_ANY ||
+            (row->weights == RM_GEMM_WEIGHTS_F16) == !!k->w16);
+}
+
+static repmlp_status prepare_row(repmlp_context *ctx, const rm_node *n,
+                                 const rm_gemm_kernel_variant *row, rm_dispatch *out) {
+    rm_node copy = *n;
+    if (copy.kind == RM_NODE_GEMM)
+        copy.params.gemm.force = row;
+    else
+        copy.params.conv.force = row;
+    return rm_op_kinds[copy.kind].prepare(ctx, &copy, out);
+}
+
+static void make_key(const rm_node *n, const rm_dispatch *d, const rm_gemm_kernel_variant *row,
+                     rm_tune_key *k) {
+    const rm_pipeline *p = d->pipeline;
+    memset(k, 0, sizeof *k);
+    k->kernel = row->kernel;
+    memcpy(&k->M, d->push, sizeof k->M); /* every GEMM-core kernel pushes M first */
+    k->K = p->spec[RM_SPEC_K];
+    k->N = p->spec[RM_SPEC_NO];
+    k->groups = d->groups[2];
+    k->w16 = node_w16(n);
+    /* spec[0..2] (the workgroup) follows the row tile, not the problem */
+    k->spec_hash = fnv1a(p->spec + 3, (p->spec_count - 3) * sizeof *p->spec);
+}
+
+/* ---- The context's store (callers hold ctx->lock) ---- */
+
+static const rm_tune_entry *store_find(const struct rm_tune_store *t, const rm_tune_key *k) {
+    for (uint32_t i = 0; t && i < t->count; i++)
+        if (memcmp(&t->entries[i].key, k, sizeof *k) == 0) return &t->entries[i];
+    return NULL;
+}
+
+static repmlp_status store_reserve(repmlp_context *ctx, uint32_t more) {
+    struct rm_tune_store *t = ctx->tune;
+    uint32_t count = t ? t->count : 0, capacity = t ? t->capacity : 0;
+    if (t && count + more <= capacity) return REPMLP_OK;
+    uint32_t want = capacity ? capacity : 16;
+    while (want < count + more) want *= 2;
+    struct rm_tune_store *grown = rm_realloc(t, sizeof *t + (size_t)want * sizeof(rm_tune_entry));
+    if (!grown) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    if (!t) memset(grown, 0, sizeof *grown);
+    grown->capacity = want;
+    ctx->tune = grown;
+    return REPMLP_OK;
+}
+
+static repmlp_status store_put(repmlp_context *ctx, const rm_tune_key *k, const char *winner) {
+    rm_tune_entry *e = (rm_tune_entry *)store_find(ctx->tune, k);
+    if (!e) {
+        repmlp_status st = store_reserve(ctx, 1);
+        if (st != REPMLP_OK) return st;
+        e = &ctx->tune->entries[ctx->tune->count++];
+        e->key = *k;
+    }
+    memset(e->winner, 0, sizeof e->winner);
+    snprintf(e->winner, sizeof e->winner, "%s", winner);
+    return REPMLP_OK;
+}
+
+static bool denied(repmlp_context *ctx, const rm_gemm_kernel_variant *row) {
+    rm_mutex_lock(&ctx->lock);
+    bool d = ctx->tune && ctx->tune->deny[row->shader];
+    rm_mutex_unlock(&ctx->lock);
+    return d;
+}
+
+static void deny(repmlp_context *ctx, const rm_gemm_kernel_variant *row, const char *label,
+                 const char *why) {
+    rm_mutex_lock(&ctx->lock);
+    if (store_reserve(ctx, 0) == REPMLP_OK) ctx->tune->deny[row->shader] = true;
+    rm_mutex_unlock(&ctx->lock);
+    rm_log(ctx, REPMLP_LOG_WARNING, "tuning: kernel %s denied on this context (op %s): %s",
+           row_name(row), label, why);
+}
+
+/* ---- Measuring one shape ---- */
+
+/* Scratch copies of the op's activations (random data), its real weights, and what the
+ * checks and timings need. */
+typedef struct bench {
+    rm_buffer scratch;
+    uint64_t floats;
+    float *init, *ref, *got;
+    uint32_t regions;
+    uint64_t region_off[RM_MAX_BINDINGS], region_len[RM_MAX_BINDINGS]; /* floats */
+    rm_binding bind[RM_MAX_BINDINGS];
+    VkDescriptorPool pool;
+    VkQueryPool queries; /* VK_NULL_HANDLE: host time */
+} bench;
+
+static void bench_free(repmlp_context *ctx, bench *b) {
+    rm_buffer_destroy(ctx, &b->scratch);
+    rm_free(b->init);
+    rm_descriptor_pool_destroy(ctx, b->pool);
+    if (b->queries) ctx->vk.vkDestroyQueryPool(ctx->device, b->queries, ctx->vk_allocator);
+}
+
+static repmlp_status bench_create(repmlp_session *s, const rm_node *n, bench *b) {
+    repmlp_context *ctx = s->ctx;
+    uint64_t align = rm_caps_binding_alignment(&ctx->caps) / sizeof(float);
+    int region_of[RM_MAX_BINDINGS];
+    uint32_t bindings = rm_op_kinds[n->kind].binding_count;
+    uint64_t end = 0;
+    for (uint32_t k = 0; k < bindings; k++) {
+        const rm_value *v = &s->graph.values[n->args[k]];
+        region_of[k] = -1;
+        if (v->kind == RM_VALUE_WEIGHT) {
+            const rm_weight *w = &s->model->weights[v->weight];
+            b->bind[k] =
+                (rm_binding){s->model->weight_buffers[w->buffer].buffer, v->offset, v->count * 4};
+        } else if (v->kind == RM_VALUE_NONE) {
+            b->bind[k] = (rm_binding){s->dummy.buffer, 0, s->dummy.size};
+        } else {
+            /* The same value twice (an in-place residual) stays one region, as in the arena. */
+            for (uint32_t j = 0; j < k; j++)
+                if (n->args[j] == n->args[k]) region_of[k] = region_of[j];
+            if (region_of[k] < 0) {
+                uint32_t r = b->regions++;
+                b->region_off[r] = (end + align - 1) / align * align;
+                b->region_len[r] = v->count;
+                end = b->region_off[r] + v->count;
+                region_of[k] = (int)r;
+            }
+        }
+    }
+    b->floats = end;
+    size_t bytes;
+    if (!end || !rm_mul_size((size_t)end, 3 * sizeof(float), &bytes))
+        return rm_fail(REPMLP_ERROR_TOO_LARGE, "%llu floats of scratch", (unsigned long long)end);
+    repmlp_status st = rm_buffer_create(ctx, end * sizeof(float), RM_BUFFER_DEVICE, &b->scratch);
+    if (st != REPMLP_OK) return st;
+    for (uint32_t k = 0; k < bindings; k++)
+        if (region_of[k] >= 0)
+            b->bind[k] = (rm_binding){b->scratch.buffer, b->region_off[region_of[k]] * 4,
+                                      b->region_len[region_of[k]] * 4};
+    b->init = rm_malloc(bytes);
+    if (!b->init) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    b->ref = b->init + end;
+    b->got = b->ref + end;
+    /* Uniform in [-1, 1) from a fixed seed: every candidate sees the same data. */
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (uint64_t i = 0; i < end; i++) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        b->init[i] = (float)((double)(x >> 40) / (double)(1ull << 23) - 1.0);
+    }
+    /* One set per candidate, or one per part of a weight cut into parts. */
+    st = rm_descriptor_pool_create(ctx, REPMLP_TUNING_MAX_CANDIDATES * RM_MAX_PARTS, &b->pool);
+    if (st != REPMLP_OK || !ctx->caps.timestamps) return st;
+    VkQueryPoolCreateInfo qi = {.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
+                                .queryType = VK_QUERY_TYPE_TIMESTAMP,
+                                .queryCount = 2 * TUNE_RUNS};
+    VkResult r =
+        RM_VK_CREATE(ctx->vk.vkCreateQueryPool(ctx->device, &qi, ctx->vk_allocator, &b->queries));
+    if (r != VK_SUCCESS) {
+        b->queries = VK_NULL_HANDLE;
+        return rm_vk_fail(ctx, r, "vkCreateQueryPool");
+    }
+    return REPMLP_OK;
+}
+
+/* Runs d once on the initial data and reads the scratch back into out; *ms: host time. */
+static repmlp_status run_checked(repmlp_context *ctx, bench *b, const rm_dispatch *d, float *out,
+                                 double *ms) {
+    repmlp_status st = rm_buffer_upload(ctx, &b->scratch, 0, b->init, b->floats * 4);
+    VkCommandBuffer cmd;
+    if (st == REPMLP_OK) st = rm_oneoff_begin(ctx, &cmd);
+    if (st != REPMLP_OK) return st;
+    rm_dispatch_record(ctx, cmd, d);
+    rm_barrier_to_host(ctx, cmd);
+    double t0 = rm_now_ms();
+    st = rm_oneoff_submit(ctx, cmd);
+    *ms = rm_now_ms() - t0;
+    if (st == REPMLP_OK) st = rm_buffer_download(ctx, &b->scratch, 0, out, b->floats * 4);
+    return st;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* One run of d in its own submission; *ms: host time around the submission. */
+static repmlp_status run_host(repmlp_context *ctx, const rm_dispatch *d, double *ms) {
+    VkCommandBuffer cmd;
+    repmlp_status st = rm_oneoff_begin(ctx, &cmd);
+    if (st != REPMLP_OK) return st;
+    rm_dispatch_record(ctx, cmd, d);
+    double t0 = rm_now_ms();
+    st = rm_oneoff_submit(ctx, cmd);
+    *ms = rm_now_ms() - t0;
+    return st;
+}
+
+/* The median of TUNE_RUNS runs: device timestamps in one submission, or host time around
+ * one submission each. */
+static repmlp_status run_timed(repmlp_context *ctx, bench *b, const rm_dispatch *d,
+                               double *median) {
+    double t[TUNE_RUNS];
+    repmlp_status st = REPMLP_OK;
+    VkCommandBuffer cmd;
+    if (b->queries) {
+        st = rm_oneoff_begin(ctx, &cmd);
+        if (st != REPMLP_OK) return st;
+        ctx->vk.vkCmdResetQueryPool(cmd, b->queries, 0, 2 * TUNE_RUNS);
+        for (uint32_t r = 0; r < TUNE_RUNS; r++) {
+            if (r) rm_barrier_compute(ctx, cmd);
+            ctx->vk.vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, b->queries, 2 * r);
+            rm_dispatch_record(ctx, cmd, d);
+            ctx->vk.vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, b->queries,
+                                        2 * r + 1);
+        }
+        st = rm_oneoff_submit(ctx, cmd);
+        uint64_t stamps[2 * TUNE_RUNS];
+        if (st == REPMLP_OK) {
+            VkResult r = ctx->vk.vkGetQueryPoolResults(
+                ctx->device, b->queries, 0, 2 * TUNE_RUNS, sizeof stamps, stamps, sizeof stamps[0],
+                VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
+            if (r != VK_SUCCESS) st = rm_vk_fail(ctx, r, "vkGetQueryPoolResults");
+        }
+        uint32_t bits = ctx->caps.timestamp_valid_bits;
+        uint64_t mask = bits >= 64 ? ~0ull : (1ull << bits) - 1;
+        for (uint32_t r = 0; st == REPMLP_OK && r < TUNE_RUNS; r++)
+            t[r] = (double)((stamps[2 * r + 1] - stamps[2 * r]) & mask) *
+                   ctx->caps.timestamp_period_ns / 1e6;
+    } else {
+        for (uint32_t r = 0; st == REPMLP_OK && r < TUNE_RUNS; r++) st = run_host(ctx, d, &t[r]);
+    }
+    if (st != REPMLP_OK) return st;
+    qsort(t, TUNE_RUNS, sizeof *t, cmp_double);
+    *median = t[TUNE_RUNS / 2];
+    return REPMLP_OK;
+}
+
+/* Why `got` is not `ref` within tol (per tensor, relative to its largest |ref|), or NULL. */
+static const char *differs(const bench *b, const float *got, const float *ref, double tol,
+                           char *why, size_t size) {
+    for (uint32_t r = 0; r < b->regions; r++) {
+        double scale = 0, worst = 0;
+        uint64_t at = 0;
+        for (uint64_t i = b->region_off[r]; i < b->region_off[r] + b->region_len[r]; i++) {
+            if (!isfinite(got[i])) {
+                snprintf(why, size, "a non-finite output (%g where the built-in kernel gives %g)",
+                         (double)got[i], (double)ref[i]);
+                return why;
+            }
+            double diff = fabs((double)got[i] - (double)ref[i]);
+            if (fabs((double)ref[i]) > scale) scale = fabs((double)ref[i]);
+            if (diff > worst) {
+                worst = diff;
+                at = i - b->region_off[r];
+            }
+        }
+        if (worst > tol * scale) {
+            snprintf(why, size,
+                     "its output differs from the built-in kernel's by %.3g at element %llu of "
+                     "tensor %u (%.3g allowed: %.0e of %.3g)",
+                     worst, (unsigned long long)at, r, tol * scale, tol, scale);
+            return why;
+        }
+    }
+    return NULL;
+}
+
+static bool all_finite(const bench *b, const float *x) {
+    for (uint32_t r = 0; r < b->regions; r++)
+        for (uint64_t i = b->region_off[r]; i < b->region_off[r] + b->region_len[r]; i++)
+            if (!isfinite(x[i])) return false;
+    return true;
+}
+
+static bool limit_refusal(repmlp_status st) {
+    return st == REPMLP_ERROR_UNSUPPORTED || st == REPMLP_ERROR_TOO_LARGE;
+}
+
+/* Checks and times one candidate into c (builtin: the reference); *best_first is the
+ * fastest host-timed first run so far. */
+static repmlp_status try_candidate(repmlp_session *s, int node, bench *b,
+                                   const rm_gemm_kernel_variant *row, bool builtin, double tol,
+                                   double *best_first, repmlp_tuning_candidate *c) {
+    repmlp_context *ctx = s->ctx;
+    const rm_node *n = &s->graph.nodes[node];
+    char why[256];
+    c->kernel = row_name(row);
+    c->ms = -1;
+    c->outcome = REPMLP_CANDIDATE_DOES_NOT_FIT;
+    if (!builtin && denied(ctx, row)) {
+        c->outcome = REPMLP_CANDIDATE_DENIED;
+        return REPMLP_OK;
+    }
+    if (!builtin && !rm_limits_shader_fits(ctx, rm_shader(row->shader), why, sizeof why))
+        return REPMLP_OK;
+    rm_dispatch d = s->dispatches[node]; /* unbound: binding the copy leaves it untouched */
+    repmlp_status st = builtin ? REPMLP_OK : prepare_row(ctx, n, row, &d);
+    if (st != REPMLP_OK) {
+        if (limit_refusal(st)) return REPMLP_OK;
+        if (st == REPMLP_ERROR_DEVICE_LOST) return st;
+        deny(ctx, row, n->label, repmlp_last_error());
+        c->outcome = REPMLP_CANDIDATE_DENIED;
+        return REPMLP_OK;
+    }
+    /* The op's bindings from its operands (AUX window offsets go into d's push constants). */
+    const rm_op_kind *op = &rm_op_kinds[n->kind];
+    rm_binding bindings[RM_MAX_BINDINGS];
+    if (op->bindings)
+        st = op->bindings(ctx, &d, n->label, b->bind, bindings);
+    else
+        memcpy(bindings, b->bind, op->binding_count * sizeof *bindings);
+    if (st == REPMLP_OK) st = rm_dispatch_bind(ctx, b->pool, &d, bindings);
+    if (limit_refusal(st)) {
+        rm_dispatch_unbind(ctx, &d);
+        return builtin ? st : REPMLP_OK;
+    }
+    double first = 0;
+    if (st == REPMLP_OK) st = run_checked(ctx, b, &d, builtin ? b->ref : b->got, &first);
+    if (st == REPMLP_OK && builtin && !all_finite(b, b->ref))
+        st = rm_fail(REPMLP_ERROR_UNSUPPORTED,
+                     "the built-in kernel's output on random data is not finite: nothing to "
+                     "check the candidates against");
+    if (st == REPMLP_OK && !builtin) {
+#ifdef REPMLP_FAULT_INJECTION
+        if (corrupt_shader && strcmp(corrupt_shader, c->kernel) == 0)
+            b->got[b->region_off[0]] += 1.0f + 2.0f * fabsf(b->got[b->region_off[0]]);
+#endif
+        if (differs(b, b->got, b->ref, tol, why, sizeof why)) {
+            rm_dispatch_unbind(ctx, &d);
+            deny(ctx, row, n->label, why);
+            c->outcome = REPMLP_CANDIDATE_DENIED;
+            return REPMLP_OK;
+        }
+    }
+    /* The checked run may have paid for a lazy shader compile (lavapipe compiles at the first
+     * dispatch): when it looks too slow, one more run decides whether to time the candidate. */
+    if (st == REPMLP_OK && *best_first > 0 && first > TUNE_SLOW * *best_first)
+        st = run_host(ctx, &d, &first);
+    if (st == REPMLP_OK && *best_first > 0 && first > TUNE_SLOW * *best_first) {
+        c->outcome = REPMLP_CANDIDATE_SLOW;
+        c->ms = first;
+    } else if (st == REPMLP_OK) {
+        st = run_timed(ctx, b, &d, &c->ms);
+        if (st == REPMLP_OK) {
+            c->outcome = REPMLP_CANDIDATE_TIMED;
+            if (*best_first <= 0 || first < *best_first) *best_first = first;
+        }
+    }
+    rm_dispatch_unbind(ctx, &d);
+    return st;
+}
+
+/* Measures the candidates of node's shape into sh (winner included). *spent: the budget ran out
+ * first (sh is then incomplete and the built-in choice stays). */
+static repmlp_status measure_shape(repmlp_session *s, int node, rm_tune_shape *sh, double deadline,
+                                   bool *spent, bool *timestamps) {
+    repmlp_context *ctx = s->ctx;
+    bench b;
+    memset(&b, 0, sizeof b);
+    repmlp_status st = bench_create(s, &s->graph.nodes[node], &b);
+    *timestamps = b.queries != VK_NULL_HANDLE;
+    double tol = sh->key.w16 ? TUNE_TOL_F16 : TUNE_TOL_F32, best_first = 0;
+    /* The built-in kernel first: its output is the reference. */
+    if (st == REPMLP_OK)
+        st = try_candidate(s, node, &b, sh->builtin, true, tol, &best_first, &sh->cand[0]);
+    if (st == REPMLP_OK) sh->count = 1;
+    for (uint32_t i = 0; st == REPMLP_OK && i < rm_gemm_kernel_variant_count; i++) {
+        const rm_gemm_kernel_variant *row = &rm_gemm_kernel_variants[i];
+        if (row == sh->builtin || !row_matches(row, &sh->key)) continue;
+        if (sh->count == REPMLP_TUNING_MAX_CANDIDATES) break;
+        if (rm_now_ms() > deadline) {
+            *spent = true;
+            break;
+        }
+        st = try_candidate(s, node, &b, row, false, tol, &best_first, &sh->cand[sh->count++]);
+    }
+    bench_free(ctx, &b);
+    if (st != REPMLP_OK || *spent) return st;
+    double builtin_ms = sh->cand[0].ms, best_ms = builtin_ms;
+    for (uint32_t i = 1; i < sh->count; i++) {
+        const repmlp_tuning_candidate *c = &sh->cand[i];
+        if (c->outcome == REPMLP_CANDIDATE_TIMED && c->ms < best_ms &&
+            c->ms < TUNE_MARGIN * builtin_ms) {
+            best_ms = c->ms;
+            sh->winner = row_named(c->kernel);
+        }
+    }
+    return REPMLP_OK;
+}
+
+repmlp_status rm_tune_session(repmlp_session *s) {
+    repmlp_context *ctx = s->ctx;
+    bool measure = (ctx->flags & REPMLP_CONTEXT_TUNE) != 0;
+    rm_mutex_lock(&ctx->lock);
+    bool known = ctx->tune && ctx->tune->count;
+    rm_mutex_unlock(&ctx->lock);
+    uint32_t ops = 0;
+    for (int i = 0; i < s->graph.node_count; i++) ops += tunable(&s->graph.nodes[i]);
+    if ((!measure && !known) || !ops) return REPMLP_OK;
+    size_t head = (sizeof(struct rm_tune_report) + 15) / 16 * 16;
+    struct rm_tune_report *r =
+        rm_calloc(1, head + ops * (sizeof(rm_tune_shape) + sizeof(rm_tune_node)));
+    if (!r) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    r->shapes = (rm_tune_shape *)((char *)r + head);
+    r->nodes = (rm_tune_node *)(r->shapes + ops);
+    s->tune = r;
+    double start = rm_now_ms();
+    double deadline = start + (ctx->tune_budget_ms ? ctx->tune_budget_ms : TUNE_DEFAULT_BUDGET_MS);
+    bool spent = false;
+    uint32_t measured = 0, left = 0;
+    for (int i = 0; i < s->graph.node_count; i++) {
+        const rm_node *n = &s->graph.nodes[i];
+        rm_dispatch *d = &s->dispatches[i];
+        const rm_gemm_kernel_variant *builtin = tunable(n) ? row_of_shader(d->pipeline->shader) : 0;
+        if (!builtin) continue;
+        rm_tune_key key;
+        make_key(n, d, builtin, &key);
+        uint32_t k = 0;
+        while (k < r->shape_count && memcmp(&r->shapes[k].key, &key, sizeof key) != 0) k++;
+        rm_tune_shape *sh = &r->shapes[k];
+        if (k == r->shape_count) {
+            r->shape_count++;
+            sh->key = key;
+            sh->builtin = sh->winner = builtin;
+            sh->source = REPMLP_TUNING_BUILTIN;
+            rm_mutex_lock(&ctx->lock);
+            const rm_tune_entry *e = store_find(ctx->tune, &key);
+            const rm_gemm_kernel_variant *row = e ? row_named(e->winner) : NULL;
+            if (row && row_matches(row, &key) && !ctx->tune->deny[row->shader]) {
+                sh->winner = row;
+                sh->source = REPMLP_TUNING_KNOWN;
+            }
+            rm_mutex_unlock(&ctx->lock);
+            if (sh->source == REPMLP_TUNING_BUILTIN && measure && !spent) {
+                bool stamps = false;
+                repmlp_status st = measure_shape(s, i, sh, deadline, &spent, &stamps);
+                r->timestamps |= stamps;
+                if (st == REPMLP_ERROR_DEVICE_LOST) return st;
+                if (st != REPMLP_OK) {
+                    rm_log(ctx, REPMLP_LOG_WARNING, "tuning: op %s keeps kernel %s: %s", n->label,
+                           row_name(builtin), repmlp_last_error());
+                    sh->winner = builtin;
+                } else if (!spent) {
+                    sh->source = REPMLP_TUNING_MEASURED;
+                    measured++;
+                    rm_mutex_lock(&ctx->lock);
+                    st = store_put(ctx, &key, row_name(sh->winner));
+                    rm_mutex_unlock(&ctx->lock);
+                    if (st != REPMLP_OK)
+                        rm_log(ctx, REPMLP_LOG_WARNING, "tuning: op %s: not kept: %s", n->label,
+                               repmlp_last_error());
+                } else {
+                    sh->winner = builtin;
+                }
+            }
+            if (sh->source == REPMLP_TUNING_BUILTIN && measure && spent) left++;
+        }
+        if (sh->winner != builtin) {
+            rm_dispatch tuned;
+            repmlp_status st = prepare_row(ctx, n, sh->winner, &tuned);
+            if (st == REPMLP_ERROR_DEVICE_LOST) return st;
+            if (st == REPMLP_OK) {
+                *d = tuned;
+            } else {
+                rm_log(ctx, REPMLP_LOG_WARNING, "tuning: op %s keeps kernel %s: %s", n->label,
+                       row_name(builtin), repmlp_last_error());
+                sh->winner = builtin;
+                sh->source = REPMLP_TUNING_BUILTIN;
+            }
+        }
+        r->nodes[r->node_count++] = (rm_tune_node){(uint32_t)i, k};
+    }
+    if (left)
+        rm_log(ctx, REPMLP_LOG_INFO,
+               "tuning: the budget of %u ms is spent: %u shapes keep the built-in kernel",
+               ctx->tune_budget_ms ? ctx->tune_budget_ms : TUNE_DEFAULT_BUDGET_MS, left);
+    if (measure)
+        rm_log(ctx, REPMLP_LOG_INFO, "tuning: %u GEMM/conv ops, %u shapes, %u measured in %.0f ms",
+               r->node_count, r->shape_count, measured, rm_now_ms() - start);
+    return REPMLP_OK;
+}
+
+repmlp_status repmlp_session_tuning_info(const repmlp_session *s, repmlp_tuning_node *nodes,
+                                         uint32_t *count) {
+    if (!s || !count)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_session_tuning_info: NULL argument");
+    if (*count && !nodes)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_session_tuning_info: nodes is NULL");
+    const struct rm_tune_report *r = s->tune;
+    uint32_t total = r ? r->node_count : 0, capacity = *count;
+    for (uint32_t i = 0; i < total && i < capacity; i++) {
+        const rm_tune_shape *sh = &r->shapes[r->nodes[i].shape];
+        const rm_node *n = &s->graph.nodes[r->nodes[i].node];
+        repmlp_tuning_node *o = &nodes[i];
+        memset(o, 0, sizeof *o);
+        o->node = r->nodes[i].node;
+        o->label = n->label;
+        o->op = sh->key.kernel == RM_GEMM_KERNEL_GEMM ? "gemm" : "conv";
+        o->M = sh->key.M;
+        o->K = sh->key.K;
+        o->N = sh->key.N;
+        o->groups = sh->key.groups;
+        o->fp16_weights = sh->key.w16;
+        o->builtin = row_name(sh->builtin);
+        o->winner = row_name(sh->winner);
+        o->source = sh->source;
+        o->timestamps = r->timestamps;
+        o->candidate_count = sh->source == REPMLP_TUNING_MEASURED ? sh->count : 0;
+        memcpy(o->candidates, sh->cand, o->candidate_count * sizeof *sh->cand);
+    }
+    *count = total;
+    if (capacity && capacity < total)
+        return rm_fail(REPMLP_ERROR_TOO_LARGE, "repmlp_session_tuning_info: %u ops, room for %u",
+                       total, capacity);
+    return REPMLP_OK;
+}
+
+/* ---- Tuning files: our header (pinning device, driver and library), then the entries ---- */
+
+typedef struct tune_header {
+    char magic[8];
+    uint32_t vendor_id, device_id, driver_version, library_version;
+    uint8_t uuid[VK_UUID_SIZE];
+    uint64_t count;    /* rm_tune_entry records that follow */
+    uint64_t checksum; /* FNV-1a of them */
+} tune_header;
+
+static void describe(const repmlp_context *ctx, tune_header *h) {
+    memset(h, 0, sizeof *h);
+    memcpy(h->magic, TUNE_MAGIC, sizeof h->magic);
+    h->vendor_id = ctx->properties.vendorID;
+    h->device_id = ctx->properties.deviceID;
+    h->driver_version = ctx->properties.driverVersion;
+    h->library_version = REPMLP_VERSION_NUMBER;
+    memcpy(h->uuid, ctx->properties.pipelineCacheUUID, VK_UUID_SIZE);
+}
+
+/* The file's bytes (header and entries), rm_malloc'd. */
+static repmlp_status serialize(repmlp_context *ctx, unsigned char **out, size_t *size) {
+    rm_mutex_lock(&ctx->lock);
+    uint32_t count = ctx->tune ? ctx->tune->count : 0;
+    size_t bytes = sizeof(tune_header) + (size_t)count * sizeof(rm_tune_entry);
+    unsigned char *data = rm_malloc(bytes);
+    if (data && count)
+        memcpy(data + sizeof(tune_header), ctx->tune->entries, count * sizeof(rm_tune_entry));
+    rm_mutex_unlock(&ctx->lock);
+    if (!data) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    tune_header h;
+    describe(ctx, &h);
+    h.count = count;
+    h.checksum = fnv1a(data + sizeof h, bytes - sizeof h);
+    memcpy(data, &h, sizeof h);
+    *out = data;
+    *size = bytes;
+    return REPMLP_OK;
+}
+
+repmlp_status repmlp_context_save_tuning_memory(repmlp_context *ctx, void *data, size_t *size) {
+    if (!ctx || !size)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "save_tuning_memory: NULL argument");
+    unsigned char *bytes;
+    size_t n;
+    repmlp_status st = serialize(ctx, &bytes, &n);
+    if (st != REPMLP_OK) return st;
+    size_t capacity = *size;
+    *size = n;
+    if (data && capacity < n)
+        st = rm_fail(REPMLP_ERROR_TOO_LARGE, "save_tuning_memory: %zu bytes needed, room for %zu",
+                     n, capacity);
+    else if (data)
+        memcpy(data, bytes, n);
+    rm_free(bytes);
+    return st;
+}
+
+repmlp_status repmlp_context_save_tuning(repmlp_context *ctx, const char *path) {
+    if (!ctx || !path) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "save_tuning: NULL argument");
+    unsigned char *bytes;
+    size_t n;
+    repmlp_status st = serialize(ctx, &bytes, &n);
+    if (st != REPMLP_OK) return st;
+    rm_file_out out;
+    st = rm_file_out_begin(path, &out);
+    if (st == REPMLP_OK) {
+        if (fwrite(bytes, n, 1, out.fp) != 1) {
+            rm_file_out_abort(&out);
+            st = rm_fail(REPMLP_ERROR_IO, "%s: write failed", path);
+        } else {
+            st = rm_file_out_commit(&out);
+        }
+    }
+    rm_free(bytes);
+    return st;
+}
+
+/* Why the bytes cannot be used, or NULL when they can. */
+static const char *check(const repmlp_context *ctx, const unsigned char *data, size_t size) {
+    tune_header want, got;
+    if (size < sizeof got) return "too short to hold a header";
+    memcpy(&got, data, sizeof got);
+    describe(ctx, &want);
+    if (memcmp(got.magic, want.magic, sizeof got.magic) != 0) return "not repmlp-vk tuning data";
+    if (got.library_version != want.library_version) return "written by another library version";
+    if (got.vendor_id != want.vendor_id || got.device_id != want.device_id)
+        return "written for another device";
+    if (got.driver_version != want.driver_version) return "written by another driver version";
+    if (memcmp(got.uuid, want.uuid, VK_UUID_SIZE) != 0) return "pipelineCacheUUID differs";
+    if (got.count > (size - sizeof got) / sizeof(rm_tune_entry) ||
+        got.count * sizeof(rm_tune_entry) != size - sizeof got)
+        return "truncated or padded";
+    if (got.checksum != fnv1a(data + sizeof got, size - sizeof got)) return "checksum differs";
+    return NULL;
+}
+
+static repmlp_status load(repmlp_context *ctx, const unsigned char *data, size_t size,
+                          const char *what) {
+    const char *why = check(ctx, data, size);
+    if (why) {
+        rm_log(ctx, REPMLP_LOG_WARNING, "tuning data %s ignored: %s", what, why);
+        return REPMLP_OK;
+    }
+    uint32_t count = (uint32_t)((size - sizeof(tune_header)) / sizeof(rm_tune_entry)), used = 0;
+    repmlp_status st = REPMLP_OK;
+    rm_mutex_lock(&ctx->lock);
+    for (uint32_t i = 0; i < count && st == REPMLP_OK; i++) {
+        rm_tune_entry e;
+        memcpy(&e, data + sizeof(tune_header) + i * sizeof e, sizeof e);
+        e.winner[RM_TUNE_NAME - 1] = 0;
+        /* Rows of kernels this build does not have are skipped, not trusted. */
+        const rm_gemm_kernel_variant *row = row_named(e.winner);
+        if (!row || !row_matches(row, &e.key)) continue;
+        st = store_put(ctx, &e.key, e.winner);
+        used += st == REPMLP_OK;
+    }
+    rm_mutex_unlock(&ctx->lock);
+    if (st != REPMLP_OK) return rm_fail_prefix(st, "tuning data %s", what);
+    rm_log(ctx, REPMLP_LOG_INFO, "tuning data %s loaded: %u shapes", what, used);
+    return REPMLP_OK;
+}
+
+repmlp_status repmlp_context_load_tuning_memory(repmlp_context *ctx, const void *data,
+                                                size_t size) {
+    if (!ctx || (!data && size))
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "load_tuning_memory: NULL argument");
+    return load(ctx, data, size, "(memory)");
+}
+
+repmlp_status repmlp_context_load_tuning(repmlp_context *ctx, const char *path) {
+    if (!ctx || !path) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "load_tuning: NULL argument");
+    FILE *probe = fopen(path, "rb");
+    if (!probe) {
+        rm_log(ctx, REPMLP_LOG_INFO, "tuning data %s: none yet", path);
+        return REPMLP_OK;
+    }
+    fclose(probe);
+    rm_file_map map;
+    repmlp_status st = rm_file_map_open(path, &map);
+    if (st != REPMLP_OK) return st;
+    st = load(ctx, map.data, map.size, path);
+    rm_file_map_close(&map);
+    return st;
+}

@@ -1,0 +1,45 @@
+/* Private: kernel tuning. With REPMLP_CONTEXT_TUNE, a session times every row of
+ * rm_gemm_kernel_variants that can run each of its GEMM/conv shapes and records with the
+ * fastest; the context keeps the winners (and a deny list of rows that gave wrong output) and
+ * saves/loads them (repmlp_context_save_tuning). */
+#ifndef RM_TUNE_H
+#define RM_TUNE_H
+
+#include "exec/session.h"
+
+/* What makes two GEMM/conv ops the same problem for a kernel: the kernel the op runs (a 1x1
+ * conv runs GEMM kernels), its sizes, weight type and a hash of its specialization constants
+ * past the workgroup size (index maps, epilogue, conv geometry). 32 bytes, no padding: it is
+ * written to tuning files as is. */
+typedef struct rm_tune_key {
+    uint32_t kernel; /* rm_gemm_kernel */
+    uint32_t M, K, N, groups;
+    uint32_t w16;
+    uint64_t spec_hash;
+} rm_tune_key;
+
+#define RM_TUNE_NAME 32
+typedef struct rm_tune_entry {
+    rm_tune_key key;
+    char winner[RM_TUNE_NAME]; /* the winning shader's name: files stay valid if rows move */
+} rm_tune_entry;
+
+struct rm_tune_store {
+    bool deny[RM_SHADER_COUNT]; /* by shader: rows that failed a check on this context */
+    uint32_t count, capacity;
+    rm_tune_entry entries[]; /* grown by rm_realloc of the whole block */
+};
+
+/* After the session's dispatches are prepared with the built-in choice: picks each GEMM/conv
+ * op's kernel (measuring with REPMLP_CONTEXT_TUNE, else from the context's known shapes) and
+ * re-prepares the ops whose winner differs. Best effort: a failure while measuring is logged
+ * and leaves the built-in choice; only an allocation of the report or a lost device fails. */
+repmlp_status rm_tune_session(repmlp_session *s);
+
+#ifdef REPMLP_FAULT_INJECTION
+/* Test hook: the checked output of the candidate kernel `shader` (a shader name; NULL: none) is
+ * corrupted, as a broken kernel's would be. */
+void rm_tune_fault_corrupt(const char *shader);
+#endif
+
+#endif

@@ -1,0 +1,466 @@
+/* Kernel tuning (REPMLP_CONTEXT_TUNE, runtime/exec/tune.c): a tuned session computes what an
+ * untuned one does; saved tuning data reloads to the same winners without measuring; a stale or
+ * damaged file is ignored with a log line; a candidate with wrong output is denied; faults while
+ * tuning leave a usable session or a clean error. */
+#define _POSIX_C_SOURCE 200809L
+#include "test_support.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "repmlp.h"
+#include "repmlp/vulkan.h"
+#include "core/alloc.h"
+#include "core/context.h"
+#include "core/fault.h"
+#include "core/pipeline.h"
+#include "exec/tune.h"
+#include "ops/ops.h"
+
+/* Log lines seen, to check that ignored files and denied kernels are reported. */
+static char log_seen[8192];
+static void capture_log(void *user, repmlp_log_level level, const char *message) {
+    ts_log(user, level, message);
+    size_t used = strlen(log_seen);
+    snprintf(log_seen + used, sizeof log_seen - used, "%s\n", message);
+}
+
+static char tmp_path[600];
+static const char *scratch(const char *what) {
+    snprintf(tmp_path, sizeof tmp_path, "%s/tmp-tune-%s-%d.bin", REPMLP_BINARY_DIR, what,
+             (int)getpid());
+    return tmp_path;
+}
+
+/* Tuning compiles a pipeline per candidate (about a second each on SwiftShader): the contexts
+ * of this program share one pipeline cache. */
+static char pipelines[600];
+
+static repmlp_context *tune_context(uint32_t flags) {
+    repmlp_context_desc desc = ts_context_desc();
+    desc.flags |= flags;
+    desc.log = capture_log;
+    repmlp_context *ctx = NULL;
+    if (repmlp_context_create(&desc, &ctx) != REPMLP_OK)
+        fail_msg("context: %s", repmlp_last_error());
+    assert_int_equal(repmlp_context_load_pipeline_cache(ctx, pipelines), REPMLP_OK);
+    return ctx;
+}
+
+static void context_done(repmlp_context *ctx) {
+    assert_int_equal(repmlp_context_save_pipeline_cache(ctx, pipelines), REPMLP_OK);
+    ts_context_done(ctx);
+}
+
+typedef struct tuned {
+    repmlp_model *model;
+    repmlp_session *session;
+    repmlp_tuning_node *nodes;
+    uint32_t count;
+    float *y;
+} tuned;
+
+/* Loads the fixture, makes a session of `batch`, reads its tuning report and runs it (the
+ * fixture's input repeated per image). */
+static void tuned_open(repmlp_context *ctx, uint32_t batch, tuned *t) {
+    memset(t, 0, sizeof *t);
+    assert_int_equal(repmlp_model_load(ctx, ts_fx.fused_path, &t->model), REPMLP_OK);
+    if (repmlp_session_create(t->model, batch, &t->session) != REPMLP_OK)
+        fail_msg("session: %s", repmlp_last_error());
+    assert_int_equal(repmlp_session_tuning_info(t->session, NULL, &t->count), REPMLP_OK);
+    if (t->count) {
+        t->nodes = calloc(t->count, sizeof *t->nodes);
+        uint32_t n = t->count;
+        assert_int_equal(repmlp_session_tuning_info(t->session, t->nodes, &n), REPMLP_OK);
+        assert_int_equal(n, t->count);
+    }
+    size_t in1 = ts_fx.input_count / ts_fx.batch, out1 = ts_fx.output_count / ts_fx.batch;
+    float *x = malloc(in1 * batch * sizeof *x);
+    for (uint32_t b = 0; b < batch; b++)
+        memcpy(x + b * in1, ts_fx.input + (b % ts_fx.batch) * in1, in1 * sizeof *x);
+    t->y = malloc(out1 * batch * sizeof *t->y);
+    assert_int_equal(ts_session_run(t->session, x, in1 * batch, t->y, out1 * batch), REPMLP_OK);
+    free(x);
+}
+
+static void tuned_close(tuned *t) {
+    repmlp_session_destroy(t->session);
+    repmlp_model_destroy(t->model);
+    free(t->nodes);
+    free(t->y);
+}
+
+static double max_rel_diff(const float *a, const float *b, size_t n) {
+    double scale = 0, worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)a[i] - (double)b[i];
+        if (d < 0) d = -d;
+        if (d > worst || d != d) worst = d != d ? 1e30 : d;
+        double m = b[i] < 0 ? -(double)b[i] : b[i];
+        if (m > scale) scale = m;
+    }
+    return worst / (scale > 0 ? scale : 1);
+}
+
+static const repmlp_tuning_candidate *find_candidate(const repmlp_tuning_node *n,
+                                                     const char *kernel) {
+    for (uint32_t i = 0; i < n->candidate_count; i++)
+        if (strcmp(n->candidates[i].kernel, kernel) == 0) return &n->candidates[i];
+    return NULL;
+}
+
+static void print_report(const tuned *t) {
+    for (uint32_t i = 0; i < t->count; i++) {
+        const repmlp_tuning_node *n = &t->nodes[i];
+        print_message("  %s %s M=%u K=%u N=%u g=%u: %s -> %s (source %u)\n", n->op, n->label, n->M,
+                      n->K, n->N, n->groups, n->builtin, n->winner, n->source);
+        for (uint32_t c = 0; c < n->candidate_count; c++)
+            print_message("    %-16s %9.4f ms  outcome %u\n", n->candidates[c].kernel,
+                          n->candidates[c].ms, n->candidates[c].outcome);
+    }
+}
+
+/* A kernel that tuned_equals_untuned timed and that is no op's built-in choice. */
+static char victim[64];
+
+/* Tuned output equals untuned; every op measured with at least two candidates; a save
+ * reloads (file and memory) to the same winners without measuring. */
+static void tuned_equals_untuned(void **state) {
+    (void)state;
+    repmlp_context *plain = tune_context(0);
+    tuned u;
+    tuned_open(plain, ts_fx.batch, &u);
+    assert_int_equal(u.count, 0); /* no flag, nothing loaded: no tuning at all */
+    assert_true(ts_max_rel_error(u.y, ts_fx.expected, ts_fx.output_count) < TS_FX_TOLERANCE);
+
+    repmlp_context *ctx = tune_context(REPMLP_CONTEXT_TUNE);
+    tuned t;
+    double t0 = ts_now_ms();
+    tuned_open(ctx, ts_fx.batch, &t);
+    print_message("tuned session: %u GEMM/conv ops, created and run in %.0f ms\n", t.count,
+                  ts_now_ms() - t0);
+    print_report(&t);
+    assert_true(t.count >= 1);
+    for (uint32_t i = 0; i < t.count; i++) {
+        const repmlp_tuning_node *n = &t.nodes[i];
+        assert_int_equal(n->source, REPMLP_TUNING_MEASURED);
+        assert_true(n->candidate_count >= 2);
+        assert_string_equal(n->candidates[0].kernel, n->builtin);
+        const repmlp_tuning_candidate *w = find_candidate(n, n->winner);
+        assert_non_null(w);
+        assert_int_equal(w->outcome, REPMLP_CANDIDATE_TIMED);
+        /* The fastest timed candidate wins, except that the built-in kernel stays when the
+         * fastest beats it by less than the tuner's 5% margin. */
+        double fastest = w->ms;
+        for (uint32_t c = 0; c < n->candidate_count; c++)
+            if (n->candidates[c].outcome == REPMLP_CANDIDATE_TIMED) {
+                assert_true(n->candidates[c].ms >= 0);
+                if (n->candidates[c].ms < fastest) fastest = n->candidates[c].ms;
+            }
+        if (strcmp(n->winner, n->builtin) != 0)
+            assert_true(w->ms == fastest && w->ms < 0.95 * n->candidates[0].ms);
+        else
+            assert_true(fastest >= 0.95 * w->ms);
+    }
+    for (uint32_t i = 0; i < t.count && !victim[0]; i++)
+        for (uint32_t c = 1; c < t.nodes[i].candidate_count && !victim[0]; c++) {
+            const char *k = t.nodes[i].candidates[c].kernel;
+            bool builtin = false;
+            for (uint32_t j = 0; j < t.count; j++) builtin |= strcmp(k, t.nodes[j].builtin) == 0;
+            if (t.nodes[i].candidates[c].outcome == REPMLP_CANDIDATE_TIMED && !builtin)
+                snprintf(victim, sizeof victim, "%s", k);
+        }
+    double diff = max_rel_diff(t.y, u.y, ts_fx.output_count);
+    print_message("tuned vs untuned output: max relative difference %.3g\n", diff);
+    assert_true(diff < 1e-5);
+    assert_true(ts_max_rel_error(t.y, ts_fx.expected, ts_fx.output_count) < TS_FX_TOLERANCE);
+
+    /* A second session on the same context knows every shape. */
+    tuned again;
+    tuned_open(ctx, ts_fx.batch, &again);
+    assert_int_equal(again.count, t.count);
+    for (uint32_t i = 0; i < again.count; i++) {
+        assert_int_equal(again.nodes[i].source, REPMLP_TUNING_KNOWN);
+        assert_int_equal(again.nodes[i].candidate_count, 0);
+    }
+    tuned_close(&again);
+
+    const char *path = scratch("saved");
+    char saved[600];
+    snprintf(saved, sizeof saved, "%s", path);
+    assert_int_equal(repmlp_context_save_tuning(ctx, saved), REPMLP_OK);
+    size_t size = 0;
+    assert_int_equal(repmlp_context_save_tuning_memory(ctx, NULL, &size), REPMLP_OK);
+    assert_true(size > 0);
+    unsigned char *mem = malloc(size);
+    size_t small = size - 1;
+    assert_int_equal(repmlp_context_save_tuning_memory(ctx, mem, &small), REPMLP_ERROR_TOO_LARGE);
+    assert_int_equal(small, size);
+    assert_int_equal(repmlp_context_save_tuning_memory(ctx, mem, &size), REPMLP_OK);
+
+    /* Reloaded (without the flag, from the file; with it, from memory): same winners, nothing
+     * measured, same output. */
+    for (int from_memory = 0; from_memory < 2; from_memory++) {
+        repmlp_context *fresh = tune_context(from_memory ? REPMLP_CONTEXT_TUNE : 0);
+        assert_int_equal(from_memory ? repmlp_context_load_tuning_memory(fresh, mem, size)
+                                     : repmlp_context_load_tuning(fresh, saved),
+                         REPMLP_OK);
+        tuned r;
+        tuned_open(fresh, ts_fx.batch, &r);
+        assert_int_equal(r.count, t.count);
+        for (uint32_t i = 0; i < r.count; i++) {
+            assert_int_equal(r.nodes[i].source, REPMLP_TUNING_KNOWN);
+            assert_int_equal(r.nodes[i].candidate_count, 0);
+            assert_string_equal(r.nodes[i].winner, t.nodes[i].winner);
+        }
+        assert_true(max_rel_diff(r.y, t.y, ts_fx.output_count) == 0);
+        tuned_close(&r);
+        context_done(fresh);
+    }
+    free(mem);
+    remove(saved);
+    tuned_close(&t);
+    tuned_close(&u);
+    context_done(ctx);
+    context_done(plain);
+}
+
+#ifdef REPMLP_FAULT_INJECTION
+/* A candidate whose output is corrupted goes on the context's deny list with one log line,
+ * and never wins. */
+static void wrong_candidate_denied(void **state) {
+    (void)state;
+    if (!victim[0]) ts_skip("no candidate besides the built-in kernels was timed");
+    repmlp_context *ctx = tune_context(REPMLP_CONTEXT_TUNE);
+    tuned t;
+    log_seen[0] = 0;
+    rm_tune_fault_corrupt(victim);
+    tuned_open(ctx, ts_fx.batch, &t);
+    rm_tune_fault_corrupt(NULL);
+    print_report(&t);
+    char want[200];
+    snprintf(want, sizeof want, "tuning: kernel %s denied on this context", victim);
+    const char *hit = strstr(log_seen, want);
+    if (!hit) fail_msg("no log line '%s' in:\n%s", want, log_seen);
+    assert_null(strstr(hit + 1, want)); /* one line, not one per op */
+    uint32_t seen = 0;
+    for (uint32_t i = 0; i < t.count; i++) {
+        assert_string_not_equal(t.nodes[i].winner, victim);
+        const repmlp_tuning_candidate *c = find_candidate(&t.nodes[i], victim);
+        if (c && strcmp(victim, t.nodes[i].builtin) != 0) {
+            assert_int_equal(c->outcome, REPMLP_CANDIDATE_DENIED);
+            seen++;
+        }
+    }
+    assert_true(seen >= 1);
+    assert_true(ts_max_rel_error(t.y, ts_fx.expected, ts_fx.output_count) < TS_FX_TOLERANCE);
+    /* The deny list outlives the session: another batch (new shapes) skips the kernel. */
+    tuned t2;
+    log_seen[0] = 0;
+    tuned_open(ctx, 2 * ts_fx.batch, &t2);
+    assert_null(strstr(log_seen, want));
+    for (uint32_t i = 0; i < t2.count; i++) {
+        /* The built-in kernel is the reference, always run. */
+        const repmlp_tuning_candidate *c = find_candidate(&t2.nodes[i], victim);
+        if (c && strcmp(victim, t2.nodes[i].builtin) != 0)
+            assert_int_equal(c->outcome, REPMLP_CANDIDATE_DENIED);
+    }
+    tuned_close(&t2);
+    tuned_close(&t);
+    context_done(ctx);
+}
+#endif
+
+/* rm_gemm_params.force runs exactly that row, and refuses a row of another kernel or weight
+ * type. */
+static void forced_rows(void **state) {
+    (void)state;
+    repmlp_context *ctx = tune_context(0);
+    uint32_t ran = 0;
+    for (uint32_t i = 0; i < rm_gemm_kernel_variant_count; i++) {
+        const rm_gemm_kernel_variant *row = &rm_gemm_kernel_variants[i];
+        rm_gemm_params p = rm_gemm_row_major(8, 32, 32, 1);
+        p.force = row;
+        rm_dispatch d;
+        repmlp_status st = rm_gemm_prepare(ctx, &p, &d);
+        bool fits = row->kernel == RM_GEMM_KERNEL_GEMM && row->weights != RM_GEMM_WEIGHTS_F16;
+        if (!fits) {
+            assert_int_equal(st, REPMLP_ERROR_INVALID_ARGUMENT);
+            assert_non_null(strstr(repmlp_last_error(), rm_shader(row->shader)->name));
+            continue;
+        }
+        if (st == REPMLP_ERROR_UNSUPPORTED) continue; /* beyond this device's limits */
+        assert_int_equal(st, REPMLP_OK);
+        assert_int_equal(d.pipeline->shader, row->shader);
+        ran++;
+    }
+    assert_true(ran >= 2);
+    context_done(ctx);
+}
+
+static void write_file(const char *path, const unsigned char *data, size_t n) {
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, n, f), n);
+    fclose(f);
+}
+
+/* Stale (another driver version, library version), damaged (a flipped byte), truncated and
+ * foreign files are ignored with a log line; the session still works, untuned. */
+static void bad_files_ignored(void **state) {
+    (void)state;
+    repmlp_context *ctx = tune_context(REPMLP_CONTEXT_TUNE);
+    tuned t;
+    tuned_open(ctx, ts_fx.batch, &t);
+    size_t size = 0;
+    assert_int_equal(repmlp_context_save_tuning_memory(ctx, NULL, &size), REPMLP_OK);
+    unsigned char *good = malloc(size);
+    assert_int_equal(repmlp_context_save_tuning_memory(ctx, good, &size), REPMLP_OK);
+    tuned_close(&t);
+    context_done(ctx);
+    /* Header: magic[8], vendor, device, driver, library version (uint32 each), UUID, ... */
+    const struct {
+        const char *name;
+        size_t offset; /* byte to change; SIZE_MAX: truncate */
+        const char *why;
+    } cases[] = {
+        {"stale-device", 12, "written for another device"},
+        {"stale-driver", 16, "written by another driver version"},
+        {"stale-library", 20, "written by another library version"},
+        {"stale-uuid", 24, "pipelineCacheUUID differs"},
+        {"foreign", 0, "not repmlp-vk tuning data"},
+        {"damaged", size - 5, "checksum differs"},
+        {"truncated", (size_t)-1, "truncated or padded"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        unsigned char *bad = malloc(size);
+        memcpy(bad, good, size);
+        size_t n = size;
+        if (cases[i].offset == (size_t)-1)
+            n -= 7;
+        else
+            bad[cases[i].offset] ^= 0x5a;
+        const char *path = scratch(cases[i].name);
+        write_file(path, bad, n);
+        ctx = tune_context(0);
+        log_seen[0] = 0;
+        assert_int_equal(repmlp_context_load_tuning(ctx, path), REPMLP_OK);
+        remove(path);
+        if (!strstr(log_seen, "ignored") || !strstr(log_seen, cases[i].why))
+            fail_msg("%s: no log line saying '%s': %s", cases[i].name, cases[i].why, log_seen);
+        tuned r;
+        tuned_open(ctx, ts_fx.batch, &r);
+        assert_int_equal(r.count, 0); /* nothing was loaded */
+        assert_true(ts_max_rel_error(r.y, ts_fx.expected, ts_fx.output_count) < TS_FX_TOLERANCE);
+        tuned_close(&r);
+        context_done(ctx);
+        free(bad);
+    }
+    /* A missing file is no error either. */
+    ctx = tune_context(0);
+    assert_int_equal(repmlp_context_load_tuning(ctx, scratch("missing")), REPMLP_OK);
+    context_done(ctx);
+    free(good);
+}
+
+#ifdef REPMLP_FAULT_INJECTION
+/* One tuned session from a cold pipeline list and an empty store (returns the status; on
+ * success its output must be right). */
+static repmlp_status tune_once(repmlp_context *ctx, repmlp_model *m, bool cold) {
+    rm_free(ctx->tune);
+    ctx->tune = NULL;
+    if (cold) rm_pipelines_destroy_all(ctx);
+    repmlp_session *s = NULL;
+    repmlp_status st = repmlp_session_create(m, ts_fx.batch, &s);
+    if (st == REPMLP_OK) {
+        float *y = malloc(ts_fx.output_count * sizeof *y);
+        st = ts_session_run(s, ts_fx.input, ts_fx.input_count, y, ts_fx.output_count);
+        if (st == REPMLP_OK)
+            assert_true(ts_max_rel_error(y, ts_fx.expected, ts_fx.output_count) < TS_FX_TOLERANCE);
+        free(y);
+    }
+    repmlp_session_destroy(s);
+    return st;
+}
+
+/* Injects fault n of kind into a tuned session creation; counts the outcome. */
+static void inject(repmlp_context *ctx, repmlp_model *m, rm_fault_kind kind, long n, bool cold,
+                   long *failed, long *recovered) {
+    rm_fault_arm(kind, n);
+    repmlp_status st = tune_once(ctx, m, cold);
+    rm_fault_arm(kind, 0);
+    if (st == REPMLP_OK) {
+        ++*recovered;
+        return;
+    }
+    ++*failed;
+    if (st != REPMLP_ERROR_OUT_OF_HOST_MEMORY && st != REPMLP_ERROR_OUT_OF_DEVICE_MEMORY)
+        fail_msg("fault %ld: unexpected status %s: %s", n, repmlp_status_name(st),
+                 repmlp_last_error());
+    assert_true(strlen(repmlp_last_error()) > 0);
+    assert_int_equal(tune_once(ctx, m, false), REPMLP_OK); /* the context stays usable */
+}
+
+/* Host allocations, and Vulkan creations and allocations, of a tuned session creation fail
+ * one at a time: a clean error or a working session, never a crash or a leak. Every point
+ * with the pipelines built; and, since building them costs about a second per candidate on
+ * SwiftShader, a few points spread over a cold pass (pipeline creations included). */
+static void faults_while_tuning(void **state) {
+    (void)state;
+    const rm_fault_kind kinds[] = {RM_FAULT_HOST_ALLOC, RM_FAULT_VULKAN_ALLOC};
+    for (int k = 0; k < 2; k++) {
+        repmlp_context *ctx = tune_context(REPMLP_CONTEXT_TUNE);
+        repmlp_model *m = NULL;
+        assert_int_equal(repmlp_model_load(ctx, ts_fx.fused_path, &m), REPMLP_OK);
+        rm_fault_arm(kinds[k], 0);
+        assert_int_equal(tune_once(ctx, m, true), REPMLP_OK);
+        long cold = rm_fault_calls(kinds[k]);
+        rm_fault_arm(kinds[k], 0);
+        assert_int_equal(tune_once(ctx, m, false), REPMLP_OK);
+        long warm = rm_fault_calls(kinds[k]), failed = 0, recovered = 0;
+        for (long n = 1; n <= warm; n++) inject(ctx, m, kinds[k], n, false, &failed, &recovered);
+        long stride = cold / 5 + 1;
+        for (long n = stride / 2 + 1; n <= cold; n += stride)
+            inject(ctx, m, kinds[k], n, true, &failed, &recovered);
+        print_message("%s faults over a tuned session creation: all %ld points (pipelines "
+                      "built), every %ld-th of %ld cold: %ld clean errors, %ld working "
+                      "sessions\n",
+                      k ? "Vulkan" : "host", warm, stride, cold, failed, recovered);
+        /* Tuning is best effort: some faults inside it must leave a working session. */
+        assert_true(recovered >= 1);
+        assert_true(failed >= 1);
+        repmlp_model_destroy(m);
+        context_done(ctx);
+    }
+}
+#endif
+
+static int group_open(void **state) {
+    /* One operand path for every context here, so the built-in choices agree between them. */
+    ts_share_operand_path();
+    snprintf(pipelines, sizeof pipelines, "%s", scratch("pipelines"));
+    return ts_group_fixture_open(state);
+}
+
+static int group_close(void **state) {
+    remove(pipelines);
+    return ts_group_fixture_close(state);
+}
+
+int main(void) {
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(forced_rows),
+        cmocka_unit_test(tuned_equals_untuned),
+#ifdef REPMLP_FAULT_INJECTION
+        cmocka_unit_test(wrong_candidate_denied),
+#endif
+        cmocka_unit_test(bad_files_ignored),
+#ifdef REPMLP_FAULT_INJECTION
+        cmocka_unit_test(faults_while_tuning),
+#endif
+    };
+    return ts_exit_code(cmocka_run_group_tests(tests, group_open, group_close));
+}
