@@ -2,8 +2,7 @@
 # Fails when a tool's source under TOOLS_DIR includes anything but the public headers
 # (INCLUDE_DIR: "repmlp.h", "repmlp/*.h"), the tools' own headers (next to it in TOOLS_DIR),
 # standard C headers, stb_image and windows.h: the tools are built on the public API alone.
-# TOOLS_DIR/internal/ holds the internal programs (repmlp-bench-kernels, repmlp-demo), which
-# are exempt.
+# (The internal programs repmlp-bench-kernels and repmlp-demo live in bench/kernels/.)
 set -euo pipefail
 tools=${1:?usage: check_tools_public.sh TOOLS_DIR INCLUDE_DIR}
 include=${2:?usage: check_tools_public.sh TOOLS_DIR INCLUDE_DIR}
@@ -25,7 +24,7 @@ while IFS= read -r -d '' file; do
     echo "not public: $file: $line"
     bad=$((bad + 1))
   done < <(grep -E '^[[:space:]]*#[[:space:]]*include' "$file" || true)
-done < <(find "$tools" -path "$tools/internal" -prune -o \( -name '*.c' -o -name '*.h' \) -print0)
+done < <(find "$tools" \( -name '*.c' -o -name '*.h' \) -print0)
 echo "$checked includes checked, $bad outside the public API"
 if [ "$bad" -ne 0 ]; then
   echo "0 passed, 1 failed"

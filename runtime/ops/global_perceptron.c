@@ -12,9 +12,15 @@ uint64_t rm_global_perceptron_width(const rm_global_perceptron_params *p) {
     return (uint64_t)p->C * (p->H / p->h) * (p->W / p->w);
 }
 
-/* pooled and hidden live in shared memory: a wider perceptron takes the unfused ops. */
+/* pooled and hidden live in shared memory, and the four weight tensors are bound as one window
+ * (placed together in one weight buffer, each at an aligned offset): a perceptron that does not
+ * fit takes the unfused ops. */
 bool rm_global_perceptron_fits(const repmlp_context *ctx, const rm_global_perceptron_params *p) {
-    return (rm_global_perceptron_width(p) + p->I) * sizeof(float) <= ctx->caps.max_shared_memory;
+    const rm_device_caps *c = &ctx->caps;
+    uint64_t D = rm_global_perceptron_width(p);
+    uint64_t window = (2 * D * p->I + D + p->I) * sizeof(float) + 4 * rm_caps_binding_alignment(c);
+    return (D + p->I) * sizeof(float) <= c->max_shared_memory &&
+           window <= c->max_storage_buffer_range && window <= c->max_allocation_size;
 }
 
 repmlp_status rm_global_perceptron_prepare(repmlp_context *ctx,
@@ -32,7 +38,7 @@ repmlp_status rm_global_perceptron_prepare(repmlp_context *ctx,
                        "global_perceptron: N=%u C=%u %ux%u, I=%u addresses more than 2^32 elements",
                        p->N, p->C, p->H, p->W, p->I);
     uint64_t shared = (D + p->I) * sizeof(float);
-    if (!rm_global_perceptron_fits(ctx, p))
+    if (shared > ctx->caps.max_shared_memory)
         return rm_fail(REPMLP_ERROR_UNSUPPORTED,
                        "global_perceptron: %llu B of shared memory (D=%llu, I=%u); the device "
                        "allows %u (maxComputeSharedMemorySize, profile %s)",
