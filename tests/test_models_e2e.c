@@ -527,6 +527,13 @@ static void forced_case(const char *name, const char *dir) {
         stored += bytes > 0;
         if (bytes > largest) largest = bytes;
         if (w->pack_groups) bytes = rm_gemm_block_bytes(w->pack_k, w->pack_run, w->half);
+        if (w->window_with == (int)i + 1) { /* a window group (the fused perceptron's four) */
+            bytes = 4 * rm_caps_binding_alignment(&api_ctx->caps);
+            for (size_t j = 0; j < m->weight_count; j++)
+                if (m->weights[j].window_with == (int)i + 1)
+                    bytes += m->weights[j].device_count * 4;
+            if (bytes > largest) largest = bytes; /* the group shares one buffer */
+        }
         if (bytes > range) range = bytes;
     }
     rm_graph g;
