@@ -205,6 +205,24 @@ uint w_run_vec4_index(uint g, uint r, uint n) {
     return w_vec4_index(g, K + r, n); // the run sums follow the K weight rows of each block
 }
 #endif
+// The reduction as one sequence of columns: K columns of A, then (gemm's addend through the run
+// sums) one per run. Its length, column k's A values (TM rows) and the vec4 index of its W row
+// (the run rows follow the K weight rows in each block).
+uint reduction_length() {
+    return K + w_runs();
+}
+void load_column(uint g, uint k, inout float a[TM]) {
+#ifdef RM_RUNS
+    if (k >= K) {
+        load_run(g, k - K, a);
+        return;
+    }
+#endif
+    load_a(g, k, a);
+}
+uint w_column_index(uint g, uint k, uint n) {
+    return w_vec4_index(g, k, n);
+}
 // The epilogue of one output element: row m, column n of group g, from its accumulated sum.
 void store_element(uint g, uint m, uint n, float sum) {
     if (m >= p.M || n >= NO) return;

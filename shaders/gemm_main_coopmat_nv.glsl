@@ -19,31 +19,6 @@ shared float16_t a_coop[CM_BM * CM_ASTRIDE];                 // [m][k]
 shared float16_t w_coop[CM_BK * CM_WSTRIDE];                 // [k][n]
 shared float c_coop[COOP_SUBGROUPS * RM_COOP_M * RM_COOP_N]; // one accumulator per subgroup
 
-uint reduction_length() {
-#ifdef RM_RUNS
-    return K + run_count();
-#else
-    return K;
-#endif
-}
-
-void load_column(uint g, uint k, inout float a[TM]) {
-#ifdef RM_RUNS
-    if (k >= K) {
-        load_run(g, k - K, a);
-        return;
-    }
-#endif
-    load_a(g, k, a);
-}
-
-uint w_column_index(uint g, uint k, uint n) {
-#ifdef RM_RUNS
-    if (k >= K) return w_run_vec4_index(g, k - K, n);
-#endif
-    return w_vec4_index(g, k, n);
-}
-
 void main() {
     uint g = gl_WorkGroupID.z;
     uint tile_m = gl_WorkGroupID.y * CM_BM;

@@ -26,32 +26,6 @@
 shared STAGE a_slice[SH_BK * SH_AROW]; // [k][m / 4]
 shared STAGE w_slice[SH_BK * SH_WROW]; // [k][n / 4]
 
-// The reduction: K columns, then (gemm's addend through the run sums) one column per run.
-uint reduction_length() {
-#ifdef RM_RUNS
-    return K + run_count();
-#else
-    return K;
-#endif
-}
-
-void load_column(uint g, uint k, inout float a[TM]) {
-#ifdef RM_RUNS
-    if (k >= K) {
-        load_run(g, k - K, a);
-        return;
-    }
-#endif
-    load_a(g, k, a);
-}
-
-uint w_column_index(uint g, uint k, uint n) {
-#ifdef RM_RUNS
-    if (k >= K) return w_run_vec4_index(g, k - K, n);
-#endif
-    return w_vec4_index(g, k, n);
-}
-
 void main() {
     uint g = gl_WorkGroupID.z;
     uint tile_m = gl_WorkGroupID.y * SH_BM;
