@@ -96,6 +96,34 @@ static bool row_matches(const rm_gemm_kernel_variant *row, const rm_tune_key *k)
             (row->weights == RM_GEMM_WEIGHTS_F16) == !!k->w16);
 }
 
+/* Whether a matching row is worth measuring for M rows, so that a session tunes in seconds
+ * rather than minutes: the few-row algorithms (subgroup GEMV, split-K) only up to 8 rows, the
+ * shared-memory and cooperative-matrix tiles only from 64 rows, and row tiles near M. Kernels that
+ * multiply in fp16 only where the application chose reduced precision (fp16 weights): their error
+ * (~5e-4) is not fp32's. */
+static bool worth_trying(const rm_gemm_kernel_variant *row, const rm_tune_key *k) {
+    const uint32_t M = k->M;
+    switch (row->algorithm) {
+        case RM_GEMM_ALGORITHM_SUBGROUP_GEMV:
+        case RM_GEMM_ALGORITHM_SPLIT_K:
+            if (M > 8) return false;
+            break;
+        case RM_GEMM_ALGORITHM_SHARED_F16:
+        case RM_GEMM_ALGORITHM_COOPMAT_NV:
+            return M >= 64 && k->w16;
+        case RM_GEMM_ALGORITHM_SHARED:
+            return M >= 64;
+        default:
+            break;
+    }
+    /* Row tiles near M: not taller than M (the shortest tile always), and not so short that
+     * each weight load feeds a sixteenth of the rows or less (the tallest tile always). */
+    bool shortest =
+        row->tile_m == 1 || (row->algorithm == RM_GEMM_ALGORITHM_NARROW && row->tile_m == 4);
+    bool tallest = row->tile_m == 8;
+    return (row->tile_m <= M || shortest) && (16 * row->tile_m > M || tallest);
+}
+
 static repmlp_status prepare_row(repmlp_context *ctx, const rm_node *n,
                                  const rm_gemm_kernel_variant *row, rm_dispatch *out) {
     rm_node copy = *n;
@@ -460,7 +488,8 @@ static repmlp_status measure_shape(repmlp_session *s, int node, rm_tune_shape *s
     if (st == REPMLP_OK) sh->count = 1;
     for (uint32_t i = 0; st == REPMLP_OK && i < rm_gemm_kernel_variant_count; i++) {
         const rm_gemm_kernel_variant *row = &rm_gemm_kernel_variants[i];
-        if (row == sh->builtin || !row_matches(row, &sh->key)) continue;
+        if (row == sh->builtin || !row_matches(row, &sh->key) || !worth_trying(row, &sh->key))
+            continue;
         if (sh->count == REPMLP_TUNING_MAX_CANDIDATES) break;
         if (rm_now_ms() > deadline) {
             *spent = true;
