@@ -274,7 +274,7 @@ int main(int argc, char **argv) {
     if ((rc = run_write_output(o.output, &out_shape, batch, output))) goto done;
     if (o.expect) rc = run_compare(o.expect, output, out_count, o.tolerance);
     if (o.top) {
-        int classes, crc = run_classifier_classes(o.model, &out_shape, "--top", &classes);
+        int classes = 0, crc = run_classifier_classes(o.model, &out_shape, "--top", &classes);
         for (int64_t i = 0; !crc && i < batch && i < o.show; i++) {
             char prefix[64];
             snprintf(prefix, sizeof prefix, "#%lld: ", (long long)i);

@@ -133,7 +133,7 @@ static int run_batches(repmlp_session *full, repmlp_session *tail, uint32_t batc
 
 int run_evaluate(const options *o, repmlp_model *model, const repmlp_shape *in_shape,
                  const repmlp_shape *out_shape, const float *input, int64_t n) {
-    int classes, rc;
+    int classes = 0, rc;
     if ((rc = run_classifier_classes(o->model, out_shape, "--eval", &classes))) return rc;
     int64_t *labels = NULL;
     if ((rc = read_labels(o->eval, n, classes, &labels))) return rc;

@@ -56,7 +56,7 @@ static int load_image(const char *path, const repmlp_preprocess *p, int channels
 
 int run_classify_images(const options *o, repmlp_model *model, const repmlp_shape *in_shape,
                         const repmlp_shape *out_shape) {
-    int classes, rc;
+    int classes = 0, rc;
     if ((rc = run_classifier_classes(o->model, out_shape, "--image", &classes))) return rc;
     if (in_shape->ndim != 4)
         return run_fail("--image needs a model that takes (N, C, H, W) images");
