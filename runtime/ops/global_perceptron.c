@@ -16,6 +16,7 @@ uint64_t rm_global_perceptron_width(const rm_global_perceptron_params *p) {
  * (placed together in one weight buffer, each at an aligned offset): a perceptron that does not
  * fit takes the unfused ops. */
 bool rm_global_perceptron_fits(const repmlp_context *ctx, const rm_global_perceptron_params *p) {
+    if (!ctx) return false; /* no device (a model parsed for its metadata): the unfused ops */
     const rm_device_caps *c = &ctx->caps;
     uint64_t D = rm_global_perceptron_width(p);
     uint64_t window = (2 * D * p->I + D + p->I) * sizeof(float) + 4 * rm_caps_binding_alignment(c);
