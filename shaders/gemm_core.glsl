@@ -199,15 +199,9 @@ float w_bias(uint g, uint n) {
     if (W_HALF != 0) b += LOAD_W4(w_vec4_index(g, row + 1, n4))[n % 4] / 2048.0;
     return b;
 }
-#ifdef RM_RUNS
-// The vec4 index of run r's sums for columns n .. n+3.
-uint w_run_vec4_index(uint g, uint r, uint n) {
-    return w_vec4_index(g, K + r, n); // the run sums follow the K weight rows of each block
-}
-#endif
 // The reduction as one sequence of columns: K columns of A, then (gemm's addend through the run
-// sums) one per run. Its length, column k's A values (TM rows) and the vec4 index of its W row
-// (the run rows follow the K weight rows in each block).
+// sums) one per run. Its length and column k's A values (TM rows); the W row of column k is
+// w_vec4_index(g, k, n) for every k (the run rows follow the K weight rows in each block).
 uint reduction_length() {
     return K + w_runs();
 }
@@ -219,9 +213,6 @@ void load_column(uint g, uint k, inout float a[TM]) {
     }
 #endif
     load_a(g, k, a);
-}
-uint w_column_index(uint g, uint k, uint n) {
-    return w_vec4_index(g, k, n);
 }
 // The epilogue of one output element: row m, column n of group g, from its accumulated sum.
 void store_element(uint g, uint m, uint n, float sum) {

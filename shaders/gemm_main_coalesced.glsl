@@ -43,7 +43,7 @@ void main() {
         load_run(g, r, a);
         vec4 b[CO_NV];
         [[unroll]] for (uint v = 0; v < CO_NV; v++) b[v] =
-            LOAD_W4(w_run_vec4_index(g, r, co_column(lane, v)));
+            LOAD_W4(w_vec4_index(g, K + r, co_column(lane, v)));
         [[unroll]] for (uint i = 0; i < TM; i++) [[unroll]] for (uint v = 0; v < CO_NV; v++)
             acc[i * CO_NV + v] = fma(vec4(a[i]), b[v], acc[i * CO_NV + v]);
     }

@@ -52,7 +52,7 @@ void main() {
             uint n = tile_n + c4 * 4;
             f16vec4 wv = f16vec4(0.0);
             if (k0 + kc < kt && n < panels * PANEL)
-                wv = f16vec4(LOAD_W4(w_column_index(g, k0 + kc, n)));
+                wv = f16vec4(LOAD_W4(w_vec4_index(g, k0 + kc, n)));
             [[unroll]] for (uint c = 0; c < 4; c++) w_coop[kc * CM_WSTRIDE + c4 * 4 + c] = wv[c];
         }
         barrier();

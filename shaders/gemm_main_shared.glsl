@@ -65,7 +65,7 @@ void main() {
             uint n = tile_n + c4 * 4;
             STAGE wv = STAGE(0.0);
             if (k0 + kc < kt && n < panels * PANEL)
-                wv = STAGE(LOAD_W4(w_column_index(g, k0 + kc, n)));
+                wv = STAGE(LOAD_W4(w_vec4_index(g, k0 + kc, n)));
             w_slice[kc * SH_WROW + c4] = wv;
         }
         barrier();

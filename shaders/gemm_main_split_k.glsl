@@ -40,7 +40,7 @@ void main() {
             load_run(g, r, a);
             vec4 b[NV];
             [[unroll]] for (uint v = 0; v < NV; v++) b[v] =
-                LOAD_W4(w_run_vec4_index(g, r, sk_column(lane, v)));
+                LOAD_W4(w_vec4_index(g, K + r, sk_column(lane, v)));
             [[unroll]] for (uint i = 0; i < TM; i++) [[unroll]] for (uint v = 0; v < NV; v++)
                 acc[i * NV + v] = fma(vec4(a[i]), b[v], acc[i * NV + v]);
         }

@@ -15,8 +15,6 @@ typedef struct rm_gemm_core {
     rm_gemm_variant variant;
     uint32_t tile_m; /* 0: chosen from M */
     bool w16;        /* fp16 packed weights */
-    /* NULL: chosen here; else forced (rm_gemm_params.force) */
-    const rm_gemm_kernel_variant *row;
     uint32_t M, K, NO, groups;
     uint32_t run;         /* the weight block's addend run (rm_gemm_pack), 0 without */
     bool has_addend;      /* reads V */
@@ -46,33 +44,20 @@ const rm_gemm_kernel_variant *
 rm_gemm_kernel_variant_find(rm_gemm_kernel kernel, rm_operand_path path, rm_gemm_weights weights,
                             rm_gemm_algorithm algorithm, uint32_t tile_m);
 
-/* The plan of each algorithm but the register tile (runtime/ops/gemm_algo_<name>.c): the
- * workgroup (spec[0..2]) and grid for row v, or REPMLP_ERROR_UNSUPPORTED naming what this
- * device or shape lacks. */
-repmlp_status rm_gemm_plan_coalesced(repmlp_context *ctx, const rm_gemm_core *c,
-                                     const rm_gemm_kernel_variant *v, uint32_t *spec,
-                                     uint64_t grid[3]);
-repmlp_status rm_gemm_plan_subgroup_gemv(repmlp_context *ctx, const rm_gemm_core *c,
-                                         const rm_gemm_kernel_variant *v, uint32_t *spec,
-                                         uint64_t grid[3]);
-repmlp_status rm_gemm_plan_narrow(repmlp_context *ctx, const rm_gemm_core *c,
-                                  const rm_gemm_kernel_variant *v, uint32_t *spec,
-                                  uint64_t grid[3]);
-repmlp_status rm_gemm_plan_split_k(repmlp_context *ctx, const rm_gemm_core *c,
-                                   const rm_gemm_kernel_variant *v, uint32_t *spec,
-                                   uint64_t grid[3]);
-/* Plan functions of the algorithms other than the register tile (one file each,
- * runtime/ops/gemm_algo_<name>.c): the workgroup (spec[0..2]) and the grid for row v, or
- * REPMLP_ERROR_UNSUPPORTED naming what this device lacks. */
-repmlp_status rm_gemm_plan_shared(repmlp_context *ctx, const rm_gemm_core *c,
-                                  const rm_gemm_kernel_variant *v, uint32_t *spec,
-                                  uint64_t grid[3]);
-repmlp_status rm_gemm_plan_shared_f16(repmlp_context *ctx, const rm_gemm_core *c,
-                                      const rm_gemm_kernel_variant *v, uint32_t *spec,
-                                      uint64_t grid[3]);
-repmlp_status rm_gemm_plan_coopmat_nv(repmlp_context *ctx, const rm_gemm_core *c,
-                                      const rm_gemm_kernel_variant *v, uint32_t *spec,
-                                      uint64_t grid[3]);
+/* The plan of each algorithm but the register tile (one file each,
+ * runtime/ops/gemm_algo_<name>.c): the workgroup (spec[0..2]) and grid for row v, or
+ * REPMLP_ERROR_UNSUPPORTED naming what this device or shape lacks. */
+#define RM_GEMM_PLAN(name)                                                                         \
+    repmlp_status rm_gemm_plan_##name(repmlp_context *ctx, const rm_gemm_core *c,                  \
+                                      const rm_gemm_kernel_variant *v, uint32_t *spec,             \
+                                      uint64_t grid[3])
+RM_GEMM_PLAN(coalesced);
+RM_GEMM_PLAN(subgroup_gemv);
+RM_GEMM_PLAN(narrow);
+RM_GEMM_PLAN(split_k);
+RM_GEMM_PLAN(shared);
+RM_GEMM_PLAN(shared_f16);
+RM_GEMM_PLAN(coopmat_nv);
 /* The shared-memory tile with slices staged as stage_bytes-wide values (4: fp32, 2: fp16). */
 repmlp_status rm_gemm_plan_shared_tile(repmlp_context *ctx, const rm_gemm_core *c,
                                        const rm_gemm_kernel_variant *v, uint32_t *spec,
