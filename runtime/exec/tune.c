@@ -15,6 +15,7 @@
 #include "core/fault.h"
 #include "core/limits.h"
 #include "core/platform.h"
+#include "io/device_file.h"
 #include "io/file_map.h"
 
 #define TUNE_RUNS 3 /* timed runs per candidate, after the checked one (which warms up) */
@@ -56,13 +57,6 @@ void rm_tune_fault_corrupt(const char *shader) {
     corrupt_shader = shader;
 }
 #endif
-
-static uint64_t fnv1a(const void *data, size_t n) {
-    const unsigned char *p = data;
-    uint64_t h = 0xcbf29ce484222325ull;
-    for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 0x100000001b3ull;
-    return h;
-}
 
 static const char *row_name(const rm_gemm_kernel_variant *row) {
     return rm_shader(row->shader)->name;
@@ -145,7 +139,7 @@ static void make_key(const rm_node *n, const rm_dispatch *d, const rm_gemm_kerne
     k->groups = d->groups[2];
     k->w16 = node_w16(n);
     /* spec[0..2] (the workgroup) follows the row tile, not the problem */
-    k->spec_hash = fnv1a(p->spec + 3, (p->spec_count - 3) * sizeof *p->spec);
+    k->spec_hash = rm_fnv1a(p->spec + 3, (p->spec_count - 3) * sizeof *p->spec);
 }
 
 /* ---- The context's store (callers hold ctx->lock) ---- */
@@ -640,38 +634,18 @@ repmlp_status repmlp_session_tuning_info(const repmlp_session *s, repmlp_tuning_
 
 /* ---- Tuning files: our header (pinning device, driver and library), then the entries ---- */
 
-typedef struct tune_header {
-    char magic[8];
-    uint32_t vendor_id, device_id, driver_version, library_version;
-    uint8_t uuid[VK_UUID_SIZE];
-    uint64_t count;    /* rm_tune_entry records that follow */
-    uint64_t checksum; /* FNV-1a of them */
-} tune_header;
-
-static void describe(const repmlp_context *ctx, tune_header *h) {
-    memset(h, 0, sizeof *h);
-    memcpy(h->magic, TUNE_MAGIC, sizeof h->magic);
-    h->vendor_id = ctx->properties.vendorID;
-    h->device_id = ctx->properties.deviceID;
-    h->driver_version = ctx->properties.driverVersion;
-    h->library_version = REPMLP_VERSION_NUMBER;
-    memcpy(h->uuid, ctx->properties.pipelineCacheUUID, VK_UUID_SIZE);
-}
-
 /* The file's bytes (header and entries), rm_malloc'd. */
 static repmlp_status serialize(repmlp_context *ctx, unsigned char **out, size_t *size) {
     rm_mutex_lock(&ctx->lock);
     uint32_t count = ctx->tune ? ctx->tune->count : 0;
-    size_t bytes = sizeof(tune_header) + (size_t)count * sizeof(rm_tune_entry);
+    size_t payload = (size_t)count * sizeof(rm_tune_entry);
+    size_t bytes = sizeof(rm_device_file_header) + payload;
     unsigned char *data = rm_malloc(bytes);
-    if (data && count)
-        memcpy(data + sizeof(tune_header), ctx->tune->entries, count * sizeof(rm_tune_entry));
+    if (data && count) memcpy(data + sizeof(rm_device_file_header), ctx->tune->entries, payload);
     rm_mutex_unlock(&ctx->lock);
     if (!data) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-    tune_header h;
-    describe(ctx, &h);
-    h.count = count;
-    h.checksum = fnv1a(data + sizeof h, bytes - sizeof h);
+    rm_device_file_header h;
+    rm_device_file_header_make(ctx, TUNE_MAGIC, data + sizeof h, payload, &h);
     memcpy(data, &h, sizeof h);
     *out = data;
     *size = bytes;
@@ -702,37 +676,21 @@ repmlp_status repmlp_context_save_tuning(repmlp_context *ctx, const char *path) 
     size_t n;
     repmlp_status st = serialize(ctx, &bytes, &n);
     if (st != REPMLP_OK) return st;
-    rm_file_out out;
-    st = rm_file_out_begin(path, &out);
-    if (st == REPMLP_OK) {
-        if (fwrite(bytes, n, 1, out.fp) != 1) {
-            rm_file_out_abort(&out);
-            st = rm_fail(REPMLP_ERROR_IO, "%s: write failed", path);
-        } else {
-            st = rm_file_out_commit(&out);
-        }
-    }
+    rm_device_file_header h;
+    memcpy(&h, bytes, sizeof h);
+    st = rm_device_file_write(path, &h, bytes + sizeof h, n - sizeof h);
     rm_free(bytes);
     return st;
 }
 
-/* Why the bytes cannot be used, or NULL when they can. */
+/* Why the bytes cannot be used, or NULL when they can: the device file's checks, and whole
+ * entries. */
 static const char *check(const repmlp_context *ctx, const unsigned char *data, size_t size) {
-    tune_header want, got;
-    if (size < sizeof got) return "too short to hold a header";
-    memcpy(&got, data, sizeof got);
-    describe(ctx, &want);
-    if (memcmp(got.magic, want.magic, sizeof got.magic) != 0) return "not repmlp-vk tuning data";
-    if (got.library_version != want.library_version) return "written by another library version";
-    if (got.vendor_id != want.vendor_id || got.device_id != want.device_id)
-        return "written for another device";
-    if (got.driver_version != want.driver_version) return "written by another driver version";
-    if (memcmp(got.uuid, want.uuid, VK_UUID_SIZE) != 0) return "pipelineCacheUUID differs";
-    if (got.count > (size - sizeof got) / sizeof(rm_tune_entry) ||
-        got.count * sizeof(rm_tune_entry) != size - sizeof got)
-        return "truncated or padded";
-    if (got.checksum != fnv1a(data + sizeof got, size - sizeof got)) return "checksum differs";
-    return NULL;
+    const char *why =
+        rm_device_file_check(ctx, TUNE_MAGIC, "not repmlp-vk tuning data", data, size);
+    if (!why && (size - sizeof(rm_device_file_header)) % sizeof(rm_tune_entry) != 0)
+        why = "truncated or padded";
+    return why;
 }
 
 static repmlp_status load(repmlp_context *ctx, const unsigned char *data, size_t size,
@@ -742,12 +700,13 @@ static repmlp_status load(repmlp_context *ctx, const unsigned char *data, size_t
         rm_log(ctx, REPMLP_LOG_WARNING, "tuning data %s ignored: %s", what, why);
         return REPMLP_OK;
     }
-    uint32_t count = (uint32_t)((size - sizeof(tune_header)) / sizeof(rm_tune_entry)), used = 0;
+    uint32_t count = (uint32_t)((size - sizeof(rm_device_file_header)) / sizeof(rm_tune_entry)),
+             used = 0;
     repmlp_status st = REPMLP_OK;
     rm_mutex_lock(&ctx->lock);
     for (uint32_t i = 0; i < count && st == REPMLP_OK; i++) {
         rm_tune_entry e;
-        memcpy(&e, data + sizeof(tune_header) + i * sizeof e, sizeof e);
+        memcpy(&e, data + sizeof(rm_device_file_header) + i * sizeof e, sizeof e);
         e.winner[RM_TUNE_NAME - 1] = 0;
         /* Rows of kernels this build does not have are skipped, not trusted. */
         const rm_gemm_kernel_variant *row = row_named(e.winner);
@@ -770,12 +729,10 @@ repmlp_status repmlp_context_load_tuning_memory(repmlp_context *ctx, const void 
 
 repmlp_status repmlp_context_load_tuning(repmlp_context *ctx, const char *path) {
     if (!ctx || !path) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "load_tuning: NULL argument");
-    FILE *probe = fopen(path, "rb");
-    if (!probe) {
+    if (!rm_device_file_exists(path)) {
         rm_log(ctx, REPMLP_LOG_INFO, "tuning data %s: none yet", path);
         return REPMLP_OK;
     }
-    fclose(probe);
     rm_file_map map;
     repmlp_status st = rm_file_map_open(path, &map);
     if (st != REPMLP_OK) return st;
