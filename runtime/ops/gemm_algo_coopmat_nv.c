@@ -35,7 +35,7 @@ repmlp_status rm_gemm_plan_coopmat_nv(repmlp_context *ctx, const rm_gemm_core *c
                        caps->max_workgroup_invocations, caps->max_shared_memory);
     grid[0] = rm_div_up(c->NO, RM_COOP_BN);
     grid[1] = rm_div_up(c->M, RM_COOP_BM);
-    grid[2] = c->groups; /* w_run_vec4_index reads the group count from the grid */
+    grid[2] = c->groups;
     spec[0] = lx;
     spec[1] = 1;
     spec[2] = 1;

@@ -24,7 +24,7 @@ repmlp_status rm_gemm_plan_shared_tile(repmlp_context *ctx, const rm_gemm_core *
                        c->name, kernel, (unsigned long long)shared, caps->max_shared_memory);
     grid[0] = rm_div_up(c->NO, RM_SHARED_BN(tm));
     grid[1] = rm_div_up(c->M, RM_SHARED_BM(tm));
-    grid[2] = c->groups; /* w_run_vec4_index reads the group count from the grid */
+    grid[2] = c->groups;
     spec[0] = lx;
     spec[1] = ly;
     spec[2] = 1;
