@@ -16,6 +16,7 @@
 #include "core/limits.h"
 #include "core/platform.h"
 #include "io/device_file.h"
+#include "ops/gemm_core.h"
 #include "io/file_map.h"
 
 #define TUNE_RUNS 3 /* timed runs per candidate, after the checked one (which warms up) */
@@ -85,9 +86,7 @@ static bool node_w16(const rm_node *n) {
 
 /* Whether the row can run an op of this kernel and weight type (limits aside). */
 static bool row_matches(const rm_gemm_kernel_variant *row, const rm_tune_key *k) {
-    return row->kernel == (rm_gemm_kernel)k->kernel &&
-           (row->weights == RM_GEMM_WEIGHTS_ANY ||
-            (row->weights == RM_GEMM_WEIGHTS_F16) == !!k->w16);
+    return rm_gemm_kernel_variant_runs(row, (rm_gemm_kernel)k->kernel, k->w16 != 0);
 }
 
 /* Whether a matching row is worth measuring for M rows, so that a session tunes in seconds

@@ -93,14 +93,11 @@ static const rm_gemm_plan_fn plans[RM_GEMM_ALGORITHM_COUNT] = {
 static repmlp_status check_variant(repmlp_context *ctx, const rm_gemm_core *c,
                                    const rm_gemm_kernel_variant *v, uint64_t texel_reads,
                                    const char *what) {
-    if (v->kernel != c->kernel)
-        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "%s: kernel %s is not a %s kernel", what,
-                       rm_shader(v->shader)->name, c->name);
-    bool texel = v->path == RM_OPERAND_TEXEL;
-    if (!texel && v->weights != (c->w16 ? RM_GEMM_WEIGHTS_F16 : RM_GEMM_WEIGHTS_F32))
-        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "%s: kernel %s reads %s weights", what,
-                       rm_shader(v->shader)->name, c->w16 ? "fp32" : "fp16");
-    if (texel) return rm_limits_check_texel_reads(ctx, what, texel_reads);
+    if (!rm_gemm_kernel_variant_runs(v, c->kernel, c->w16))
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                       "%s: kernel %s does not run a %s op with %s weights", what,
+                       rm_shader(v->shader)->name, c->name, c->w16 ? "fp16" : "fp32");
+    if (v->path == RM_OPERAND_TEXEL) return rm_limits_check_texel_reads(ctx, what, texel_reads);
     if (c->w16 && !ctx->caps.storage_16bit)
         return rm_fail(REPMLP_ERROR_UNSUPPORTED,
                        "%s: fp16 weights need 16-bit storage, which this device lacks", what);

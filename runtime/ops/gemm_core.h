@@ -44,6 +44,14 @@ const rm_gemm_kernel_variant *
 rm_gemm_kernel_variant_find(rm_gemm_kernel kernel, rm_operand_path path, rm_gemm_weights weights,
                             rm_gemm_algorithm algorithm, uint32_t tile_m);
 
+/* Whether row v runs an op of this kernel with these weights (texel rows read either type);
+ * limits aside. */
+static inline bool rm_gemm_kernel_variant_runs(const rm_gemm_kernel_variant *v,
+                                               rm_gemm_kernel kernel, bool w16) {
+    return v->kernel == kernel &&
+           (v->weights == RM_GEMM_WEIGHTS_ANY || (v->weights == RM_GEMM_WEIGHTS_F16) == w16);
+}
+
 /* The plan of each algorithm but the register tile (one file each,
  * runtime/ops/gemm_algo_<name>.c): the workgroup (spec[0..2]) and grid for row v, or
  * REPMLP_ERROR_UNSUPPORTED naming what this device or shape lacks. */
