@@ -225,6 +225,17 @@ static void fused_file(const char *name, const char *dir, char *fused, size_t si
     if (stat(fused, &sb) != 0) fuse_case(dir, fused);
 }
 
+/* Global perceptrons run fused (one op) or unfused (avgpool, then the two FC layers), by size:
+ * the fixtures must exercise both. */
+static int fused_perceptrons, unfused_perceptrons;
+static void count_perceptrons(const repmlp_session *s) {
+    for (int i = 0; i < s->graph.node_count; i++) {
+        const rm_node *n = &s->graph.nodes[i];
+        fused_perceptrons += n->kind == RM_NODE_GLOBAL_PERCEPTRON;
+        unfused_perceptrons += n->kind == RM_NODE_AVGPOOL && strstr(n->label, "gp.avgpool");
+    }
+}
+
 static void api_case(const char *name, const char *dir) {
     char fused[4096];
     fused_file(name, dir, fused, sizeof fused);
@@ -250,6 +261,7 @@ static void api_case(const char *name, const char *dir) {
     assert_int_equal(ts_session_run(s, x, input.count, y, expected.count), REPMLP_OK);
     double err = max_rel(y, expected.data, expected.count);
     assert_true(err <= current->tolerance);
+    count_perceptrons(s);
 
     /* Device-resident path: write once, execute twice, read. */
     for (size_t i = 0; i < expected.count; i++) y[i] = NAN;
@@ -305,6 +317,22 @@ static void api_end_to_end(void **state) {
     api_ctx = ts_context();
     each_case((const fixture_set *)*state, api_case);
     ts_context_done(api_ctx);
+}
+
+/* The fixtures' perceptrons are small enough to run fused: once more, unfused. */
+static void api_unfused_perceptrons(void **state) {
+    api_ctx = ts_context();
+    api_ctx->unfuse_perceptrons = true;
+    each_case((const fixture_set *)*state, api_case);
+    ts_context_done(api_ctx);
+}
+
+static void perceptron_paths(void **state) {
+    (void)state;
+    print_message("global perceptrons: %d fused, %d unfused over the API cases\n",
+                  fused_perceptrons, unfused_perceptrons);
+    assert_true(fused_perceptrons > 0);
+    assert_true(unfused_perceptrons > 0);
 }
 
 static uint32_t info_total(const repmlp_session *s) {
@@ -626,6 +654,11 @@ int main(void) {
         cmocka_unit_test_prestate(api_end_to_end, (void *)&sets[1]),
         cmocka_unit_test_prestate(api_end_to_end, (void *)&sets[2]),
         cmocka_unit_test_prestate(api_end_to_end, (void *)&sets[3]),
+        cmocka_unit_test_prestate(api_unfused_perceptrons, (void *)&sets[0]),
+        cmocka_unit_test_prestate(api_unfused_perceptrons, (void *)&sets[1]),
+        cmocka_unit_test_prestate(api_unfused_perceptrons, (void *)&sets[2]),
+        cmocka_unit_test_prestate(api_unfused_perceptrons, (void *)&sets[3]),
+        cmocka_unit_test(perceptron_paths),
         cmocka_unit_test_prestate(parts_end_to_end, (void *)&sets[0]),
         cmocka_unit_test_prestate(parts_end_to_end, (void *)&sets[1]),
         cmocka_unit_test_prestate(parts_end_to_end, (void *)&sets[2]),

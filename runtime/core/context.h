@@ -103,6 +103,8 @@ struct repmlp_context {
     /* Tests only: > 0 cuts every GEMM-core weight of several panel blocks into about this many
      * parts, as if it outgrew maxStorageBufferRange, so the split runs on small models. */
     uint32_t weight_split_parts;
+    /* Tests only: true runs every global perceptron as the unfused ops, whatever its size. */
+    bool unfuse_perceptrons;
     const struct rm_profile *profile; /* REPMLP_DEVICE_PROFILE (NULL: none), see limits.h */
     uint64_t timeout_ns;
     uint32_t flags;

@@ -12,6 +12,13 @@ uint64_t rm_global_perceptron_width(const rm_global_perceptron_params *p) {
     return (uint64_t)p->C * (p->H / p->h) * (p->W / p->w);
 }
 
+/* One workgroup per image runs both layers (2 * D * I multiply-adds) on one compute unit, each
+ * lane reading its own weight row: it saves two dispatches but gives up the GEMM core's
+ * parallelism and packed weights, so it pays only for small perceptrons. Measured on both CPU
+ * drivers (bench/RESULTS.md): for the RepMLP-Res50 block shapes (D * I of 65,536 and more) the
+ * unfused ops were 1.2-10x faster at batch 1 and 32. */
+#define RM_GP_FUSED_MAX_WEIGHTS 16384
+
 /* pooled and hidden live in shared memory, and the four weight tensors are bound as one window
  * (placed together in one weight buffer, each at an aligned offset): a perceptron that does not
  * fit takes the unfused ops. */
@@ -19,6 +26,7 @@ bool rm_global_perceptron_fits(const repmlp_context *ctx, const rm_global_percep
     if (!ctx) return false; /* no device (a model parsed for its metadata): the unfused ops */
     const rm_device_caps *c = &ctx->caps;
     uint64_t D = rm_global_perceptron_width(p);
+    if (D * p->I > RM_GP_FUSED_MAX_WEIGHTS || ctx->unfuse_perceptrons) return false;
     uint64_t window = (2 * D * p->I + D + p->I) * sizeof(float) + 4 * rm_caps_binding_alignment(c);
     return (D + p->I) * sizeof(float) <= c->max_shared_memory &&
            window <= c->max_storage_buffer_range && window <= c->max_allocation_size;

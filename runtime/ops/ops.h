@@ -217,8 +217,9 @@ typedef struct rm_global_perceptron_params {
     rm_activation act;
 } rm_global_perceptron_params;
 uint64_t rm_global_perceptron_width(const rm_global_perceptron_params *p); /* D, 0 if invalid */
-/* Whether its pooled and hidden values fit in the device's shared memory and its four weight
- * tensors in one binding and one allocation (else the graph uses the unfused ops). */
+/* Whether the fused op is used: a small perceptron (D * I at most 16,384; larger ones run faster
+ * as the unfused ops), its pooled and hidden values fit in the device's shared memory and its
+ * four weight tensors in one binding and one allocation. */
 bool rm_global_perceptron_fits(const repmlp_context *ctx, const rm_global_perceptron_params *p);
 void rm_global_perceptron_offsets(rm_dispatch *d, const uint32_t offsets[4]);
 #define RM_BATCHNORM_OPERANDS 7
