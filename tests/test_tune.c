@@ -438,6 +438,55 @@ static void faults_while_tuning(void **state) {
 }
 #endif
 
+static const rm_gemm_kernel_variant *variant_named(const char *name) {
+    for (uint32_t i = 0; i < rm_gemm_kernel_variant_count; i++)
+        if (strcmp(rm_shader(rm_gemm_kernel_variants[i].shader)->name, name) == 0)
+            return &rm_gemm_kernel_variants[i];
+    fail_msg("no kernel variant %s", name);
+    return NULL;
+}
+
+/* Pruning across a session's shapes: a form that took 1.5x the best time or more on 3 shapes
+ * (timed or slow) and never came within 1.25x is not tried again; its conv twin shares the
+ * verdict; candidates that were not measured say nothing. */
+static void pruning_from_earlier_shapes(void **state) {
+    (void)state;
+    rm_tune_evidence ev[RM_SHADER_COUNT];
+    memset(ev, 0, sizeof ev);
+    const repmlp_tuning_candidate shape[] = {
+        {"gemm_texel_m8", 1.0, REPMLP_CANDIDATE_TIMED},
+        {"gemm_m8", 2.0, REPMLP_CANDIDATE_TIMED},          /* lost */
+        {"gemm_coalesced_m8", 1.6, REPMLP_CANDIDATE_SLOW}, /* lost (slow) */
+        {"gemm_narrow_m8", 1.4, REPMLP_CANDIDATE_TIMED},   /* neither */
+        {"gemm_shared_m8", -1, REPMLP_CANDIDATE_DENIED},   /* says nothing */
+        {"gemm_shared_m4", -1, REPMLP_CANDIDATE_DOES_NOT_FIT},
+    };
+    const uint32_t count = sizeof shape / sizeof shape[0];
+    for (int i = 0; i < 2; i++) rm_tune_learn(shape, count, ev);
+    assert_false(rm_tune_pruned(ev, variant_named("gemm_m8"))); /* two losses: not yet */
+    rm_tune_learn(shape, count, ev);
+    assert_true(rm_tune_pruned(ev, variant_named("gemm_m8")));
+    assert_true(rm_tune_pruned(ev, variant_named("conv_m8"))); /* the same form */
+    assert_true(rm_tune_pruned(ev, variant_named("gemm_coalesced_m8")));
+    assert_false(rm_tune_pruned(ev, variant_named("gemm_m4"))); /* another row tile */
+    assert_false(rm_tune_pruned(ev, variant_named("gemm_texel_m8")));
+    assert_false(rm_tune_pruned(ev, variant_named("gemm_narrow_m8")));
+    assert_false(rm_tune_pruned(ev, variant_named("gemm_shared_m8")));
+    assert_false(rm_tune_pruned(ev, variant_named("gemm_shared_m4")));
+    /* One shape where it came close keeps a form in the running, however often it lost. */
+    const repmlp_tuning_candidate close[] = {{"gemm_texel_m8", 1.0, REPMLP_CANDIDATE_TIMED},
+                                             {"conv_m8", 1.2, REPMLP_CANDIDATE_TIMED}};
+    rm_tune_learn(close, 2, ev);
+    assert_false(rm_tune_pruned(ev, variant_named("gemm_m8")));
+    /* A shape with no timed candidate (all failed or pruned) teaches nothing. */
+    rm_tune_evidence before[RM_SHADER_COUNT];
+    memcpy(before, ev, sizeof ev);
+    const repmlp_tuning_candidate none[] = {{"gemm_m4", 5.0, REPMLP_CANDIDATE_SLOW},
+                                            {"gemm_m1", -1, REPMLP_CANDIDATE_PRUNED}};
+    rm_tune_learn(none, 2, ev);
+    assert_memory_equal(before, ev, sizeof ev);
+}
+
 static int group_open(void **state) {
     /* One operand path for every context here, so the built-in choices agree between them. */
     ts_share_operand_path();
@@ -454,6 +503,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(forced_rows),
         cmocka_unit_test(tuned_equals_untuned),
+        cmocka_unit_test(pruning_from_earlier_shapes),
 #ifdef REPMLP_FAULT_INJECTION
         cmocka_unit_test(wrong_candidate_denied),
 #endif

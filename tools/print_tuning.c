@@ -18,7 +18,9 @@ static const char *outcome_name(uint32_t outcome) {
         case REPMLP_CANDIDATE_TIMED:
             return "";
         case REPMLP_CANDIDATE_SLOW:
-            return " slow: first run only (host)";
+            return " slow: first run only";
+        case REPMLP_CANDIDATE_PRUNED:
+            return " pruned: slow on earlier shapes";
         case REPMLP_CANDIDATE_DOES_NOT_FIT:
             return " does not fit the device";
         default:

@@ -230,10 +230,8 @@ static int bench_model(repmlp_context *ctx, const options *o, const char *device
         repmlp_model_destroy(model);
         return fail_status(st);
     }
-    if (!o->json && (o->tune || o->tuning)) {
-        printf("session created in %.0f ms\n", created);
-        rm_print_tuning(stdout, s);
-    }
+    if (!o->json) printf("session created in %.0f ms\n", created);
+    if (!o->json && (o->tune || o->tuning)) rm_print_tuning(stdout, s);
     if (o->tuning && (st = repmlp_context_save_tuning(ctx, o->tuning)) != REPMLP_OK) {
         repmlp_session_destroy(s);
         repmlp_model_destroy(model);

@@ -180,11 +180,14 @@ typedef enum repmlp_tuning_source {
 /* What became of one candidate kernel. */
 typedef enum repmlp_tuning_outcome {
     REPMLP_CANDIDATE_TIMED = 0, /* ms is the median of its timed runs */
-    REPMLP_CANDIDATE_SLOW =
-        1, /* its first run was far slower than the best's: ms is its host time */
+    /* Its first timed run took 1.5x the best median or more: ms is that run, not timed further */
+    REPMLP_CANDIDATE_SLOW = 1,
     REPMLP_CANDIDATE_DOES_NOT_FIT = 2, /* beyond the device's limits for this op */
     /* Output off the built-in kernel's, NaN, or no pipeline: on the context's deny list (logged) */
     REPMLP_CANDIDATE_DENIED = 3,
+    /* Not run: its form (algorithm, operand path, weight type, row tile) took 1.5x the best time
+     * or more on 3 shapes measured earlier in this session, and never came within 1.25x */
+    REPMLP_CANDIDATE_PRUNED = 4,
 } repmlp_tuning_outcome;
 
 #define REPMLP_TUNING_MAX_CANDIDATES 32

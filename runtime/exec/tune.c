@@ -21,9 +21,18 @@
 
 #define TUNE_RUNS 3 /* timed runs per candidate, after the checked one (which warms up) */
 #define TUNE_DEFAULT_BUDGET_MS 30000
-/* A candidate whose first host-timed run took this many times the best one is not timed: on
- * CPU drivers a wrong tile costs 3-10x, and timing it would spend most of the budget. */
-#define TUNE_SLOW 3.0
+/* A candidate whose first timed run took this many times the best median so far is not timed
+ * further: on CPU drivers a wrong tile costs 2-10x, and timing it would spend the budget. */
+#define TUNE_SLOW 1.5
+/* Pruning from the shapes measured earlier in a session (rm_tune_evidence): a kernel form that
+ * took TUNE_LOSS times a shape's best time or more on TUNE_PRUNE_LOSSES shapes, and never came
+ * within TUNE_CLOSE of it, is not tried on later shapes. Shapes are measured least work first,
+ * so the cheap ones teach it: on lavapipe most forms lose 2-5x everywhere (its shared memory
+ * and storage loads are slow), and trying each on every shape cost most of a RepMLPNet-T224
+ * session's tuning time. */
+#define TUNE_LOSS 1.5
+#define TUNE_CLOSE 1.25
+#define TUNE_PRUNE_LOSSES 3
 /* A candidate replaces the built-in choice only when this much faster: near a tie the
  * built-in kernel stays, so results do not flip with the noise of a shared machine. */
 #define TUNE_MARGIN 0.95
@@ -35,6 +44,8 @@
 
 typedef struct rm_tune_shape {
     rm_tune_key key;
+    uint32_t node; /* the first op of this shape */
+    bool visited;  /* measured, or passed over once the budget was spent */
     const rm_gemm_kernel_variant *builtin, *winner;
     uint32_t source; /* repmlp_tuning_source */
     uint32_t count;
@@ -277,18 +288,16 @@ static repmlp_status bench_create(repmlp_session *s, const rm_node *n, bench *b)
     return REPMLP_OK;
 }
 
-/* Runs d once on the initial data and reads the scratch back into out; *ms: host time. */
-static repmlp_status run_checked(repmlp_context *ctx, bench *b, const rm_dispatch *d, float *out,
-                                 double *ms) {
+/* Runs d once on the initial data and reads the scratch back into out. The run also warms the
+ * kernel up (lavapipe compiles a shader at its first dispatch). */
+static repmlp_status run_checked(repmlp_context *ctx, bench *b, const rm_dispatch *d, float *out) {
     repmlp_status st = rm_buffer_upload(ctx, &b->scratch, 0, b->init, b->floats * 4);
     VkCommandBuffer cmd;
     if (st == REPMLP_OK) st = rm_oneoff_begin(ctx, &cmd);
     if (st != REPMLP_OK) return st;
     rm_dispatch_record(ctx, cmd, d);
     rm_barrier_to_host(ctx, cmd);
-    double t0 = rm_now_ms();
     st = rm_oneoff_submit(ctx, cmd);
-    *ms = rm_now_ms() - t0;
     if (st == REPMLP_OK) st = rm_buffer_download(ctx, &b->scratch, 0, out, b->floats * 4);
     return st;
 }
@@ -310,18 +319,17 @@ static repmlp_status run_host(repmlp_context *ctx, const rm_dispatch *d, double 
     return st;
 }
 
-/* The median of TUNE_RUNS runs: device timestamps in one submission, or host time around
- * one submission each. */
-static repmlp_status run_timed(repmlp_context *ctx, bench *b, const rm_dispatch *d,
-                               double *median) {
-    double t[TUNE_RUNS];
+/* The times of `runs` (at most TUNE_RUNS) runs: device timestamps in one submission, or host
+ * time around one submission each. */
+static repmlp_status run_timed(repmlp_context *ctx, bench *b, const rm_dispatch *d, uint32_t runs,
+                               double *t) {
     repmlp_status st = REPMLP_OK;
     VkCommandBuffer cmd;
     if (b->queries) {
         st = rm_oneoff_begin(ctx, &cmd);
         if (st != REPMLP_OK) return st;
-        ctx->vk.vkCmdResetQueryPool(cmd, b->queries, 0, 2 * TUNE_RUNS);
-        for (uint32_t r = 0; r < TUNE_RUNS; r++) {
+        ctx->vk.vkCmdResetQueryPool(cmd, b->queries, 0, 2 * runs);
+        for (uint32_t r = 0; r < runs; r++) {
             if (r) rm_barrier_compute(ctx, cmd);
             ctx->vk.vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, b->queries, 2 * r);
             rm_dispatch_record(ctx, cmd, d);
@@ -332,22 +340,19 @@ static repmlp_status run_timed(repmlp_context *ctx, bench *b, const rm_dispatch 
         uint64_t stamps[2 * TUNE_RUNS];
         if (st == REPMLP_OK) {
             VkResult r = ctx->vk.vkGetQueryPoolResults(
-                ctx->device, b->queries, 0, 2 * TUNE_RUNS, sizeof stamps, stamps, sizeof stamps[0],
-                VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
+                ctx->device, b->queries, 0, 2 * runs, 2 * runs * sizeof stamps[0], stamps,
+                sizeof stamps[0], VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
             if (r != VK_SUCCESS) st = rm_vk_fail(ctx, r, "vkGetQueryPoolResults");
         }
         uint32_t bits = ctx->caps.timestamp_valid_bits;
         uint64_t mask = bits >= 64 ? ~0ull : (1ull << bits) - 1;
-        for (uint32_t r = 0; st == REPMLP_OK && r < TUNE_RUNS; r++)
+        for (uint32_t r = 0; st == REPMLP_OK && r < runs; r++)
             t[r] = (double)((stamps[2 * r + 1] - stamps[2 * r]) & mask) *
                    ctx->caps.timestamp_period_ns / 1e6;
     } else {
-        for (uint32_t r = 0; st == REPMLP_OK && r < TUNE_RUNS; r++) st = run_host(ctx, d, &t[r]);
+        for (uint32_t r = 0; st == REPMLP_OK && r < runs; r++) st = run_host(ctx, d, &t[r]);
     }
-    if (st != REPMLP_OK) return st;
-    qsort(t, TUNE_RUNS, sizeof *t, cmp_double);
-    *median = t[TUNE_RUNS / 2];
-    return REPMLP_OK;
+    return st;
 }
 
 /* Why `got` is not `ref` within tol (per tensor, relative to its largest |ref|), or NULL. */
@@ -391,11 +396,11 @@ static bool limit_refusal(repmlp_status st) {
     return st == REPMLP_ERROR_UNSUPPORTED || st == REPMLP_ERROR_TOO_LARGE;
 }
 
-/* Checks and times one candidate into c (builtin: the reference); *best_first is the
- * fastest host-timed first run so far. */
+/* Checks and times one candidate into c (builtin: the reference); *best_ms is the best median
+ * so far (0: none yet). */
 static repmlp_status try_candidate(repmlp_session *s, int node, bench *b,
                                    const rm_gemm_kernel_variant *row, bool builtin, double tol,
-                                   double *best_first, repmlp_tuning_candidate *c) {
+                                   double *best_ms, repmlp_tuning_candidate *c) {
     repmlp_context *ctx = s->ctx;
     const rm_node *n = &s->graph.nodes[node];
     char why[256];
@@ -429,8 +434,7 @@ static repmlp_status try_candidate(repmlp_session *s, int node, bench *b,
         rm_dispatch_unbind(ctx, &d);
         return builtin ? st : REPMLP_OK;
     }
-    double first = 0;
-    if (st == REPMLP_OK) st = run_checked(ctx, b, &d, builtin ? b->ref : b->got, &first);
+    if (st == REPMLP_OK) st = run_checked(ctx, b, &d, builtin ? b->ref : b->got);
     if (st == REPMLP_OK && builtin && !all_finite(b, b->ref))
         st = rm_fail(REPMLP_ERROR_UNSUPPORTED,
                      "the built-in kernel's output on random data is not finite: nothing to "
@@ -447,57 +451,100 @@ static repmlp_status try_candidate(repmlp_session *s, int node, bench *b,
             return REPMLP_OK;
         }
     }
-    /* The checked run may have paid for a lazy shader compile (lavapipe compiles at the first
-     * dispatch): when it looks too slow, one more run decides whether to time the candidate. */
-    if (st == REPMLP_OK && *best_first > 0 && first > TUNE_SLOW * *best_first)
-        st = run_host(ctx, &d, &first);
-    if (st == REPMLP_OK && *best_first > 0 && first > TUNE_SLOW * *best_first) {
+    /* One timed run decides whether the rest are worth their time. */
+    double t[TUNE_RUNS];
+    if (st == REPMLP_OK) st = run_timed(ctx, b, &d, 1, t);
+    if (st == REPMLP_OK && *best_ms > 0 && t[0] >= TUNE_SLOW * *best_ms) {
         c->outcome = REPMLP_CANDIDATE_SLOW;
-        c->ms = first;
+        c->ms = t[0];
     } else if (st == REPMLP_OK) {
-        st = run_timed(ctx, b, &d, &c->ms);
+        st = run_timed(ctx, b, &d, TUNE_RUNS - 1, t + 1);
         if (st == REPMLP_OK) {
+            qsort(t, TUNE_RUNS, sizeof *t, cmp_double);
+            c->ms = t[TUNE_RUNS / 2];
             c->outcome = REPMLP_CANDIDATE_TIMED;
-            if (*best_first <= 0 || first < *best_first) *best_first = first;
+            if (*best_ms <= 0 || c->ms < *best_ms) *best_ms = c->ms;
         }
     }
     rm_dispatch_unbind(ctx, &d);
     return st;
 }
 
-/* Measures the candidates of node's shape into sh (winner included). *spent: the budget ran out
- * first (sh is then incomplete and the built-in choice stays). */
-static repmlp_status measure_shape(repmlp_session *s, int node, rm_tune_shape *sh, double deadline,
-                                   bool *spent, bool *timestamps) {
+static bool same_form(const rm_gemm_kernel_variant *a, const rm_gemm_kernel_variant *b) {
+    return a->path == b->path && a->weights == b->weights && a->algorithm == b->algorithm &&
+           a->tile_m == b->tile_m;
+}
+
+void rm_tune_learn(const repmlp_tuning_candidate *cand, uint32_t count, rm_tune_evidence *ev) {
+    double best = 0;
+    for (uint32_t i = 0; i < count; i++)
+        if (cand[i].outcome == REPMLP_CANDIDATE_TIMED && cand[i].ms > 0 &&
+            (best <= 0 || cand[i].ms < best))
+            best = cand[i].ms;
+    for (uint32_t i = 0; best > 0 && i < count; i++) {
+        const repmlp_tuning_candidate *c = &cand[i];
+        const rm_gemm_kernel_variant *row = row_named(c->kernel);
+        bool measured = c->outcome == REPMLP_CANDIDATE_TIMED || c->outcome == REPMLP_CANDIDATE_SLOW;
+        if (!row || !measured || c->ms < 0) continue;
+        for (uint32_t v = 0; v < rm_gemm_kernel_variant_count; v++) {
+            const rm_gemm_kernel_variant *form = &rm_gemm_kernel_variants[v];
+            if (!same_form(form, row)) continue;
+            if (c->ms >= TUNE_LOSS * best && ev[form->shader].lost < UINT16_MAX)
+                ev[form->shader].lost++;
+            if (c->ms <= TUNE_CLOSE * best && ev[form->shader].close < UINT16_MAX)
+                ev[form->shader].close++;
+        }
+    }
+}
+
+/* Multiply-adds of a shape: the order in which a session measures its shapes. */
+static double shape_work(const rm_tune_key *k) {
+    return (double)k->M * k->K * k->N * k->groups;
+}
+
+bool rm_tune_pruned(const rm_tune_evidence *ev, const rm_gemm_kernel_variant *row) {
+    return ev[row->shader].lost >= TUNE_PRUNE_LOSSES && ev[row->shader].close == 0;
+}
+
+/* Measures the candidates of sh (winner included), skipping forms that ev prunes. *spent: the
+ * budget ran out first (sh is then incomplete and the built-in choice stays). */
+static repmlp_status measure_shape(repmlp_session *s, rm_tune_shape *sh, const rm_tune_evidence *ev,
+                                   double deadline, bool *spent, bool *timestamps) {
     repmlp_context *ctx = s->ctx;
+    const int node = (int)sh->node;
     bench b;
     memset(&b, 0, sizeof b);
     repmlp_status st = bench_create(s, &s->graph.nodes[node], &b);
     *timestamps = b.queries != VK_NULL_HANDLE;
-    double tol = sh->key.w16 ? TUNE_TOL_F16 : TUNE_TOL_F32, best_first = 0;
+    double tol = sh->key.w16 ? TUNE_TOL_F16 : TUNE_TOL_F32, best_ms = 0;
     /* The built-in kernel first: its output is the reference. */
     if (st == REPMLP_OK)
-        st = try_candidate(s, node, &b, sh->builtin, true, tol, &best_first, &sh->cand[0]);
+        st = try_candidate(s, node, &b, sh->builtin, true, tol, &best_ms, &sh->cand[0]);
     if (st == REPMLP_OK) sh->count = 1;
     for (uint32_t i = 0; st == REPMLP_OK && i < rm_gemm_kernel_variant_count; i++) {
         const rm_gemm_kernel_variant *row = &rm_gemm_kernel_variants[i];
         if (row == sh->builtin || !row_matches(row, &sh->key) || !worth_trying(row, &sh->key))
             continue;
         if (sh->count == REPMLP_TUNING_MAX_CANDIDATES) break;
+        if (rm_tune_pruned(ev, row)) {
+            sh->cand[sh->count++] =
+                (repmlp_tuning_candidate){row_name(row), -1, REPMLP_CANDIDATE_PRUNED};
+            continue;
+        }
         if (rm_now_ms() > deadline) {
             *spent = true;
             break;
         }
-        st = try_candidate(s, node, &b, row, false, tol, &best_first, &sh->cand[sh->count++]);
+        st = try_candidate(s, node, &b, row, false, tol, &best_ms, &sh->cand[sh->count++]);
     }
     bench_free(ctx, &b);
     if (st != REPMLP_OK || *spent) return st;
-    double builtin_ms = sh->cand[0].ms, best_ms = builtin_ms;
+    double builtin_ms = sh->cand[0].ms, winner_ms = builtin_ms;
     for (uint32_t i = 1; i < sh->count; i++) {
         const repmlp_tuning_candidate *c = &sh->cand[i];
-        if (c->outcome == REPMLP_CANDIDATE_TIMED && c->ms < best_ms &&
+        if (c->outcome == REPMLP_CANDIDATE_TIMED && c->ms < winner_ms &&
             c->ms < TUNE_MARGIN * builtin_ms) {
-            best_ms = c->ms;
+            winner_ms = c->ms;
             sh->winner = row_named(c->kernel);
         }
     }
@@ -520,13 +567,10 @@ repmlp_status rm_tune_session(repmlp_session *s) {
     r->shapes = (rm_tune_shape *)((char *)r + head);
     r->nodes = (rm_tune_node *)(r->shapes + ops);
     s->tune = r;
-    double start = rm_now_ms();
-    double deadline = start + (ctx->tune_budget_ms ? ctx->tune_budget_ms : TUNE_DEFAULT_BUDGET_MS);
-    bool spent = false;
-    uint32_t measured = 0, left = 0;
+    /* The distinct shapes, and what the context already knows of them. */
     for (int i = 0; i < s->graph.node_count; i++) {
         const rm_node *n = &s->graph.nodes[i];
-        rm_dispatch *d = &s->dispatches[i];
+        const rm_dispatch *d = &s->dispatches[i];
         const rm_gemm_kernel_variant *builtin = tunable(n) ? row_of_shader(d->pipeline->shader) : 0;
         if (!builtin) continue;
         rm_tune_key key;
@@ -537,6 +581,7 @@ repmlp_status rm_tune_session(repmlp_session *s) {
         if (k == r->shape_count) {
             r->shape_count++;
             sh->key = key;
+            sh->node = (uint32_t)i;
             sh->builtin = sh->winner = builtin;
             sh->source = REPMLP_TUNING_BUILTIN;
             rm_mutex_lock(&ctx->lock);
@@ -547,44 +592,71 @@ repmlp_status rm_tune_session(repmlp_session *s) {
                 sh->source = REPMLP_TUNING_KNOWN;
             }
             rm_mutex_unlock(&ctx->lock);
-            if (sh->source == REPMLP_TUNING_BUILTIN && measure && !spent) {
-                bool stamps = false;
-                repmlp_status st = measure_shape(s, i, sh, deadline, &spent, &stamps);
-                r->timestamps |= stamps;
-                if (st == REPMLP_ERROR_DEVICE_LOST) return st;
-                if (st != REPMLP_OK) {
-                    rm_log(ctx, REPMLP_LOG_WARNING, "tuning: op %s keeps kernel %s: %s", n->label,
-                           row_name(builtin), repmlp_last_error());
-                    sh->winner = builtin;
-                } else if (!spent) {
-                    sh->source = REPMLP_TUNING_MEASURED;
-                    measured++;
-                    rm_mutex_lock(&ctx->lock);
-                    st = store_put(ctx, &key, row_name(sh->winner));
-                    rm_mutex_unlock(&ctx->lock);
-                    if (st != REPMLP_OK)
-                        rm_log(ctx, REPMLP_LOG_WARNING, "tuning: op %s: not kept: %s", n->label,
-                               repmlp_last_error());
-                } else {
-                    sh->winner = builtin;
-                }
-            }
-            if (sh->source == REPMLP_TUNING_BUILTIN && measure && spent) left++;
-        }
-        if (sh->winner != builtin) {
-            rm_dispatch tuned;
-            repmlp_status st = prepare_row(ctx, n, sh->winner, &tuned);
-            if (st == REPMLP_ERROR_DEVICE_LOST) return st;
-            if (st == REPMLP_OK) {
-                *d = tuned;
-            } else {
-                rm_log(ctx, REPMLP_LOG_WARNING, "tuning: op %s keeps kernel %s: %s", n->label,
-                       row_name(builtin), repmlp_last_error());
-                sh->winner = builtin;
-                sh->source = REPMLP_TUNING_BUILTIN;
-            }
         }
         r->nodes[r->node_count++] = (rm_tune_node){(uint32_t)i, k};
+    }
+
+    /* The unknown shapes measured least work first (see TUNE_PRUNE_LOSSES). */
+    double start = rm_now_ms();
+    double deadline = start + (ctx->tune_budget_ms ? ctx->tune_budget_ms : TUNE_DEFAULT_BUDGET_MS);
+    bool spent = false;
+    uint32_t measured = 0, left = 0;
+    rm_tune_evidence evidence[RM_SHADER_COUNT];
+    memset(evidence, 0, sizeof evidence);
+    for (;;) {
+        rm_tune_shape *sh = NULL;
+        for (uint32_t k = 0; k < r->shape_count; k++) {
+            rm_tune_shape *c = &r->shapes[k];
+            if (!measure || c->visited || c->source != REPMLP_TUNING_BUILTIN) continue;
+            if (!sh || shape_work(&c->key) < shape_work(&sh->key)) sh = c;
+        }
+        if (!sh) break;
+        sh->visited = true;
+        if (spent) {
+            left++;
+            continue;
+        }
+        bool stamps = false;
+        repmlp_status st = measure_shape(s, sh, evidence, deadline, &spent, &stamps);
+        r->timestamps |= stamps;
+        const char *label = s->graph.nodes[sh->node].label;
+        if (st == REPMLP_ERROR_DEVICE_LOST) return st;
+        if (st != REPMLP_OK) {
+            rm_log(ctx, REPMLP_LOG_WARNING, "tuning: op %s keeps kernel %s: %s", label,
+                   row_name(sh->builtin), repmlp_last_error());
+            sh->winner = sh->builtin;
+        } else if (spent) {
+            sh->winner = sh->builtin;
+            left++;
+        } else {
+            rm_tune_learn(sh->cand, sh->count, evidence);
+            sh->source = REPMLP_TUNING_MEASURED;
+            measured++;
+            rm_mutex_lock(&ctx->lock);
+            st = store_put(ctx, &sh->key, row_name(sh->winner));
+            rm_mutex_unlock(&ctx->lock);
+            if (st != REPMLP_OK)
+                rm_log(ctx, REPMLP_LOG_WARNING, "tuning: op %s: not kept: %s", label,
+                       repmlp_last_error());
+        }
+    }
+
+    /* Every op of a shape whose winner is not the built-in choice is prepared again. */
+    for (uint32_t i = 0; i < r->node_count; i++) {
+        rm_tune_shape *sh = &r->shapes[r->nodes[i].shape];
+        const rm_node *n = &s->graph.nodes[r->nodes[i].node];
+        if (sh->winner == sh->builtin) continue;
+        rm_dispatch tuned;
+        repmlp_status st = prepare_row(ctx, n, sh->winner, &tuned);
+        if (st == REPMLP_ERROR_DEVICE_LOST) return st;
+        if (st == REPMLP_OK) {
+            s->dispatches[r->nodes[i].node] = tuned;
+        } else {
+            rm_log(ctx, REPMLP_LOG_WARNING, "tuning: op %s keeps kernel %s: %s", n->label,
+                   row_name(sh->builtin), repmlp_last_error());
+            sh->winner = sh->builtin;
+            sh->source = REPMLP_TUNING_BUILTIN;
+        }
     }
     if (left)
         rm_log(ctx, REPMLP_LOG_INFO,

@@ -36,6 +36,18 @@ struct rm_tune_store {
  * and leaves the built-in choice; only an allocation of the report or a lost device fails. */
 repmlp_status rm_tune_session(repmlp_session *s);
 
+/* What the shapes measured so far in a session say of each kernel form, indexed by shader: how
+ * often it took 1.5x a shape's best time or more, and how often it came within 1.25x. Rows that
+ * differ only in their kernel (GEMM or conv) share a form: they run the same core. */
+typedef struct rm_tune_evidence {
+    uint16_t lost, close;
+} rm_tune_evidence;
+/* Adds one measured shape's candidates (timed and slow ones; the others say nothing) to ev
+ * (RM_SHADER_COUNT entries), each against the best timed median among them. */
+void rm_tune_learn(const repmlp_tuning_candidate *cand, uint32_t count, rm_tune_evidence *ev);
+/* Whether ev rules the row out for later shapes: 3 losses and never close. */
+bool rm_tune_pruned(const rm_tune_evidence *ev, const rm_gemm_kernel_variant *row);
+
 #ifdef REPMLP_FAULT_INJECTION
 /* Test hook: the checked output of the candidate kernel `shader` (a shader name; NULL: none) is
  * corrupted, as a broken kernel's would be. */
