@@ -67,6 +67,7 @@ for s in $shapes; do
     t[$name.$n.lvp_unfused]=$(ours lavapipe "$name" $n unfused)
     t[$name.$n.lvp_fp16]=$(ours lavapipe "$name" $n fp16)
     t[$name.$n.swr]=$(ours swiftshader "$name" $n)
+    t[$name.$n.swr_tuned]=$(ours swiftshader "$name" $n tuned)
     t[$name.$n.swr_unfused]=$(ours swiftshader "$name" $n unfused)
     t[$name.$n.torch]=$(torch_ms "$name" $n)
   done
@@ -86,7 +87,10 @@ row() { # row LABEL FORMULA: one cell per shape, "b1 / b32"
 cell_lvp() { echo "${t[$1.$2.lvp]}"; }
 cell_swr() { echo "${t[$1.$2.swr]}"; }
 cell_lvp_tuned() { echo "${t[$1.$2.lvp_tuned]}"; }
+cell_swr_tuned() { echo "${t[$1.$2.swr_tuned]}"; }
 cell_tuned_lvp() { ratio "${t[$1.$2.lvp]}" "${t[$1.$2.lvp_tuned]}"; }
+cell_tuned_swr() { ratio "${t[$1.$2.swr]}" "${t[$1.$2.swr_tuned]}"; }
+cell_vs_ncnn_swr_tuned() { ratio "${ncnn_swr[$1.$2]}" "${t[$1.$2.swr_tuned]}"; }
 cell_lvp_fp16() { echo "${t[$1.$2.lvp_fp16]}"; }
 cell_lvp_unfused() { echo "${t[$1.$2.lvp_unfused]}"; }
 cell_swr_unfused() { echo "${t[$1.$2.swr_unfused]}"; }
@@ -97,6 +101,33 @@ cell_fuse_lvp() { ratio "${t[$1.$2.lvp_unfused]}" "${t[$1.$2.lvp]}"; }
 cell_fuse_swr() { ratio "${t[$1.$2.swr_unfused]}" "${t[$1.$2.swr]}"; }
 cell_vs_torch() { ratio "${t[$1.$2.torch]}" "${t[$1.$2.lvp]}"; }
 cell_vs_ncnn_cpu() { ratio "${ncnn_cpu[$1.$2]}" "${t[$1.$2.lvp]}"; }
+# RepMLPNet-T224 (random weights) at batch 1: built-in kernels, tuning at session creation (its
+# cost), and the saved tuning file reused, on both drivers.
+/usr/bin/python3 tools/fixtures/make_preset_weights.py --preset RepMLPNet-T224 --out "$work/T224" \
+  >/dev/null
+"$bin/repmlp-fuse" --preset RepMLPNet-T224 "$work/T224/train.safetensors" "$work/T224.fused" >/dev/null
+declare -A n224
+t224() { # DRIVER KEY [ARGS...]: "median-ms created-ms"
+  local icd=$lvp reps=10 key=$2
+  [ "$1" = swiftshader ] && icd=$swr && reps=3
+  shift 2
+  VK_ICD_FILENAMES=$icd "$bin/repmlp-bench" "$work/T224.fused" --batch 1 --repeat $reps "$@" \
+    >"$work/t224.out"
+  n224[$key.ms]=$(median <"$work/t224.out")
+  n224[$key.created]=$(grep -oE "session created in [0-9]+" "$work/t224.out" | awk '{print $NF}')
+}
+for d in lavapipe swiftshader; do
+  t224 $d $d.builtin
+  rm -f "$work/$d.tuning"
+  t224 $d $d.tuning --tune --tuning-file "$work/$d.tuning"
+  t224 $d $d.file --tuning-file "$work/$d.tuning"
+done
+t224_row() { # DRIVER
+  echo "| $1 | ${n224[$1.builtin.ms]} | ${n224[$1.tuning.ms]} | ${n224[$1.file.ms]} |" \
+    "$(ratio "${n224[$1.builtin.ms]}" "${n224[$1.tuning.ms]}") |" \
+    "${n224[$1.builtin.created]} / ${n224[$1.tuning.created]} / ${n224[$1.file.created]} |"
+}
+
 blas=$(/usr/bin/python3 bench/pytorch_block.py "$work/S3B.fused" --batch 1 --repeat 1 --json |
   /usr/bin/python3 -c 'import json,sys; d=json.load(sys.stdin); print("torch %s, %s" % (d["torch"], d["blas"]))')
 {
@@ -115,6 +146,7 @@ blas=$(/usr/bin/python3 bench/pytorch_block.py "$work/S3B.fused" --batch 1 --rep
   row "repmlp-vk fused, kernels tuned (\`--tune\`), lavapipe" cell_lvp_tuned
   row "repmlp-vk fused, fp16 weights, lavapipe" cell_lvp_fp16
   row "repmlp-vk fused, SwiftShader" cell_swr
+  row "repmlp-vk fused, kernels tuned (\`--tune\`), SwiftShader" cell_swr_tuned
   row "repmlp-vk unfused (training-time structure), lavapipe" cell_lvp_unfused
   row "repmlp-vk unfused (training-time structure), SwiftShader" cell_swr_unfused
   row "PyTorch CPU, 2 threads, best form (measured here)" cell_torch
@@ -128,11 +160,22 @@ blas=$(/usr/bin/python3 bench/pytorch_block.py "$work/S3B.fused" --batch 1 --rep
   echo "| --- | --- | --- | --- | --- |"
   row "fused on lavapipe vs ncnn-Vulkan on lavapipe (target 20x)" cell_vs_ncnn_lvp
   row "fused on SwiftShader vs ncnn-Vulkan on SwiftShader (target 2x)" cell_vs_ncnn_swr
-  row "fused, tuned vs built-in kernel choice, lavapipe" cell_tuned_lvp
+  row "fused and tuned on SwiftShader vs ncnn-Vulkan on SwiftShader (target 2x)" cell_vs_ncnn_swr_tuned
+  row "fused, tuned vs built-in kernel choice, lavapipe (target >= 1x, 5% is noise)" cell_tuned_lvp
+  row "fused, tuned vs built-in kernel choice, SwiftShader (target >= 1x, 5% is noise)" cell_tuned_swr
   row "fused vs unfused, lavapipe (target 2x)" cell_fuse_lvp
   row "fused vs unfused, SwiftShader (target 2x)" cell_fuse_swr
   row "fused on lavapipe vs PyTorch CPU (stretch: 0.5x)" cell_vs_torch
   row "fused on lavapipe vs ncnn CPU (stretch: 0.5x)" cell_vs_ncnn_cpu
+  echo
+  echo "RepMLPNet-T224 with random weights at batch 1 (\`repmlp-bench T224.fused --batch 1\`, then"
+  echo "with \`--tune --tuning-file F\` (F removed first), then with \`--tuning-file F\` alone):"
+  echo "median latency in ms, and session creation in ms (built-in / tuning / tuning file)."
+  echo
+  echo "| driver | built-in kernels | tuned | tuning file | tuned vs built-in (target >= 1x) | session creation ms |"
+  echo "| --- | --- | --- | --- | --- | --- |"
+  t224_row lavapipe
+  t224_row swiftshader
   echo
   echo "PyTorch: $blas; forms timed: fc3 as grouped conv2d, as baddbmm, and the faster one"
   echo "traced and frozen (\`/usr/bin/python3 bench/pytorch_block.py FUSED --batch N --forms\`)."
