@@ -1,7 +1,9 @@
 /* Kernel tuning (exec/tune.h): every row of rm_gemm_kernel_variants that matches an op's
  * kernel and weight type and fits the device is a candidate, with no per-algorithm code here.
  * Each candidate runs once on random data and is checked against the built-in choice, then
- * timed; the fastest is kept per shape in the context, which saves and loads the winners. */
+ * timed; the fastest is kept per shape in the context, which saves and loads the winners. A
+ * session measures its shapes least work first, and forms that kept losing on the earlier ones
+ * are not tried on the later ones (rm_tune_evidence). */
 #include "exec/tune.h"
 
 #include <math.h>

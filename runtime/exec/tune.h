@@ -1,7 +1,7 @@
-/* Private: kernel tuning. With REPMLP_CONTEXT_TUNE, a session times every row of
- * rm_gemm_kernel_variants that can run each of its GEMM/conv shapes and records with the
- * fastest; the context keeps the winners (and a deny list of rows that gave wrong output) and
- * saves/loads them (repmlp_context_save_tuning). */
+/* Private: kernel tuning. With REPMLP_CONTEXT_TUNE, a session times the rows of
+ * rm_gemm_kernel_variants that can run each of its GEMM/conv shapes (less those pruned by the
+ * shapes measured before) and records with the fastest; the context keeps the winners (and a deny
+ * list of rows that gave wrong output) and saves/loads them (repmlp_context_save_tuning). */
 #ifndef RM_TUNE_H
 #define RM_TUNE_H
 
