@@ -21,7 +21,13 @@
 #include "ops/gemm_core.h"
 #include "io/file_map.h"
 
-#define TUNE_RUNS 3 /* timed runs per candidate, after the checked one (which warms up) */
+/* Timed runs per candidate, after the checked one (which warms up): at least TUNE_RUNS, more for
+ * short kernels, up to TUNE_SPAN_MS of device time or TUNE_MAX_RUNS: the median of three
+ * 50-microsecond runs on lavapipe varied by 2x between processes, enough to crown a kernel by
+ * noise. */
+#define TUNE_RUNS 3
+#define TUNE_MAX_RUNS 15
+#define TUNE_SPAN_MS 2.0
 #define TUNE_DEFAULT_BUDGET_MS 30000
 /* A candidate whose first timed run took this many times the best median so far is not timed
  * further: on CPU drivers a wrong tile costs 2-10x, and timing it would spend the budget. */
@@ -280,7 +286,7 @@ static repmlp_status bench_create(repmlp_session *s, const rm_node *n, bench *b)
     if (st != REPMLP_OK || !ctx->caps.timestamps) return st;
     VkQueryPoolCreateInfo qi = {.sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
                                 .queryType = VK_QUERY_TYPE_TIMESTAMP,
-                                .queryCount = 2 * TUNE_RUNS};
+                                .queryCount = 2 * TUNE_MAX_RUNS};
     VkResult r =
         RM_VK_CREATE(ctx->vk.vkCreateQueryPool(ctx->device, &qi, ctx->vk_allocator, &b->queries));
     if (r != VK_SUCCESS) {
@@ -321,7 +327,7 @@ static repmlp_status run_host(repmlp_context *ctx, const rm_dispatch *d, double 
     return st;
 }
 
-/* The times of `runs` (at most TUNE_RUNS) runs: device timestamps in one submission, or host
+/* The times of `runs` (at most TUNE_MAX_RUNS) runs: device timestamps in one submission, or host
  * time around one submission each. */
 static repmlp_status run_timed(repmlp_context *ctx, bench *b, const rm_dispatch *d, uint32_t runs,
                                double *t) {
@@ -339,7 +345,7 @@ static repmlp_status run_timed(repmlp_context *ctx, bench *b, const rm_dispatch 
                                         2 * r + 1);
         }
         st = rm_oneoff_submit(ctx, cmd);
-        uint64_t stamps[2 * TUNE_RUNS];
+        uint64_t stamps[2 * TUNE_MAX_RUNS];
         if (st == REPMLP_OK) {
             VkResult r = ctx->vk.vkGetQueryPoolResults(
                 ctx->device, b->queries, 0, 2 * runs, 2 * runs * sizeof stamps[0], stamps,
@@ -454,16 +460,18 @@ static repmlp_status try_candidate(repmlp_session *s, int node, bench *b,
         }
     }
     /* One timed run decides whether the rest are worth their time. */
-    double t[TUNE_RUNS];
+    double t[TUNE_MAX_RUNS];
     if (st == REPMLP_OK) st = run_timed(ctx, b, &d, 1, t);
     if (st == REPMLP_OK && *best_ms > 0 && t[0] >= TUNE_SLOW * *best_ms) {
         c->outcome = REPMLP_CANDIDATE_SLOW;
         c->ms = t[0];
     } else if (st == REPMLP_OK) {
-        st = run_timed(ctx, b, &d, TUNE_RUNS - 1, t + 1);
+        uint32_t runs = TUNE_RUNS;
+        while (runs < TUNE_MAX_RUNS && runs * t[0] < TUNE_SPAN_MS) runs++;
+        st = run_timed(ctx, b, &d, runs - 1, t + 1);
         if (st == REPMLP_OK) {
-            qsort(t, TUNE_RUNS, sizeof *t, cmp_double);
-            c->ms = t[TUNE_RUNS / 2];
+            qsort(t, runs, sizeof *t, cmp_double);
+            c->ms = t[runs / 2];
             c->outcome = REPMLP_CANDIDATE_TIMED;
             if (*best_ms <= 0 || c->ms < *best_ms) *best_ms = c->ms;
         }
