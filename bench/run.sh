@@ -58,7 +58,13 @@ ours_tune() { # DRIVER NAME BATCH: measures and saves the winners (REPMLP_CONTEX
   local icd=$lvp
   [ "$1" = swiftshader ] && icd=$swr
   VK_ICD_FILENAMES=$icd "$bin/repmlp-bench" "$work/$2.fused" --batch "$3" --repeat 1 --tune \
-    --tuning-file "$work/$1.$2.$3.tuning" >/dev/null
+    --tuning-file "$work/$1.$2.$3.tuning" >"$work/$1.$2.$3.report"
+}
+changed() { # DRIVER NAME BATCH: "ops whose kernel the tuning changed / GEMM-conv ops"
+  local report="$work/$1.$2.$3.report"
+  [ "$2" = t224 ] && report="$work/$1.t224.report"
+  awk '/ -> .*, measured$/ {n++; if ($(NF-3)"," != $(NF-1)) c++} END {printf "%d of %d", c, n}' \
+    "$report"
 }
 # Built-in and tuned kernels alternately, five processes each on lavapipe (three on SwiftShader),
 # the best median of each: on these machines one process's median can be 2x another's for the
@@ -112,6 +118,8 @@ cell_swr() { echo "${t[$1.$2.swr]}"; }
 cell_lvp_tuned() { echo "${t[$1.$2.lvp_tuned]}"; }
 cell_swr_tuned() { echo "${t[$1.$2.swr_tuned]}"; }
 cell_tuned_lvp() { ratio "${t[$1.$2.lvp]}" "${t[$1.$2.lvp_tuned]}"; }
+cell_changed_lvp() { changed lavapipe "$1" "$2"; }
+cell_changed_swr() { changed swiftshader "$1" "$2"; }
 cell_tuned_swr() { ratio "${t[$1.$2.swr]}" "${t[$1.$2.swr_tuned]}"; }
 cell_vs_ncnn_swr_tuned() { ratio "${ncnn_swr[$1.$2]}" "${t[$1.$2.swr_tuned]}"; }
 cell_lvp_fp16() { echo "${t[$1.$2.lvp_fp16]}"; }
@@ -141,8 +149,10 @@ t224() { # DRIVER KEY [ARGS...]: "median-ms created-ms"
 }
 for d in lavapipe swiftshader; do
   t224 $d $d.tuning --tune --tuning-file "$work/$d.tuning"
-  builtin="" file=""
-  for round in 1 2 3; do # alternately, the best median of each (see ours_pair)
+  cp "$work/t224.out" "$work/$d.t224.report"
+  builtin="" file="" rounds=5
+  [ $d = swiftshader ] && rounds=3
+  for round in $(seq $rounds); do # alternately, the best median of each (see ours_pair)
     t224 $d $d.builtin
     builtin="$builtin${n224[$d.builtin.ms]}"$'\n'
     t224 $d $d.file --tuning-file "$work/$d.tuning"
@@ -154,7 +164,8 @@ done
 t224_row() { # DRIVER
   echo "| $1 | ${n224[$1.builtin.ms]} | ${n224[$1.tuning.ms]} | ${n224[$1.file.ms]} |" \
     "$(ratio "${n224[$1.builtin.ms]}" "${n224[$1.file.ms]}") |" \
-    "${n224[$1.builtin.created]} / ${n224[$1.tuning.created]} / ${n224[$1.file.created]} |"
+    "${n224[$1.builtin.created]} / ${n224[$1.tuning.created]} / ${n224[$1.file.created]} |" \
+    "$(changed "$1" t224 x) |"
 }
 
 blas=$(/usr/bin/python3 bench/pytorch_block.py "$work/S3B.fused" --batch 1 --repeat 1 --json |
@@ -196,19 +207,21 @@ blas=$(/usr/bin/python3 bench/pytorch_block.py "$work/S3B.fused" --batch 1 --rep
   row "fused and tuned on SwiftShader vs ncnn-Vulkan on SwiftShader (target 2x)" cell_vs_ncnn_swr_tuned
   row "fused, tuned vs built-in kernel choice, lavapipe (target >= 1x, 5% is noise)" cell_tuned_lvp
   row "fused, tuned vs built-in kernel choice, SwiftShader (target >= 1x, 5% is noise)" cell_tuned_swr
+  row "GEMM/conv ops whose kernel the tuning changed, lavapipe" cell_changed_lvp
+  row "GEMM/conv ops whose kernel the tuning changed, SwiftShader" cell_changed_swr
   row "fused vs unfused, lavapipe (target 2x)" cell_fuse_lvp
   row "fused vs unfused, SwiftShader (target 2x)" cell_fuse_swr
   row "fused on lavapipe vs PyTorch CPU (stretch: 0.5x)" cell_vs_torch
   row "fused on lavapipe vs ncnn CPU (stretch: 0.5x)" cell_vs_ncnn_cpu
   echo
   echo "RepMLPNet-T224 with random weights at batch 1: \`repmlp-bench T224.fused --batch 1\` once"
-  echo "with \`--tune --tuning-file F\` (tuning at session creation), then three rounds alternating"
+  echo "with \`--tune --tuning-file F\` (tuning at session creation), then five rounds (SwiftShader: three) alternating"
   echo "built-in kernels and \`--tuning-file F\` (the tuned winners, nothing measured), the best"
   echo "median of each; median latency in ms, and session creation in ms (built-in / tuning /"
   echo "tuning file)."
   echo
-  echo "| driver | built-in kernels | tuned | tuning file | tuned vs built-in (target >= 1x) | session creation ms |"
-  echo "| --- | --- | --- | --- | --- | --- |"
+  echo "| driver | built-in kernels | tuned | tuning file | tuning file vs built-in (target >= 1x) | session creation ms | ops whose kernel the tuning changed |"
+  echo "| --- | --- | --- | --- | --- | --- | --- |"
   t224_row lavapipe
   t224_row swiftshader
   echo
