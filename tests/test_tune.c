@@ -123,6 +123,10 @@ static void print_report(const tuned *t) {
     }
 }
 
+/* A kernel that tuned_equals_untuned found slow (1.5x the best median or more) and that is no
+ * op's built-in choice. */
+static char laggard[64];
+
 /* A kernel that tuned_equals_untuned checked (timed, or found slow after its checked run) and
  * that is no op's built-in choice. */
 static char victim[64];
@@ -174,6 +178,14 @@ static void tuned_equals_untuned(void **state) {
             uint32_t outcome = t.nodes[i].candidates[c].outcome;
             bool checked = outcome == REPMLP_CANDIDATE_TIMED || outcome == REPMLP_CANDIDATE_SLOW;
             if (checked && !builtin) snprintf(victim, sizeof victim, "%s", k);
+        }
+    for (uint32_t i = 0; i < t.count && !laggard[0]; i++)
+        for (uint32_t c = 1; c < t.nodes[i].candidate_count && !laggard[0]; c++) {
+            const char *k = t.nodes[i].candidates[c].kernel;
+            bool builtin = false;
+            for (uint32_t j = 0; j < t.count; j++) builtin |= strcmp(k, t.nodes[j].builtin) == 0;
+            if (t.nodes[i].candidates[c].outcome == REPMLP_CANDIDATE_SLOW && !builtin)
+                snprintf(laggard, sizeof laggard, "%s", k);
         }
     double diff = max_rel_diff(t.y, u.y, ts_fx.output_count);
     print_message("tuned vs untuned output: max relative difference %.3g\n", diff);
@@ -489,6 +501,34 @@ static void pruning_from_earlier_shapes(void **state) {
     assert_memory_equal(before, ev, sizeof ev);
 }
 
+#ifdef REPMLP_FAULT_INJECTION
+/* A candidate that only looks fast when timed on its own (a burst of load on the built-in
+ * kernel's runs would do the same) wins the first round, loses the confirmation run alternately
+ * with the built-in kernel, and the built-in kernel stays. */
+static void flattered_candidate_unconfirmed(void **state) {
+    (void)state;
+    if (!laggard[0]) ts_skip("no candidate was slow enough to be flattered into winning");
+    repmlp_context *ctx = tune_context(REPMLP_CONTEXT_TUNE);
+    tuned t;
+    rm_tune_fault_flatter(laggard);
+    tuned_open(ctx, ts_fx.batch, &t);
+    rm_tune_fault_flatter(NULL);
+    print_report(&t);
+    uint32_t seen = 0;
+    for (uint32_t i = 0; i < t.count; i++) {
+        const repmlp_tuning_candidate *c = find_candidate(&t.nodes[i], laggard);
+        if (!c || strcmp(laggard, t.nodes[i].builtin) == 0) continue;
+        assert_int_equal(c->outcome, REPMLP_CANDIDATE_UNCONFIRMED);
+        assert_string_equal(t.nodes[i].winner, t.nodes[i].builtin);
+        seen++;
+    }
+    assert_true(seen >= 1);
+    assert_true(ts_max_rel_error(t.y, ts_fx.expected, ts_fx.output_count) < TS_FX_TOLERANCE);
+    tuned_close(&t);
+    context_done(ctx);
+}
+#endif
+
 static int group_open(void **state) {
     /* One operand path for every context here, so the built-in choices agree between them. */
     ts_share_operand_path();
@@ -508,6 +548,7 @@ int main(void) {
         cmocka_unit_test(pruning_from_earlier_shapes),
 #ifdef REPMLP_FAULT_INJECTION
         cmocka_unit_test(wrong_candidate_denied),
+        cmocka_unit_test(flattered_candidate_unconfirmed),
 #endif
         cmocka_unit_test(bad_files_ignored),
 #ifdef REPMLP_FAULT_INJECTION

@@ -21,6 +21,8 @@ static const char *outcome_name(uint32_t outcome) {
             return " slow: first run only";
         case REPMLP_CANDIDATE_PRUNED:
             return " pruned: slow on earlier shapes";
+        case REPMLP_CANDIDATE_UNCONFIRMED:
+            return " faster alone, not when timed alternately with the built-in kernel";
         case REPMLP_CANDIDATE_DOES_NOT_FIT:
             return " does not fit the device";
         default:

@@ -188,6 +188,9 @@ typedef enum repmlp_tuning_outcome {
     /* Not run: its form (algorithm, operand path, weight type, row tile) took 1.5x the best time
      * or more on 3 shapes measured earlier in this session, and never came within 1.25x */
     REPMLP_CANDIDATE_PRUNED = 4,
+    /* Timed 5% faster than the built-in kernel, but the fastest such candidate was not when the
+     * two were timed again alternately: the built-in kernel stays; ms is its first median */
+    REPMLP_CANDIDATE_UNCONFIRMED = 5,
 } repmlp_tuning_outcome;
 
 #define REPMLP_TUNING_MAX_CANDIDATES 32
