@@ -214,6 +214,9 @@ blas=$(/usr/bin/python3 bench/pytorch_block.py "$work/S3B.fused" --batch 1 --rep
   row "fused on lavapipe vs PyTorch CPU (stretch: 0.5x)" cell_vs_torch
   row "fused on lavapipe vs ncnn CPU (stretch: 0.5x)" cell_vs_ncnn_cpu
   echo
+  echo "Where the tuning changed no op's kernel (the counts above), the tuned and built-in processes"
+  echo "run the same kernels: their ratio is this machine's noise."
+  echo
   echo "RepMLPNet-T224 with random weights at batch 1: \`repmlp-bench T224.fused --batch 1\` once"
   echo "with \`--tune --tuning-file F\` (tuning at session creation), then five rounds (SwiftShader: three) alternating"
   echo "built-in kernels and \`--tuning-file F\` (the tuned winners, nothing measured), the best"
