@@ -501,6 +501,27 @@ static void pruning_from_earlier_shapes(void **state) {
     assert_memory_equal(before, ev, sizeof ev);
 }
 
+/* Without timestamp queries (the phone profile has none) candidates and the confirmation are
+ * timed on the host, one submission per run. */
+static void host_timing(void **state) {
+    (void)state;
+    repmlp_context *ctx = tune_context(REPMLP_CONTEXT_TUNE);
+    ctx->caps.timestamps = false;
+    tuned t;
+    tuned_open(ctx, ts_fx.batch, &t);
+    print_report(&t);
+    assert_true(t.count >= 1);
+    for (uint32_t i = 0; i < t.count; i++) {
+        assert_int_equal(t.nodes[i].timestamps, 0);
+        assert_int_equal(t.nodes[i].source, REPMLP_TUNING_MEASURED);
+        assert_true(t.nodes[i].candidate_count >= 2);
+        assert_true(t.nodes[i].candidates[0].ms > 0);
+    }
+    assert_true(ts_max_rel_error(t.y, ts_fx.expected, ts_fx.output_count) < TS_FX_TOLERANCE);
+    tuned_close(&t);
+    context_done(ctx);
+}
+
 #ifdef REPMLP_FAULT_INJECTION
 /* A candidate that only looks fast when timed on its own (a burst of load on the built-in
  * kernel's runs would do the same) wins the first round, loses the confirmation run alternately
@@ -546,6 +567,7 @@ int main(void) {
         cmocka_unit_test(forced_rows),
         cmocka_unit_test(tuned_equals_untuned),
         cmocka_unit_test(pruning_from_earlier_shapes),
+        cmocka_unit_test(host_timing),
 #ifdef REPMLP_FAULT_INJECTION
         cmocka_unit_test(wrong_candidate_denied),
         cmocka_unit_test(flattered_candidate_unconfirmed),

@@ -490,7 +490,7 @@ static repmlp_status try_candidate(repmlp_session *s, int node, bench *b,
     if (flattered_shader && strcmp(flattered_shader, c->kernel) == 0) scale = 0.1;
 #endif
     if (st == REPMLP_OK) st = run_timed(ctx, b, &d, 1, t);
-    t[0] *= scale;
+    if (st == REPMLP_OK) t[0] *= scale;
     if (st == REPMLP_OK && *best_ms > 0 && t[0] >= TUNE_SLOW * *best_ms) {
         c->outcome = REPMLP_CANDIDATE_SLOW;
         c->ms = t[0];
@@ -498,8 +498,8 @@ static repmlp_status try_candidate(repmlp_session *s, int node, bench *b,
         uint32_t runs = TUNE_RUNS;
         while (runs < TUNE_MAX_RUNS && runs * t[0] < TUNE_SPAN_MS) runs++;
         st = run_timed(ctx, b, &d, runs - 1, t + 1);
-        for (uint32_t r = 1; r < runs; r++) t[r] *= scale;
         if (st == REPMLP_OK) {
+            for (uint32_t r = 1; r < runs; r++) t[r] *= scale;
             c->ms = median_of(t, runs);
             c->outcome = REPMLP_CANDIDATE_TIMED;
             if (*best_ms <= 0 || c->ms < *best_ms) *best_ms = c->ms;
