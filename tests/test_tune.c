@@ -131,6 +131,22 @@ static char laggard[64];
  * that is no op's built-in choice. */
 static char victim[64];
 
+/* Copies into out the first candidate of t whose outcome is in `outcomes` (a bit mask) and that
+ * is no op's built-in choice. */
+static void pick_candidate(const tuned *t, uint32_t outcomes, char out[64]) {
+    for (uint32_t i = 0; i < t->count; i++)
+        for (uint32_t c = 1; c < t->nodes[i].candidate_count; c++) {
+            const repmlp_tuning_candidate *k = &t->nodes[i].candidates[c];
+            bool builtin = false;
+            for (uint32_t j = 0; j < t->count; j++)
+                builtin |= strcmp(k->kernel, t->nodes[j].builtin) == 0;
+            if (!builtin && ((outcomes >> k->outcome) & 1)) {
+                snprintf(out, 64, "%s", k->kernel);
+                return;
+            }
+        }
+}
+
 /* Tuned output equals untuned; every op measured with at least two candidates; a save
  * reloads (file and memory) to the same winners without measuring. */
 static void tuned_equals_untuned(void **state) {
@@ -170,23 +186,8 @@ static void tuned_equals_untuned(void **state) {
         else
             assert_true(fastest >= 0.95 * w->ms);
     }
-    for (uint32_t i = 0; i < t.count && !victim[0]; i++)
-        for (uint32_t c = 1; c < t.nodes[i].candidate_count && !victim[0]; c++) {
-            const char *k = t.nodes[i].candidates[c].kernel;
-            bool builtin = false;
-            for (uint32_t j = 0; j < t.count; j++) builtin |= strcmp(k, t.nodes[j].builtin) == 0;
-            uint32_t outcome = t.nodes[i].candidates[c].outcome;
-            bool checked = outcome == REPMLP_CANDIDATE_TIMED || outcome == REPMLP_CANDIDATE_SLOW;
-            if (checked && !builtin) snprintf(victim, sizeof victim, "%s", k);
-        }
-    for (uint32_t i = 0; i < t.count && !laggard[0]; i++)
-        for (uint32_t c = 1; c < t.nodes[i].candidate_count && !laggard[0]; c++) {
-            const char *k = t.nodes[i].candidates[c].kernel;
-            bool builtin = false;
-            for (uint32_t j = 0; j < t.count; j++) builtin |= strcmp(k, t.nodes[j].builtin) == 0;
-            if (t.nodes[i].candidates[c].outcome == REPMLP_CANDIDATE_SLOW && !builtin)
-                snprintf(laggard, sizeof laggard, "%s", k);
-        }
+    pick_candidate(&t, 1u << REPMLP_CANDIDATE_TIMED | 1u << REPMLP_CANDIDATE_SLOW, victim);
+    pick_candidate(&t, 1u << REPMLP_CANDIDATE_SLOW, laggard);
     double diff = max_rel_diff(t.y, u.y, ts_fx.output_count);
     print_message("tuned vs untuned output: max relative difference %.3g\n", diff);
     assert_true(diff < 1e-5);
