@@ -52,8 +52,9 @@ bool rm_tune_pruned(const rm_tune_evidence *ev, const rm_gemm_kernel_variant *ro
 /* Test hook: the checked output of the candidate kernel `shader` (a shader name; NULL: none) is
  * corrupted, as a broken kernel's would be. */
 void rm_tune_fault_corrupt(const char *shader);
-/* Test hook: the candidate kernel `shader` (NULL: none) times at a tenth of its time when timed
- * on its own, not when timed alternately with the built-in kernel (the confirmation). */
+/* Test hook: the candidate kernel `shader` (NULL: none) does 32 times its work wherever it is
+ * timed, and when timed on its own its times are scaled to a thousandth of one run's: it looks fast
+ * alone and is slow when timed alternately with the built-in kernel (the confirmation). */
 void rm_tune_fault_flatter(const char *shader);
 #endif
 
