@@ -1,12 +1,10 @@
 /* The preprocessing a training script recorded in a fused file's __metadata__ ("preprocess",
  * written by repmlp-fuse --metadata preprocess=@P.json), checked against the model. */
 #include <math.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
-#include "exec/model.h"
 #include "io/json.h"
 #include "model/fused_format.h"
 
@@ -88,31 +86,4 @@ repmlp_status rm_preprocess_parse(const char *json, const repmlp_shape *in, cons
     const char *bad = check(j, in, out);
     cJSON_Delete(j);
     return bad ? rm_fail(REPMLP_ERROR_FORMAT, "%s: %s", where, bad) : REPMLP_OK;
-}
-
-static repmlp_status parse(const repmlp_model *m, const char *json, const char *where,
-                           repmlp_preprocess *out) {
-    repmlp_shape in;
-    repmlp_model_input_shape(m, &in);
-    return rm_preprocess_parse(json, &in, where, out);
-}
-
-repmlp_status repmlp_model_preprocess_json(const repmlp_model *m, const char *json,
-                                           repmlp_preprocess *out) {
-    if (!m || !json || !out)
-        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_model_preprocess: NULL argument");
-    return parse(m, json, "preprocessing JSON", out);
-}
-
-repmlp_status repmlp_model_preprocess(const repmlp_model *m, repmlp_preprocess *out) {
-    if (!m || !out)
-        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_model_preprocess: NULL argument");
-    char where[1100];
-    snprintf(where, sizeof where, "%s: __metadata__ key 'preprocess'", m->path);
-    if (!m->preprocess)
-        return rm_fail(REPMLP_ERROR_FORMAT,
-                       "%s is missing (fuse with repmlp-fuse --metadata "
-                       "preprocess=@preprocess.json)",
-                       where);
-    return parse(m, m->preprocess, where, out);
 }
