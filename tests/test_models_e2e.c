@@ -22,6 +22,7 @@
 #include "exec/session.h"
 #include "graph/graph.h"
 #include "io/json.h"
+#include "model/arch_list.h"
 
 #define FIXTURES REPMLP_SOURCE_DIR "/tests/fixtures"
 
@@ -635,6 +636,54 @@ static void load_errors(void **state) {
     ts_context_done(ctx);
 }
 
+/* Every architecture of RM_ARCH_LIST has exactly one fixture set here, and the fixture script's
+ * ARCHS (tools/fixtures/repmlp_models.py) names exactly these architectures: a new one cannot
+ * join the library without PyTorch fixtures, nor the script without the library. */
+static void every_arch_covered(void **state) {
+    (void)state;
+    const char *archs[] = {
+#define ARCH_NAME(id, name) name,
+        RM_ARCH_LIST(ARCH_NAME)
+#undef ARCH_NAME
+    };
+    const size_t arch_count = sizeof archs / sizeof archs[0];
+    for (size_t a = 0; a < arch_count; a++) {
+        int found = 0;
+        for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
+            found += !strcmp(sets[i].arch, archs[a]);
+        if (found != 1)
+            fail_msg("architecture %s has %d fixture sets here (want 1)", archs[a], found);
+    }
+    assert_int_equal(sizeof sets / sizeof sets[0], arch_count);
+
+    char path[1024];
+    FORMAT(path, "%s/tools/fixtures/repmlp_models.py", REPMLP_SOURCE_DIR);
+    FILE *f = fopen(path, "rb");
+    if (!f) fail_msg("%s: cannot open", path);
+    static char text[1 << 20];
+    size_t len = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[len] = 0;
+    const char *at = strstr(text, "\nARCHS = (");
+    if (!at) fail_msg("%s: no line 'ARCHS = ('", path);
+    const char *end = strchr(at, ')');
+    if (!end) fail_msg("%s: ARCHS has no closing parenthesis", path);
+    size_t named = 0;
+    for (const char *q = strchr(at, '"'); q && q < end; q = strchr(q, '"')) {
+        const char *close = strchr(q + 1, '"');
+        if (!close || close > end) fail_msg("%s: unbalanced quotes in ARCHS", path);
+        int n = (int)(close - q - 1), known = 0;
+        for (size_t a = 0; a < arch_count; a++)
+            known |= strlen(archs[a]) == (size_t)n && !strncmp(archs[a], q + 1, (size_t)n);
+        if (!known)
+            fail_msg("%s: ARCHS names %.*s, which the library does not know", path, n, q + 1);
+        named++;
+        q = close + 1;
+    }
+    if (named != arch_count)
+        fail_msg("%s: ARCHS names %zu architectures, the library has %zu", path, named, arch_count);
+}
+
 static int setup(void **state) {
     (void)state;
     const char *driver = ts_test_device();
@@ -646,6 +695,7 @@ static int setup(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_arch_covered),
         cmocka_unit_test_prestate(cli_end_to_end, (void *)&sets[0]),
         cmocka_unit_test_prestate(cli_end_to_end, (void *)&sets[1]),
         cmocka_unit_test_prestate(cli_end_to_end, (void *)&sets[2]),
