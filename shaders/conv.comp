@@ -4,6 +4,7 @@
 // A(m, k) = x[n, G*CG + c, oy*STRIDE_H - PAD_H + ky, ox*STRIDE_W - PAD_W + kx], zero outside;
 // no im2col buffer is ever written. The output maps write (N, O, OH, OW).
 #extension GL_GOOGLE_include_directive : require
+#define RM_A_CURSOR 1 // a_begin / a_next below
 #include "gemm_core.glsl"
 
 layout(constant_id = RM_SPEC_CONV) const uint CG = 1;    // input channels per group
@@ -35,14 +36,39 @@ void prepare_rows(uint g, uint m0) {
     }
 }
 
-void load_a(uint g, uint k, inout float a[TM]) {
-    uint kx = k % KW;
-    uint ky = (k / KW) % KH;
-    uint plane = (k / (KW * KH)) * H * W;
-    for (uint i = 0; i < TM; i++) {
+// Tap (kx, ky) of the channel plane at `plane`, for the TM rows. The address is clamped to the
+// image and the value selected: no branch in the k loop (see FOR_K in gemm_core.glsl).
+void load_tap(uint kx, uint ky, uint plane, inout float a[TM]) {
+    [[unroll]] for (uint i = 0; i < TM; i++) {
         int iy = iy0[i] + int(ky);
         int ix = ix0[i] + int(kx);
         bool inside = iy >= 0 && ix >= 0 && iy < int(H) && ix < int(W);
-        a[i] = inside ? LOAD_X(image[i] + plane + uint(iy) * W + uint(ix)) : 0.0;
+        uint at =
+            image[i] + plane + uint(clamp(iy, 0, int(H) - 1)) * W + uint(clamp(ix, 0, int(W) - 1));
+        float value = LOAD_X(at);
+        a[i] = inside ? value : 0.0;
     }
+}
+
+void load_a(uint g, uint k, inout float a[TM]) {
+    load_tap(k % KW, (k / KW) % KH, (k / (KW * KH)) * H * W, a);
+}
+
+uvec4 tap; // (kx, ky, c) of the cursor's column
+
+bool a_column_addend() {
+    return false;
+}
+
+void a_begin(uint g, uint k0) {
+    tap = map_digits(k0, KW, KH, 0);
+}
+
+void a_next(inout float a[TM]) {
+    load_tap(tap.x, tap.y, tap.z * H * W, a);
+    tap = map_step(tap, KW, KH, 0);
+}
+
+void a_next_plus_v(inout float a[TM]) {
+    a_next(a);
 }

@@ -7,6 +7,7 @@
 // addend V (own maps) is added to A on load: the RepMLP global-perceptron broadcast add.
 #extension GL_GOOGLE_include_directive : require
 #define RM_RUNS 1
+#define RM_A_CURSOR 1 // a_begin / a_next below
 #include "gemm_core.glsl"
 
 layout(constant_id = RM_SPEC_A_ROWS) const uint AR_R0 = 0;
@@ -61,6 +62,30 @@ void load_a(uint g, uint k, inout float a[TM]) {
         uint vcol = map_index(col, VC_R0, VC_R1, VC_R2, VC_S0, VC_S1, VC_S2, VC_S3);
         [[unroll]] for (uint i = 0; i < TM; i++) a[i] += LOAD_V(vrow[i] + vcol);
     }
+}
+
+uvec4 a_digits, v_digits; // the cursor's column under A's and V's column maps
+
+void a_begin(uint g, uint k0) {
+    a_digits = map_digits(g * K + k0, AC_R0, AC_R1, AC_R2);
+    v_digits = map_digits(g * K + k0, VC_R0, VC_R1, VC_R2);
+}
+
+bool a_column_addend() {
+    return HAS_ADDEND != 0 && ADD_RUN == 0;
+}
+
+void a_next(inout float a[TM]) {
+    uint acol = map_offset(a_digits, AC_S0, AC_S1, AC_S2, AC_S3);
+    [[unroll]] for (uint i = 0; i < TM; i++) a[i] = LOAD_X(arow[i] + acol);
+    a_digits = map_step(a_digits, AC_R0, AC_R1, AC_R2);
+}
+
+void a_next_plus_v(inout float a[TM]) {
+    a_next(a);
+    uint vcol = map_offset(v_digits, VC_S0, VC_S1, VC_S2, VC_S3);
+    [[unroll]] for (uint i = 0; i < TM; i++) a[i] += LOAD_V(vrow[i] + vcol);
+    v_digits = map_step(v_digits, VC_R0, VC_R1, VC_R2);
 }
 
 uint run_count() {

@@ -165,6 +165,28 @@ vec4 activate(vec4 value) {
 // per k, so per-column index arithmetic is done once for all TM rows).
 void prepare_rows(uint g, uint m0);
 void load_a(uint g, uint k, inout float a[TM]);
+// FOR_K(g, STEP): the k loop over [0, K) of an algorithm, STEP(LOAD_A, k) one step (LOAD_A
+// declares nothing: it fills the step's `float a[TM]`). An including shader that defines
+// RM_A_CURSOR walks its column maps by map_step (a_begin, then a_next per k) instead of
+// map_index per k, and its per-column addend gets a loop of its own, chosen once: drivers that
+// do not fold branches on specialization constants (SwiftShader) pay for every branch in the
+// loop (the accumulators are spilled around it).
+#ifdef RM_A_CURSOR
+bool a_column_addend(); // whether V is added at every column
+void a_begin(uint g, uint k0);
+void a_next(inout float a[TM]);        // A's column, then the cursor moves on
+void a_next_plus_v(inout float a[TM]); // the same plus V's column
+#define FOR_K(g, STEP)                                                                             \
+    a_begin(g, 0);                                                                                 \
+    if (a_column_addend()) {                                                                       \
+        for (uint k = 0; k < K; k++) STEP(a_next_plus_v(a), k);                                    \
+    } else {                                                                                       \
+        for (uint k = 0; k < K; k++) STEP(a_next(a), k);                                           \
+    }
+#else
+#define FOR_K(g, STEP)                                                                             \
+    for (uint k = 0; k < K; k++) STEP(load_a(g, k, a), k)
+#endif
 #ifdef RM_RUNS
 // Optional second, short reduction (gemm's addend folded through the packed run sums, which
 // follow the main panels): run_count() terms, the A side from load_run().
@@ -266,7 +288,8 @@ void main() {
     vec4 acc[TM * NV];
     [[unroll]] for (uint i = 0; i < TM * NV; i++) acc[i] = vec4(0.0);
 
-    for (uint k = 0; k < K; k++) TILE_STEP(load_a(g, k, a), wbase + k * (PANEL / 4));
+#define REGISTER_STEP(LOAD_A, k) TILE_STEP(LOAD_A, wbase + (k) * (PANEL / 4))
+    FOR_K(g, REGISTER_STEP);
 
 #ifdef RM_RUNS
     if (runs != 0) {

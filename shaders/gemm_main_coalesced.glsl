@@ -19,6 +19,18 @@ uint co_column(uint lane, uint v) {
     return (p.p0 + gl_WorkGroupID.x) * PANEL + (lane + v * CO_LX) * 4;
 }
 
+// One k step: A's TM values from LOAD_A, the lane's CO_NV weight vec4s of row k.
+#define CO_STEP(LOAD_A, k)                                                                         \
+    {                                                                                              \
+        float a[TM];                                                                               \
+        LOAD_A;                                                                                    \
+        vec4 b[CO_NV];                                                                             \
+        [[unroll]] for (uint v = 0; v < CO_NV; v++) b[v] =                                         \
+            LOAD_W4(w_vec4_index(g, k, co_column(lane, v)));                                       \
+        [[unroll]] for (uint i = 0; i < TM; i++) [[unroll]] for (uint v = 0; v < CO_NV; v++)       \
+            acc[i * CO_NV + v] = fma(vec4(a[i]), b[v], acc[i * CO_NV + v]);                        \
+    }
+
 void main() {
     uint g = p.g0 + gl_WorkGroupID.z; // a weight cut into parts starts at p.g0
     uint lane = gl_LocalInvocationID.x;
@@ -28,25 +40,9 @@ void main() {
 
     vec4 acc[TM * CO_NV];
     [[unroll]] for (uint i = 0; i < TM * CO_NV; i++) acc[i] = vec4(0.0);
-    for (uint k = 0; k < K; k++) {
-        float a[TM];
-        load_a(g, k, a);
-        vec4 b[CO_NV];
-        [[unroll]] for (uint v = 0; v < CO_NV; v++) b[v] =
-            LOAD_W4(w_vec4_index(g, k, co_column(lane, v)));
-        [[unroll]] for (uint i = 0; i < TM; i++) [[unroll]] for (uint v = 0; v < CO_NV; v++)
-            acc[i * CO_NV + v] = fma(vec4(a[i]), b[v], acc[i * CO_NV + v]);
-    }
+    FOR_K(g, CO_STEP);
 #ifdef RM_RUNS
-    for (uint r = 0; r < run_count(); r++) {
-        float a[TM];
-        load_run(g, r, a);
-        vec4 b[CO_NV];
-        [[unroll]] for (uint v = 0; v < CO_NV; v++) b[v] =
-            LOAD_W4(w_vec4_index(g, K + r, co_column(lane, v)));
-        [[unroll]] for (uint i = 0; i < TM; i++) [[unroll]] for (uint v = 0; v < CO_NV; v++)
-            acc[i * CO_NV + v] = fma(vec4(a[i]), b[v], acc[i * CO_NV + v]);
-    }
+    for (uint r = 0; r < run_count(); r++) CO_STEP(load_run(g, r, a), K + r);
 #endif
     // The epilogue as a loop, not unrolled: TM * TN inlined store_element copies took CPU
     // drivers' compilers ~1 s per pipeline. The copy keeps acc's indices constant above.

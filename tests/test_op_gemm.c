@@ -223,6 +223,90 @@ static void partitions(void **state) {
     partition_maps(1, 2, 2, 3, 3, 1, 1, 1, true);
 }
 
+/* A column map of four digits (radices r, the last digit < q) that permutes A's columns, and
+ * with `addend` a V added at every column through another permutation: the kernels walk these
+ * maps a column at a time (map_step in shaders/index_map.glsl), so every carry, a radix of 1
+ * and group starts inside a digit are checked against the map's definition. */
+static uint32_t digits_offset(uint32_t col, const rm_index_map *m) {
+    uint32_t d[4], rest = col;
+    for (int i = 0; i < 3; i++) {
+        d[i] = rest % m->radix[i];
+        rest /= m->radix[i];
+    }
+    d[3] = rest;
+    return d[0] * m->stride[0] + d[1] * m->stride[1] + d[2] * m->stride[2] + d[3] * m->stride[3];
+}
+
+static void digit_maps(uint32_t M, uint32_t NO, uint32_t g, const uint32_t r[3], uint32_t q,
+                       bool addend) {
+    const uint32_t cols = r[0] * r[1] * r[2] * q, K = cols / g;
+    assert_int_equal(K * g, cols);
+    /* A: (d0, d1, d2, d3) at ((d0 * r1 + d1) * r2 + d2) * q + d3; V: d2 + r2 * (d0 + r0 * (d3 + q *
+     * d1)). */
+    const rm_index_map a_cols = {{r[0], r[1], r[2]}, {r[1] * r[2] * q, r[2] * q, q, 1}};
+    const rm_index_map v_cols = {{r[0], r[1], r[2]}, {r[2], r[2] * r[0] * q, 1, r[2] * r[0]}};
+    size_t nx = (size_t)M * cols, nw = (size_t)cols * NO, ny = (size_t)M * g * NO;
+    float *x = malloc(nx * sizeof *x), *v = malloc(nx * sizeof *v), *xp = malloc(nx * sizeof *xp);
+    float *w = malloc(nw * sizeof *w), *b = malloc(g * NO * 4), *y = malloc(ny * sizeof *y);
+    double *want = malloc(ny * sizeof *want);
+    ts_rng rng = ts_rng_make(M * 5 + NO * 11 + g * 13 + q * 17 + addend);
+    ts_fill(&rng, x, nx, -1.0f, 1.0f);
+    ts_fill(&rng, v, nx, -1.0f, 1.0f);
+    ts_fill(&rng, w, nw, -1.0f, 1.0f);
+    ts_fill(&rng, b, g * NO, -1.0f, 1.0f);
+    for (uint32_t m = 0; m < M; m++)
+        for (uint32_t c = 0; c < cols; c++)
+            xp[(size_t)m * cols + c] =
+                x[(size_t)m * cols + digits_offset(c, &a_cols)] +
+                (addend ? v[(size_t)m * cols + digits_offset(c, &v_cols)] : 0);
+    ref_gemm(xp, w, b, M, K, NO, g, 0, want);
+
+    rm_buffer bx = ts_buffer_from(ts_ctx, x, nx), bw = ts_weight_buffer(ts_ctx, w, b, g, NO, K);
+    rm_buffer bv = ts_buffer_from(ts_ctx, v, nx), by = ts_buffer_from(ts_ctx, NULL, ny);
+    rm_gemm_params p = rm_gemm_row_major(M, K, NO, g);
+    p.has_bias = true;
+    p.variant = variant;
+    p.a_cols = a_cols;
+    p.has_addend = addend;
+    p.v_rows = rm_map_stride(cols);
+    p.v_cols = v_cols;
+    rm_binding ops[RM_GEMM_OPERANDS] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bx), ts_bind(&by),
+                                        ts_bind(&bv), ts_bind(&bx), ts_bind(&bx)};
+    for (size_t t = 0; t < config_count(); t++) {
+        configure(&p, t);
+        rm_dispatch d;
+        assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
+        rm_binding bind[RM_MAX_BINDINGS];
+        ts_gemm_bindings(ts_ctx, &d, ops, bind);
+        double err = ts_run_compare(ts_ctx, &d, bind, &by, y, want, ny, NULL);
+        print_message("digit-map gemm %s tile %u M=%u K=%u N=%u g=%u radices %u,%u,%u,<%u "
+                      "addend=%d: max rel error %.3g\n",
+                      variant_name(), p.tile_m, M, K, NO, g, r[0], r[1], r[2], q, addend, err);
+        assert_true(err < tolerance());
+    }
+    ts_destroy_buffers(ts_ctx, &bx, &bw, &bv, &by, NULL);
+    free(x);
+    free(v);
+    free(xp);
+    free(w);
+    free(b);
+    free(y);
+    free(want);
+}
+
+static void digit_map_cases(void) {
+    static const uint32_t r322[3] = {3, 2, 2}, r213[3] = {2, 1, 3};
+    digit_maps(7, 9, 4, r322, 5, false); /* K = 15: groups start inside digits */
+    digit_maps(7, 9, 4, r322, 5, true);
+    digit_maps(3, 70, 3, r213, 7, true); /* a radix of 1; K = 14 */
+    digit_maps(1, 5, 1, r213, 7, false);
+}
+
+static void digit_maps_all(void **state) {
+    variant = *(rm_gemm_variant *)*state;
+    digit_map_cases();
+}
+
 /* fp16 weights (rm_gemm_pack_f16): the kernels must compute exactly the fp32 GEMM of the
  * rounded weights plus the fp32 bias (kept as hi + lo halves in the block); the rounding
  * itself is checked against the definition. With split_bytes the fp16 blocks are cut too. */
@@ -505,6 +589,7 @@ static void algorithms(void **state) {
             plain(49, 97, 3, 1, false, true);
             plain(2, 1, 1, 64, true, false);
             partition_maps(1, 2, 2, 3, 3, 1, 1, 1, true);
+            digit_maps(7, 9, 4, (const uint32_t[3]){3, 2, 2}, 5, true);
         }
         /* The texel rows differ from the storage rows only in how they load (LOAD_X, LOAD_W4,
          * LOAD_V): the cases that cover every load and store (a pipeline costs SwiftShader up
@@ -530,6 +615,8 @@ int main(void) {
         cmocka_unit_test_prestate(odd_sizes, &texel),
         cmocka_unit_test_prestate(groups, &texel),
         cmocka_unit_test_prestate(partitions, &texel),
+        cmocka_unit_test_prestate(digit_maps_all, &storage),
+        cmocka_unit_test_prestate(digit_maps_all, &texel),
         cmocka_unit_test_prestate(fp16_weights, &storage),
         cmocka_unit_test_prestate(fp16_weights, &texel),
         cmocka_unit_test(fp16_bias),
