@@ -3,6 +3,7 @@
 #include "test_support.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,6 +48,24 @@ static uint32_t split_count(uint32_t groups, uint32_t NO) {
     return blocks > 1 ? blocks : 0;
 }
 
+/* Runs p in each configuration (config_count) on `ops` against want, checking the error; `label`
+ * names the case in the log. parts > 0: the part count every dispatch must have. */
+static void check_configs(rm_gemm_params *p, const rm_binding *ops, rm_buffer *by, float *y,
+                          const double *want, size_t ny, uint32_t parts, const char *label) {
+    for (size_t t = 0; t < config_count(); t++) {
+        configure(p, t);
+        rm_dispatch d;
+        assert_int_equal(rm_gemm_prepare(ts_ctx, p, &d), REPMLP_OK);
+        if (parts) assert_int_equal(d.part_count, parts);
+        rm_binding bind[RM_MAX_BINDINGS];
+        ts_gemm_bindings(ts_ctx, &d, ops, bind);
+        double ms, err = ts_run_compare(ts_ctx, &d, bind, by, y, want, ny, &ms);
+        print_message("%s %s tile %u parts=%u: max rel error %.3g (%.2f ms)\n", label,
+                      variant_name(), p->tile_m, rm_dispatch_sets(&d), err, ms);
+        assert_true(err < tolerance());
+    }
+}
+
 static void plain(uint32_t M, uint32_t K, uint32_t NO, uint32_t g, bool bias, bool relu) {
     size_t nx = (size_t)M * g * K, nw = (size_t)g * NO * K, ny = (size_t)M * g * NO;
     float *x = malloc(nx * sizeof *x), *w = malloc(nw * sizeof *w), *b = malloc(g * NO * 4);
@@ -68,20 +87,10 @@ static void plain(uint32_t M, uint32_t K, uint32_t NO, uint32_t g, bool bias, bo
     p.split_bytes = split_bytes;
     rm_binding ops[RM_GEMM_OPERANDS] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bx), ts_bind(&by),
                                         ts_bind(&bx), ts_bind(&bx), ts_bind(&bx)};
-    for (size_t t = 0; t < config_count(); t++) {
-        configure(&p, t);
-        rm_dispatch d;
-        assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
-        if (split_bytes) assert_int_equal(d.part_count, split_parts);
-        rm_binding bind[RM_MAX_BINDINGS];
-        ts_gemm_bindings(ts_ctx, &d, ops, bind);
-        double ms, err = ts_run_compare(ts_ctx, &d, bind, &by, y, want, ny, &ms);
-        print_message("gemm %s tile %u M=%u K=%u N=%u g=%u bias=%d relu=%d parts=%u: max rel "
-                      "error %.3g (%.2f ms)\n",
-                      variant_name(), p.tile_m, M, K, NO, g, bias, relu, rm_dispatch_sets(&d), err,
-                      ms);
-        assert_true(err < tolerance());
-    }
+    char label[128];
+    snprintf(label, sizeof label, "gemm M=%u K=%u N=%u g=%u bias=%d relu=%d", M, K, NO, g, bias,
+             relu);
+    check_configs(&p, ops, &by, y, want, ny, split_bytes ? split_parts : 0, label);
     ts_destroy_buffers(ts_ctx, &bx, &bw, &by, NULL);
     free(x);
     free(w);
@@ -179,20 +188,11 @@ static void partition_maps(uint32_t N, uint32_t C, uint32_t O, uint32_t H, uint3
         p.addend_run = run;
         /* Split: blocks of (K + runs + 1) rows, split_parts per group. */
         p.split_bytes = split_bytes ? rm_gemm_block_bytes(K, run, false) : 0;
-        for (size_t t = 0; t < config_count(); t++) {
-            configure(&p, t);
-            rm_dispatch d;
-            assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
-            if (split_bytes) assert_int_equal(d.part_count, split_count(g, NO));
-            rm_binding bind[RM_MAX_BINDINGS];
-            ts_gemm_bindings(ts_ctx, &d, ops, bind);
-            double err = ts_run_compare(ts_ctx, &d, bind, &by, y, want, ny, NULL);
-            print_message("partition gemm %s tile %u N=%u C=%u O=%u %ux%u part %ux%u g=%u "
-                          "addend=%d run=%u parts=%u: max rel error %.3g\n",
-                          variant_name(), p.tile_m, N, C, O, H, W, h, w, g, addend, run,
-                          rm_dispatch_sets(&d), err);
-            assert_true(err < tolerance());
-        }
+        char label[160];
+        snprintf(label, sizeof label,
+                 "partition gemm N=%u C=%u O=%u %ux%u part %ux%u g=%u addend=%d run=%u", N, C, O, H,
+                 W, h, w, g, addend, run);
+        check_configs(&p, ops, &by, y, want, ny, split_bytes ? split_count(g, NO) : 0, label);
         ts_destroy_buffers(ts_ctx, &br, NULL);
     }
     /* A run that V is not constant over is refused. */
@@ -272,18 +272,11 @@ static void digit_maps(uint32_t M, uint32_t NO, uint32_t g, const uint32_t r[3],
     p.v_cols = v_cols;
     rm_binding ops[RM_GEMM_OPERANDS] = {ts_bind(&bx), ts_bind(&bw), ts_bind(&bx), ts_bind(&by),
                                         ts_bind(&bv), ts_bind(&bx), ts_bind(&bx)};
-    for (size_t t = 0; t < config_count(); t++) {
-        configure(&p, t);
-        rm_dispatch d;
-        assert_int_equal(rm_gemm_prepare(ts_ctx, &p, &d), REPMLP_OK);
-        rm_binding bind[RM_MAX_BINDINGS];
-        ts_gemm_bindings(ts_ctx, &d, ops, bind);
-        double err = ts_run_compare(ts_ctx, &d, bind, &by, y, want, ny, NULL);
-        print_message("digit-map gemm %s tile %u M=%u K=%u N=%u g=%u radices %u,%u,%u,<%u "
-                      "addend=%d: max rel error %.3g\n",
-                      variant_name(), p.tile_m, M, K, NO, g, r[0], r[1], r[2], q, addend, err);
-        assert_true(err < tolerance());
-    }
+    char label[128];
+    snprintf(label, sizeof label,
+             "digit-map gemm M=%u K=%u N=%u g=%u radices %u,%u,%u,<%u addend=%d", M, K, NO, g, r[0],
+             r[1], r[2], q, addend);
+    check_configs(&p, ops, &by, y, want, ny, 0, label);
     ts_destroy_buffers(ts_ctx, &bx, &bw, &bv, &by, NULL);
     free(x);
     free(v);
