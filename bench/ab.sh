@@ -12,15 +12,9 @@ new=${2:?usage: bench/ab.sh OLD_BIN NEW_BIN [ROUNDS]}
 rounds=${3:-3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-lvp=$(ls /usr/share/vulkan/icd.d/lvp_icd.*.json | head -1)
-swr=/usr/lib/chromium/vk_swiftshader_icd.json
-shapes="S2B:64:28:8 S3B:64:14:8 S2L:64:28:4 S3L:128:14:4"
-for s in $shapes; do
-  IFS=: read -r name C H g <<<"$s"
-  /usr/bin/python3 bench/make_block.py "$work/$name" "$C" "$H" "$g" >/dev/null
-  "$new/repmlp-fuse" --arch RepMLP --config "@$work/$name/config.json" \
-    "$work/$name/train.safetensors" "$work/$name.fused" >/dev/null
-done
+# shellcheck source=bench/blocks.sh
+source bench/blocks.sh
+make_blocks "$work" "$new"
 best() { awk 'NR == 1 || $1 < m {m = $1} END {printf "%.3f", m}'; }
 # block BIN ICD NAME BATCH: median host-to-host ms of one process
 block() {

@@ -22,15 +22,9 @@ if ! dpkg -s libopenblas0-openmp >/dev/null 2>&1; then
     echo "bench/run.sh: libopenblas0-openmp is missing: PyTorch falls back to the reference BLAS" >&2
   fi
 fi
-lvp=$(ls /usr/share/vulkan/icd.d/lvp_icd.*.json | head -1)
-swr=/usr/lib/chromium/vk_swiftshader_icd.json
-shapes="S2B:64:28:8 S3B:64:14:8 S2L:64:28:4 S3L:128:14:4"
-for s in $shapes; do
-  IFS=: read -r name C H g <<<"$s"
-  /usr/bin/python3 bench/make_block.py "$work/$name" "$C" "$H" "$g" >/dev/null
-  "$bin/repmlp-fuse" --arch RepMLP --config "@$work/$name/config.json" \
-    "$work/$name/train.safetensors" "$work/$name.fused" >/dev/null
-done
+# shellcheck source=bench/blocks.sh
+source bench/blocks.sh
+make_blocks "$work" "$bin"
 median() { grep -oE "median [0-9.]+" | head -1 | awk '{print $2}'; }
 min() { awk 'NR == 1 || $1 < m {m = $1} END {print m}'; }
 # ours DRIVER NAME BATCH [tuned|unfused|fp16]: median host-to-host ms of one process. tuned:
