@@ -239,6 +239,19 @@ static void tuned_equals_untuned(void **state) {
 }
 
 #ifdef REPMLP_FAULT_INJECTION
+/* Checks that the victim has outcome `want` wherever it was a candidate other than the op's
+ * built-in kernel; returns how many ops that was. */
+static uint32_t victim_outcomes(const tuned *t, repmlp_tuning_outcome want) {
+    uint32_t seen = 0;
+    for (uint32_t i = 0; i < t->count; i++) {
+        const repmlp_tuning_candidate *c = find_candidate(&t->nodes[i], victim);
+        if (!c || strcmp(victim, t->nodes[i].builtin) == 0) continue;
+        assert_int_equal(c->outcome, want);
+        seen++;
+    }
+    return seen;
+}
+
 /* A candidate whose output is corrupted goes on the context's deny list with one log line,
  * and never wins. */
 static void wrong_candidate_denied(void **state) {
@@ -256,28 +269,15 @@ static void wrong_candidate_denied(void **state) {
     const char *hit = strstr(log_seen, want);
     if (!hit) fail_msg("no log line '%s' in:\n%s", want, log_seen);
     assert_null(strstr(hit + 1, want)); /* one line, not one per op */
-    uint32_t seen = 0;
-    for (uint32_t i = 0; i < t.count; i++) {
-        assert_string_not_equal(t.nodes[i].winner, victim);
-        const repmlp_tuning_candidate *c = find_candidate(&t.nodes[i], victim);
-        if (c && strcmp(victim, t.nodes[i].builtin) != 0) {
-            assert_int_equal(c->outcome, REPMLP_CANDIDATE_DENIED);
-            seen++;
-        }
-    }
-    assert_true(seen >= 1);
+    for (uint32_t i = 0; i < t.count; i++) assert_string_not_equal(t.nodes[i].winner, victim);
+    assert_true(victim_outcomes(&t, REPMLP_CANDIDATE_DENIED) >= 1);
     assert_true(ts_max_rel_error(t.y, ts_fx.expected, ts_fx.output_count) < TS_FX_TOLERANCE);
     /* The deny list outlives the session: another batch (new shapes) skips the kernel. */
     tuned t2;
     log_seen[0] = 0;
     tuned_open(ctx, 2 * ts_fx.batch, &t2);
     assert_null(strstr(log_seen, want));
-    for (uint32_t i = 0; i < t2.count; i++) {
-        /* The built-in kernel is the reference, always run. */
-        const repmlp_tuning_candidate *c = find_candidate(&t2.nodes[i], victim);
-        if (c && strcmp(victim, t2.nodes[i].builtin) != 0)
-            assert_int_equal(c->outcome, REPMLP_CANDIDATE_DENIED);
-    }
+    victim_outcomes(&t2, REPMLP_CANDIDATE_DENIED); /* (as a built-in kernel it still runs) */
     tuned_close(&t2);
     tuned_close(&t);
     context_done(ctx);
@@ -531,15 +531,10 @@ static void flattered_candidate_unconfirmed(void **state) {
     tuned_open(ctx, ts_fx.batch, &t);
     rm_tune_fault_flatter(NULL);
     print_report(&t);
-    uint32_t seen = 0;
-    for (uint32_t i = 0; i < t.count; i++) {
-        const repmlp_tuning_candidate *c = find_candidate(&t.nodes[i], victim);
-        if (!c || strcmp(victim, t.nodes[i].builtin) == 0) continue;
-        assert_int_equal(c->outcome, REPMLP_CANDIDATE_UNCONFIRMED);
-        assert_string_equal(t.nodes[i].winner, t.nodes[i].builtin);
-        seen++;
-    }
-    assert_true(seen >= 1);
+    assert_true(victim_outcomes(&t, REPMLP_CANDIDATE_UNCONFIRMED) >= 1);
+    for (uint32_t i = 0; i < t.count; i++)
+        if (find_candidate(&t.nodes[i], victim) && strcmp(victim, t.nodes[i].builtin) != 0)
+            assert_string_equal(t.nodes[i].winner, t.nodes[i].builtin);
     assert_true(ts_max_rel_error(t.y, ts_fx.expected, ts_fx.output_count) < TS_FX_TOLERANCE);
     tuned_close(&t);
     context_done(ctx);

@@ -390,9 +390,16 @@ static repmlp_status run_alternating(repmlp_context *ctx, bench *b, const rm_dis
     return st;
 }
 
+/* The times of `runs` runs of d on its own (a flattered kernel's scaled to a thousandth of one
+ * run's: see TUNE_FLATTER_WORK). */
 static repmlp_status run_timed(repmlp_context *ctx, bench *b, const rm_dispatch *d, uint32_t runs,
                                double *t) {
-    return run_alternating(ctx, b, &d, 1, runs, t);
+    repmlp_status st = run_alternating(ctx, b, &d, 1, runs, t);
+#ifdef REPMLP_FAULT_INJECTION
+    if (st == REPMLP_OK && flattered(rm_shader(d->pipeline->shader)->name))
+        for (uint32_t r = 0; r < runs; r++) t[r] *= 0.001 / TUNE_FLATTER_WORK;
+#endif
+    return st;
 }
 
 static double median_of(double *t, uint32_t n) {
@@ -505,12 +512,8 @@ static repmlp_status try_candidate(repmlp_session *s, int node, bench *b,
         }
     }
     /* One timed run decides whether the rest are worth their time. */
-    double t[TUNE_MAX_RUNS], scale = 1;
-#ifdef REPMLP_FAULT_INJECTION
-    if (flattered(c->kernel)) scale = 0.001 / TUNE_FLATTER_WORK;
-#endif
+    double t[TUNE_MAX_RUNS];
     if (st == REPMLP_OK) st = run_timed(ctx, b, &d, 1, t);
-    if (st == REPMLP_OK) t[0] *= scale;
     if (st == REPMLP_OK && *best_ms > 0 && t[0] >= TUNE_SLOW * *best_ms) {
         c->outcome = REPMLP_CANDIDATE_SLOW;
         c->ms = t[0];
@@ -519,7 +522,6 @@ static repmlp_status try_candidate(repmlp_session *s, int node, bench *b,
         while (runs < TUNE_MAX_RUNS && runs * t[0] < TUNE_SPAN_MS) runs++;
         st = run_timed(ctx, b, &d, runs - 1, t + 1);
         if (st == REPMLP_OK) {
-            for (uint32_t r = 1; r < runs; r++) t[r] *= scale;
             c->ms = median_of(t, runs);
             c->outcome = REPMLP_CANDIDATE_TIMED;
             if (*best_ms <= 0 || c->ms < *best_ms) *best_ms = c->ms;
