@@ -15,7 +15,6 @@ trap 'rm -rf "$work"' EXIT
 # shellcheck source=bench/blocks.sh
 source bench/blocks.sh
 make_blocks "$work" "$new"
-best() { awk 'NR == 1 || $1 < m {m = $1} END {printf "%.3f", m}'; }
 # block BIN ICD NAME BATCH: median host-to-host ms of one process
 block() {
   local reps=10
@@ -51,8 +50,8 @@ for driver in lavapipe swiftshader; do
           >>"$work/$side.t"
       done
     done
-    o=$(best <"$work/old.t")
-    n=$(best <"$work/new.t")
+    o=$(min <"$work/old.t")
+    n=$(min <"$work/new.t")
     label="$a b$b"
     [ "$kind" = gemm ] && label="GEMM 256^3 tile $a"
     echo "| $driver | $label | $o | $n | $(awk -v o="$o" -v n="$n" 'BEGIN {printf "%.2fx", o / n}') |"

@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Sourced by bench/run.sh and bench/ab.sh: the drivers' ICDs, the RepMLP-Res50 block shapes of
+# Sourced by bench/run.sh and bench/ab.sh: the drivers' ICDs, min (the smallest of the numbers
+# on stdin, one per line), the RepMLP-Res50 block shapes of
 # issue [perf] (NAME:C:H:groups; h = w = 7, k {1,3,5}), and make_blocks DIR BIN, which writes
 # each shape's training-time block (DIR/NAME/) and its fused file (DIR/NAME.fused) with BIN's
 # repmlp-fuse.
@@ -17,3 +18,4 @@ make_blocks() {
       "$1/$name/train.safetensors" "$1/$name.fused" >/dev/null
   done
 }
+min() { awk 'NR == 1 || $1 < m {m = $1} END {print m}'; }

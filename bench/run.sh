@@ -26,7 +26,6 @@ fi
 source bench/blocks.sh
 make_blocks "$work" "$bin"
 median() { grep -oE "median [0-9.]+" | head -1 | awk '{print $2}'; }
-min() { awk 'NR == 1 || $1 < m {m = $1} END {print m}'; }
 # ours DRIVER NAME BATCH [tuned|unfused|fp16]: median host-to-host ms of one process. tuned:
 # with the winners of a tuning run made once per driver, shape and batch (ours_tune), so that
 # the tuned process measures nothing at creation.
