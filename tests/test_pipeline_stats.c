@@ -10,8 +10,9 @@ static repmlp_compile_stats parse(const char *text) {
     return c;
 }
 
-/* An outer loop around an inner one with FMAs, and a second innermost loop without: the inner
- * FMA loop is the hottest. Comments, encodings and blank lines are not instructions. */
+/* An outer loop around an inner one with FMAs, and a second loop without: the inner FMA loop
+ * is the hottest (the outer one holds the same FMAs, but is longer). Comments, encodings and
+ * blank lines are not instructions. */
 static void hottest_loop(void **state) {
     (void)state;
     const char *text = "BB0:\n"
@@ -36,6 +37,18 @@ static void hottest_loop(void **state) {
                        "\ts_endpgm\n";
     repmlp_compile_stats c = parse(text);
     assert_int_equal(c.loop_instructions, 6);
+    assert_int_equal(c.loop_fma, 2);
+    assert_int_equal(c.loop_loads, 1);
+}
+
+/* A loop of FMAs around a staging loop without (a shared-memory kernel): the outer one. */
+static void fma_loop_around_another(void **state) {
+    (void)state;
+    repmlp_compile_stats c = parse("BB1:\n"
+                                   "BB2:\n\tds_read_b128 v[0:3], v9\n\ts_cbranch_scc1 BB2\n"
+                                   "\tv_fmac_f32 v4, v0, v1\n\tv_fmac_f32 v5, v2, v3\n"
+                                   "\ts_cbranch_vccnz BB1\n");
+    assert_int_equal(c.loop_instructions, 5);
     assert_int_equal(c.loop_fma, 2);
     assert_int_equal(c.loop_loads, 1);
 }
@@ -71,6 +84,7 @@ static void lanes(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hottest_loop),
+        cmocka_unit_test(fma_loop_around_another),
         cmocka_unit_test(no_loop),
         cmocka_unit_test(lanes),
     };

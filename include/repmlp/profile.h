@@ -65,9 +65,10 @@ typedef struct repmlp_compile_stats {
     int64_t shared_bytes;             /* workgroup shared memory [LDS size] */
     int64_t subgroups_per_simd;       /* occupancy [Subgroups per SIMD] */
     int64_t instructions;             /* [Instructions] */
-    /* The hottest loop in the disassembly: the innermost loop (found by its backward branch)
-     * with the most FMA instructions; its instructions, FMAs (fma/mac/mad/dot) and loads
-     * (memory reads of any kind). REPMLP_NOT_REPORTED without a disassembly or a loop. */
+    /* The hottest loop in the disassembly: the loop (found by its backward branch) holding the
+     * most FMA instructions, the innermost among equals; its instructions, FMAs (fma/mac/mad/
+     * dot) and loads (memory reads of any kind), counted statically (a loop nested inside
+     * counts once). REPMLP_NOT_REPORTED without a disassembly or a loop. */
     int64_t loop_instructions, loop_fma, loop_loads;
 } repmlp_compile_stats;
 

@@ -5,9 +5,10 @@
  * ':' is a label; otherwise the first token is the mnemonic (lines starting with ';', '/', '#'
  * or blank are skipped). A branch (a mnemonic starting "s_branch"/"s_cbranch", or containing
  * "branch"/"jmp"/"while") whose operand names a label seen before it closes a loop running
- * from that label to the branch. Among the innermost loops (no other backward branch inside)
- * the one with the most FMAs is the hottest. This is ACO's format (AMD) and close to others';
- * where it does not apply the loop fields stay REPMLP_NOT_REPORTED. */
+ * from that label to the branch. The hottest loop is the one holding the most FMA instructions
+ * (the shortest among equals: the innermost, for a k loop inside another loop); its counts are
+ * static (an inner loop inside it counts once). This is ACO's format (AMD) and close to
+ * others'; where it does not apply the loop fields stay REPMLP_NOT_REPORTED. */
 #include "core/pipeline_stats.h"
 
 #include <ctype.h>
@@ -285,11 +286,10 @@ void rm_pipeline_stats_parse_loop(const char *text, repmlp_compile_stats *out) {
         walk(text, count_mix, &m, NULL, NULL);
         int best = -1;
         for (uint32_t i = 0; i < f->loop_count; i++) {
-            bool innermost = true;
-            for (uint32_t j = 0; j < f->loop_count && innermost; j++)
-                innermost = j == i || !(f->loops[j].end >= f->loops[i].begin &&
-                                        f->loops[j].end < f->loops[i].end);
-            if (innermost && (best < 0 || m.fma[i] > m.fma[best])) best = (int)i;
+            uint32_t len = f->loops[i].end - f->loops[i].begin;
+            if (best < 0 || m.fma[i] > m.fma[best] ||
+                (m.fma[i] == m.fma[best] && len < f->loops[best].end - f->loops[best].begin))
+                best = (int)i;
         }
         if (best >= 0) {
             out->loop_instructions = f->loops[best].end - f->loops[best].begin + 1;
