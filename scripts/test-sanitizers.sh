@@ -16,4 +16,6 @@ export LSAN_OPTIONS=suppressions=$PWD/tests/lsan.supp:print_suppressions=0
 # ASan runtime must come first in the preload list.
 cc -shared -fPIC -O2 -o "$build/libkeep_loaded.so" tests/support/keep_loaded.c
 export LD_PRELOAD="$(cc -print-file-name=libasan.so) $PWD/$build/libkeep_loaded.so"
-bash scripts/run-ctest.sh "$build" -j"$(nproc)" -LE swiftshader
+# RADV's null device (test_compile_only@radv-navi21) is left out too: its driver's own
+# allocations have no suppressions; the library's side of it runs here on lavapipe.
+bash scripts/run-ctest.sh "$build" -j"$(nproc)" -LE "swiftshader|radv"

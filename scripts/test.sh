@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds with warnings as errors, and runs every
-# test (device tests on both lavapipe and SwiftShader, validation layer on), then checks the
+# test (device tests on both lavapipe and SwiftShader, validation layer on), compiles every
+# pipeline for four AMD GPU families without a GPU (scripts/check-gpu-compile.sh), then checks the
 # installed package (scripts/check-package.sh), runs the Windows build under Wine
 # (scripts/check-windows.sh) and the arm64 build's host tests under qemu
 # (scripts/check-arm64.sh), runs the suite again under ASan + UBSan
@@ -23,6 +24,11 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DREPMLP_WERROR=ON -DREPMLP_BU
   -DREPMLP_BUILD_TOOLS=ON -DREPMLP_FAULT_INJECTION=ON
 cmake --build "$build" -j"$(nproc)"
 bash scripts/run-ctest.sh "$build" -j"$(nproc)"
+
+# A real GPU compiler: every pipeline compiled by RADV/ACO for four AMD families without a GPU
+# (compile-only contexts on RADV's null device); fails on a pipeline that does not compile or a
+# built-in kernel that spills or uses scratch.
+REPMLP_GPU_COMPILE_OUT=$build/RESULTS-gpu-compile.md bash scripts/check-gpu-compile.sh "$build"
 
 # What users get: install, examples against the installed package on both drivers,
 # pkg-config, and the Windows (MinGW-w64) cross build; then that Windows build run under Wine,

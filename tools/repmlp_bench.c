@@ -12,6 +12,12 @@
  *       candidates, times and winner; --tuning-file F loads tuning data before and saves it after;
  *   --fp16 (with a model) stores its GEMM/conv weights as fp16 where the device has 16-bit
  *       storage (REPMLP_CONTEXT_FP16_WEIGHTS);
+ *   --compile-stats (with a model) runs nothing: on a compile-only context with compile
+ *       statistics (REPMLP_CONTEXT_COMPILE_ONLY | REPMLP_CONTEXT_COMPILE_STATS) it creates the
+ *       session and prints each op's compiled pipeline (repmlp_session_op_compile_stats):
+ *       kernel, workgroup, lanes active, registers, spills, scratch, shared memory, occupancy
+ *       and the hottest loop's instruction mix; works on devices that cannot run (a driver's
+ *       null device);
  *   repmlp-bench --unfused TRAIN.safetensors --config JSON|@FILE [--batch N] ...
  *       the same for a RepMLP block's training-time file run unfused (its BatchNorms, conv
  *       branches and permutes as separate ops): the baseline of re-parameterization.
@@ -25,6 +31,7 @@
 
 #include "repmlp.h"
 #include "repmlp/vulkan.h"
+#include "print_compile_stats.h"
 #include "print_limits.h"
 #include "print_tuning.h"
 #include "tool_clock.h"
@@ -33,7 +40,7 @@ typedef struct options {
     const char *model, *device, *config;
     int unfused, fp16;
     long batch, repeat, parts;
-    int json, tune;
+    int json, tune, compile_stats;
     const char *tuning; /* --tuning-file: loaded before, saved after */
     long tune_budget;   /* ms; 0: the library's default */
 } options;
@@ -57,6 +64,8 @@ static int fail_status(repmlp_status st) {
 static void usage(FILE *f) {
     fprintf(f, "usage: repmlp-bench FUSED.safetensors [--batch N] [--repeat R] [--device SEL] "
                "[--fp16] [--parts N] [--tune [--tune-budget MS]] [--tuning-file F] [--json]\n"
+               "       repmlp-bench FUSED.safetensors --compile-stats [--batch N] [--device SEL] "
+               "[--fp16] [--json]\n"
                "       repmlp-bench --unfused TRAIN.safetensors --config JSON|@FILE [--batch N] "
                "[--repeat R] [--device SEL] [--json]\n"
                "(the GEMM kernel alone: repmlp-bench-kernels --gemm M N K)\n");
@@ -95,6 +104,8 @@ static void parse(int argc, char **argv, options *o) {
             o->device = argv[++i];
         } else if (strcmp(a, "--json") == 0) {
             o->json = 1;
+        } else if (strcmp(a, "--compile-stats") == 0) {
+            o->compile_stats = 1;
         } else if (strcmp(a, "--tune") == 0) {
             o->tune = 1;
         } else if (strcmp(a, "--tune-budget") == 0 && has_value) {
@@ -108,7 +119,8 @@ static void parse(int argc, char **argv, options *o) {
             exit(2);
         }
     }
-    if (!o->model || o->unfused != !!o->config) {
+    if (!o->model || o->unfused != !!o->config ||
+        (o->compile_stats && (o->unfused || o->tune || o->tuning || o->parts))) {
         usage(stderr);
         exit(2);
     }
@@ -231,6 +243,12 @@ static int bench_model(repmlp_context *ctx, const options *o, const char *device
         return fail_status(st);
     }
     if (!o->json) printf("session created in %.0f ms\n", created);
+    if (o->compile_stats) {
+        int rc = rm_print_compile_stats(stdout, s, device, o->model, o->batch, o->json);
+        repmlp_session_destroy(s);
+        repmlp_model_destroy(model);
+        return rc;
+    }
     if (!o->json && (o->tune || o->tuning)) rm_print_tuning(stdout, s);
     if (o->tuning && (st = repmlp_context_save_tuning(ctx, o->tuning)) != REPMLP_OK) {
         repmlp_session_destroy(s);
@@ -296,10 +314,12 @@ static int bench_model(repmlp_context *ctx, const options *o, const char *device
 int main(int argc, char **argv) {
     options o;
     parse(argc, argv, &o);
-    repmlp_context_desc desc = {.device = o.device,
-                                .flags = (o.fp16 ? REPMLP_CONTEXT_FP16_WEIGHTS : 0u) |
-                                         (o.tune ? REPMLP_CONTEXT_TUNE : 0u),
-                                .tune_budget_ms = (uint32_t)o.tune_budget};
+    repmlp_context_desc desc = {
+        .device = o.device,
+        .flags =
+            (o.fp16 ? REPMLP_CONTEXT_FP16_WEIGHTS : 0u) | (o.tune ? REPMLP_CONTEXT_TUNE : 0u) |
+            (o.compile_stats ? REPMLP_CONTEXT_COMPILE_ONLY | REPMLP_CONTEXT_COMPILE_STATS : 0u),
+        .tune_budget_ms = (uint32_t)o.tune_budget};
     repmlp_context *ctx;
     TRY(repmlp_context_create(&desc, &ctx));
     if (o.tuning) TRY(repmlp_context_load_tuning(ctx, o.tuning));

@@ -154,11 +154,15 @@ static int list_devices(void) {
     for (uint32_t i = 0; i < count && i < 32; i++) {
         printf("%u: %s (%s, Vulkan %u.%u)%s\n", infos[i].index, infos[i].name, types[infos[i].type],
                infos[i].api_version >> 22, (infos[i].api_version >> 12) & 0x3ff,
-               infos[i].usable ? "" : " [unusable]");
+               !infos[i].usable        ? " [unusable]"
+               : infos[i].compile_only ? " [compile only: cannot run]"
+                                       : "");
         if (!infos[i].usable) continue;
         char index[16];
         snprintf(index, sizeof index, "%u", infos[i].index);
-        repmlp_context_desc desc = {.device = index};
+        /* A device that cannot run still shows the limits its pipelines are planned for. */
+        repmlp_context_desc desc = {
+            .device = index, .flags = infos[i].compile_only ? REPMLP_CONTEXT_COMPILE_ONLY : 0u};
         repmlp_context *ctx = NULL;
         st = repmlp_context_create(&desc, &ctx);
         if (st != REPMLP_OK) {

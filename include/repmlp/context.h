@@ -55,6 +55,10 @@ typedef struct repmlp_device_info {
     uint32_t api_version; /* VK_MAKE_API_VERSION encoding */
     uint32_t driver_version;
     uint32_t usable; /* 1 when the device meets the library's needs (Vulkan 1.1, compute) */
+    /* 1 when the device compiles pipelines but cannot run work: it reports no memory heaps (a
+     * driver's null device, e.g. RADV with RADV_FORCE_FAMILY and no GPU). Only a context with
+     * REPMLP_CONTEXT_COMPILE_ONLY can be created on it; the default choice passes it over. */
+    uint32_t compile_only;
 } repmlp_device_info;
 
 /* Context creation flags (bit mask). */
@@ -82,6 +86,22 @@ enum {
      * default: creating a session then costs up to tune_budget_ms more. Without the flag the
      * built-in choice is used, except for shapes in loaded tuning data. */
     REPMLP_CONTEXT_TUNE = 1u << 4,
+    /* Plan and compile, never run: nothing is allocated on or uploaded to the device, and the
+     * device is never waited on (no fence, no command pool). Models load their metadata, config
+     * and tensor table but no weights; repmlp_session_create plans the graph and creates every
+     * pipeline the session would use, with its real specialization constants (the built-in
+     * kernel choice: REPMLP_CONTEXT_TUNE and loaded tuning data are ignored; operands through
+     * storage buffers unless REPMLP_OPERAND_PATH says texel, since the measured choice needs a
+     * run). Weights are neither read nor checked (finite values). Running, writing,
+     * reading, recording, binding and submitting a session fail with REPMLP_ERROR_UNSUPPORTED.
+     * The pipeline cache fills and saves as usual (repmlp/vulkan.h), so a cache can be built
+     * ahead of time; with REPMLP_CONTEXT_COMPILE_STATS, repmlp/profile.h reports each op's
+     * compiled code. The one kind of context a compile-only device (repmlp_device_info) takes. */
+    REPMLP_CONTEXT_COMPILE_ONLY = 1u << 5,
+    /* Keep the driver's statistics and disassembly of every pipeline (VK_KHR_pipeline_executable_
+     * properties, where the device has it) for repmlp_session_op_compile_stats. Costs compile
+     * time and host memory; meant for compile-only contexts and benchmarks. */
+    REPMLP_CONTEXT_COMPILE_STATS = 1u << 6,
 };
 
 typedef struct repmlp_context_desc {

@@ -43,6 +43,41 @@ REPMLP_API repmlp_status repmlp_session_profile(repmlp_session *session, double 
 REPMLP_API repmlp_status repmlp_session_profile_part(repmlp_session *session, uint32_t part,
                                                      uint32_t parts, double *ms);
 
+/* ---- What the driver compiled (REPMLP_CONTEXT_COMPILE_STATS; experimental) ---- */
+
+/* A statistic the driver does not report (each driver names its own; this is not AMD-only). */
+#define REPMLP_NOT_REPORTED (-1)
+
+/* One op's pipeline as compiled, from VK_KHR_pipeline_executable_properties (AMD's RADV names
+ * in brackets; other drivers' equivalents where they have them). */
+typedef struct repmlp_compile_stats {
+    uint32_t workgroup[3]; /* invocations x, y, z */
+    /* The subgroup width the code was compiled for (the driver's, else the width the library
+     * plans for), one workgroup's invocations, and the lanes of the subgroups they occupy:
+     * lanes_active / lanes is the share of those lanes doing work. */
+    uint32_t subgroup_size, lanes_active, lanes;
+    uint32_t reported;                /* 1 when the driver reported statistics for the pipeline */
+    int64_t vector_registers;         /* per invocation [VGPRs] */
+    int64_t scalar_registers;         /* per subgroup [SGPRs] */
+    int64_t spilled_vector_registers; /* [Spilled VGPRs] (Intel: spills) */
+    int64_t spilled_scalar_registers; /* [Spilled SGPRs] */
+    int64_t scratch_bytes;            /* private memory per invocation [Scratch size] */
+    int64_t shared_bytes;             /* workgroup shared memory [LDS size] */
+    int64_t subgroups_per_simd;       /* occupancy [Subgroups per SIMD] */
+    int64_t instructions;             /* [Instructions] */
+    /* The hottest loop in the disassembly: the loop (found by its backward branch) holding the
+     * most FMA instructions, the innermost among equals; its instructions, FMAs (fma/mac/mad/
+     * dot) and loads (memory reads of any kind), counted statically (a loop nested inside
+     * counts once). REPMLP_NOT_REPORTED without a disassembly or a loop. */
+    int64_t loop_instructions, loop_fma, loop_loads;
+} repmlp_compile_stats;
+
+/* Op `op`'s compiled pipeline. REPMLP_ERROR_UNSUPPORTED unless the context was created with
+ * REPMLP_CONTEXT_COMPILE_STATS; a driver without VK_KHR_pipeline_executable_properties gives
+ * reported 0 with only the workgroup and lanes filled. */
+REPMLP_API repmlp_status repmlp_session_op_compile_stats(const repmlp_session *session, uint32_t op,
+                                                         repmlp_compile_stats *out);
+
 #ifdef __cplusplus
 }
 #endif

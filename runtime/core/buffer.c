@@ -35,6 +35,7 @@ repmlp_status rm_buffer_create(repmlp_context *ctx, VkDeviceSize size, rm_buffer
                                rm_buffer *out) {
     memset(out, 0, sizeof *out);
     repmlp_status st = rm_check_alive(ctx);
+    if (st == REPMLP_OK) st = rm_check_runs(ctx, "a device buffer");
     if (st != REPMLP_OK) return st;
     if (size == 0) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "buffer of 0 bytes requested");
     st = rm_limits_check_buffer(ctx, size);
@@ -107,6 +108,8 @@ void rm_buffer_destroy(repmlp_context *ctx, rm_buffer *buf) {
 }
 
 repmlp_status rm_oneoff_begin(repmlp_context *ctx, VkCommandBuffer *cmd) {
+    repmlp_status st = rm_check_runs(ctx, "a submission");
+    if (st != REPMLP_OK) return st;
     VkCommandBufferAllocateInfo alloc = {
         .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
         .commandPool = ctx->command_pool,

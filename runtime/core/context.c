@@ -80,6 +80,15 @@ repmlp_status rm_vk_fail(repmlp_context *ctx, VkResult r, const char *call) {
     return rm_fail(st, "%s failed: %s", call, rm_vk_result_name(r));
 }
 
+repmlp_status rm_check_runs(const repmlp_context *ctx, const char *what) {
+    if (ctx->flags & REPMLP_CONTEXT_COMPILE_ONLY)
+        return rm_fail(REPMLP_ERROR_UNSUPPORTED,
+                       "%s: the context on '%s' is compile-only (REPMLP_CONTEXT_COMPILE_ONLY): it "
+                       "plans and compiles, it does not run",
+                       what, ctx->info.name);
+    return REPMLP_OK;
+}
+
 repmlp_status rm_check_alive(repmlp_context *ctx) {
     if (ctx->lost)
         return rm_fail(REPMLP_ERROR_DEVICE_LOST,
@@ -278,7 +287,10 @@ static repmlp_status create_device(repmlp_context *ctx, const rm_optional_featur
     };
     bool use16 = optional->storage16 && !(ctx->flags & REPMLP_CONTEXT_NO_FP16);
     bool timeline = timeline_available(ctx->physical_device);
-    const char *extensions[3];
+    bool stats = (ctx->flags & REPMLP_CONTEXT_COMPILE_STATS) &&
+                 rm_has_device_extension(ctx->physical_device,
+                                         VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME);
+    const char *extensions[4];
     uint32_t extension_count = 0;
     /* Each optional feature struct heads the chain when used (pNext: what came before). */
     void *chain = NULL;
@@ -289,6 +301,15 @@ static repmlp_status create_device(repmlp_context *ctx, const rm_optional_featur
     if (timeline) {
         extensions[extension_count++] = VK_KHR_TIMELINE_SEMAPHORE_EXTENSION_NAME;
         chain = &timeline_feature;
+    }
+    VkPhysicalDevicePipelineExecutablePropertiesFeaturesKHR executable = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PIPELINE_EXECUTABLE_PROPERTIES_FEATURES_KHR,
+        .pNext = chain,
+        .pipelineExecutableInfo = VK_TRUE,
+    };
+    if (stats) {
+        extensions[extension_count++] = VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME;
+        chain = &executable;
     }
     VkPhysicalDeviceShaderFloat16Int8Features float16 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
@@ -331,6 +352,7 @@ static repmlp_status create_device(repmlp_context *ctx, const rm_optional_featur
     ctx->caps.timeline_semaphores = timeline;
     ctx->caps.shader_float16 = optional->float16;
     ctx->caps.cooperative_matrix_nv = optional->coop_nv;
+    ctx->caps.pipeline_stats = stats;
     return REPMLP_OK;
 }
 
@@ -344,17 +366,21 @@ repmlp_status rm_context_finish(repmlp_context *ctx) {
     if (st != REPMLP_OK) return st;
     rm_profile_apply(ctx->profile, &ctx->caps);
 
-    VkCommandPoolCreateInfo pool = {
-        .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-        .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
-        .queueFamilyIndex = ctx->queue_family,
-    };
-    VkResult r = RM_VK_CREATE(
-        ctx->vk.vkCreateCommandPool(ctx->device, &pool, ctx->vk_allocator, &ctx->command_pool));
-    if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateCommandPool");
-    VkFenceCreateInfo fence = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
-    r = RM_VK_CREATE(ctx->vk.vkCreateFence(ctx->device, &fence, ctx->vk_allocator, &ctx->fence));
-    if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateFence");
+    VkResult r;
+    if (!(ctx->flags & REPMLP_CONTEXT_COMPILE_ONLY)) { /* the one-off transfers' pool and fence */
+        VkCommandPoolCreateInfo pool = {
+            .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+            .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+            .queueFamilyIndex = ctx->queue_family,
+        };
+        r = RM_VK_CREATE(
+            ctx->vk.vkCreateCommandPool(ctx->device, &pool, ctx->vk_allocator, &ctx->command_pool));
+        if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateCommandPool");
+        VkFenceCreateInfo fence = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+        r = RM_VK_CREATE(
+            ctx->vk.vkCreateFence(ctx->device, &fence, ctx->vk_allocator, &ctx->fence));
+        if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateFence");
+    }
     VkPipelineCacheCreateInfo cache = {.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
     r = RM_VK_CREATE(ctx->vk.vkCreatePipelineCache(ctx->device, &cache, ctx->vk_allocator,
                                                    &ctx->pipeline_cache));
@@ -369,6 +395,7 @@ repmlp_status rm_context_finish(repmlp_context *ctx) {
     r = RM_VK_CREATE(
         ctx->vk.vkCreateSampler(ctx->device, &sampler, ctx->vk_allocator, &ctx->sampler));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateSampler");
+    ctx->ready = true;
     rm_log(ctx, REPMLP_LOG_INFO,
            "device: %s (Vulkan %u.%u, subgroup %u, 16-bit storage %s, weights %s)", ctx->info.name,
            VK_API_VERSION_MAJOR(ctx->info.api_version), VK_API_VERSION_MINOR(ctx->info.api_version),
@@ -451,6 +478,12 @@ static repmlp_status pick_device(repmlp_context *ctx, const char *selector) {
         ctx->physical_device = devices[chosen];
         ctx->info = infos[chosen];
         rm_find_compute_queue(ctx->physical_device, &ctx->queue_family);
+        if (ctx->info.compile_only && !(ctx->flags & REPMLP_CONTEXT_COMPILE_ONLY))
+            st = rm_fail(REPMLP_ERROR_UNSUPPORTED,
+                         "the Vulkan device '%s' cannot run work (it reports no memory heaps: a "
+                         "compile-only driver); create the context with "
+                         "REPMLP_CONTEXT_COMPILE_ONLY to plan and compile for it",
+                         ctx->info.name);
     }
     rm_free(infos);
     rm_free(devices);
@@ -485,9 +518,12 @@ repmlp_status repmlp_context_create(const repmlp_context_desc *desc, repmlp_cont
 void repmlp_context_destroy(repmlp_context *ctx) {
     if (!ctx) return;
     if (ctx->device && ctx->vk.vkDeviceWaitIdle) {
-        if (ctx->owns_device) {
+        /* Nothing was ever submitted by a context that did not finish its creation or that
+         * only compiles, and a compile-only driver may not survive the wait. */
+        bool submitted = ctx->ready && !(ctx->flags & REPMLP_CONTEXT_COMPILE_ONLY);
+        if (submitted && ctx->owns_device) {
             ctx->vk.vkDeviceWaitIdle(ctx->device);
-        } else if (ctx->queue) {
+        } else if (submitted && ctx->queue) {
             /* Only the queue the library used: waiting on the application's whole device
              * would need every one of its queues externally synchronised. */
             if (ctx->queue_lock) ctx->queue_lock(ctx->queue_lock_user);

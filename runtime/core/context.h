@@ -52,6 +52,9 @@ typedef struct rm_device_caps {
     uint32_t timestamp_valid_bits;
     float timestamp_period_ns;
     bool unified_memory; /* a device-local memory type is also host-visible and coherent */
+    /* VK_KHR_pipeline_executable_properties enabled for REPMLP_CONTEXT_COMPILE_STATS: every
+     * pipeline is created capturing its statistics and disassembly (core/pipeline_stats.h). */
+    bool pipeline_stats;
 } rm_device_caps;
 
 /* The offset alignment of every binding the library plans (weights, activations): both the
@@ -121,7 +124,8 @@ struct repmlp_context {
     void (*queue_lock)(void *user);
     void (*queue_unlock)(void *user);
     void *queue_lock_user;
-    bool lost; /* VK_ERROR_DEVICE_LOST seen: every later call reports it */
+    bool lost;  /* VK_ERROR_DEVICE_LOST seen: every later call reports it */
+    bool ready; /* creation finished (rm_context_finish): work may have been submitted */
     /* Kernel tuning (exec/tune.h): the per-session budget, and the known shapes' winners and
      * the deny list (one rm_free'd block, NULL until used; guarded by lock). */
     uint32_t tune_budget_ms;
@@ -136,6 +140,10 @@ repmlp_status rm_vk_fail(repmlp_context *ctx, VkResult result, const char *call)
 
 /* Returns REPMLP_ERROR_DEVICE_LOST (with a message) once the device has been lost. */
 repmlp_status rm_check_alive(repmlp_context *ctx);
+
+/* REPMLP_ERROR_UNSUPPORTED naming `what` on a REPMLP_CONTEXT_COMPILE_ONLY context (which never
+ * runs, allocates on or uploads to its device), else REPMLP_OK. */
+repmlp_status rm_check_runs(const repmlp_context *ctx, const char *what);
 
 /* Resets fence and submits on the context's queue under its lock (and the application's queue
  * lock, for an imported queue). */

@@ -161,6 +161,10 @@ void rm_describe_device(VkPhysicalDevice pd, uint32_t index, repmlp_device_info 
     out->driver_version = p.driverVersion;
     uint32_t family;
     out->usable = p.apiVersion >= VK_API_VERSION_1_1 && rm_find_compute_queue(pd, &family);
+    /* A device with no memory heap can hold no buffer: it compiles, it cannot run. */
+    VkPhysicalDeviceMemoryProperties memory;
+    vkGetPhysicalDeviceMemoryProperties(pd, &memory);
+    out->compile_only = memory.memoryHeapCount == 0 || memory.memoryTypeCount == 0;
 }
 
 repmlp_status rm_enumerate(VkInstance instance, VkPhysicalDevice **devices, uint32_t *count) {
@@ -197,6 +201,12 @@ static int type_rank(repmlp_device_type t) {
     }
 }
 
+/* Devices that can run come first; a compile-only one is chosen only when nothing else
+ * matches (and the context then refuses it unless it is compile-only). */
+static int rank(const repmlp_device_info *info) {
+    return type_rank(info->type) - (info->compile_only ? 10 : 0);
+}
+
 static bool contains_ignore_case(const char *hay, const char *needle) {
     size_t n = strlen(needle);
     for (; *hay; hay++) {
@@ -226,7 +236,7 @@ int rm_select_device(const repmlp_device_info *infos, uint32_t count, const char
     for (uint32_t i = 0; i < count; i++) {
         if (!infos[i].usable) continue;
         if (selector && *selector && !contains_ignore_case(infos[i].name, selector)) continue;
-        if (best < 0 || type_rank(infos[i].type) > type_rank(infos[best].type)) best = (int)i;
+        if (best < 0 || rank(&infos[i]) > rank(&infos[best])) best = (int)i;
     }
     return best;
 }

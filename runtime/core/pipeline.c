@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/fault.h"
 #include "core/limits.h"
+#include "core/pipeline_stats.h"
 
 struct rm_pipeline_cache_entry {
     rm_pipeline pipeline;
@@ -13,6 +14,7 @@ struct rm_pipeline_cache_entry {
 };
 
 static void destroy_pipeline(repmlp_context *ctx, rm_pipeline *p) {
+    rm_free(p->stats);
     if (p->pipeline) ctx->vk.vkDestroyPipeline(ctx->device, p->pipeline, ctx->vk_allocator);
     if (p->layout) ctx->vk.vkDestroyPipelineLayout(ctx->device, p->layout, ctx->vk_allocator);
     if (p->set_layout)
@@ -73,6 +75,10 @@ static repmlp_status build(repmlp_context *ctx, rm_pipeline *p) {
     };
     VkComputePipelineCreateInfo pipeline_info = {
         .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+        .flags = ctx->caps.pipeline_stats
+                     ? VK_PIPELINE_CREATE_CAPTURE_STATISTICS_BIT_KHR |
+                           VK_PIPELINE_CREATE_CAPTURE_INTERNAL_REPRESENTATIONS_BIT_KHR
+                     : 0,
         .stage =
             {
                 .sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
@@ -89,6 +95,11 @@ static repmlp_status build(repmlp_context *ctx, rm_pipeline *p) {
     if (r != VK_SUCCESS) {
         p->pipeline = VK_NULL_HANDLE;
         return rm_vk_fail(ctx, r, "vkCreateComputePipelines");
+    }
+    if (ctx->caps.pipeline_stats) {
+        p->stats = rm_calloc(1, sizeof *p->stats);
+        if (!p->stats) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+        rm_pipeline_stats_read(ctx, p->pipeline, p->stats);
     }
     return REPMLP_OK;
 }

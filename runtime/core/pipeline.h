@@ -66,6 +66,9 @@ typedef struct rm_pipeline {
     VkDescriptorSetLayout set_layout;
     VkPipelineLayout layout;
     VkPipeline pipeline;
+    /* What the driver compiled (caps.pipeline_stats; NULL otherwise), core/pipeline_stats.h;
+     * its workgroup and lanes fields are left to the caller. */
+    struct repmlp_compile_stats *stats;
 } rm_pipeline;
 
 /* Returns the context's pipeline for this shader and specialization (built on first use,

@@ -445,7 +445,9 @@ static repmlp_status open_model(repmlp_context *ctx, model_source src, const cha
     s = src.data ? rm_safetensors_open_memory(src.data, src.size, path, &st)
                  : rm_safetensors_open(path, &st);
     uint64_t alignment = rm_caps_binding_alignment(&ctx->caps);
-    float *host = NULL, **fill = plan_bytes ? NULL : &host;
+    /* A compile-only context keeps the tensor table and layout, never the weights. */
+    bool compile_only = (ctx->flags & REPMLP_CONTEXT_COMPILE_ONLY) != 0;
+    float *host = NULL, **fill = plan_bytes || compile_only ? NULL : &host;
     if (s == REPMLP_OK && arch) {
         char where[512];
         snprintf(where, sizeof where, "%s: config", path);
@@ -462,12 +464,12 @@ static repmlp_status open_model(repmlp_context *ctx, model_source src, const cha
     const char *pre = s == REPMLP_OK ? rm_safetensors_metadata(st, "preprocess") : NULL;
     if (pre && !(m->preprocess = rm_strdup(pre)))
         s = rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-    if (s == REPMLP_OK) {
+    if (s == REPMLP_OK && !compile_only) {
         m->weight_buffers = rm_calloc(m->weight_buffer_count, sizeof *m->weight_buffers);
         if (!m->weight_buffers) s = rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     }
     uint64_t at = 0;
-    for (uint32_t b = 0; s == REPMLP_OK && b < m->weight_buffer_count; b++) {
+    for (uint32_t b = 0; s == REPMLP_OK && !compile_only && b < m->weight_buffer_count; b++) {
         uint64_t bytes = m->weight_buffer_bytes[b];
         s = rm_buffer_create(ctx, bytes, RM_BUFFER_DEVICE, &m->weight_buffers[b]);
         if (s != REPMLP_OK) s = rm_fail_prefix(s, "%s: weights", path);

@@ -37,16 +37,17 @@ static repmlp_status plan(repmlp_session *s) {
     return st;
 }
 
-/* Refuses a batch whose buffers cannot fit before anything is allocated. */
-static repmlp_status check_fits(repmlp_session *s) {
+/* Refuses a batch whose buffers cannot fit before anything is allocated (the memory only when
+ * the session `runs`: a compile-only one allocates nothing). */
+static repmlp_status check_fits(repmlp_session *s, bool runs) {
     const rm_device_caps *caps = &s->ctx->caps;
     uint64_t own = session_bytes(s), total = own + s->model->weight_bytes;
-    if (caps->device_local_bytes && total > caps->device_local_bytes)
+    if (runs && caps->device_local_bytes && total > caps->device_local_bytes)
         return rm_fail(REPMLP_ERROR_OUT_OF_DEVICE_MEMORY,
                        "%s: batch %u needs %llu bytes of device memory; the device has %llu",
                        s->model->path, s->batch, (unsigned long long)total,
                        (unsigned long long)caps->device_local_bytes);
-    repmlp_status st = rm_memory_check(s->ctx, own);
+    repmlp_status st = runs ? rm_memory_check(s->ctx, own) : REPMLP_OK;
     if (st != REPMLP_OK)
         return rm_fail_prefix(st, "%s: session of batch %u", s->model->path, s->batch);
     for (int i = 0; i < s->graph.value_count; i++) {
@@ -93,7 +94,9 @@ static bool input_read_as_texel(const repmlp_session *s) {
     return false;
 }
 
-static repmlp_status create_dispatches(repmlp_session *s) {
+/* Every dispatch and its pipeline; with `runs` false (compile-only) no tuning and no
+ * descriptor pool. */
+static repmlp_status create_dispatches(repmlp_session *s, bool runs) {
     s->dispatches = rm_calloc((size_t)s->graph.node_count, sizeof *s->dispatches);
     if (!s->dispatches) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     for (int i = 0; i < s->graph.node_count; i++) {
@@ -101,7 +104,7 @@ static repmlp_status create_dispatches(repmlp_session *s) {
         repmlp_status st = rm_op_kinds[n->kind].prepare(s->ctx, n, &s->dispatches[i]);
         if (st != REPMLP_OK) return rm_fail_prefix(st, "%s: op %s", s->model->path, n->label);
     }
-    repmlp_status tuned = rm_tune_session(s); /* may replace GEMM/conv dispatches */
+    repmlp_status tuned = runs ? rm_tune_session(s) : REPMLP_OK; /* may replace GEMM/conv ones */
     if (tuned != REPMLP_OK) return tuned;
     if (input_read_as_texel(s)) {
         rm_gather_params copy = {.rows = 1,
@@ -113,6 +116,7 @@ static repmlp_status create_dispatches(repmlp_session *s) {
                                : rm_gather_prepare(s->ctx, &copy, &s->input_copy);
         if (st != REPMLP_OK) return rm_fail_prefix(st, "%s: input copy", s->model->path);
     }
+    if (!runs) return REPMLP_OK;
     /* One set per dispatch (an op cut into parts takes one per part), + the input copy, the
      * image input and the softmax + top-k. */
     uint32_t sets = 3;
@@ -257,12 +261,14 @@ repmlp_status repmlp_session_create(repmlp_model *model, uint32_t batch, repmlp_
     s->model = model;
     s->ctx = model->ctx;
     s->batch = batch;
+    /* A compile-only context plans and builds the pipelines: no buffer, pool or command. */
+    bool runs = !(s->ctx->flags & REPMLP_CONTEXT_COMPILE_ONLY);
     st = plan(s);
-    if (st == REPMLP_OK) st = check_fits(s);
-    if (st == REPMLP_OK) st = create_buffers(s);
-    if (st == REPMLP_OK) st = create_dispatches(s);
-    if (st == REPMLP_OK) st = create_commands(s);
-    if (st == REPMLP_OK) st = rm_session_record(s);
+    if (st == REPMLP_OK) st = check_fits(s, runs);
+    if (st == REPMLP_OK && runs) st = create_buffers(s);
+    if (st == REPMLP_OK) st = create_dispatches(s, runs);
+    if (st == REPMLP_OK && runs) st = create_commands(s);
+    if (st == REPMLP_OK && runs) st = rm_session_record(s);
     if (st != REPMLP_OK) {
         repmlp_session_destroy(s);
         return st;
@@ -322,7 +328,9 @@ uint64_t repmlp_session_activation_bytes(const repmlp_session *s) {
 
 /* The session's buffers may be touched: no submitted run is still using them. */
 static repmlp_status check_idle(repmlp_session *s, const char *what) {
-    repmlp_status st = rm_session_settle(s);
+    repmlp_status st = rm_check_runs(s->ctx, what);
+    if (st != REPMLP_OK) return st;
+    st = rm_session_settle(s);
     if (st == REPMLP_NOT_READY)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
                        "session %s: a submitted run has not finished (repmlp_session_wait)", what);
@@ -357,6 +365,8 @@ repmlp_status repmlp_session_read_output(repmlp_session *s, float *output, size_
 
 repmlp_status repmlp_session_execute(repmlp_session *s) {
     if (!s) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_session_execute: NULL session");
+    repmlp_status st = rm_check_runs(s->ctx, "repmlp_session_execute");
+    if (st != REPMLP_OK) return st;
     if (s->pending) {
         /* The last run timed out: it must finish before the command buffer is reused. */
         VkResult r =
@@ -366,7 +376,7 @@ repmlp_status repmlp_session_execute(repmlp_session *s) {
         if (r != VK_SUCCESS) return rm_vk_fail(s->ctx, r, "vkWaitForFences");
         s->pending = false;
     }
-    repmlp_status st = rm_submit_wait(s->ctx, s->command_buffer, s->fence);
+    st = rm_submit_wait(s->ctx, s->command_buffer, s->fence);
     if (st == REPMLP_ERROR_TIMEOUT) s->pending = true;
     return st;
 }

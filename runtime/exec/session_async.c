@@ -71,6 +71,7 @@ static repmlp_status fill_submit(const repmlp_session *s, const repmlp_submit_in
 repmlp_status repmlp_session_submit(repmlp_session *s, const repmlp_submit_info *info) {
     if (!s) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_session_submit: NULL session");
     repmlp_status st = rm_check_alive(s->ctx);
+    if (st == REPMLP_OK) st = rm_check_runs(s->ctx, "repmlp_session_submit");
     if (st != REPMLP_OK) return st;
     st = rm_session_settle(s);
     if (st == REPMLP_NOT_READY)

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "exec/session.h"
 #include "core/pipeline.h"
+#include "core/pipeline_stats.h"
 #include "repmlp/profile.h"
 #include "repmlp/vulkan.h"
 
@@ -126,7 +127,8 @@ repmlp_status repmlp_session_profile(repmlp_session *s, double *ms, uint32_t cou
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
                        "repmlp_session_profile: room for %u ops, the session has %d", count,
                        s->graph.node_count);
-    return rm_session_profile(s, ms);
+    repmlp_status st = rm_check_runs(s->ctx, "repmlp_session_profile");
+    return st == REPMLP_OK ? rm_session_profile(s, ms) : st;
 }
 
 repmlp_status repmlp_session_profile_part(repmlp_session *s, uint32_t part, uint32_t parts,
@@ -136,5 +138,31 @@ repmlp_status repmlp_session_profile_part(repmlp_session *s, uint32_t part, uint
     if (parts == 0 || part >= parts)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_session_profile_part: part %u of %u",
                        part, parts);
-    return rm_session_profile_part(s, part, parts, ms);
+    repmlp_status st = rm_check_runs(s->ctx, "repmlp_session_profile_part");
+    return st == REPMLP_OK ? rm_session_profile_part(s, part, parts, ms) : st;
+}
+
+repmlp_status repmlp_session_op_compile_stats(const repmlp_session *s, uint32_t op,
+                                              repmlp_compile_stats *out) {
+    if (!s || !out)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                       "repmlp_session_op_compile_stats: NULL argument");
+    if (op >= (uint32_t)s->graph.node_count)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                       "repmlp_session_op_compile_stats: op %u of a session of %d ops", op,
+                       s->graph.node_count);
+    if (!(s->ctx->flags & REPMLP_CONTEXT_COMPILE_STATS))
+        return rm_fail(REPMLP_ERROR_UNSUPPORTED,
+                       "repmlp_session_op_compile_stats: the context was created without "
+                       "REPMLP_CONTEXT_COMPILE_STATS");
+    const rm_pipeline *p = s->dispatches[op].pipeline;
+    memset(out, 0, sizeof *out);
+    if (p->stats) {
+        *out = *p->stats;
+    } else {
+        rm_pipeline_stats_clear(out); /* no VK_KHR_pipeline_executable_properties */
+    }
+    uint32_t width = out->subgroup_size ? out->subgroup_size : s->ctx->caps.plan_subgroup_size;
+    rm_pipeline_stats_lanes(p->spec, width, out);
+    return REPMLP_OK;
 }

@@ -89,6 +89,7 @@ repmlp_status repmlp_session_record_part(repmlp_session *s, VkCommandBuffer cmd,
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_session_record_part: NULL command "
                                                       "buffer");
     st = rm_check_alive(s->ctx);
+    if (st == REPMLP_OK) st = rm_check_runs(s->ctx, "repmlp_session_record_part");
     if (st != REPMLP_OK) return st;
     int first, end;
     double fraction;

@@ -125,6 +125,13 @@ static repmlp_status measure(repmlp_context *ctx, rm_operand_path *out) {
                    why_texel);
         return REPMLP_OK;
     }
+    if (ctx->flags & REPMLP_CONTEXT_COMPILE_ONLY) {
+        /* Nothing runs: the storage kernel, which needs no views (REPMLP_OPERAND_PATH=texel
+         * compiles the other). */
+        *out = RM_OPERAND_STORAGE;
+        rm_log(ctx, REPMLP_LOG_INFO, "operand path: storage, not measured (compile-only)");
+        return REPMLP_OK;
+    }
     probe p;
     memset(&p, 0, sizeof p);
     double storage_ms = 0, texel_ms = 0, t0 = rm_now_ms();
