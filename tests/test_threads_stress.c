@@ -4,7 +4,8 @@
  * thread records a session into its frames and submits them to the same queue, all under the
  * engine's queue lock. Every output is checked against a single-threaded reference run of the
  * same input; each thread has inputs of its own, so work crossing between threads shows, and
- * uses two of them in turn, so a run that writes nothing shows too.
+ * uses two of them in turn, so a run that writes nothing shows too. Then a device loss while
+ * the threads run: each must stop with REPMLP_ERROR_DEVICE_LOST.
  * scripts/test-tsan.sh runs this under ThreadSanitizer. Bounded in iterations and in time. */
 #define _POSIX_C_SOURCE 200809L
 #include "test_support.h"
@@ -18,9 +19,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "repmlp.h"
 #include "repmlp/vulkan.h"
+#include "core/context.h" /* rm_vk_fail, to simulate a device loss */
 
 /* A tiny classifier (RepMLPNet, 1 x 12 x 20 in, 7 classes, batch 2): top-k applies. */
 #define FIXTURE REPMLP_SOURCE_DIR "/tests/fixtures/repmlpnet/in1_12x20_h3w5_h1w5"
@@ -441,9 +444,82 @@ static void stress(void **state) {
     ts_engine_stop(&e);
 }
 
+/* ---- a device loss while threads run ---- */
+
+typedef struct loss_worker {
+    const stress_model *m;
+    const stress_case *c;
+    atomic_int *started; /* workers that finished a run */
+    repmlp_status last;  /* the status that ended its loop */
+    thread_result result;
+} loss_worker;
+
+static void *run_until_lost(void *arg) {
+    loss_worker *w = arg;
+    const stress_model *m = w->m;
+    float *y = malloc(m->output_count * sizeof *y);
+    repmlp_session *s = NULL;
+    w->last = y ? repmlp_session_create(m->model, m->batch, &s) : REPMLP_ERROR_OUT_OF_HOST_MEMORY;
+    double deadline = ts_now_ms() + BUDGET_MS;
+    while (w->last == REPMLP_OK && ts_now_ms() < deadline) {
+        w->last = repmlp_session_run(s, w->c->input, m->input_count, y, m->output_count);
+        if (w->last != REPMLP_OK) break;
+        if (!output_matches(&w->result, m, w->c, y, "before the loss")) break;
+        if (w->result.runs++ == 0) atomic_fetch_add(w->started, 1);
+    }
+    if (w->last != REPMLP_OK && w->last != REPMLP_ERROR_DEVICE_LOST)
+        failed(&w->result, "%s: %s", repmlp_status_name(w->last), repmlp_last_error());
+    repmlp_session_destroy(s);
+    free(y);
+    return NULL;
+}
+
+/* The loss comes from the main thread, as a driver's would come from another thread's submit
+ * or wait: the one Vulkan-error path marks the context lost while the workers check it. */
+static void device_lost_while_running(void **state) {
+    (void)state;
+    repmlp_context *ctx = ts_context();
+    stress_model m;
+    load_model(ctx, &m);
+    reference_runs(&m);
+    atomic_int started;
+    atomic_init(&started, 0);
+    loss_worker w[WORKERS];
+    pthread_t tid[WORKERS];
+    for (int i = 0; i < WORKERS; i++) {
+        w[i] = (loss_worker){.m = &m, .c = &m.cases[i], .started = &started};
+        assert_int_equal(pthread_create(&tid[i], NULL, run_until_lost, &w[i]), 0);
+    }
+    double deadline = ts_now_ms() + BUDGET_MS;
+    while (atomic_load(&started) < WORKERS && ts_now_ms() < deadline) {
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    assert_int_equal(rm_vk_fail(ctx, VK_ERROR_DEVICE_LOST, "vkQueueSubmit (simulated)"),
+                     REPMLP_ERROR_DEVICE_LOST);
+    int runs = 0;
+    for (int i = 0; i < WORKERS; i++) {
+        assert_int_equal(pthread_join(tid[i], NULL), 0);
+        runs += w[i].result.runs;
+    }
+    for (int i = 0; i < WORKERS; i++) {
+        check("worker", i, &w[i].result);
+        assert_true(w[i].result.runs >= 1);
+        assert_int_equal(w[i].last, REPMLP_ERROR_DEVICE_LOST);
+    }
+    print_message("device loss while %d workers ran: each stopped with DEVICE_LOST after %d runs "
+                  "in all\n",
+                  WORKERS, runs);
+    free_model(&m);
+    ts_context_done(ctx);
+}
+
 int main(void) {
     /* One operand-path measurement for the process (two pipeline compiles on SwiftShader). */
     ts_share_operand_path();
-    const struct CMUnitTest tests[] = {cmocka_unit_test(stress)};
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(stress),
+        cmocka_unit_test(device_lost_while_running),
+    };
     return ts_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
 }

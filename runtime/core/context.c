@@ -68,7 +68,7 @@ repmlp_status rm_vk_fail(repmlp_context *ctx, VkResult r, const char *call) {
             st = REPMLP_ERROR_OUT_OF_DEVICE_MEMORY;
             break;
         case VK_ERROR_DEVICE_LOST:
-            if (ctx) ctx->lost = true;
+            if (ctx) atomic_store(&ctx->lost, true);
             st = REPMLP_ERROR_DEVICE_LOST;
             break;
         case VK_TIMEOUT:
@@ -81,7 +81,7 @@ repmlp_status rm_vk_fail(repmlp_context *ctx, VkResult r, const char *call) {
 }
 
 repmlp_status rm_check_alive(repmlp_context *ctx) {
-    if (ctx->lost)
+    if (atomic_load(&ctx->lost))
         return rm_fail(REPMLP_ERROR_DEVICE_LOST,
                        "the Vulkan device '%s' was lost; destroy and recreate the context",
                        ctx->info.name);

@@ -121,7 +121,9 @@ struct repmlp_context {
     void (*queue_lock)(void *user);
     void (*queue_unlock)(void *user);
     void *queue_lock_user;
-    bool lost; /* VK_ERROR_DEVICE_LOST seen: every later call reports it */
+    /* VK_ERROR_DEVICE_LOST seen: every later call reports it. Atomic: any thread's failed
+     * submit or wait sets it while the others check it. */
+    atomic_bool lost;
     /* Kernel tuning (exec/tune.h): the per-session budget, and the known shapes' winners and
      * the deny list (one rm_free'd block, NULL until used; guarded by lock). */
     uint32_t tune_budget_ms;
