@@ -8,6 +8,7 @@
 #include "test_engine.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <malloc.h>
 #include <math.h>
 #include <stdio.h>
@@ -424,8 +425,9 @@ static void async_submit(void **state) {
 
 /* Host allocations with a 16-byte header holding a magic word: a free of memory this hook did
  * not make fails the test instead of corrupting the heap. */
+/* Atomic: drivers free through the callbacks on threads of their own. */
 typedef struct counts {
-    long allocs, live;
+    atomic_long allocs, live;
 } counts;
 static counts host_counts, vk_counts;
 #define HOST_MAGIC 0x72706d6cu
@@ -465,7 +467,10 @@ static void *VKAPI_CALL vk_alloc(void *user, size_t size, size_t align,
                                  VkSystemAllocationScope scope) {
     (void)user, (void)scope;
     void *p = aligned_alloc(align, (size + align - 1) / align * align);
-    if (p) vk_counts.allocs++, vk_counts.live++;
+    if (p) {
+        vk_counts.allocs++;
+        vk_counts.live++;
+    }
     return p;
 }
 
@@ -495,7 +500,11 @@ static void *VKAPI_CALL vk_realloc(void *user, void *old, size_t size, size_t al
  * hook and every Vulkan allocation through its callbacks, and all come back. */
 static void allocators(void **state) {
     (void)state;
-    host_counts = vk_counts = (counts){0, 0};
+    counts *all[] = {&host_counts, &vk_counts};
+    for (int i = 0; i < 2; i++) {
+        atomic_store(&all[i]->allocs, 0);
+        atomic_store(&all[i]->live, 0);
+    }
     repmlp_allocator a = {host_malloc, host_realloc, host_free, NULL};
     repmlp_allocator half = {host_malloc, NULL, host_free, NULL};
     assert_int_equal(repmlp_set_allocator(&half), REPMLP_ERROR_INVALID_ARGUMENT);
