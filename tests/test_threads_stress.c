@@ -430,6 +430,8 @@ static void stress(void **state) {
     print_message("%d workers: %d sessions, %d checked runs; engine thread: %d frames; queue lock "
                   "taken %d times; %.0f ms\n",
                   WORKERS, iterations, runs, f.result.runs, atomic_load(&qlock.locks), ms);
+    /* Every run of a worker was one submission by the library, under the engine's lock. */
+    assert_true(atomic_load(&qlock.locks) - f.result.runs >= runs);
     assert_int_equal(atomic_load(&qlock.overlaps), 0);
     assert_int_equal(qlock.held, 0);
 
