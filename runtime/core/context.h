@@ -110,7 +110,8 @@ struct repmlp_context {
     uint32_t flags;
     repmlp_log_fn log;
     void *log_user;
-    uint32_t validation_messages;
+    /* Atomic: the layer reports on whichever thread made the call. */
+    _Atomic uint32_t validation_messages;
     uint32_t *validation_counter; /* the application's, see repmlp_context_desc */
     /* Device memory: what the library's buffers hold now, the application's cap on it
      * (0: none), and whether VK_EXT_memory_budget can be queried (memory.c). */
