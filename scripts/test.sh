@@ -5,7 +5,8 @@
 # installed package (scripts/check-package.sh), runs the Windows build under Wine
 # (scripts/check-windows.sh) and the arm64 build's host tests under qemu
 # (scripts/check-arm64.sh), runs the suite again under ASan + UBSan
-# (scripts/test-sanitizers.sh) and fuzzes every parser for a bounded time (scripts/fuzz.sh).
+# (scripts/test-sanitizers.sh), the multithreaded tests under ThreadSanitizer
+# (scripts/test-tsan.sh) and fuzzes every parser for a bounded time (scripts/fuzz.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -37,7 +38,9 @@ REPMLP_BUILD_DIR=$build bash scripts/check-package.sh
 REPMLP_BUILD_DIR=$build bash scripts/check-windows.sh
 REPMLP_BUILD_DIR=$build bash scripts/check-arm64.sh
 
-# Hostile input and leaks: the whole suite in an ASan + UBSan build (lavapipe), then each
-# libFuzzer target for FUZZ_SECONDS (default 15 s).
+# Hostile input and leaks: the whole suite in an ASan + UBSan build (lavapipe); data races:
+# the multithreaded tests in a TSan build (both drivers); then each libFuzzer target for
+# FUZZ_SECONDS (default 15 s).
 bash scripts/test-sanitizers.sh
+bash scripts/test-tsan.sh
 bash scripts/fuzz.sh

@@ -25,6 +25,30 @@ static void default_context_and_info(void **state) {
     ts_context_done(ctx);
 }
 
+/* A validation message reaches both counts, the context's and the application's counter (the
+ * layer rejects the zero-sized buffer before the driver sees it). */
+static void validation_counted(void **state) {
+    (void)state;
+    if (!(ts_context_flags() & REPMLP_CONTEXT_VALIDATION))
+        ts_skip("the validation layer is off in this run");
+    uint32_t counter = 0;
+    repmlp_context_desc desc = ts_context_desc();
+    desc.validation_counter = &counter;
+    repmlp_context *ctx;
+    assert_int_equal(repmlp_context_create(&desc, &ctx), REPMLP_OK);
+    VkBufferCreateInfo bad = {.sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+                              .size = 0,
+                              .usage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT};
+    VkBuffer buffer = VK_NULL_HANDLE;
+    print_message("a deliberate validation error follows:\n");
+    ctx->vk.vkCreateBuffer(ctx->device, &bad, NULL, &buffer);
+    if (buffer) ctx->vk.vkDestroyBuffer(ctx->device, buffer, NULL);
+    uint32_t seen = repmlp_context_validation_messages(ctx);
+    assert_true(seen >= 1);
+    repmlp_context_destroy(ctx);
+    assert_int_equal(counter, seen);
+}
+
 static void list_devices(void **state) {
     (void)state;
     uint32_t count = 0;
@@ -146,6 +170,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(default_context_and_info),
         cmocka_unit_test(list_devices),
+        cmocka_unit_test(validation_counted),
         cmocka_unit_test(selector_errors),
         cmocka_unit_test(no_driver),
         cmocka_unit_test(buffer_errors),

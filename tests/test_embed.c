@@ -5,8 +5,10 @@
  * stale files ignored), and several threads running their own sessions of one model. */
 #define _POSIX_C_SOURCE 200809L
 #include "test_support.h"
+#include "test_engine.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <malloc.h>
 #include <math.h>
 #include <stdio.h>
@@ -23,109 +25,6 @@
 #include "model/config.h"
 #include "model/fuse_block_v1.h"
 #include "io/json.h"
-
-/* ---- an "engine": its own instance, device, queue, command pool ---- */
-
-typedef struct engine {
-    VkInstance instance;
-    VkDebugUtilsMessengerEXT messenger;
-    VkPhysicalDevice physical;
-    VkDevice device;
-    VkQueue queue;
-    uint32_t family;
-    struct VolkDeviceTable vk;
-    uint32_t messages;
-} engine;
-
-static VKAPI_ATTR VkBool32 VKAPI_CALL engine_debug(VkDebugUtilsMessageSeverityFlagBitsEXT sev,
-                                                   VkDebugUtilsMessageTypeFlagsEXT type,
-                                                   const VkDebugUtilsMessengerCallbackDataEXT *d,
-                                                   void *user) {
-    (void)type;
-    engine *e = user;
-    if (sev >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) {
-        e->messages++;
-        fprintf(stderr, "[engine validation] %s\n", d->pMessage);
-    }
-    return VK_FALSE;
-}
-
-static void engine_start(engine *e) {
-    memset(e, 0, sizeof *e);
-    assert_int_equal(volkInitialize(), VK_SUCCESS);
-    bool validation = ts_context_flags() & REPMLP_CONTEXT_VALIDATION;
-    const char *layer = "VK_LAYER_KHRONOS_validation";
-    const char *ext = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
-    VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-                             .apiVersion = VK_API_VERSION_1_1};
-    VkInstanceCreateInfo ii = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-                               .pApplicationInfo = &app,
-                               .enabledLayerCount = validation,
-                               .ppEnabledLayerNames = &layer,
-                               .enabledExtensionCount = validation,
-                               .ppEnabledExtensionNames = &ext};
-    assert_int_equal(vkCreateInstance(&ii, NULL, &e->instance), VK_SUCCESS);
-    volkLoadInstanceOnly(e->instance);
-    if (validation) {
-        VkDebugUtilsMessengerCreateInfoEXT mi = {
-            .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
-            .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
-                               VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
-            .messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
-                           VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT,
-            .pfnUserCallback = engine_debug,
-            .pUserData = e};
-        assert_int_equal(vkCreateDebugUtilsMessengerEXT(e->instance, &mi, NULL, &e->messenger),
-                         VK_SUCCESS);
-    }
-    uint32_t count = 1;
-    VkResult r = vkEnumeratePhysicalDevices(e->instance, &count, &e->physical);
-    assert_true(r == VK_SUCCESS || r == VK_INCOMPLETE);
-    assert_int_equal(count, 1);
-
-    /* Ask the library first, then create the device with what it can use. */
-    repmlp_vulkan_requirements req;
-    assert_int_equal(repmlp_vulkan_query(NULL, e->instance, e->physical, &req), REPMLP_OK);
-    assert_true(req.usable);
-    assert_int_equal(req.extension_count, 0);
-    print_message("requirements: Vulkan %u.%u, queue family %u, 16-bit storage %s\n",
-                  VK_API_VERSION_MAJOR(req.api_version), VK_API_VERSION_MINOR(req.api_version),
-                  req.queue_family, req.storage_16bit ? "available" : "not available");
-    e->family = req.queue_family;
-    float priority = 1.0f;
-    VkDeviceQueueCreateInfo qi = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
-                                  .queueFamilyIndex = e->family,
-                                  .queueCount = 1,
-                                  .pQueuePriorities = &priority};
-    VkPhysicalDevice16BitStorageFeatures f16 = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
-        .storageBuffer16BitAccess = req.storage_16bit};
-    VkPhysicalDeviceFeatures2 features = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
-                                          .pNext = &f16};
-    VkDeviceCreateInfo di = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-                             .pNext = &features,
-                             .queueCreateInfoCount = 1,
-                             .pQueueCreateInfos = &qi};
-    assert_int_equal(vkCreateDevice(e->physical, &di, NULL, &e->device), VK_SUCCESS);
-    volkLoadDeviceTable(&e->vk, e->device);
-    e->vk.vkGetDeviceQueue(e->device, e->family, 0, &e->queue);
-}
-
-static void engine_stop(engine *e) {
-    e->vk.vkDestroyDevice(e->device, NULL);
-    if (e->messenger) vkDestroyDebugUtilsMessengerEXT(e->instance, e->messenger, NULL);
-    vkDestroyInstance(e->instance, NULL);
-    if (e->messages) fail_msg("the engine's validation layer reported %u messages", e->messages);
-}
-
-static void memory_barrier(engine *e, VkCommandBuffer cmd, VkPipelineStageFlags src,
-                           VkAccessFlags src_access, VkPipelineStageFlags dst,
-                           VkAccessFlags dst_access) {
-    VkMemoryBarrier b = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-                         .srcAccessMask = src_access,
-                         .dstAccessMask = dst_access};
-    e->vk.vkCmdPipelineBarrier(cmd, src, dst, 0, 1, &b, 0, NULL, 0, NULL);
-}
 
 /* The engine's lock of its queue: held at most once at a time, and released. */
 typedef struct queue_lock_state {
@@ -148,8 +47,8 @@ static void queue_unlock(void *user) {
 
 static void imported_device(void **state) {
     (void)state;
-    engine e;
-    engine_start(&e);
+    ts_engine e;
+    ts_engine_start(&e);
     queue_lock_state qlock = {PTHREAD_MUTEX_INITIALIZER, 0, 0};
     repmlp_vulkan_import im = {.instance = e.instance,
                                .physical_device = e.physical,
@@ -194,12 +93,12 @@ static void imported_device(void **state) {
     VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     assert_int_equal(e.vk.vkBeginCommandBuffer(cmd, &bi), VK_SUCCESS);
     /* The engine's host writes of the input become visible to the compute shaders. */
-    memory_barrier(&e, cmd, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_WRITE_BIT,
-                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                   VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+    ts_engine_barrier(&e, cmd, VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_WRITE_BIT,
+                      VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                      VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
     assert_int_equal(repmlp_session_record(s, cmd), REPMLP_OK);
-    memory_barrier(&e, cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
-                   VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+    ts_engine_barrier(&e, cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+                      VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
     assert_int_equal(e.vk.vkEndCommandBuffer(cmd), VK_SUCCESS);
     VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     VkFence fence;
@@ -252,7 +151,7 @@ static void imported_device(void **state) {
     e.vk.vkDestroyCommandPool(e.device, pool, NULL);
     assert_int_equal(e.vk.vkDeviceWaitIdle(e.device), VK_SUCCESS);
     free(y);
-    engine_stop(&e);
+    ts_engine_stop(&e);
 }
 
 /* The same under the phone profile: the engine's buffers, recording and queue with every
@@ -526,8 +425,9 @@ static void async_submit(void **state) {
 
 /* Host allocations with a 16-byte header holding a magic word: a free of memory this hook did
  * not make fails the test instead of corrupting the heap. */
+/* Atomic: drivers free through the callbacks on threads of their own. */
 typedef struct counts {
-    long allocs, live;
+    atomic_long allocs, live;
 } counts;
 static counts host_counts, vk_counts;
 #define HOST_MAGIC 0x72706d6cu
@@ -567,7 +467,10 @@ static void *VKAPI_CALL vk_alloc(void *user, size_t size, size_t align,
                                  VkSystemAllocationScope scope) {
     (void)user, (void)scope;
     void *p = aligned_alloc(align, (size + align - 1) / align * align);
-    if (p) vk_counts.allocs++, vk_counts.live++;
+    if (p) {
+        vk_counts.allocs++;
+        vk_counts.live++;
+    }
     return p;
 }
 
@@ -597,7 +500,11 @@ static void *VKAPI_CALL vk_realloc(void *user, void *old, size_t size, size_t al
  * hook and every Vulkan allocation through its callbacks, and all come back. */
 static void allocators(void **state) {
     (void)state;
-    host_counts = vk_counts = (counts){0, 0};
+    counts *all[] = {&host_counts, &vk_counts};
+    for (int i = 0; i < 2; i++) {
+        atomic_store(&all[i]->allocs, 0);
+        atomic_store(&all[i]->live, 0);
+    }
     repmlp_allocator a = {host_malloc, host_realloc, host_free, NULL};
     repmlp_allocator half = {host_malloc, NULL, host_free, NULL};
     assert_int_equal(repmlp_set_allocator(&half), REPMLP_ERROR_INVALID_ARGUMENT);

@@ -116,8 +116,10 @@ typedef struct repmlp_context_desc {
     uint64_t timeout_ns;
     /* Optional (NULL: none): incremented with every validation-layer warning and error, as
      * repmlp_context_validation_messages() counts them, and also while repmlp_context_destroy
-     * runs, where the layer reports objects that were never destroyed (leaks). It must stay
-     * valid until repmlp_context_destroy returns; check it after that. */
+     * runs, where the layer reports objects that were never destroyed (leaks). The layer
+     * reports on whichever thread made the call: the library increments it under a lock of its
+     * own (one for all contexts, so several may share the counter). It must stay valid until
+     * repmlp_context_destroy returns; check it after that. */
     uint32_t *validation_counter;
     /* Optional cap (0: none) on the device memory the context's models and sessions may hold;
      * a load or session that would pass it fails with REPMLP_ERROR_OUT_OF_DEVICE_MEMORY before

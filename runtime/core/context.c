@@ -68,7 +68,7 @@ repmlp_status rm_vk_fail(repmlp_context *ctx, VkResult r, const char *call) {
             st = REPMLP_ERROR_OUT_OF_DEVICE_MEMORY;
             break;
         case VK_ERROR_DEVICE_LOST:
-            if (ctx) ctx->lost = true;
+            if (ctx) atomic_store(&ctx->lost, true);
             st = REPMLP_ERROR_DEVICE_LOST;
             break;
         case VK_TIMEOUT:
@@ -90,12 +90,15 @@ repmlp_status rm_check_runs(const repmlp_context *ctx, const char *what) {
 }
 
 repmlp_status rm_check_alive(repmlp_context *ctx) {
-    if (ctx->lost)
+    if (atomic_load(&ctx->lost))
         return rm_fail(REPMLP_ERROR_DEVICE_LOST,
                        "the Vulkan device '%s' was lost; destroy and recreate the context",
                        ctx->info.name);
     return REPMLP_OK;
 }
+
+/* Guards every context's increments of repmlp_context_desc.validation_counter. */
+static rm_mutex validation_counter_lock = RM_MUTEX_INITIALIZER;
 
 static VKAPI_ATTR VkBool32 VKAPI_CALL on_debug_message(
     VkDebugUtilsMessageSeverityFlagBitsEXT severity, VkDebugUtilsMessageTypeFlagsEXT types,
@@ -108,8 +111,13 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL on_debug_message(
     else if (severity & VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT)
         level = REPMLP_LOG_WARNING;
     if (level >= REPMLP_LOG_WARNING) {
-        ctx->validation_messages++;
-        if (ctx->validation_counter) (*ctx->validation_counter)++;
+        atomic_fetch_add(&ctx->validation_messages, 1u);
+        if (ctx->validation_counter) {
+            /* A plain uint32_t of the application's, maybe shared by several contexts. */
+            rm_mutex_lock(&validation_counter_lock);
+            (*ctx->validation_counter)++;
+            rm_mutex_unlock(&validation_counter_lock);
+        }
     }
     rm_log(ctx, level, "validation: %s", data && data->pMessage ? data->pMessage : "(no text)");
     return VK_FALSE;
@@ -591,7 +599,7 @@ repmlp_status repmlp_context_limits(const repmlp_context *ctx, repmlp_device_lim
 }
 
 uint32_t repmlp_context_validation_messages(const repmlp_context *ctx) {
-    return ctx ? ctx->validation_messages : 0;
+    return ctx ? atomic_load(&ctx->validation_messages) : 0;
 }
 
 const char *repmlp_version_string(void) {

@@ -113,7 +113,8 @@ struct repmlp_context {
     uint32_t flags;
     repmlp_log_fn log;
     void *log_user;
-    uint32_t validation_messages;
+    /* Atomic: the layer reports on whichever thread made the call. */
+    _Atomic uint32_t validation_messages;
     uint32_t *validation_counter; /* the application's, see repmlp_context_desc */
     /* Device memory: what the library's buffers hold now, the application's cap on it
      * (0: none), and whether VK_EXT_memory_budget can be queried (memory.c). */
@@ -124,7 +125,9 @@ struct repmlp_context {
     void (*queue_lock)(void *user);
     void (*queue_unlock)(void *user);
     void *queue_lock_user;
-    bool lost;  /* VK_ERROR_DEVICE_LOST seen: every later call reports it */
+    /* VK_ERROR_DEVICE_LOST seen: every later call reports it. Atomic: any thread's failed
+     * submit or wait sets it while the others check it. */
+    atomic_bool lost;
     bool ready; /* creation finished (rm_context_finish): work may have been submitted */
     /* Kernel tuning (exec/tune.h): the per-session budget, and the known shapes' winners and
      * the deny list (one rm_free'd block, NULL until used; guarded by lock). */
