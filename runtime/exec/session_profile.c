@@ -80,7 +80,7 @@ repmlp_status rm_session_profile_part(repmlp_session *s, uint32_t part, uint32_t
     if (st == REPMLP_OK) {
         ctx->vk.vkCmdResetQueryPool(cmd, pool, 0, 2);
         ctx->vk.vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, pool, 0);
-        repmlp_session_record_part(s, cmd, part, parts);
+        rm_session_record_part(s, cmd, part, parts); /* waited for below: holds nothing */
         ctx->vk.vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, pool, 1);
         st = rm_oneoff_submit(ctx, cmd);
     }
