@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "test_support.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "repmlp.h"
 #include "repmlp/vulkan.h"
 #include "core/context.h"
+#include "core/fault.h"
 #include "exec/session.h"
 
 enum { FRAMES = 3, CLASSES = 10, SIDE = 8 };
@@ -500,10 +502,103 @@ static void nothing_held(void **state) {
     ts_context_done(ctx);
 }
 
+/* On the library's own device: recording a frame again with the same completion allocates
+ * nothing (the per-frame path), and a retirement that cannot get its memory or its new pool
+ * fails cleanly, leaving the held generation current and the session's own runs correct. */
+static void steady_state_and_faults(void **state) {
+    (void)state;
+    if (!rm_fault_enabled()) ts_skip("needs -DREPMLP_FAULT_INJECTION=ON");
+    repmlp_context *ctx = ts_context();
+    repmlp_model *m;
+    assert_int_equal(repmlp_model_load(ctx, fused, &m), REPMLP_OK);
+    repmlp_session *s;
+    assert_int_equal(repmlp_session_create(m, 1, &s), REPMLP_OK);
+    const size_t n_in = 16 * 16;
+    float x[16 * 16], want[CLASSES], got[CLASSES];
+    ts_rng rng = ts_rng_make(7);
+    ts_fill(&rng, x, n_in, -1.0f, 1.0f);
+    assert_int_equal(ts_session_run(s, x, n_in, want, CLASSES), REPMLP_OK);
+    ts_app_buffer in = ts_app_buffer_create(ctx, n_in * 4), out = ts_app_buffer_create(ctx, 40);
+    VkCommandPoolCreateInfo pi = {.sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+                                  .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+                                  .queueFamilyIndex = ctx->queue_family};
+    VkCommandPool pool;
+    assert_int_equal(ctx->vk.vkCreateCommandPool(ctx->device, &pi, NULL, &pool), VK_SUCCESS);
+    VkCommandBufferAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+                                      .commandPool = pool,
+                                      .level = VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+                                      .commandBufferCount = 1};
+    VkCommandBuffer cmd;
+    assert_int_equal(ctx->vk.vkAllocateCommandBuffers(ctx->device, &ai, &cmd), VK_SUCCESS);
+    VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
+    VkFence fence;
+    assert_int_equal(ctx->vk.vkCreateFence(ctx->device, &fi, NULL, &fence), VK_SUCCESS);
+    repmlp_completion done = {.fence = fence};
+    VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
+
+    /* Frames recorded again and again (never submitted: the fence stays unsignalled). */
+    long host = 0, vulkan = 0;
+    for (int frame = 0; frame < 8; frame++) {
+        assert_int_equal(ctx->vk.vkBeginCommandBuffer(cmd, &bi), VK_SUCCESS);
+        rm_fault_arm(RM_FAULT_HOST_ALLOC, LONG_MAX); /* counts, never fails */
+        rm_fault_arm(RM_FAULT_VULKAN_ALLOC, LONG_MAX);
+        assert_int_equal(repmlp_session_record_tracked(s, cmd, 0, 1, &done), REPMLP_OK);
+        if (frame > 0) host += rm_fault_calls(RM_FAULT_HOST_ALLOC);
+        if (frame > 0) vulkan += rm_fault_calls(RM_FAULT_VULKAN_ALLOC);
+        rm_fault_arm(RM_FAULT_HOST_ALLOC, 0);
+        rm_fault_arm(RM_FAULT_VULKAN_ALLOC, 0);
+        assert_int_equal(ctx->vk.vkEndCommandBuffer(cmd), VK_SUCCESS);
+    }
+    print_message("frames 1-7 recorded with the same fence: %ld host, %ld Vulkan allocations\n",
+                  host, vulkan);
+    assert_int_equal(host, 0);
+    assert_int_equal(vulkan, 0);
+
+    /* The held generation cannot be retired without memory or a new pool: refused, nothing
+     * changes. */
+    VkDescriptorPool held_pool = s->pool;
+    static const struct {
+        rm_fault_kind kind;
+        repmlp_status status;
+    } faults[] = {{RM_FAULT_HOST_ALLOC, REPMLP_ERROR_OUT_OF_HOST_MEMORY},
+                  {RM_FAULT_VULKAN_ALLOC, REPMLP_ERROR_OUT_OF_DEVICE_MEMORY}};
+    for (int i = 0; i < 2; i++) {
+        rm_fault_arm(faults[i].kind, 1);
+        assert_int_equal(repmlp_session_bind_buffers(s, in.buffer, 0, out.buffer, 0),
+                         faults[i].status);
+        rm_fault_arm(faults[i].kind, 0);
+        assert_non_null(strstr(repmlp_last_error(), "retiring"));
+        assert_true(s->pool == held_pool);
+        assert_int_equal(retired_generations(s), 0);
+        assert_int_equal(ts_session_run(s, x, n_in, got, CLASSES), REPMLP_OK);
+        expect_logits("own run after a refused retirement", got, want);
+    }
+    assert_int_equal(repmlp_session_bind_buffers(s, in.buffer, 0, out.buffer, 0), REPMLP_OK);
+    assert_true(s->pool != held_pool);
+    assert_int_equal(retired_generations(s), 1);
+    assert_int_equal(repmlp_session_bind_buffers(s, VK_NULL_HANDLE, 0, VK_NULL_HANDLE, 0),
+                     REPMLP_OK);
+    assert_int_equal(retired_generations(s), 1); /* nothing recorded since: freed in place */
+    assert_int_equal(ts_session_run(s, x, n_in, got, CLASSES), REPMLP_OK);
+    expect_logits("own run beside a retired generation", got, want);
+    assert_int_equal(repmlp_session_release_recordings(s), REPMLP_OK);
+    assert_int_equal(retired_generations(s), 0);
+    assert_int_equal(s->spare_pool_count, 1); /* kept for the next retirement */
+
+    ctx->vk.vkDestroyFence(ctx->device, fence, NULL);
+    ctx->vk.vkDestroyCommandPool(ctx->device, pool, NULL);
+    ts_app_buffer_destroy(ctx, &in);
+    ts_app_buffer_destroy(ctx, &out);
+    repmlp_session_destroy(s);
+    repmlp_model_destroy(m);
+    ts_context_done(ctx);
+}
+
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(three_frames),
         cmocka_unit_test(nothing_held),
+        cmocka_unit_test(steady_state_and_faults),
     };
     return ts_exit_code(cmocka_run_group_tests(tests, setup, NULL));
 }

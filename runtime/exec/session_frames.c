@@ -112,8 +112,9 @@ repmlp_status rm_session_retire(repmlp_session *s, bool topk) {
     bool buffers = topk && s->topk_buf.buffer && (held || s->retired);
     if (!held && !buffers) return REPMLP_OK; /* only the session's own runs used them */
     /* Everything that can fail comes first, so a failure leaves the generation current. */
+    const char *what = "retiring what the application's recordings use";
     rm_generation *g = rm_calloc(1, sizeof *g);
-    if (!g) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
+    if (!g) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "%s: out of host memory", what);
     repmlp_status st = REPMLP_OK;
     for (rm_generation *r = s->retired; buffers && r && st == REPMLP_OK; r = r->next)
         st = merge_holders(&g->holders, &r->holders);
@@ -133,7 +134,7 @@ repmlp_status rm_session_retire(repmlp_session *s, bool topk) {
         rm_free(views);
         rm_free(g->holders.waits);
         rm_free(g);
-        return rm_fail_prefix(st, "retiring what the application's recordings use");
+        return rm_fail_prefix(st, "%s", what);
     }
     if (held) {
         g->pool = s->pool;
