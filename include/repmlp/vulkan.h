@@ -123,14 +123,17 @@ REPMLP_API repmlp_status repmlp_session_record_part(repmlp_session *session, VkC
  * - a recording made with repmlp_session_record or _record_part names nothing: its generation
  *   lives until repmlp_session_release_recordings (or the session's destruction).
  * The session's own runs (run, execute, submit) are tracked by the library itself. A command
- * buffer that holds a recording must not be submitted again after its generation was freed:
- * record it anew, or record it untracked and release once all its submissions completed.
- * Retiring costs nothing per run: the work happens only when the session is re-recorded.
+ * buffer recorded with record_tracked is submitted once (its completion is that submission's);
+ * one that is submitted again and again without re-recording holds an untracked recording
+ * (record / record_part) and is released after its last submission completed. Nothing of this
+ * runs per run or per recording beyond the polls: retiring happens only when the session is
+ * re-recorded, and recording again with the same semaphore or fence allocates nothing.
  * Destroying the session frees every generation: its recordings must have completed. */
 
 /* What the application's submission of a recording signals when it has completed: a timeline
- * semaphore reaching `value` (repmlp_vulkan_handles.timeline_semaphores; its value now must be
- * below `value`) and/or a fence (unsignalled now: reset before recording). With both, both
+ * semaphore (VK_SEMAPHORE_TYPE_TIMELINE, on a device with repmlp_vulkan_handles
+ * .timeline_semaphores) reaching `value`, which it is below now, and/or a fence (unsignalled
+ * now: reset before recording). With both, both
  * must signal. A later value of the same semaphore, or the same fence signalled after being
  * reset, stands for the earlier ones (Vulkan allows resetting a fence only when its
  * submission has completed). The library polls them until it has seen them signalled: keep
