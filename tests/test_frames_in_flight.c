@@ -581,9 +581,23 @@ static void steady_state_and_faults(void **state) {
     assert_int_equal(retired_generations(s), 1); /* nothing recorded since: freed in place */
     assert_int_equal(ts_session_run(s, x, n_in, got, CLASSES), REPMLP_OK);
     expect_logits("own run beside a retired generation", got, want);
+
+    /* A re-record that fails after retiring (its descriptor sets cannot be allocated) leaves
+     * the session's own command buffer on retired sets; once those are freed, the next run
+     * must record again rather than use them. */
+    assert_int_equal(ctx->vk.vkBeginCommandBuffer(cmd, &bi), VK_SUCCESS);
+    assert_int_equal(repmlp_session_record_tracked(s, cmd, 0, 1, &done), REPMLP_OK);
+    assert_int_equal(ctx->vk.vkEndCommandBuffer(cmd), VK_SUCCESS);
+    rm_fault_arm(RM_FAULT_VULKAN_ALLOC, 2); /* 1: the new pool, 2: a set or view in it */
+    assert_int_equal(repmlp_session_bind_buffers(s, VK_NULL_HANDLE, 0, VK_NULL_HANDLE, 0),
+                     REPMLP_ERROR_OUT_OF_DEVICE_MEMORY);
+    rm_fault_arm(RM_FAULT_VULKAN_ALLOC, 0);
+    assert_int_equal(retired_generations(s), 2);
     assert_int_equal(repmlp_session_release_recordings(s), REPMLP_OK);
     assert_int_equal(retired_generations(s), 0);
-    assert_int_equal(s->spare_pool_count, 1); /* kept for the next retirement */
+    assert_int_equal(s->spare_pool_count, 2); /* kept for the next retirements */
+    assert_int_equal(ts_session_run(s, x, n_in, got, CLASSES), REPMLP_OK);
+    expect_logits("own run after a failed re-record", got, want);
 
     ctx->vk.vkDestroyFence(ctx->device, fence, NULL);
     ctx->vk.vkDestroyCommandPool(ctx->device, pool, NULL);

@@ -246,7 +246,12 @@ repmlp_status rm_session_record(repmlp_session *s) {
     }
     r = ctx->vk.vkEndCommandBuffer(s->command_buffer);
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkEndCommandBuffer");
+    s->stale = false;
     return REPMLP_OK;
+}
+
+repmlp_status rm_session_ready(repmlp_session *s) {
+    return s->stale ? rm_session_record(s) : REPMLP_OK;
 }
 
 repmlp_status repmlp_session_create(repmlp_model *model, uint32_t batch, repmlp_session **out) {
@@ -372,7 +377,9 @@ repmlp_status repmlp_session_execute(repmlp_session *s) {
         if (r != VK_SUCCESS) return rm_vk_fail(s->ctx, r, "vkWaitForFences");
         s->pending = false;
     }
-    repmlp_status st = rm_submit_wait(s->ctx, s->command_buffer, s->fence);
+    repmlp_status st = rm_session_ready(s);
+    if (st != REPMLP_OK) return st;
+    st = rm_submit_wait(s->ctx, s->command_buffer, s->fence);
     if (st == REPMLP_ERROR_TIMEOUT) s->pending = true;
     return st;
 }
@@ -397,11 +404,11 @@ repmlp_status repmlp_session_bind_buffers(repmlp_session *s, VkBuffer input,
                        "minStorageBufferOffsetAlignment)",
                        (unsigned long long)align);
     repmlp_status st = check_idle(s, "bind_buffers");
+    if (st == REPMLP_OK && input && s->image_bound)
+        st = rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                     "bind_buffers: an image is bound as the input (unbind it first)");
     if (st == REPMLP_OK) st = rm_session_retire(s, false); /* before the bindings change */
     if (st != REPMLP_OK) return st;
-    if (input && s->image_bound)
-        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
-                       "bind_buffers: an image is bound as the input (unbind it first)");
     s->input_binding = input ? (rm_binding){input, input_offset, s->input_count * sizeof(float)}
                              : (rm_binding){s->input.buffer, 0, s->input.size};
     s->output_binding = output
@@ -413,6 +420,12 @@ repmlp_status repmlp_session_bind_buffers(repmlp_session *s, VkBuffer input,
 repmlp_status repmlp_session_set_topk(repmlp_session *s, uint32_t k) {
     if (!s) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "set_topk: NULL session");
     repmlp_status st = check_idle(s, "set_topk");
+    repmlp_shape out;
+    repmlp_model_output_shape(s->model, &out);
+    if (st == REPMLP_OK && k && out.ndim != 2)
+        st = rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                     "set_topk: %s is not a classifier (its output is not (N, classes))",
+                     s->model->path);
     if (st == REPMLP_OK) st = rm_session_retire(s, true); /* recordings may use the buffers */
     if (st != REPMLP_OK) return st;
     repmlp_context *ctx = s->ctx;
@@ -421,12 +434,6 @@ repmlp_status repmlp_session_set_topk(repmlp_session *s, uint32_t k) {
     rm_buffer_destroy(ctx, &s->stage_topk);
     s->topk = 0;
     if (k) {
-        repmlp_shape out;
-        repmlp_model_output_shape(s->model, &out);
-        if (out.ndim != 2)
-            return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
-                           "set_topk: %s is not a classifier (its output is not (N, classes))",
-                           s->model->path);
         rm_softmax_topk_params p = {s->batch, (uint32_t)out.dims[1], k};
         st = rm_softmax_topk_prepare(ctx, &p, &s->topk_dispatch);
         uint64_t bytes = (uint64_t)s->batch * k * 2 * sizeof(uint32_t);

@@ -76,7 +76,10 @@ struct repmlp_session {
     VkCommandPool command_pool; /* per session, so threads never share one */
     VkCommandBuffer command_buffer;
     VkFence fence;
-    bool pending;                /* a submission timed out and may still be running */
+    bool pending; /* a submission timed out and may still be running */
+    /* The dispatches' sets were retired and not bound again (a change failed after
+     * rm_session_retire): re-record before the session runs or is recorded again. */
+    bool stale;
     struct rm_tune_report *tune; /* how each GEMM/conv kernel was chosen (exec/tune.h), or NULL */
 };
 
@@ -104,6 +107,9 @@ void rm_session_free_generations(repmlp_session *s);
  * submissions, which it waits for). */
 repmlp_status rm_session_record_part(repmlp_session *s, VkCommandBuffer cmd, uint32_t part,
                                      uint32_t parts);
+
+/* Re-records a stale session (see `stale`); REPMLP_OK at once otherwise. */
+repmlp_status rm_session_ready(repmlp_session *s);
 
 /* Runs the session's dispatches once with timestamps around each and returns each node's
  * device time (REPMLP_ERROR_UNSUPPORTED without timestamp support). */

@@ -87,7 +87,8 @@ repmlp_status repmlp_session_submit(repmlp_session *s, const repmlp_submit_info 
                        REPMLP_SUBMIT_MAX_WAITS);
     VkTimelineSemaphoreSubmitInfo timeline;
     VkSubmitInfo submit;
-    st = fill_submit(s, info, stages, &timeline, &submit);
+    st = rm_session_ready(s);
+    if (st == REPMLP_OK) st = fill_submit(s, info, stages, &timeline, &submit);
     if (st == REPMLP_OK) st = rm_queue_submit(s->ctx, &submit, s->fence);
     if (st == REPMLP_OK) s->pending = true;
     return st;

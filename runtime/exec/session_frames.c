@@ -141,6 +141,7 @@ repmlp_status rm_session_retire(repmlp_session *s, bool topk) {
         g->views = views;
         g->view_count = take_views(s, views);
         s->pool = fresh;
+        s->stale = true; /* until rm_session_record binds the dispatches to the fresh pool */
         s->holders.untracked = false; /* the new generation is held by nothing yet */
         s->holders.count = 0;
     }

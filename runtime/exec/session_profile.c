@@ -126,7 +126,8 @@ repmlp_status repmlp_session_profile(repmlp_session *s, double *ms, uint32_t cou
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
                        "repmlp_session_profile: room for %u ops, the session has %d", count,
                        s->graph.node_count);
-    return rm_session_profile(s, ms);
+    repmlp_status st = rm_session_ready(s);
+    return st == REPMLP_OK ? rm_session_profile(s, ms) : st;
 }
 
 repmlp_status repmlp_session_profile_part(repmlp_session *s, uint32_t part, uint32_t parts,
@@ -136,5 +137,6 @@ repmlp_status repmlp_session_profile_part(repmlp_session *s, uint32_t part, uint
     if (parts == 0 || part >= parts)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_session_profile_part: part %u of %u",
                        part, parts);
-    return rm_session_profile_part(s, part, parts, ms);
+    repmlp_status st = rm_session_ready(s);
+    return st == REPMLP_OK ? rm_session_profile_part(s, part, parts, ms) : st;
 }

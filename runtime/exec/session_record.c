@@ -93,6 +93,7 @@ static repmlp_status record_held(repmlp_session *s, VkCommandBuffer cmd, uint32_
     if (st != REPMLP_OK) return st;
     if (!cmd) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "%s: NULL command buffer", what);
     st = rm_check_alive(s->ctx);
+    if (st == REPMLP_OK) st = rm_session_ready(s);
     if (st == REPMLP_OK) st = rm_session_hold(s, done);
     if (st != REPMLP_OK) return rm_fail_prefix(st, "%s", what);
     return rm_session_record_part(s, cmd, part, parts);
