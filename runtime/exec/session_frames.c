@@ -167,9 +167,9 @@ static repmlp_status add_wait(rm_holders *h, rm_wait w) {
     }
     if (h->count == h->capacity) {
         /* Grows only for a semaphore or fence never seen before, not per frame. */
+        if (h->capacity > UINT32_MAX / sizeof *h->waits / 2)
+            return rm_fail(REPMLP_ERROR_TOO_LARGE, "too many semaphores and fences");
         uint32_t capacity = h->capacity ? 2 * h->capacity : 4;
-        if (capacity > UINT32_MAX / sizeof *h->waits)
-            return rm_fail(REPMLP_ERROR_TOO_LARGE, "too many completions");
         rm_wait *grown = rm_realloc(h->waits, capacity * sizeof *grown);
         if (!grown) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
         h->waits = grown;
