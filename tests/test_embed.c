@@ -124,6 +124,12 @@ static void imported_device(void **state) {
     repmlp_submit_info timeline_info = {
         .signal_count = 1, .signal_semaphores = &none_sem, .signal_values = &one};
     assert_int_equal(repmlp_session_submit(s, &timeline_info), REPMLP_ERROR_UNSUPPORTED);
+    /* Nor can a recording be tracked by a timeline value (the engine enabled none). */
+    repmlp_completion by_value = {.semaphore = (VkSemaphore)(uintptr_t)0x1, /* never used */
+                                  .value = 1};
+    assert_int_equal(repmlp_session_record_tracked(s, cmd, 0, 1, &by_value),
+                     REPMLP_ERROR_UNSUPPORTED);
+    assert_non_null(strstr(repmlp_last_error(), "timeline"));
     int locks_before = qlock.locks;
     assert_int_equal(ts_session_run(s, ts_fx.input, ts_fx.input_count, y, ts_fx.output_count),
                      REPMLP_OK);

@@ -8,7 +8,8 @@
  * output buffers. Every "frame" it records, into its own command buffer:
  *   its own work producing the input (a copy from a staging buffer) and clearing the output,
  *   the barrier repmlp/vulkan.h documents before inference,
- *   repmlp_session_record (the network's dispatches),
+ *   repmlp_session_record_tracked (the network's dispatches; the frame's fence tells the
+ *   library when what they use may be freed),
  *   the barrier documented after it,
  *   its own follow-up work (copying the output to a host-visible buffer),
  * then submits on its queue with its fence. It checks that the output is finite and identical
@@ -330,7 +331,11 @@ int main(int argc, char **argv) {
         barrier(&e, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT,
                 VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                 VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
-        repmlp_check(repmlp_session_record(session, e.cmd), "repmlp_session_record");
+        /* The frame's fence (unsignalled now) tells the library when this recording is done,
+         * so a later rebind frees what it used without repmlp_session_release_recordings. */
+        repmlp_completion done = {.fence = e.fence};
+        repmlp_check(repmlp_session_record_tracked(session, e.cmd, 0, 1, &done),
+                     "repmlp_session_record_tracked");
         /* After inference: compute-shader writes of the output visible to the engine's copy. */
         barrier(&e, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
                 VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT);

@@ -164,7 +164,8 @@ REPMLP_API repmlp_status repmlp_session_read_output(repmlp_session *session, flo
 
 /* For runs submitted with repmlp_session_submit (repmlp/vulkan.h): poll returns REPMLP_OK when
  * the last one is done (or none is in flight) and REPMLP_NOT_READY while it runs; wait blocks
- * up to timeout_ns (REPMLP_ERROR_TIMEOUT after that). */
+ * up to timeout_ns (REPMLP_ERROR_TIMEOUT after that). poll also frees what retired recordings
+ * held once their completions signalled (repmlp/vulkan.h, "Frames in flight"). */
 REPMLP_API repmlp_status repmlp_session_poll(repmlp_session *session);
 REPMLP_API repmlp_status repmlp_session_wait(repmlp_session *session, uint64_t timeout_ns);
 
@@ -236,7 +237,9 @@ typedef struct repmlp_class_score {
  * device, each image's softmax and its k most probable classes, best first (ties: the lower
  * class index first), so an application reads N * k pairs instead of the whole output; also in
  * recordings (repmlp_session_record). 1 <= k <= min(classes, 32); k = 0 turns it off. Records
- * the session's command buffer again (once, not per run). */
+ * the session's command buffer again (once, not per run); the top-k buffers of earlier
+ * recordings into the application's command buffers live until their submissions completed
+ * (repmlp/vulkan.h, "Frames in flight"). */
 REPMLP_API repmlp_status repmlp_session_set_topk(repmlp_session *session, uint32_t k);
 /* The pairs of the last run: count = batch * k, image-major. */
 REPMLP_API repmlp_status repmlp_session_read_topk(repmlp_session *session, repmlp_class_score *out,

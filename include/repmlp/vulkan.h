@@ -80,7 +80,10 @@ REPMLP_API repmlp_status repmlp_context_import(const repmlp_vulkan_import *impor
  *   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT / VK_ACCESS_SHADER_WRITE_BIT to its reader.
  * Between the dispatches the library records its own compute-to-compute barriers. The
  * session's intermediate buffers are shared by every recording of that session: do not let
- * two submissions of the same session run at the same time. */
+ * two submissions of the same session run at the same time (on one queue, begin each frame's
+ * recording after a compute-to-compute barrier). The recording is untracked: its descriptor
+ * sets outlive a later re-record until repmlp_session_release_recordings ("Frames in flight"
+ * below; repmlp_session_record_tracked frees them without that call). */
 REPMLP_API repmlp_status repmlp_session_record(repmlp_session *session, VkCommandBuffer cmd);
 
 /* ---- Spreading a session over several frames ----
@@ -105,6 +108,58 @@ REPMLP_API repmlp_status repmlp_session_part_info(const repmlp_session *session,
 REPMLP_API repmlp_status repmlp_session_record_part(repmlp_session *session, VkCommandBuffer cmd,
                                                     uint32_t part, uint32_t parts);
 
+/* ---- Frames in flight: what a recording uses, and how long ----
+ * A recording (repmlp_session_record, _record_part, _record_tracked) makes the application's
+ * command buffer use the session's descriptor sets, texel views and top-k buffers: a
+ * "generation" of the session's bound resources. repmlp_session_bind_buffers, _set_topk and
+ * _bind_image change them and re-record the session; the generation that earlier recordings
+ * use is then retired, not freed, and freed only when the application's submissions holding
+ * it have completed:
+ * - a recording made with repmlp_session_record_tracked names what its submission signals
+ *   (repmlp_completion); the library polls it (vkGetSemaphoreCounterValue, vkGetFenceStatus;
+ *   it never waits) on later calls of record_tracked, bind_buffers, set_topk, bind_image,
+ *   repmlp_session_poll and release_recordings, and frees the retired generation once every
+ *   completion named for it has signalled;
+ * - a recording made with repmlp_session_record or _record_part names nothing: its generation
+ *   lives until repmlp_session_release_recordings (or the session's destruction).
+ * The session's own runs (run, execute, submit) are tracked by the library itself. A command
+ * buffer recorded with record_tracked is submitted once (its completion is that submission's);
+ * one that is submitted again and again without re-recording holds an untracked recording
+ * (record / record_part) and is released after its last submission completed. Nothing of this
+ * runs per run or per recording beyond the polls: retiring happens only when the session is
+ * re-recorded, and recording again with the same semaphore or fence allocates nothing.
+ * Destroying the session frees every generation: its recordings must have completed. */
+
+/* What the application's submission of a recording signals when it has completed: a timeline
+ * semaphore (VK_SEMAPHORE_TYPE_TIMELINE, on a device with repmlp_vulkan_handles
+ * .timeline_semaphores) reaching `value`, which it is below now, and/or a fence (unsignalled
+ * now: reset before recording). With both, both
+ * must signal. A later value of the same semaphore, or the same fence signalled after being
+ * reset, stands for the earlier ones (Vulkan allows resetting a fence only when its
+ * submission has completed). The library polls them until it has seen them signalled: keep
+ * them alive while the session lives, or call repmlp_session_release_recordings before
+ * destroying them. */
+typedef struct repmlp_completion {
+    VkSemaphore semaphore; /* VK_NULL_HANDLE: none */
+    uint64_t value;
+    VkFence fence; /* VK_NULL_HANDLE: none */
+} repmlp_completion;
+
+/* repmlp_session_record_part, for a command buffer whose one submission signals `done` when
+ * it has completed (see above): the recording's generation is freed after that without
+ * repmlp_session_release_recordings. REPMLP_ERROR_INVALID_ARGUMENT when done is NULL, names
+ * neither, or has already signalled; REPMLP_ERROR_UNSUPPORTED for a semaphore without
+ * timeline semaphores. */
+REPMLP_API repmlp_status repmlp_session_record_tracked(repmlp_session *session, VkCommandBuffer cmd,
+                                                       uint32_t part, uint32_t parts,
+                                                       const repmlp_completion *done);
+
+/* The application's promise that every submission of every command buffer into which it
+ * recorded this session so far (tracked or not) has completed, e.g. after vkQueueWaitIdle or
+ * waiting for each frame's fence: frees the retired generations. Recordings made later are
+ * held again. */
+REPMLP_API repmlp_status repmlp_session_release_recordings(repmlp_session *session);
+
 /* ---- A picture on the GPU as the input ---- */
 
 /* A rendered or uploaded picture the session reads its input from. */
@@ -124,8 +179,10 @@ typedef struct repmlp_image_input {
  * bilinear resize) into the session's input, then the network runs. The model must carry its
  * preprocessing. Before the session's work (execute, submit or a recording), the caller
  * makes its writes of the image visible to compute-shader reads in `layout`; the view must stay
- * valid while bound. NULL unbinds (the input buffer is used again). Not together with a bound
- * input buffer. Re-records the command buffer (once, not per run). */
+ * valid while bound and until the submissions of recordings made while it was bound have
+ * completed. NULL unbinds (the input buffer is used again). Not together with a bound input
+ * buffer. Re-records the session (once, not per run): earlier recordings keep their
+ * descriptor sets until their submissions completed ("Frames in flight" above). */
 REPMLP_API repmlp_status repmlp_session_bind_image(repmlp_session *session,
                                                    const repmlp_image_input *image);
 
@@ -190,7 +247,10 @@ REPMLP_API repmlp_status repmlp_context_load_pipeline_cache(repmlp_context *ctx,
  * re-recorded once here, not per run. Pass VK_NULL_HANDLE for either buffer to return that
  * side to the session's own buffer. After binding, repmlp_session_execute() runs on the
  * caller's data; repmlp_session_write_input/read_output keep using the session's own
- * buffers. The caller must keep the buffers alive while bound. */
+ * buffers. The caller must keep the buffers alive while bound and until the submissions of
+ * recordings made while they were bound have completed. Earlier recordings keep using the
+ * buffers they were recorded with, through descriptor sets that live until their submissions
+ * completed ("Frames in flight" above). */
 REPMLP_API repmlp_status repmlp_session_bind_buffers(repmlp_session *session, VkBuffer input,
                                                      VkDeviceSize input_offset, VkBuffer output,
                                                      VkDeviceSize output_offset);

@@ -121,6 +121,7 @@ static repmlp_status create_dispatches(repmlp_session *s, bool runs) {
      * image input and the softmax + top-k. */
     uint32_t sets = 3;
     for (int i = 0; i < s->graph.node_count; i++) sets += rm_dispatch_sets(&s->dispatches[i]);
+    s->pool_sets = sets;
     return rm_descriptor_pool_create(s->ctx, sets, &s->pool);
 }
 
@@ -171,6 +172,10 @@ static rm_binding binding_of(const repmlp_session *s, int value_id) {
 
 repmlp_status rm_session_record(repmlp_session *s) {
     repmlp_context *ctx = s->ctx;
+    /* The application's recordings may still use the current sets and views: retired, the
+     * session gets an empty pool, and the reset below touches only what nothing holds. */
+    repmlp_status retired = rm_session_retire(s, false);
+    if (retired != REPMLP_OK) return retired;
     VkResult r = ctx->vk.vkResetDescriptorPool(ctx->device, s->pool, 0);
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkResetDescriptorPool");
     /* The session-level dispatches around the nodes (bound input copy, image input,
@@ -245,7 +250,12 @@ repmlp_status rm_session_record(repmlp_session *s) {
     }
     r = ctx->vk.vkEndCommandBuffer(s->command_buffer);
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkEndCommandBuffer");
+    s->stale = false;
     return REPMLP_OK;
+}
+
+repmlp_status rm_session_ready(repmlp_session *s) {
+    return s->stale ? rm_session_record(s) : REPMLP_OK;
 }
 
 repmlp_status repmlp_session_create(repmlp_model *model, uint32_t batch, repmlp_session **out) {
@@ -293,6 +303,7 @@ void repmlp_session_destroy(repmlp_session *s) {
     rm_dispatch_unbind(ctx, &s->topk_dispatch);
     rm_dispatch_unbind(ctx, &s->image_dispatch);
     rm_descriptor_pool_destroy(ctx, s->pool);
+    rm_session_free_generations(s); /* the application's recordings have completed */
     rm_free(s->dispatches);
     rm_buffer_destroy(ctx, &s->arena);
     rm_buffer_destroy(ctx, &s->input);
@@ -376,6 +387,8 @@ repmlp_status repmlp_session_execute(repmlp_session *s) {
         if (r != VK_SUCCESS) return rm_vk_fail(s->ctx, r, "vkWaitForFences");
         s->pending = false;
     }
+    st = rm_session_ready(s);
+    if (st != REPMLP_OK) return st;
     st = rm_submit_wait(s->ctx, s->command_buffer, s->fence);
     if (st == REPMLP_ERROR_TIMEOUT) s->pending = true;
     return st;
@@ -401,10 +414,11 @@ repmlp_status repmlp_session_bind_buffers(repmlp_session *s, VkBuffer input,
                        "minStorageBufferOffsetAlignment)",
                        (unsigned long long)align);
     repmlp_status st = check_idle(s, "bind_buffers");
+    if (st == REPMLP_OK && input && s->image_bound)
+        st = rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                     "bind_buffers: an image is bound as the input (unbind it first)");
+    if (st == REPMLP_OK) st = rm_session_retire(s, false); /* before the bindings change */
     if (st != REPMLP_OK) return st;
-    if (input && s->image_bound)
-        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
-                       "bind_buffers: an image is bound as the input (unbind it first)");
     s->input_binding = input ? (rm_binding){input, input_offset, s->input_count * sizeof(float)}
                              : (rm_binding){s->input.buffer, 0, s->input.size};
     s->output_binding = output
@@ -416,6 +430,13 @@ repmlp_status repmlp_session_bind_buffers(repmlp_session *s, VkBuffer input,
 repmlp_status repmlp_session_set_topk(repmlp_session *s, uint32_t k) {
     if (!s) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "set_topk: NULL session");
     repmlp_status st = check_idle(s, "set_topk");
+    repmlp_shape out;
+    repmlp_model_output_shape(s->model, &out);
+    if (st == REPMLP_OK && k && out.ndim != 2)
+        st = rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                     "set_topk: %s is not a classifier (its output is not (N, classes))",
+                     s->model->path);
+    if (st == REPMLP_OK) st = rm_session_retire(s, true); /* recordings may use the buffers */
     if (st != REPMLP_OK) return st;
     repmlp_context *ctx = s->ctx;
     rm_dispatch_unbind(ctx, &s->topk_dispatch);
@@ -423,12 +444,6 @@ repmlp_status repmlp_session_set_topk(repmlp_session *s, uint32_t k) {
     rm_buffer_destroy(ctx, &s->stage_topk);
     s->topk = 0;
     if (k) {
-        repmlp_shape out;
-        repmlp_model_output_shape(s->model, &out);
-        if (out.ndim != 2)
-            return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
-                           "set_topk: %s is not a classifier (its output is not (N, classes))",
-                           s->model->path);
         rm_softmax_topk_params p = {s->batch, (uint32_t)out.dims[1], k};
         st = rm_softmax_topk_prepare(ctx, &p, &s->topk_dispatch);
         uint64_t bytes = (uint64_t)s->batch * k * 2 * sizeof(uint32_t);
@@ -465,13 +480,9 @@ repmlp_status repmlp_session_read_topk(repmlp_session *s, repmlp_class_score *ou
                               count * sizeof *out);
 }
 
-repmlp_status repmlp_session_bind_image(repmlp_session *s, const repmlp_image_input *image) {
-    if (!s) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "bind_image: NULL session");
-    repmlp_status st = check_idle(s, "bind_image");
-    if (st != REPMLP_OK) return st;
-    s->image_bound = false;
-    rm_dispatch_unbind(s->ctx, &s->image_dispatch);
-    if (!image) return rm_session_record(s);
+/* What bind_image refuses before anything changes; fills p. */
+static repmlp_status check_image(repmlp_session *s, const repmlp_image_input *image,
+                                 rm_preprocess_image_params *p) {
     if (s->input_binding.buffer != s->input.buffer)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
                        "bind_image: an input buffer is bound (repmlp_session_bind_buffers)");
@@ -483,16 +494,31 @@ repmlp_status repmlp_session_bind_image(repmlp_session *s, const repmlp_image_in
         image->layout != VK_IMAGE_LAYOUT_GENERAL)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
                        "bind_image: the layout must be SHADER_READ_ONLY_OPTIMAL or GENERAL");
-    rm_preprocess_image_params p = {
+    *p = (rm_preprocess_image_params){
         .format = image->format, .width = image->width, .height = image->height};
-    st = repmlp_model_preprocess(s->model, &p.pre);
-    if (st != REPMLP_OK) return rm_fail_prefix(st, "bind_image");
-    st = rm_preprocess_image_prepare(s->ctx, &p, &s->image_dispatch);
+    repmlp_status st = repmlp_model_preprocess(s->model, &p->pre);
+    return st == REPMLP_OK ? st : rm_fail_prefix(st, "bind_image");
+}
+
+repmlp_status repmlp_session_bind_image(repmlp_session *s, const repmlp_image_input *image) {
+    if (!s) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "bind_image: NULL session");
+    repmlp_status st = check_idle(s, "bind_image");
+    rm_preprocess_image_params p;
+    if (st == REPMLP_OK && image) st = check_image(s, image, &p);
+    /* From here on the session is re-recorded whatever happens: once retired, the sets that
+     * its own command buffer holds may be freed when the application's frames are done. */
+    if (st == REPMLP_OK) st = rm_session_retire(s, false);
     if (st != REPMLP_OK) return st;
-    s->image_dispatch.image = image->view;
-    s->image_dispatch.image_layout = image->layout;
-    s->image_bound = true;
-    st = rm_session_record(s);
+    s->image_bound = false;
+    rm_dispatch_unbind(s->ctx, &s->image_dispatch);
+    if (!image) return rm_session_record(s);
+    st = rm_preprocess_image_prepare(s->ctx, &p, &s->image_dispatch);
+    if (st == REPMLP_OK) {
+        s->image_dispatch.image = image->view;
+        s->image_dispatch.image_layout = image->layout;
+        s->image_bound = true;
+        st = rm_session_record(s);
+    }
     if (st != REPMLP_OK) {
         s->image_bound = false;
         rm_session_record(s);

@@ -3,6 +3,40 @@
 #define RM_SESSION_H
 
 #include "exec/model.h"
+#include "repmlp/vulkan.h"
+
+/* One wait the application promised: the submission holding a recording signals `semaphore`
+ * (timeline) to `value`, or `fence` (session_frames.c). */
+typedef struct rm_wait {
+    VkSemaphore semaphore;
+    uint64_t value;
+    VkFence fence;
+} rm_wait;
+
+/* The application's submissions that may still use a generation: the waits of its tracked
+ * recordings not yet seen signalled (one per semaphore or fence: a later value or a fence
+ * reset and reused covers the earlier one), and whether an untracked recording
+ * (repmlp_session_record_part) holds it until repmlp_session_release_recordings. */
+typedef struct rm_holders {
+    rm_wait *waits;
+    uint32_t count, capacity;
+    bool untracked;
+} rm_holders;
+
+/* What a recording into the application's command buffers uses and a re-record would free:
+ * the descriptor sets (one pool), the texel views and the top-k buffers. Retired on
+ * re-record while held, freed once its holders are done. */
+typedef struct rm_generation {
+    struct rm_generation *next;
+    VkDescriptorPool pool;
+    VkBufferView *views;
+    uint32_t view_count;
+    rm_buffer topk_buf, stage_topk;
+    rm_holders holders;
+} rm_generation;
+
+/* Emptied descriptor pools kept for the next generation, so re-recording reuses them. */
+#define RM_SPARE_POOLS 4
 
 struct repmlp_session {
     repmlp_model *model;
@@ -33,17 +67,49 @@ struct repmlp_session {
     uint32_t topk;
     rm_dispatch topk_dispatch;
     rm_buffer topk_buf, stage_topk; /* batch * topk (class, probability) pairs */
-    VkDescriptorPool pool;
+    VkDescriptorPool pool;          /* the current generation's descriptor sets */
+    uint32_t pool_sets;             /* what each of the session's pools holds */
+    rm_holders holders;             /* the current generation's, cleared when it is retired */
+    rm_generation *retired;         /* earlier generations still held by the application */
+    VkDescriptorPool spare_pools[RM_SPARE_POOLS];
+    uint32_t spare_pool_count;
     VkCommandPool command_pool; /* per session, so threads never share one */
     VkCommandBuffer command_buffer;
     VkFence fence;
-    bool pending;                /* a submission timed out and may still be running */
+    bool pending; /* a submission timed out and may still be running */
+    /* The dispatches' sets were retired and not bound again (a change failed after
+     * rm_session_retire): re-record before the session runs or is recorded again. */
+    bool stale;
     struct rm_tune_report *tune; /* how each GEMM/conv kernel was chosen (exec/tune.h), or NULL */
 };
 
 /* (Re)binds every dispatch to the current buffers and re-records the command buffer. Runs at
  * creation and when the caller rebinds input/output, never per run. */
 repmlp_status rm_session_record(repmlp_session *s);
+
+/* Before the session's bound resources change (re-recording, a new image or top-k): when the
+ * application holds the current generation (its submissions may still use it), moves the
+ * descriptor pool and the texel views into a retired generation and gives the session an empty
+ * pool; with `topk`, the top-k buffers too, held by every unreleased generation (all may write
+ * them). Otherwise leaves them to be reused or freed as before. Also frees the retired
+ * generations whose holders are done (session_frames.c). Once it has retired anything, the
+ * caller must re-record the session (rm_session_record) even when its change fails: the
+ * session's own command buffer uses the retired sets. */
+repmlp_status rm_session_retire(repmlp_session *s, bool topk);
+/* Frees the retired generations whose holders are all done (polls, never waits). */
+void rm_session_collect(repmlp_session *s);
+/* Notes that the current generation was recorded into an application's command buffer whose
+ * submission signals `done` (NULL: untracked, until repmlp_session_release_recordings). */
+repmlp_status rm_session_hold(repmlp_session *s, const repmlp_completion *done);
+/* Frees every generation and spare pool, held or not (session destruction). */
+void rm_session_free_generations(repmlp_session *s);
+/* Records part `part` of `parts` into cmd without noting a holder (the library's own
+ * submissions, which it waits for). */
+repmlp_status rm_session_record_part(repmlp_session *s, VkCommandBuffer cmd, uint32_t part,
+                                     uint32_t parts);
+
+/* Re-records a stale session (see `stale`); REPMLP_OK at once otherwise. */
+repmlp_status rm_session_ready(repmlp_session *s);
 
 /* Runs the session's dispatches once with timestamps around each and returns each node's
  * device time (REPMLP_ERROR_UNSUPPORTED without timestamp support). */

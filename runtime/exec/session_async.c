@@ -15,7 +15,9 @@ repmlp_status rm_session_settle(repmlp_session *s) {
 repmlp_status repmlp_session_poll(repmlp_session *s) {
     if (!s) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_session_poll: NULL session");
     repmlp_status st = rm_check_alive(s->ctx);
-    return st != REPMLP_OK ? st : rm_session_settle(s);
+    if (st != REPMLP_OK) return st;
+    if (s->retired) rm_session_collect(s); /* what the application's finished frames held */
+    return rm_session_settle(s);
 }
 
 repmlp_status repmlp_session_wait(repmlp_session *s, uint64_t timeout_ns) {
@@ -86,7 +88,8 @@ repmlp_status repmlp_session_submit(repmlp_session *s, const repmlp_submit_info 
                        REPMLP_SUBMIT_MAX_WAITS);
     VkTimelineSemaphoreSubmitInfo timeline;
     VkSubmitInfo submit;
-    st = fill_submit(s, info, stages, &timeline, &submit);
+    st = rm_session_ready(s);
+    if (st == REPMLP_OK) st = fill_submit(s, info, stages, &timeline, &submit);
     if (st == REPMLP_OK) st = rm_queue_submit(s->ctx, &submit, s->fence);
     if (st == REPMLP_OK) s->pending = true;
     return st;

@@ -81,7 +81,7 @@ repmlp_status rm_session_profile_part(repmlp_session *s, uint32_t part, uint32_t
     if (st == REPMLP_OK) {
         ctx->vk.vkCmdResetQueryPool(cmd, pool, 0, 2);
         ctx->vk.vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, pool, 0);
-        repmlp_session_record_part(s, cmd, part, parts);
+        rm_session_record_part(s, cmd, part, parts); /* waited for below: holds nothing */
         ctx->vk.vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, pool, 1);
         st = rm_oneoff_submit(ctx, cmd);
     }
@@ -128,6 +128,7 @@ repmlp_status repmlp_session_profile(repmlp_session *s, double *ms, uint32_t cou
                        "repmlp_session_profile: room for %u ops, the session has %d", count,
                        s->graph.node_count);
     repmlp_status st = rm_check_runs(s->ctx, "repmlp_session_profile");
+    if (st == REPMLP_OK) st = rm_session_ready(s);
     return st == REPMLP_OK ? rm_session_profile(s, ms) : st;
 }
 
@@ -139,6 +140,7 @@ repmlp_status repmlp_session_profile_part(repmlp_session *s, uint32_t part, uint
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_session_profile_part: part %u of %u",
                        part, parts);
     repmlp_status st = rm_check_runs(s->ctx, "repmlp_session_profile_part");
+    if (st == REPMLP_OK) st = rm_session_ready(s);
     return st == REPMLP_OK ? rm_session_profile_part(s, part, parts, ms) : st;
 }
 

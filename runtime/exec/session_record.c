@@ -25,10 +25,6 @@ void rm_session_record_range(const repmlp_session *s, VkCommandBuffer cmd, int f
     }
 }
 
-repmlp_status repmlp_session_record(repmlp_session *s, VkCommandBuffer cmd) {
-    return repmlp_session_record_part(s, cmd, 0, 1);
-}
-
 /* A node's estimated cost: its FLOPs plus 4 per byte it moves (a nominal balance between
  * arithmetic and memory traffic) plus a fixed 10^4 for the dispatch itself. */
 static double node_cost(const repmlp_session *s, int i) {
@@ -81,19 +77,43 @@ repmlp_status repmlp_session_part_info(const repmlp_session *s, uint32_t part, u
     return REPMLP_OK;
 }
 
-repmlp_status repmlp_session_record_part(repmlp_session *s, VkCommandBuffer cmd, uint32_t part,
-                                         uint32_t parts) {
-    repmlp_status st = check_part(s, part, parts, "repmlp_session_record_part");
-    if (st != REPMLP_OK) return st;
-    if (!cmd)
-        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_session_record_part: NULL command "
-                                                      "buffer");
-    st = rm_check_alive(s->ctx);
-    if (st == REPMLP_OK) st = rm_check_runs(s->ctx, "repmlp_session_record_part");
-    if (st != REPMLP_OK) return st;
+repmlp_status rm_session_record_part(repmlp_session *s, VkCommandBuffer cmd, uint32_t part,
+                                     uint32_t parts) {
     int first, end;
     double fraction;
     part_range(s, part, parts, &first, &end, &fraction);
     rm_session_record_range(s, cmd, first, end);
     return REPMLP_OK;
+}
+
+/* Checks, then notes who holds the current generation (done NULL: untracked), then records. */
+static repmlp_status record_held(repmlp_session *s, VkCommandBuffer cmd, uint32_t part,
+                                 uint32_t parts, const repmlp_completion *done, const char *what) {
+    repmlp_status st = check_part(s, part, parts, what);
+    if (st != REPMLP_OK) return st;
+    if (!cmd) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "%s: NULL command buffer", what);
+    st = rm_check_alive(s->ctx);
+    if (st == REPMLP_OK) st = rm_check_runs(s->ctx, what);
+    if (st == REPMLP_OK) st = rm_session_ready(s);
+    if (st == REPMLP_OK) st = rm_session_hold(s, done);
+    if (st != REPMLP_OK) return rm_fail_prefix(st, "%s", what);
+    return rm_session_record_part(s, cmd, part, parts);
+}
+
+repmlp_status repmlp_session_record(repmlp_session *s, VkCommandBuffer cmd) {
+    return record_held(s, cmd, 0, 1, NULL, "repmlp_session_record");
+}
+
+repmlp_status repmlp_session_record_part(repmlp_session *s, VkCommandBuffer cmd, uint32_t part,
+                                         uint32_t parts) {
+    return record_held(s, cmd, part, parts, NULL, "repmlp_session_record_part");
+}
+
+repmlp_status repmlp_session_record_tracked(repmlp_session *s, VkCommandBuffer cmd, uint32_t part,
+                                            uint32_t parts, const repmlp_completion *done) {
+    if (!done)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                       "repmlp_session_record_tracked: NULL completion (untracked recordings: "
+                       "repmlp_session_record_part)");
+    return record_held(s, cmd, part, parts, done, "repmlp_session_record_tracked");
 }
