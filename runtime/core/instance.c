@@ -153,9 +153,12 @@ static repmlp_device_type device_type(VkPhysicalDeviceType t) {
 
 bool rm_find_compute_queue(VkPhysicalDevice pd, uint32_t *family) {
     /* No allocation, so running out of memory never makes a device look unusable; devices
-     * have a handful of families (the first 64 are considered). */
+     * have a handful of families (the first 64 are considered). The count is asked first, as
+     * the API intends. */
     VkQueueFamilyProperties q[64];
-    uint32_t count = 64;
+    uint32_t count = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(pd, &count, NULL);
+    if (count > 64) count = 64;
     vkGetPhysicalDeviceQueueFamilyProperties(pd, &count, q);
     /* Prefer a compute-only family (async compute on GPUs), else any with compute. */
     int best = -1;
