@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds with warnings as errors, and runs every
-# test (device tests on both lavapipe and SwiftShader, validation layer on), then checks the
+# test (device tests on both lavapipe and SwiftShader, validation layer on), runs the layer's
+# best-practices checks on two models (scripts/check-best-practices.sh), then checks the
 # installed package (scripts/check-package.sh), runs the Windows build under Wine
 # (scripts/check-windows.sh) and the arm64 build's host tests under qemu
 # (scripts/check-arm64.sh), runs the suite again under ASan + UBSan
@@ -23,6 +24,9 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DREPMLP_WERROR=ON -DREPMLP_BU
   -DREPMLP_BUILD_TOOLS=ON -DREPMLP_FAULT_INJECTION=ON
 cmake --build "$build" -j"$(nproc)"
 bash scripts/run-ctest.sh "$build" -j"$(nproc)"
+# The validation layer's best-practices checks (vendor ones included) on the digits model and
+# RepMLPNet-T224: any finding not in scripts/best-practices-known.txt fails.
+bash scripts/check-best-practices.sh "$build"
 
 # What users get: install, examples against the installed package on both drivers,
 # pkg-config, and the Windows (MinGW-w64) cross build; then that Windows build run under Wine,
