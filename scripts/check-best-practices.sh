@@ -19,7 +19,7 @@ known=scripts/best-practices-known.txt
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 start=$(date +%s)
-lavapipe=$(ls /usr/share/vulkan/icd.d/lvp_icd.*.json | head -n 1)
+lavapipe=/usr/share/vulkan/icd.d/lvp_icd.$(uname -m).json # this machine's (multiarch)
 swiftshader=/usr/lib/chromium/vk_swiftshader_icd.json
 for icd in "$lavapipe" "$swiftshader"; do
   [ -r "$icd" ] || {
