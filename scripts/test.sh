@@ -26,7 +26,7 @@ cmake --build "$build" -j"$(nproc)"
 bash scripts/run-ctest.sh "$build" -j"$(nproc)"
 # The validation layer's best-practices checks (vendor ones included) on the digits model and
 # RepMLPNet-T224: any finding not in scripts/best-practices-known.txt fails.
-bash scripts/check-best-practices.sh "$build"
+bash scripts/check-best-practices.sh "$build" "$build/best-practices-t224" # weights kept for reruns
 
 # What users get: install, examples against the installed package on both drivers,
 # pkg-config, and the Windows (MinGW-w64) cross build; then that Windows build run under Wine,
