@@ -13,7 +13,7 @@ packages=(
   mesa-vulkan-drivers vulkan-validationlayers chromium-common
   libcmocka-dev libcjson-dev libstb-dev
   gcc-mingw-w64-x86-64
-  python3-torch  # needed by the checkpoint converter test (tools/convert_checkpoint.py)
+  python3-torch  # the checkpoint converter test; T224 weights for check-best-practices.sh
 )
 # The Windows build run under Wine (64-bit only), with an X server for Wine's Vulkan; dpkg-dev
 # unpacks cJSON's Debian source package, built there as libcjson.dll.

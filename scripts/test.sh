@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds with warnings as errors, and runs every
-# test (device tests on both lavapipe and SwiftShader, validation layer on), compiles every
+# test (device tests on both lavapipe and SwiftShader, validation layer on), runs the layer's
+# best-practices checks on two models (scripts/check-best-practices.sh), compiles every
 # pipeline for four AMD GPU families without a GPU (scripts/check-gpu-compile.sh), then checks the
 # installed package (scripts/check-package.sh), runs the Windows build under Wine
 # (scripts/check-windows.sh) and the arm64 build's host tests under qemu
@@ -25,6 +26,9 @@ cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DREPMLP_WERROR=ON -DREPMLP_BU
   -DREPMLP_BUILD_TOOLS=ON -DREPMLP_FAULT_INJECTION=ON
 cmake --build "$build" -j"$(nproc)"
 bash scripts/run-ctest.sh "$build" -j"$(nproc)"
+# The validation layer's best-practices checks (vendor ones included) on the digits model and
+# RepMLPNet-T224: any finding not in scripts/best-practices-known.txt fails.
+bash scripts/check-best-practices.sh "$build" "$build/best-practices-t224" # weights kept for reruns
 
 # A real GPU compiler: every pipeline compiled by RADV/ACO for four AMD families without a GPU
 # (compile-only contexts on RADV's null device); fails on a pipeline that does not compile or a

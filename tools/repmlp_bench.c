@@ -10,6 +10,8 @@
  *   --tune (with a model) measures the kernel candidates of every GEMM/conv op when the
  *       session is created (REPMLP_CONTEXT_TUNE, --tune-budget MS) and prints each op's
  *       candidates, times and winner; --tuning-file F loads tuning data before and saves it after;
+ *   --validation enables the Vulkan validation layer (its messages on stderr; any fails the
+ *       run), for checks of the profiling and tuning paths, not for timings;
  *   --fp16 (with a model) stores its GEMM/conv weights as fp16 where the device has 16-bit
  *       storage (REPMLP_CONTEXT_FP16_WEIGHTS);
  *   --compile-stats (with a model) runs nothing: on a compile-only context with compile
@@ -40,7 +42,7 @@ typedef struct options {
     const char *model, *device, *config;
     int unfused, fp16;
     long batch, repeat, parts;
-    int json, tune, compile_stats;
+    int json, tune, compile_stats, validation;
     const char *tuning; /* --tuning-file: loaded before, saved after */
     long tune_budget;   /* ms; 0: the library's default */
 } options;
@@ -63,7 +65,8 @@ static int fail_status(repmlp_status st) {
 
 static void usage(FILE *f) {
     fprintf(f, "usage: repmlp-bench FUSED.safetensors [--batch N] [--repeat R] [--device SEL] "
-               "[--fp16] [--parts N] [--tune [--tune-budget MS]] [--tuning-file F] [--json]\n"
+               "[--fp16] [--parts N] [--tune [--tune-budget MS]] [--tuning-file F] [--json] "
+               "[--validation]\n"
                "       repmlp-bench FUSED.safetensors --compile-stats [--batch N] [--device SEL] "
                "[--fp16] [--json]\n"
                "       repmlp-bench --unfused TRAIN.safetensors --config JSON|@FILE [--batch N] "
@@ -108,6 +111,8 @@ static void parse(int argc, char **argv, options *o) {
             o->compile_stats = 1;
         } else if (strcmp(a, "--tune") == 0) {
             o->tune = 1;
+        } else if (strcmp(a, "--validation") == 0) {
+            o->validation = 1;
         } else if (strcmp(a, "--tune-budget") == 0 && has_value) {
             o->tune_budget = parse_long(a, argv[++i]);
         } else if (strcmp(a, "--tuning-file") == 0 && has_value) {
@@ -311,14 +316,24 @@ static int bench_model(repmlp_context *ctx, const options *o, const char *device
     return rc;
 }
 
+static void log_to_stderr(void *user, repmlp_log_level level, const char *message) {
+    (void)user;
+    if (level >= REPMLP_LOG_WARNING) fprintf(stderr, "repmlp-bench: %s\n", message);
+}
+
 int main(int argc, char **argv) {
     options o;
     parse(argc, argv, &o);
+    /* Counted until the context is destroyed: leaks are reported by vkDestroyDevice. */
+    uint32_t validation_messages = 0;
     repmlp_context_desc desc = {
         .device = o.device,
         .flags =
             (o.fp16 ? REPMLP_CONTEXT_FP16_WEIGHTS : 0u) | (o.tune ? REPMLP_CONTEXT_TUNE : 0u) |
-            (o.compile_stats ? REPMLP_CONTEXT_COMPILE_ONLY | REPMLP_CONTEXT_COMPILE_STATS : 0u),
+            (o.compile_stats ? REPMLP_CONTEXT_COMPILE_ONLY | REPMLP_CONTEXT_COMPILE_STATS : 0u) |
+            (o.validation ? REPMLP_CONTEXT_VALIDATION : 0u),
+        .log = o.validation ? log_to_stderr : NULL,
+        .validation_counter = &validation_messages,
         .tune_budget_ms = (uint32_t)o.tune_budget};
     repmlp_context *ctx;
     TRY(repmlp_context_create(&desc, &ctx));
@@ -330,5 +345,10 @@ int main(int argc, char **argv) {
     rm_print_limits(o.json ? stderr : stdout, ctx, "");
     int rc = bench_model(ctx, &o, info.name);
     repmlp_context_destroy(ctx);
+    if (validation_messages) {
+        fprintf(stderr, "repmlp-bench: the validation layer reported %u messages\n",
+                validation_messages);
+        if (!rc) rc = 1;
+    }
     return rc;
 }

@@ -190,7 +190,7 @@ static int bench_gemm(repmlp_context *ctx, const options *o, const char *device)
             TRY(rm_oneoff_begin(ctx, &cmd));
             for (long r = 0; r < o->repeat; r++) {
                 if (r) rm_barrier_compute(ctx, cmd);
-                rm_dispatch_record(ctx, cmd, &d[t]);
+                rm_dispatch_record(ctx, cmd, &d[t], r ? &d[t] : NULL);
             }
             double t0 = rm_now_ms();
             TRY(rm_oneoff_submit(ctx, cmd));

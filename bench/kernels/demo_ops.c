@@ -40,7 +40,7 @@ static double run(repmlp_context *ctx, rm_dispatch *d, const rm_binding *binding
     CHECK(rm_dispatch_bind(ctx, pool, d, bindings));
     VkCommandBuffer cmd;
     CHECK(rm_oneoff_begin(ctx, &cmd));
-    rm_dispatch_record(ctx, cmd, d);
+    rm_dispatch_record(ctx, cmd, d, NULL);
     rm_barrier_to_host(ctx, cmd);
     double t0 = rm_now_ms();
     CHECK(rm_oneoff_submit(ctx, cmd));

@@ -85,16 +85,23 @@ static void on_library_log(void *user, repmlp_log_level level, const char *messa
 static void create_instance(engine *e, bool validation) {
     vk_check(volkInitialize(), "loading Vulkan (volkInitialize)");
     const char *layer = "VK_LAYER_KHRONOS_validation";
-    const char *extension = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+    const char *extensions[] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME,
+                                VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME};
+    /* With validation, synchronization validation too: it reports missing barriers. */
+    VkValidationFeatureEnableEXT sync = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+    VkValidationFeaturesEXT features = {.sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
+                                        .enabledValidationFeatureCount = 1,
+                                        .pEnabledValidationFeatures = &sync};
     VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
                              .pApplicationName = "repmlp-vk engine example",
                              .apiVersion = VK_API_VERSION_1_1};
     VkInstanceCreateInfo info = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+                                 .pNext = validation ? &features : NULL,
                                  .pApplicationInfo = &app,
                                  .enabledLayerCount = validation ? 1 : 0,
                                  .ppEnabledLayerNames = &layer,
-                                 .enabledExtensionCount = validation ? 1 : 0,
-                                 .ppEnabledExtensionNames = &extension};
+                                 .enabledExtensionCount = validation ? 2 : 0,
+                                 .ppEnabledExtensionNames = extensions};
     vk_check(vkCreateInstance(&info, NULL, &e->instance), "vkCreateInstance");
     volkLoadInstance(e->instance);
     if (validation) {

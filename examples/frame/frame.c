@@ -105,16 +105,23 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL on_debug(VkDebugUtilsMessageSeverityFlagBi
 static void create_instance(app *a, bool validation) {
     vk_check(volkInitialize(), "loading Vulkan (volkInitialize)");
     const char *layer = "VK_LAYER_KHRONOS_validation";
-    const char *extension = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+    const char *extensions[] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME,
+                                VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME};
+    /* With validation, synchronization validation too: it reports missing barriers. */
+    VkValidationFeatureEnableEXT sync = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+    VkValidationFeaturesEXT features = {.sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
+                                        .enabledValidationFeatureCount = 1,
+                                        .pEnabledValidationFeatures = &sync};
     VkApplicationInfo info_app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
                                   .pApplicationName = "repmlp-vk frame example",
                                   .apiVersion = VK_API_VERSION_1_1};
     VkInstanceCreateInfo info = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+                                 .pNext = validation ? &features : NULL,
                                  .pApplicationInfo = &info_app,
                                  .enabledLayerCount = validation ? 1 : 0,
                                  .ppEnabledLayerNames = &layer,
-                                 .enabledExtensionCount = validation ? 1 : 0,
-                                 .ppEnabledExtensionNames = &extension};
+                                 .enabledExtensionCount = validation ? 2 : 0,
+                                 .ppEnabledExtensionNames = extensions};
     vk_check(vkCreateInstance(&info, NULL, &a->instance), "vkCreateInstance");
     volkLoadInstance(a->instance);
     if (!validation) return;

@@ -63,8 +63,9 @@ typedef struct repmlp_device_info {
 
 /* Context creation flags (bit mask). */
 enum {
-    /* Enable VK_LAYER_KHRONOS_validation and route its reports to the log callback; creation
-     * fails with REPMLP_ERROR_UNSUPPORTED if the layer is not installed. */
+    /* Enable VK_LAYER_KHRONOS_validation, its synchronization validation (missing barriers,
+     * VK_EXT_validation_features) included, and route its reports to the log callback;
+     * creation fails with REPMLP_ERROR_UNSUPPORTED if the layer is not installed. */
     REPMLP_CONTEXT_VALIDATION = 1u << 0,
     /* Never use 16-bit storage even where the device has it (fp32 everywhere). */
     REPMLP_CONTEXT_NO_FP16 = 1u << 1,

@@ -375,10 +375,11 @@ repmlp_status rm_context_finish(repmlp_context *ctx) {
     rm_profile_apply(ctx->profile, &ctx->caps);
 
     VkResult r;
-    if (!(ctx->flags & REPMLP_CONTEXT_COMPILE_ONLY)) { /* the one-off transfers' pool and fence */
+    if (!(ctx->flags & REPMLP_CONTEXT_COMPILE_ONLY)) {
+        /* One-off command buffers: allocated, submitted once, freed; never reset. */
         VkCommandPoolCreateInfo pool = {
             .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-            .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
+            .flags = VK_COMMAND_POOL_CREATE_TRANSIENT_BIT,
             .queueFamilyIndex = ctx->queue_family,
         };
         r = RM_VK_CREATE(
@@ -399,7 +400,9 @@ repmlp_status rm_context_finish(repmlp_context *ctx) {
                                    .mipmapMode = VK_SAMPLER_MIPMAP_MODE_NEAREST,
                                    .addressModeU = VK_SAMPLER_ADDRESS_MODE_CLAMP_TO_EDGE,
                                    .addressModeV = VK_SAMPLER_ADDRESS_MODE_CLAMP_TO_EDGE,
-                                   .addressModeW = VK_SAMPLER_ADDRESS_MODE_CLAMP_TO_EDGE};
+                                   .addressModeW = VK_SAMPLER_ADDRESS_MODE_CLAMP_TO_EDGE,
+                                   /* texelFetch picks the level itself: no clamp needed */
+                                   .maxLod = VK_LOD_CLAMP_NONE};
     r = RM_VK_CREATE(
         ctx->vk.vkCreateSampler(ctx->device, &sampler, ctx->vk_allocator, &ctx->sampler));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateSampler");

@@ -187,8 +187,10 @@ void rm_dispatch_unbind(repmlp_context *ctx, rm_dispatch *d) {
         }
 }
 
-void rm_dispatch_record(const repmlp_context *ctx, VkCommandBuffer cmd, const rm_dispatch *d) {
-    ctx->vk.vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, d->pipeline->pipeline);
+void rm_dispatch_record(const repmlp_context *ctx, VkCommandBuffer cmd, const rm_dispatch *d,
+                        const rm_dispatch *prev) {
+    if (!prev || prev->pipeline->pipeline != d->pipeline->pipeline)
+        ctx->vk.vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, d->pipeline->pipeline);
     uint8_t push[RM_MAX_PUSH];
     memcpy(push, d->push, d->push_size);
     /* The parts write disjoint outputs and only read shared inputs: no barrier between them. */

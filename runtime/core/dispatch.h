@@ -72,7 +72,11 @@ repmlp_status rm_binding_window(const repmlp_context *ctx, const char *what,
 /* Destroys the buffer views made by rm_dispatch_bind (the set returns with its pool). */
 void rm_dispatch_unbind(repmlp_context *ctx, rm_dispatch *d);
 
-void rm_dispatch_record(const repmlp_context *ctx, VkCommandBuffer cmd, const rm_dispatch *d);
+/* Records d into cmd. prev: the dispatch recorded just before it into cmd, or NULL. When prev
+ * has the same pipeline it is still bound (barriers keep it) and is not bound again: drivers
+ * re-validate state on every bind. */
+void rm_dispatch_record(const repmlp_context *ctx, VkCommandBuffer cmd, const rm_dispatch *d,
+                        const rm_dispatch *prev);
 
 /* Makes compute-shader writes visible to the next dispatches. */
 void rm_barrier_compute(const repmlp_context *ctx, VkCommandBuffer cmd);

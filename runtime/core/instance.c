@@ -36,13 +36,14 @@ static repmlp_status has_layer(const char *name, bool *found) {
     return REPMLP_OK;
 }
 
-static repmlp_status has_instance_extension(const char *name, bool *found) {
+/* layer: NULL for the loader's and drivers' extensions, else that layer's own. */
+static repmlp_status has_instance_extension(const char *layer, const char *name, bool *found) {
     *found = false;
     uint32_t count = 0;
-    if (vkEnumerateInstanceExtensionProperties(NULL, &count, NULL) != VK_SUCCESS) return REPMLP_OK;
+    if (vkEnumerateInstanceExtensionProperties(layer, &count, NULL) != VK_SUCCESS) return REPMLP_OK;
     VkExtensionProperties *exts = rm_calloc(count, sizeof *exts);
     if (!exts) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
-    if (vkEnumerateInstanceExtensionProperties(NULL, &count, exts) == VK_SUCCESS)
+    if (vkEnumerateInstanceExtensionProperties(layer, &count, exts) == VK_SUCCESS)
         for (uint32_t i = 0; i < count && !*found; i++)
             *found = strcmp(exts[i].extensionName, name) == 0;
     rm_free(exts);
@@ -64,20 +65,39 @@ repmlp_status rm_instance_create(bool validation, const VkAllocationCallbacks *a
             VK_API_VERSION_MAJOR(api), VK_API_VERSION_MINOR(api));
 
     const char *layers[1] = {RM_VALIDATION_LAYER};
-    const char *extensions[2];
+    const char *extensions[3];
     uint32_t extension_count = 0;
     VkInstanceCreateFlags flags = 0;
     bool found;
+    /* Validation includes synchronization validation: a missing barrier is as much a bug as a
+     * bad argument, and only this check sees it (a CPU driver computes right without it). */
+    VkValidationFeatureEnableEXT sync = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+    VkValidationFeaturesEXT features = {
+        .sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
+        .enabledValidationFeatureCount = 1,
+        .pEnabledValidationFeatures = &sync,
+    };
+    const void *chain = NULL;
     if (validation) {
         if ((st = has_layer(RM_VALIDATION_LAYER, &found)) != REPMLP_OK) return st;
         if (!found)
             return rm_fail(REPMLP_ERROR_UNSUPPORTED, "validation requested but %s is not installed",
                            RM_VALIDATION_LAYER);
         extensions[extension_count++] = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+        if ((st = has_instance_extension(RM_VALIDATION_LAYER,
+                                         VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME, &found)) !=
+            REPMLP_OK)
+            return st;
+        if (!found)
+            return rm_fail(REPMLP_ERROR_UNSUPPORTED,
+                           "validation requested but %s lacks %s (synchronization validation)",
+                           RM_VALIDATION_LAYER, VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME);
+        extensions[extension_count++] = VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME;
+        chain = &features;
     }
     /* Lets the loader list portability (layered) drivers too, such as MoltenVK. */
-    if ((st = has_instance_extension(VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME, &found)) !=
-        REPMLP_OK)
+    if ((st = has_instance_extension(NULL, VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME,
+                                     &found)) != REPMLP_OK)
         return st;
     if (found) {
         extensions[extension_count++] = VK_KHR_PORTABILITY_ENUMERATION_EXTENSION_NAME;
@@ -93,6 +113,7 @@ repmlp_status rm_instance_create(bool validation, const VkAllocationCallbacks *a
     };
     VkInstanceCreateInfo info = {
         .sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+        .pNext = chain,
         .flags = flags,
         .pApplicationInfo = &app,
         .enabledLayerCount = validation ? 1 : 0,
@@ -132,9 +153,12 @@ static repmlp_device_type device_type(VkPhysicalDeviceType t) {
 
 bool rm_find_compute_queue(VkPhysicalDevice pd, uint32_t *family) {
     /* No allocation, so running out of memory never makes a device look unusable; devices
-     * have a handful of families (the first 64 are considered). */
+     * have a handful of families (the first 64 are considered). The count is asked first, as
+     * the API intends. */
     VkQueueFamilyProperties q[64];
-    uint32_t count = 64;
+    uint32_t count = 0;
+    vkGetPhysicalDeviceQueueFamilyProperties(pd, &count, NULL);
+    if (count > 64) count = 64;
     vkGetPhysicalDeviceQueueFamilyProperties(pd, &count, q);
     /* Prefer a compute-only family (async compute on GPUs), else any with compute. */
     int best = -1;

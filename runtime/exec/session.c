@@ -127,9 +127,9 @@ static repmlp_status create_dispatches(repmlp_session *s, bool runs) {
 
 static repmlp_status create_commands(repmlp_session *s) {
     repmlp_context *ctx = s->ctx;
+    /* No per-buffer reset: a re-recording resets the whole pool (its one command buffer). */
     VkCommandPoolCreateInfo pool = {
         .sType = VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-        .flags = VK_COMMAND_POOL_CREATE_RESET_COMMAND_BUFFER_BIT,
         .queueFamilyIndex = ctx->queue_family,
     };
     VkResult r = RM_VK_CREATE(
@@ -214,6 +214,9 @@ repmlp_status rm_session_record(repmlp_session *s) {
         if (st == REPMLP_OK) st = rm_dispatch_bind(ctx, s->pool, &s->dispatches[i], bindings);
         if (st != REPMLP_OK) return rm_fail_prefix(st, "%s: op %s", s->model->path, n->label);
     }
+    /* Recorded once and submitted every run, so not ONE_TIME_SUBMIT. */
+    r = ctx->vk.vkResetCommandPool(ctx->device, s->command_pool, 0);
+    if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkResetCommandPool");
     VkCommandBufferBeginInfo begin = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     r = ctx->vk.vkBeginCommandBuffer(s->command_buffer, &begin);
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkBeginCommandBuffer");

@@ -33,7 +33,7 @@ repmlp_status rm_session_profile(repmlp_session *s, double *ms_per_node) {
         for (uint32_t i = 0; i < n; i++) {
             if (i) rm_barrier_compute(ctx, cmd);
             ctx->vk.vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, pool, 2 * i);
-            rm_dispatch_record(ctx, cmd, &s->dispatches[i]);
+            rm_dispatch_record(ctx, cmd, &s->dispatches[i], i ? &s->dispatches[i - 1] : NULL);
             ctx->vk.vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, pool, 2 * i + 1);
         }
         st = rm_oneoff_submit(ctx, cmd);

@@ -7,21 +7,25 @@
 void rm_session_record_range(const repmlp_session *s, VkCommandBuffer cmd, int first, int end) {
     if (first >= end) return;
     if (first > 0) rm_barrier_compute(s->ctx, cmd); /* after the previous part's writes */
+    const rm_dispatch *prev = NULL; /* the application may have bound anything before */
     if (first == 0 && s->image_bound) {
-        rm_dispatch_record(s->ctx, cmd, &s->image_dispatch);
+        rm_dispatch_record(s->ctx, cmd, &s->image_dispatch, prev);
         rm_barrier_compute(s->ctx, cmd);
+        prev = &s->image_dispatch;
     }
     if (first == 0 && s->copy_bound_input) {
-        rm_dispatch_record(s->ctx, cmd, &s->input_copy);
+        rm_dispatch_record(s->ctx, cmd, &s->input_copy, prev);
         rm_barrier_compute(s->ctx, cmd);
+        prev = &s->input_copy;
     }
     for (int i = first; i < end; i++) {
         if (i > first) rm_barrier_compute(s->ctx, cmd);
-        rm_dispatch_record(s->ctx, cmd, &s->dispatches[i]);
+        rm_dispatch_record(s->ctx, cmd, &s->dispatches[i], prev);
+        prev = &s->dispatches[i];
     }
     if (end == s->graph.node_count && s->topk) {
         rm_barrier_compute(s->ctx, cmd);
-        rm_dispatch_record(s->ctx, cmd, &s->topk_dispatch);
+        rm_dispatch_record(s->ctx, cmd, &s->topk_dispatch, prev);
     }
 }
 

@@ -90,15 +90,17 @@ static bool flattered(const char *shader) {
 }
 #endif
 
-/* Records one run of d (for a flattered kernel, its repeated work). */
-static void record_run(repmlp_context *ctx, VkCommandBuffer cmd, const rm_dispatch *d) {
+/* Records one run of d (for a flattered kernel, its repeated work); prev: as for
+ * rm_dispatch_record. */
+static void record_run(repmlp_context *ctx, VkCommandBuffer cmd, const rm_dispatch *d,
+                       const rm_dispatch *prev) {
     uint32_t reps = 1;
 #ifdef REPMLP_FAULT_INJECTION
     if (flattered(rm_shader(d->pipeline->shader)->name)) reps = TUNE_FLATTER_WORK;
 #endif
     for (uint32_t i = 0; i < reps; i++) {
         if (i) rm_barrier_compute(ctx, cmd);
-        rm_dispatch_record(ctx, cmd, d);
+        rm_dispatch_record(ctx, cmd, d, i ? d : prev);
     }
 }
 
@@ -329,7 +331,7 @@ static repmlp_status run_checked(repmlp_context *ctx, bench *b, const rm_dispatc
     VkCommandBuffer cmd;
     if (st == REPMLP_OK) st = rm_oneoff_begin(ctx, &cmd);
     if (st != REPMLP_OK) return st;
-    rm_dispatch_record(ctx, cmd, d);
+    rm_dispatch_record(ctx, cmd, d, NULL);
     rm_barrier_to_host(ctx, cmd);
     st = rm_oneoff_submit(ctx, cmd);
     if (st == REPMLP_OK) st = rm_buffer_download(ctx, &b->scratch, 0, out, b->floats * 4);
@@ -346,7 +348,7 @@ static repmlp_status run_host(repmlp_context *ctx, const rm_dispatch *d, double 
     VkCommandBuffer cmd;
     repmlp_status st = rm_oneoff_begin(ctx, &cmd);
     if (st != REPMLP_OK) return st;
-    record_run(ctx, cmd, d);
+    record_run(ctx, cmd, d, NULL);
     double t0 = rm_now_ms();
     st = rm_oneoff_submit(ctx, cmd);
     *ms = rm_now_ms() - t0;
@@ -366,7 +368,7 @@ static repmlp_status run_alternating(repmlp_context *ctx, bench *b, const rm_dis
         for (uint32_t r = 0; r < runs; r++) {
             if (r) rm_barrier_compute(ctx, cmd);
             ctx->vk.vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, b->queries, 2 * r);
-            record_run(ctx, cmd, ds[r % count]);
+            record_run(ctx, cmd, ds[r % count], r ? ds[(r - 1) % count] : NULL);
             ctx->vk.vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, b->queries,
                                         2 * r + 1);
         }

@@ -80,7 +80,7 @@ static repmlp_status time_variant(repmlp_context *ctx, probe *p, rm_gemm_variant
         VkCommandBuffer cmd;
         st = rm_oneoff_begin(ctx, &cmd);
         if (st != REPMLP_OK) break;
-        rm_dispatch_record(ctx, cmd, &d);
+        rm_dispatch_record(ctx, cmd, &d, NULL);
         double t0 = rm_now_ms();
         st = rm_oneoff_submit(ctx, cmd);
         ms[r] = rm_now_ms() - t0;

@@ -26,15 +26,23 @@ void ts_engine_start(ts_engine *e) {
     assert_int_equal(volkInitialize(), VK_SUCCESS);
     bool validation = ts_context_flags() & REPMLP_CONTEXT_VALIDATION;
     const char *layer = "VK_LAYER_KHRONOS_validation";
-    const char *ext = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
+    const char *exts[] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME,
+                          VK_EXT_VALIDATION_FEATURES_EXTENSION_NAME};
+    /* Synchronization validation too, as the library's own contexts have it: the engine's
+     * barriers around the library's work are checked with the library's. */
+    VkValidationFeatureEnableEXT sync = VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT;
+    VkValidationFeaturesEXT sync_features = {.sType = VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
+                                             .enabledValidationFeatureCount = 1,
+                                             .pEnabledValidationFeatures = &sync};
     VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
                              .apiVersion = VK_API_VERSION_1_1};
     VkInstanceCreateInfo ii = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+                               .pNext = validation ? &sync_features : NULL,
                                .pApplicationInfo = &app,
                                .enabledLayerCount = validation,
                                .ppEnabledLayerNames = &layer,
-                               .enabledExtensionCount = validation,
-                               .ppEnabledExtensionNames = &ext};
+                               .enabledExtensionCount = validation ? 2 : 0,
+                               .ppEnabledExtensionNames = exts};
     assert_int_equal(vkCreateInstance(&ii, NULL, &e->instance), VK_SUCCESS);
     volkLoadInstanceOnly(e->instance);
     if (validation) {

@@ -231,7 +231,7 @@ double ts_run(repmlp_context *ctx, rm_dispatch *dispatches, const rm_binding *co
     assert_int_equal(rm_oneoff_begin(ctx, &cmd), REPMLP_OK);
     for (size_t i = 0; i < count; i++) {
         if (i) rm_barrier_compute(ctx, cmd);
-        rm_dispatch_record(ctx, cmd, &dispatches[i]);
+        rm_dispatch_record(ctx, cmd, &dispatches[i], i ? &dispatches[i - 1] : NULL);
     }
     rm_barrier_to_host(ctx, cmd);
     double t0 = ts_now_ms();
