@@ -6,6 +6,7 @@
  * (repmlp/vulkan.h, "Frames in flight") instead of freeing it. */
 #define _POSIX_C_SOURCE 200809L
 #include "test_support.h"
+#include "test_engine.h"
 
 #include <limits.h>
 #include <math.h>
@@ -36,109 +37,9 @@ static int setup(void **state) {
     return 0;
 }
 
-/* ---- the engine: its own instance, device with timeline semaphores, queue ---- */
+/* ---- the engine (tests/support/test_engine): its device has timeline semaphores ---- */
 
-typedef struct engine {
-    VkInstance instance;
-    VkDebugUtilsMessengerEXT messenger;
-    VkPhysicalDevice physical;
-    VkDevice device;
-    VkQueue queue;
-    uint32_t family;
-    struct VolkDeviceTable vk;
-    uint32_t messages;
-} engine;
-
-static VKAPI_ATTR VkBool32 VKAPI_CALL engine_debug(VkDebugUtilsMessageSeverityFlagBitsEXT sev,
-                                                   VkDebugUtilsMessageTypeFlagsEXT type,
-                                                   const VkDebugUtilsMessengerCallbackDataEXT *d,
-                                                   void *user) {
-    (void)type;
-    engine *e = user;
-    if (sev >= VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT) {
-        e->messages++;
-        fprintf(stderr, "[engine validation] %s\n", d->pMessage);
-    }
-    return VK_FALSE;
-}
-
-/* False when the device has no timeline semaphores (the engine then has nothing to track). */
-static bool engine_start(engine *e) {
-    memset(e, 0, sizeof *e);
-    assert_int_equal(volkInitialize(), VK_SUCCESS);
-    bool validation = ts_context_flags() & REPMLP_CONTEXT_VALIDATION;
-    const char *layer = "VK_LAYER_KHRONOS_validation";
-    const char *ext = VK_EXT_DEBUG_UTILS_EXTENSION_NAME;
-    VkApplicationInfo app = {.sType = VK_STRUCTURE_TYPE_APPLICATION_INFO,
-                             .apiVersion = VK_API_VERSION_1_1};
-    VkInstanceCreateInfo ii = {.sType = VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
-                               .pApplicationInfo = &app,
-                               .enabledLayerCount = validation,
-                               .ppEnabledLayerNames = &layer,
-                               .enabledExtensionCount = validation,
-                               .ppEnabledExtensionNames = &ext};
-    assert_int_equal(vkCreateInstance(&ii, NULL, &e->instance), VK_SUCCESS);
-    volkLoadInstanceOnly(e->instance);
-    if (validation) {
-        VkDebugUtilsMessengerCreateInfoEXT mi = {
-            .sType = VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
-            .messageSeverity = VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT |
-                               VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
-            .messageType = VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT |
-                           VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT,
-            .pfnUserCallback = engine_debug,
-            .pUserData = e};
-        assert_int_equal(vkCreateDebugUtilsMessengerEXT(e->instance, &mi, NULL, &e->messenger),
-                         VK_SUCCESS);
-    }
-    uint32_t count = 1;
-    VkResult r = vkEnumeratePhysicalDevices(e->instance, &count, &e->physical);
-    assert_true(r == VK_SUCCESS || r == VK_INCOMPLETE);
-    assert_int_equal(count, 1);
-    repmlp_vulkan_requirements req;
-    assert_int_equal(repmlp_vulkan_query(NULL, e->instance, e->physical, &req), REPMLP_OK);
-    assert_true(req.usable);
-    e->family = req.queue_family;
-    float priority = 1.0f;
-    VkDeviceQueueCreateInfo qi = {.sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
-                                  .queueFamilyIndex = e->family,
-                                  .queueCount = 1,
-                                  .pQueuePriorities = &priority};
-    VkPhysicalDeviceTimelineSemaphoreFeatures timeline = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES,
-        .timelineSemaphore = VK_TRUE};
-    VkPhysicalDeviceFeatures2 features = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
-                                          .pNext = &timeline};
-    const char *timeline_ext = VK_KHR_TIMELINE_SEMAPHORE_EXTENSION_NAME;
-    VkDeviceCreateInfo di = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
-                             .pNext = req.timeline_semaphore ? &features : NULL,
-                             .queueCreateInfoCount = 1,
-                             .pQueueCreateInfos = &qi,
-                             .enabledExtensionCount = req.timeline_semaphore ? 1 : 0,
-                             .ppEnabledExtensionNames = &timeline_ext};
-    assert_int_equal(vkCreateDevice(e->physical, &di, NULL, &e->device), VK_SUCCESS);
-    volkLoadDeviceTable(&e->vk, e->device);
-    e->vk.vkGetDeviceQueue(e->device, e->family, 0, &e->queue);
-    return req.timeline_semaphore;
-}
-
-static void engine_stop(engine *e) {
-    e->vk.vkDestroyDevice(e->device, NULL);
-    if (e->messenger) vkDestroyDebugUtilsMessengerEXT(e->instance, e->messenger, NULL);
-    vkDestroyInstance(e->instance, NULL);
-    if (e->messages) fail_msg("the engine's validation layer reported %u messages", e->messages);
-}
-
-static void memory_barrier(engine *e, VkCommandBuffer cmd, VkPipelineStageFlags src,
-                           VkAccessFlags src_access, VkPipelineStageFlags dst,
-                           VkAccessFlags dst_access) {
-    VkMemoryBarrier b = {.sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-                         .srcAccessMask = src_access,
-                         .dstAccessMask = dst_access};
-    e->vk.vkCmdPipelineBarrier(cmd, src, dst, 0, 1, &b, 0, NULL, 0, NULL);
-}
-
-static VkSemaphore timeline_semaphore(engine *e) {
+static VkSemaphore timeline_semaphore(ts_engine *e) {
     VkSemaphoreTypeCreateInfo type = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO,
                                       .semaphoreType = VK_SEMAPHORE_TYPE_TIMELINE};
     VkSemaphoreCreateInfo si = {.sType = VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, .pNext = &type};
@@ -147,7 +48,7 @@ static VkSemaphore timeline_semaphore(engine *e) {
     return sem;
 }
 
-static uint64_t counter(engine *e, VkSemaphore sem) {
+static uint64_t counter(ts_engine *e, VkSemaphore sem) {
     uint64_t value = 0;
     assert_int_equal(e->vk.vkGetSemaphoreCounterValueKHR(e->device, sem, &value), VK_SUCCESS);
     return value;
@@ -259,7 +160,7 @@ static void expect_topk(const char *what, const repmlp_class_score *got,
 
 /* The engine's frame f: its command buffer waits for the host's gate value f + 1, so it stays
  * pending until the host opens it; signals `done` to f + 1 and `fence`. */
-static void submit_frame(engine *e, VkCommandBuffer cmd, VkSemaphore gate, VkSemaphore done,
+static void submit_frame(ts_engine *e, VkCommandBuffer cmd, VkSemaphore gate, VkSemaphore done,
                          uint32_t f, VkFence fence) {
     uint64_t wait_value = f + 1, signal_value = f + 1;
     VkPipelineStageFlags stage = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT;
@@ -283,26 +184,27 @@ static void submit_frame(engine *e, VkCommandBuffer cmd, VkSemaphore gate, VkSem
 
 /* Begins frame f's command buffer: the host's writes of its input and the previous frame's
  * compute work (the session's shared intermediates) come before this frame's dispatches. */
-static void begin_frame(engine *e, VkCommandBuffer cmd) {
+static void begin_frame(ts_engine *e, VkCommandBuffer cmd) {
     VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     assert_int_equal(e->vk.vkBeginCommandBuffer(cmd, &bi), VK_SUCCESS);
-    memory_barrier(e, cmd, VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+    ts_engine_barrier(e, cmd, VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                    VK_ACCESS_HOST_WRITE_BIT | VK_ACCESS_SHADER_WRITE_BIT,
                    VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
                    VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
 }
 
-static void end_frame(engine *e, VkCommandBuffer cmd) {
-    memory_barrier(e, cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
+static void end_frame(ts_engine *e, VkCommandBuffer cmd) {
+    ts_engine_barrier(e, cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
                    VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
     assert_int_equal(e->vk.vkEndCommandBuffer(cmd), VK_SUCCESS);
 }
 
 static void three_frames(void **state) {
     (void)state;
-    engine e;
-    if (!engine_start(&e)) {
-        engine_stop(&e);
+    ts_engine e;
+    ts_engine_start_timeline(&e);
+    if (!e.timeline) {
+        ts_engine_stop(&e);
         ts_skip("the device has no timeline semaphores");
     }
     repmlp_vulkan_import im = {.instance = e.instance,
@@ -479,7 +381,7 @@ static void three_frames(void **state) {
     repmlp_session_destroy(ref);
     repmlp_model_destroy(m);
     repmlp_context_destroy(ctx);
-    engine_stop(&e);
+    ts_engine_stop(&e);
 }
 
 /* A session with no recording of the application keeps freeing in place: re-recording takes

@@ -20,7 +20,7 @@ static VKAPI_ATTR VkBool32 VKAPI_CALL engine_debug(VkDebugUtilsMessageSeverityFl
     return VK_FALSE;
 }
 
-void ts_engine_start(ts_engine *e) {
+static void start(ts_engine *e, bool want_timeline) {
     memset(e, 0, sizeof *e);
     atomic_init(&e->messages, 0u);
     assert_int_equal(volkInitialize(), VK_SUCCESS);
@@ -79,15 +79,31 @@ void ts_engine_start(ts_engine *e) {
     VkPhysicalDevice16BitStorageFeatures f16 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
         .storageBuffer16BitAccess = req.storage_16bit};
+    e->timeline = want_timeline && req.timeline_semaphore;
+    VkPhysicalDeviceTimelineSemaphoreFeatures timeline = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_TIMELINE_SEMAPHORE_FEATURES,
+        .timelineSemaphore = VK_TRUE};
+    if (e->timeline) f16.pNext = &timeline;
     VkPhysicalDeviceFeatures2 features = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
                                           .pNext = &f16};
+    const char *timeline_ext = VK_KHR_TIMELINE_SEMAPHORE_EXTENSION_NAME;
     VkDeviceCreateInfo di = {.sType = VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
                              .pNext = &features,
                              .queueCreateInfoCount = 1,
-                             .pQueueCreateInfos = &qi};
+                             .pQueueCreateInfos = &qi,
+                             .enabledExtensionCount = e->timeline ? 1 : 0,
+                             .ppEnabledExtensionNames = &timeline_ext};
     assert_int_equal(vkCreateDevice(e->physical, &di, NULL, &e->device), VK_SUCCESS);
     volkLoadDeviceTable(&e->vk, e->device);
     e->vk.vkGetDeviceQueue(e->device, e->family, 0, &e->queue);
+}
+
+void ts_engine_start(ts_engine *e) {
+    start(e, false);
+}
+
+void ts_engine_start_timeline(ts_engine *e) {
+    start(e, true);
 }
 
 void ts_engine_stop(ts_engine *e) {

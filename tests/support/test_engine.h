@@ -5,6 +5,7 @@
 #define RM_TEST_ENGINE_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <volk.h>
@@ -19,12 +20,15 @@ typedef struct ts_engine {
     struct VolkDeviceTable vk;
     /* Validation warnings and errors: the layer calls back on whichever thread made the call. */
     atomic_uint messages;
+    bool timeline; /* timeline semaphores enabled (ts_engine_start_timeline on a device with them) */
 } ts_engine;
 
 /* Creates the instance (validation and a messenger counting into e->messages when
  * ts_context_flags() asks for it), picks the one physical device the run's driver offers and
  * creates the device with what repmlp_vulkan_query reports usable. Fails the test on error. */
 void ts_engine_start(ts_engine *e);
+/* ts_engine_start, and timeline semaphores enabled where the device has them (e->timeline). */
+void ts_engine_start_timeline(ts_engine *e);
 /* Destroys the device and instance, then fails the test if validation reported anything. */
 void ts_engine_stop(ts_engine *e);
 /* A full memory barrier between two stages of `cmd`. */
