@@ -101,10 +101,11 @@ static void buffer_errors(void **state) {
     (void)state;
     repmlp_context *ctx = ts_context();
     rm_buffer b;
-    assert_int_equal(rm_buffer_create(ctx, 0, RM_BUFFER_DEVICE, &b), REPMLP_ERROR_INVALID_ARGUMENT);
-    repmlp_status st = rm_buffer_create(ctx, (VkDeviceSize)1 << 62, RM_BUFFER_DEVICE, &b);
+    assert_int_equal(rm_buffer_create(ctx, 0, RM_BUFFER_ACTIVATIONS, &b),
+                     REPMLP_ERROR_INVALID_ARGUMENT);
+    repmlp_status st = rm_buffer_create(ctx, (VkDeviceSize)1 << 62, RM_BUFFER_ACTIVATIONS, &b);
     assert_true(st == REPMLP_ERROR_TOO_LARGE || st == REPMLP_ERROR_OUT_OF_DEVICE_MEMORY);
-    assert_int_equal(rm_buffer_create(ctx, 64, RM_BUFFER_DEVICE, &b), REPMLP_OK);
+    assert_int_equal(rm_buffer_create(ctx, 64, RM_BUFFER_ACTIVATIONS, &b), REPMLP_OK);
     char data[65] = {0};
     assert_int_equal(rm_buffer_upload(ctx, &b, 8, data, 64), REPMLP_ERROR_INVALID_ARGUMENT);
     assert_int_equal(rm_buffer_download(ctx, &b, 65, data, 0), REPMLP_ERROR_INVALID_ARGUMENT);

@@ -46,7 +46,7 @@ static repmlp_status check_fits(repmlp_session *s) {
                        "%s: batch %u needs %llu bytes of device memory; the device has %llu",
                        s->model->path, s->batch, (unsigned long long)total,
                        (unsigned long long)caps->device_local_bytes);
-    repmlp_status st = rm_memory_check(s->ctx, own);
+    repmlp_status st = rm_memory_check(s->ctx, caps->device_local_heap, own);
     if (st != REPMLP_OK)
         return rm_fail_prefix(st, "%s: session of batch %u", s->model->path, s->batch);
     for (int i = 0; i < s->graph.value_count; i++) {
@@ -65,16 +65,15 @@ static repmlp_status check_fits(repmlp_session *s) {
 
 static repmlp_status create_buffers(repmlp_session *s) {
     repmlp_context *ctx = s->ctx;
-    repmlp_status st = rm_buffer_create(ctx, s->input_count * 4, RM_BUFFER_DEVICE, &s->input);
-    if (st == REPMLP_OK)
-        st = rm_buffer_create(ctx, s->output_count * 4, RM_BUFFER_DEVICE, &s->output);
+    repmlp_status st = rm_buffer_create(ctx, s->input_count * 4, RM_BUFFER_IO, &s->input);
+    if (st == REPMLP_OK) st = rm_buffer_create(ctx, s->output_count * 4, RM_BUFFER_IO, &s->output);
     if (st == REPMLP_OK && s->arena_bytes)
-        st = rm_buffer_create(ctx, s->arena_bytes, RM_BUFFER_DEVICE, &s->arena);
-    if (st == REPMLP_OK) st = rm_buffer_create(ctx, 16, RM_BUFFER_DEVICE, &s->dummy);
+        st = rm_buffer_create(ctx, s->arena_bytes, RM_BUFFER_ACTIVATIONS, &s->arena);
+    if (st == REPMLP_OK) st = rm_buffer_create(ctx, 16, RM_BUFFER_ACTIVATIONS, &s->dummy);
     if (st == REPMLP_OK && !s->input.mapped)
-        st = rm_buffer_create(ctx, s->input.size, RM_BUFFER_STAGING, &s->stage_in);
+        st = rm_buffer_create(ctx, s->input.size, RM_BUFFER_UPLOAD, &s->stage_in);
     if (st == REPMLP_OK && !s->output.mapped)
-        st = rm_buffer_create(ctx, s->output.size, RM_BUFFER_STAGING, &s->stage_out);
+        st = rm_buffer_create(ctx, s->output.size, RM_BUFFER_READBACK, &s->stage_out);
     s->input_binding = (rm_binding){s->input.buffer, 0, s->input.size};
     s->output_binding = (rm_binding){s->output.buffer, 0, s->output.size};
     return st;
@@ -422,9 +421,9 @@ repmlp_status repmlp_session_set_topk(repmlp_session *s, uint32_t k) {
         rm_softmax_topk_params p = {s->batch, (uint32_t)out.dims[1], k};
         st = rm_softmax_topk_prepare(ctx, &p, &s->topk_dispatch);
         uint64_t bytes = (uint64_t)s->batch * k * 2 * sizeof(uint32_t);
-        if (st == REPMLP_OK) st = rm_buffer_create(ctx, bytes, RM_BUFFER_DEVICE, &s->topk_buf);
+        if (st == REPMLP_OK) st = rm_buffer_create(ctx, bytes, RM_BUFFER_IO, &s->topk_buf);
         if (st == REPMLP_OK && !s->topk_buf.mapped)
-            st = rm_buffer_create(ctx, bytes, RM_BUFFER_STAGING, &s->stage_topk);
+            st = rm_buffer_create(ctx, bytes, RM_BUFFER_READBACK, &s->stage_topk);
         if (st == REPMLP_OK) s->topk = k;
     }
     repmlp_status rec = rm_session_record(s);
