@@ -6,6 +6,7 @@
 #include "core/error.h"
 #include "core/fault.h"
 #include "core/limits.h"
+#include "core/suballoc.h"
 
 /* VK_EXT_memory_priority: what the driver should keep in device memory first when it runs
  * short (0.5 is the default). */
@@ -101,18 +102,33 @@ repmlp_status rm_buffer_create(repmlp_context *ctx, VkDeviceSize size, rm_buffer
         .allocationSize = req.size,
         .memoryTypeIndex = (uint32_t)choice.type,
     };
-    r = RM_VK_CREATE(
-        ctx->vk.vkAllocateMemory(ctx->device, &alloc, ctx->vk_allocator, &out->memory));
-    if (r != VK_SUCCESS) {
-        rm_buffer_destroy(ctx, out);
-        return rm_vk_fail(ctx, r, "vkAllocateMemory");
+    if (req.size < RM_SUBALLOC_MAX && req.alignment <= RM_SUBALLOC_MAX) {
+        rm_suballocation sub;
+        st = rm_suballoc(ctx, &alloc, kind, choice.map, req.size, req.alignment, &sub);
+        if (st != REPMLP_OK) {
+            rm_buffer_destroy(ctx, out);
+            return st;
+        }
+        out->block = sub.block;
+        out->offset = sub.offset;
+        out->mapped = sub.mapped;
+        out->allocated = req.size;
+        out->heap = (uint32_t)choice.heap;
+        r = ctx->vk.vkBindBufferMemory(ctx->device, out->buffer, sub.memory, sub.offset);
+    } else {
+        r = RM_VK_CREATE(
+            ctx->vk.vkAllocateMemory(ctx->device, &alloc, ctx->vk_allocator, &out->memory));
+        if (r != VK_SUCCESS) {
+            rm_buffer_destroy(ctx, out);
+            return rm_vk_fail(ctx, r, "vkAllocateMemory");
+        }
+        r = ctx->vk.vkBindBufferMemory(ctx->device, out->buffer, out->memory, 0);
     }
-    r = ctx->vk.vkBindBufferMemory(ctx->device, out->buffer, out->memory, 0);
     if (r != VK_SUCCESS) {
         rm_buffer_destroy(ctx, out);
         return rm_vk_fail(ctx, r, "vkBindBufferMemory");
     }
-    if (choice.map) {
+    if (choice.map && !out->block) {
         r = ctx->vk.vkMapMemory(ctx->device, out->memory, 0, VK_WHOLE_SIZE, 0, &out->mapped);
         if (r != VK_SUCCESS) {
             rm_buffer_destroy(ctx, out);
@@ -131,7 +147,8 @@ void rm_buffer_destroy(repmlp_context *ctx, rm_buffer *buf) {
     if (buf->buffer) ctx->vk.vkDestroyBuffer(ctx->device, buf->buffer, ctx->vk_allocator);
     /* Freeing the memory also unmaps it. */
     if (buf->memory) ctx->vk.vkFreeMemory(ctx->device, buf->memory, ctx->vk_allocator);
-    if (buf->allocated) rm_memory_count(ctx, buf->heap, buf->allocated, false);
+    if (buf->block) rm_subfree(ctx, buf->block, buf->offset, buf->allocated);
+    if (buf->allocated && buf->size) rm_memory_count(ctx, buf->heap, buf->allocated, false);
     memset(buf, 0, sizeof *buf);
 }
 

@@ -12,6 +12,9 @@ typedef struct rm_buffer {
     void *mapped;           /* non-NULL when host-visible and coherent */
     VkDeviceSize allocated; /* device memory bytes, counted in ctx->memory_used */
     uint32_t heap;          /* the heap they come from, counted in ctx->heap_used[heap] */
+    /* A small buffer's place in a shared block (core/suballoc.h); memory is then NULL. */
+    struct rm_block *block;
+    VkDeviceSize offset;
 } rm_buffer;
 
 /* Creates a buffer of `size` bytes (> 0) for `kind` (memory_choice.h: where it lands). Checks

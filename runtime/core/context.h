@@ -95,11 +95,12 @@ struct repmlp_context {
     const VkAllocationCallbacks *vk_allocator; /* the application's, or NULL */
     VkSampler sampler; /* nearest, for sampled-image inputs (texelFetch ignores its filters) */
     struct rm_pipeline_cache_entry *pipelines; /* built pipelines, shared by all ops */
+    struct rm_block *blocks; /* device memory shared by small buffers (core/suballoc.h) */
 
-    rm_mutex lock;                /* queue submission, the transfer pool, the pipeline list */
-    rm_mutex transfer_lock;       /* one-off transfers share ctx->fence: one at a time */
-    rm_mutex operand_lock;        /* the operand-path choice: measured once, by one thread */
-    rm_operand_path operand_path; /* guarded by operand_lock */
+    rm_mutex lock;          /* queue submission, the transfer pool, the pipeline list, the blocks */
+    rm_mutex transfer_lock; /* one-off transfers share ctx->fence: one at a time */
+    rm_mutex operand_lock;  /* the operand-path choice: measured once, by one thread */
+    rm_operand_path operand_path;        /* guarded by operand_lock */
     rm_operand_path operand_path_forced; /* REPMLP_OPERAND_PATH, read at creation */
     /* Tests only: > 0 cuts every GEMM-core weight of several panel blocks into about this many
      * parts, as if it outgrew maxStorageBufferRange, so the split runs on small models. */
@@ -153,6 +154,8 @@ const char *rm_vk_result_name(VkResult result);
  * budget of `heap` (RM_HEAP_NONE: the limit only). */
 #define RM_HEAP_NONE UINT32_MAX
 repmlp_status rm_memory_check(repmlp_context *ctx, uint32_t heap, uint64_t bytes);
+/* The budget part alone (a shared block of memory: the limit counts buffers' bytes). */
+repmlp_status rm_memory_check_budget(repmlp_context *ctx, uint32_t heap, uint64_t bytes);
 /* Counts `bytes` in (add) or out of (!add) the context's usage of `heap`. */
 void rm_memory_count(repmlp_context *ctx, uint32_t heap, uint64_t bytes, bool add);
 /* Whether the physical device offers the device extension (false when out of memory). */

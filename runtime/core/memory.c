@@ -43,6 +43,10 @@ repmlp_status rm_memory_check(repmlp_context *ctx, uint32_t heap, uint64_t bytes
                        "(%llu in use)",
                        (unsigned long long)bytes, (unsigned long long)ctx->memory_limit,
                        (unsigned long long)used);
+    return rm_memory_check_budget(ctx, heap, bytes);
+}
+
+repmlp_status rm_memory_check_budget(repmlp_context *ctx, uint32_t heap, uint64_t bytes) {
     if (heap >= ctx->memory.memoryHeapCount) return REPMLP_OK;
     uint64_t budget, usage;
     heap_budget(ctx, heap, &budget, &usage);
