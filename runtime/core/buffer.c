@@ -57,6 +57,17 @@ static repmlp_status choose_memory(repmlp_context *ctx, const VkMemoryRequiremen
                    rm_buffer_kind_name(kind), (unsigned long long)mem->size);
 }
 
+bool rm_buffer_maps(const repmlp_context *ctx, rm_buffer_kind kind, VkDeviceSize size) {
+    uint64_t used[VK_MAX_MEMORY_HEAPS];
+    for (uint32_t i = 0; i < VK_MAX_MEMORY_HEAPS; i++) used[i] = atomic_load(&ctx->heap_used[i]);
+    rm_memory_request req = {.kind = kind,
+                             .size = size,
+                             .allowed = ~0u,
+                             .force_staging = (ctx->flags & REPMLP_CONTEXT_FORCE_STAGING) != 0,
+                             .heap_used = used};
+    return rm_memory_choose(&ctx->memory, &req).map;
+}
+
 repmlp_status rm_buffer_create(repmlp_context *ctx, VkDeviceSize size, rm_buffer_kind kind,
                                rm_buffer *out) {
     memset(out, 0, sizeof *out);

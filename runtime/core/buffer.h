@@ -23,6 +23,9 @@ typedef struct rm_buffer {
 repmlp_status rm_buffer_create(repmlp_context *ctx, VkDeviceSize size, rm_buffer_kind kind,
                                rm_buffer *out);
 void rm_buffer_destroy(repmlp_context *ctx, rm_buffer *buf); /* zeroed or NULL buffer ok */
+/* Whether a buffer of `kind` and `size` bytes created now would be mapped (assuming every
+ * memory type is allowed for it, as for the library's storage buffers on real drivers). */
+bool rm_buffer_maps(const repmlp_context *ctx, rm_buffer_kind kind, VkDeviceSize size);
 
 /* Copies between host memory and buffer bytes [offset, offset + size); synchronous. Through a
  * staging buffer when buf is not mapped; its writes are visible to later submissions' shaders

@@ -25,8 +25,10 @@ static repmlp_status build_graph(repmlp_session *s) {
  * staging copies of input and output where device memory is not mapped). */
 static uint64_t session_bytes(const repmlp_session *s) {
     uint64_t in = s->input_count * sizeof(float), out = s->output_count * sizeof(float);
-    bool staged = !s->ctx->caps.unified_memory || (s->ctx->flags & REPMLP_CONTEXT_FORCE_STAGING);
-    return in + out + s->arena_bytes + 16 + (staged ? in + out : 0);
+    /* A buffer that is not mapped (a discrete GPU's VRAM) gets a staging copy. */
+    uint64_t stage_in = rm_buffer_maps(s->ctx, RM_BUFFER_IO, in) ? 0 : in;
+    uint64_t stage_out = rm_buffer_maps(s->ctx, RM_BUFFER_IO, out) ? 0 : out;
+    return in + out + s->arena_bytes + 16 + stage_in + stage_out;
 }
 
 /* The graph for the session's batch and its activation arena (nothing on the device yet). */
