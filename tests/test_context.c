@@ -18,10 +18,11 @@ static void default_context_and_info(void **state) {
     assert_true(strlen(info.name) > 0);
     assert_true(ctx->caps.max_workgroup_invocations >= 128);
     print_message("limits: %u invocations, storage range %llu, subgroup %u, fp16 storage %d, "
-                  "timestamps %d, unified memory %d\n",
+                  "timestamps %d, unified memory %d, memory priority %d\n",
                   ctx->caps.max_workgroup_invocations,
                   (unsigned long long)ctx->caps.max_storage_buffer_range, ctx->caps.subgroup_size,
-                  ctx->caps.storage_16bit, ctx->caps.timestamps, ctx->caps.unified_memory);
+                  ctx->caps.storage_16bit, ctx->caps.timestamps, ctx->caps.unified_memory,
+                  ctx->caps.memory_priority);
     ts_context_done(ctx);
 }
 
@@ -125,10 +126,11 @@ static void buffer_errors(void **state) {
     (void)state;
     repmlp_context *ctx = ts_context();
     rm_buffer b;
-    assert_int_equal(rm_buffer_create(ctx, 0, RM_BUFFER_DEVICE, &b), REPMLP_ERROR_INVALID_ARGUMENT);
-    repmlp_status st = rm_buffer_create(ctx, (VkDeviceSize)1 << 62, RM_BUFFER_DEVICE, &b);
+    assert_int_equal(rm_buffer_create(ctx, 0, RM_BUFFER_ACTIVATIONS, &b),
+                     REPMLP_ERROR_INVALID_ARGUMENT);
+    repmlp_status st = rm_buffer_create(ctx, (VkDeviceSize)1 << 62, RM_BUFFER_ACTIVATIONS, &b);
     assert_true(st == REPMLP_ERROR_TOO_LARGE || st == REPMLP_ERROR_OUT_OF_DEVICE_MEMORY);
-    assert_int_equal(rm_buffer_create(ctx, 64, RM_BUFFER_DEVICE, &b), REPMLP_OK);
+    assert_int_equal(rm_buffer_create(ctx, 64, RM_BUFFER_ACTIVATIONS, &b), REPMLP_OK);
     char data[65] = {0};
     assert_int_equal(rm_buffer_upload(ctx, &b, 8, data, 64), REPMLP_ERROR_INVALID_ARGUMENT);
     assert_int_equal(rm_buffer_download(ctx, &b, 65, data, 0), REPMLP_ERROR_INVALID_ARGUMENT);
@@ -136,6 +138,62 @@ static void buffer_errors(void **state) {
     rm_buffer_destroy(ctx, &b);
     rm_buffer_destroy(ctx, NULL);
     ts_context_done(ctx);
+}
+
+/* Small buffers share a block: aligned, disjoint, each holding its own bytes, of one memory
+ * per kind; freed in any order, the block goes with the last one (and a large buffer never
+ * shares). Both staging kinds too, with FORCE_STAGING's unmapped device buffers beside them. */
+static void small_buffers_share_blocks(void **state) {
+    (void)state;
+    for (int forced = 0; forced < 2; forced++) {
+        repmlp_context_desc desc = ts_context_desc();
+        if (forced) desc.flags |= REPMLP_CONTEXT_FORCE_STAGING;
+        repmlp_context *ctx;
+        assert_int_equal(repmlp_context_create(&desc, &ctx), REPMLP_OK);
+        enum { N = 40 };
+        rm_buffer b[N];
+        for (int i = 0; i < N; i++) {
+            rm_buffer_kind kind = i % 4 == 3 ? RM_BUFFER_READBACK : RM_BUFFER_ACTIVATIONS;
+            VkDeviceSize size = 16 + (VkDeviceSize)(i * 1237 % 9000);
+            assert_int_equal(rm_buffer_create(ctx, size, kind, &b[i]), REPMLP_OK);
+            assert_non_null(b[i].block);
+            assert_int_equal(b[i].memory, VK_NULL_HANDLE);
+            VkMemoryRequirements req;
+            ctx->vk.vkGetBufferMemoryRequirements(ctx->device, b[i].buffer, &req);
+            assert_int_equal(b[i].offset % req.alignment, 0);
+            assert_int_equal(b[i].mapped != NULL, kind == RM_BUFFER_READBACK || !forced);
+            for (int j = 0; j < i; j++) {
+                if (b[j].block != b[i].block) continue;
+                assert_true(b[i].offset >= b[j].offset + b[j].allocated ||
+                            b[j].offset >= b[i].offset + b[i].allocated);
+            }
+        }
+        for (int i = 0; i < N; i++) {
+            uint32_t word[2] = {0xabc00000u + (uint32_t)i, (uint32_t)i};
+            assert_int_equal(rm_buffer_upload(ctx, &b[i], 0, word, sizeof word), REPMLP_OK);
+        }
+        for (int i = 0; i < N; i++) {
+            uint32_t word[2];
+            assert_int_equal(rm_buffer_download(ctx, &b[i], 0, word, sizeof word), REPMLP_OK);
+            assert_int_equal(word[0], 0xabc00000u + (uint32_t)i);
+            assert_int_equal(word[1], (uint32_t)i);
+            if (i % 4 != 3) assert_ptr_equal(b[i].block, b[0].block);
+        }
+        assert_ptr_not_equal(b[3].block, b[0].block); /* staging has blocks of its own */
+        rm_buffer big;
+        assert_int_equal(rm_buffer_create(ctx, 2u << 20, RM_BUFFER_ACTIVATIONS, &big), REPMLP_OK);
+        assert_null(big.block);
+        assert_int_not_equal(big.memory, VK_NULL_HANDLE);
+        rm_buffer_destroy(ctx, &big);
+        for (int i = 0; i < N; i += 2) rm_buffer_destroy(ctx, &b[i]);
+        assert_non_null(ctx->blocks);
+        for (int i = N - 1; i > 0; i -= 2) rm_buffer_destroy(ctx, &b[i]);
+        assert_null(ctx->blocks);
+        repmlp_memory_info info;
+        assert_int_equal(repmlp_context_memory(ctx, &info), REPMLP_OK);
+        assert_int_equal(info.used, 0);
+        ts_context_done(ctx);
+    }
 }
 
 static void op_errors(void **state) {
@@ -174,6 +232,7 @@ int main(void) {
         cmocka_unit_test(selector_errors),
         cmocka_unit_test(no_driver),
         cmocka_unit_test(buffer_errors),
+        cmocka_unit_test(small_buffers_share_blocks),
         cmocka_unit_test(op_errors),
     };
     return ts_exit_code(cmocka_run_group_tests(tests, NULL, NULL));

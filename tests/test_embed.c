@@ -548,9 +548,21 @@ static void allocators(void **state) {
 
 /* ---- memory on the application's terms ---- */
 
+/* The total, checked against the per-heap counts: they add up, every heap is one of the
+ * device's, and the main heap is the largest device-local one. */
 static uint64_t memory_used(repmlp_context *ctx) {
     repmlp_memory_info info;
     assert_int_equal(repmlp_context_memory(ctx, &info), REPMLP_OK);
+    assert_true(info.heap_count >= 1 && info.heap_count <= REPMLP_MAX_HEAPS);
+    assert_true(info.main_heap < info.heap_count);
+    assert_true(info.heaps[info.main_heap].device_local);
+    assert_int_equal(info.heap_size, info.heaps[info.main_heap].size);
+    uint64_t sum = 0;
+    for (uint32_t i = 0; i < info.heap_count; i++) {
+        sum += info.heaps[i].used;
+        if (info.heaps[i].device_local) assert_true(info.heaps[i].size <= info.heap_size);
+    }
+    assert_int_equal(sum, info.used);
     return info.used;
 }
 

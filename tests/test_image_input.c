@@ -103,7 +103,7 @@ static test_image upload_image(repmlp_context *ctx, VkFormat format, const unsig
     void *bytes;
     size_t n = texel_bytes(format, rgba, (size_t)w * h, &bytes);
     rm_buffer staging;
-    assert_int_equal(rm_buffer_create(ctx, n, RM_BUFFER_STAGING, &staging), REPMLP_OK);
+    assert_int_equal(rm_buffer_create(ctx, n, RM_BUFFER_UPLOAD, &staging), REPMLP_OK);
     memcpy(staging.mapped, bytes, n);
     free(bytes);
     VkCommandBuffer cmd;

@@ -429,7 +429,7 @@ static void allocation_limit(void **state) {
         assert_true(limit <= (strcmp(profiles[p], "phone") == 0 ? 256ull << 20 : 1ull << 30));
         rm_buffer b;
         rm_fault_arm(RM_FAULT_VULKAN_ALLOC, 0); /* fail none, count the Vulkan creations */
-        assert_int_equal(rm_buffer_create(ctx, limit + 16, RM_BUFFER_DEVICE, &b),
+        assert_int_equal(rm_buffer_create(ctx, limit + 16, RM_BUFFER_ACTIVATIONS, &b),
                          REPMLP_ERROR_TOO_LARGE);
         if (rm_fault_enabled()) assert_int_equal(rm_fault_calls(RM_FAULT_VULKAN_ALLOC), 0);
         const char *e = repmlp_last_error();

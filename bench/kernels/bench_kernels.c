@@ -154,9 +154,9 @@ static int bench_gemm(repmlp_context *ctx, const options *o, const char *device)
     float *host = calloc(nx > nw ? nx : nw, sizeof(float));
     for (size_t i = 0; i < (nx > nw ? nx : nw); i++) host[i] = (float)(i % 7) * 0.125f;
     rm_buffer bx, bw, by;
-    TRY(rm_buffer_create(ctx, nx * 4, RM_BUFFER_DEVICE, &bx));
-    TRY(rm_buffer_create(ctx, nw * 4, RM_BUFFER_DEVICE, &bw));
-    TRY(rm_buffer_create(ctx, ny * 4, RM_BUFFER_DEVICE, &by));
+    TRY(rm_buffer_create(ctx, nx * 4, RM_BUFFER_ACTIVATIONS, &bx));
+    TRY(rm_buffer_create(ctx, nw * 4, RM_BUFFER_ACTIVATIONS, &bw));
+    TRY(rm_buffer_create(ctx, ny * 4, RM_BUFFER_ACTIVATIONS, &by));
     TRY(rm_buffer_upload(ctx, &bx, 0, host, nx * 4));
     TRY(rm_buffer_upload(ctx, &bw, 0, host, nw * 4));
     free(host);

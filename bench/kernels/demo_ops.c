@@ -52,7 +52,7 @@ static double run(repmlp_context *ctx, rm_dispatch *d, const rm_binding *binding
 
 static rm_buffer upload(repmlp_context *ctx, const float *x, size_t n) {
     rm_buffer b;
-    CHECK(rm_buffer_create(ctx, n * 4, RM_BUFFER_DEVICE, &b));
+    CHECK(rm_buffer_create(ctx, n * 4, RM_BUFFER_ACTIVATIONS, &b));
     CHECK(rm_buffer_upload(ctx, &b, 0, x, n * 4));
     return b;
 }
@@ -123,7 +123,7 @@ int main(int argc, char **argv) {
     rm_buffer bw = upload(ctx, packed, rm_gemm_packed_count(g, NO, K, 0, false));
     free(packed);
     rm_buffer bxg = upload(ctx, x, (size_t)M * g * K), by;
-    CHECK(rm_buffer_create(ctx, nout * 4, RM_BUFFER_DEVICE, &by));
+    CHECK(rm_buffer_create(ctx, nout * 4, RM_BUFFER_ACTIVATIONS, &by));
     rm_gemm_params gp = rm_gemm_row_major(M, K, NO, g);
     gp.has_bias = true;
     CHECK(rm_gemm_prepare(ctx, &gp, &d));

@@ -200,13 +200,28 @@ REPMLP_API repmlp_status repmlp_context_limits(const repmlp_context *ctx,
  * too, pass repmlp_context_desc.validation_counter and read it after repmlp_context_destroy. */
 REPMLP_API uint32_t repmlp_context_validation_messages(const repmlp_context *ctx);
 
-/* Device memory as the library sees it. */
+/* One memory heap of the device (VkPhysicalDeviceMemoryProperties.memoryHeaps). */
+#define REPMLP_MAX_HEAPS 16
+typedef struct repmlp_heap_info {
+    uint64_t size;         /* bytes */
+    uint64_t used;         /* bytes the context's buffers hold in this heap now */
+    uint64_t budget;       /* VK_EXT_memory_budget's budget for the heap; 0 without it */
+    uint64_t usage;        /* and its usage (every process's, as the driver reports it) */
+    uint32_t device_local; /* 1: VK_MEMORY_HEAP_DEVICE_LOCAL_BIT */
+} repmlp_heap_info;
+
+/* Device memory as the library sees it. Weights and activations go to the main heap (the
+ * largest device-local one); staging buffers and, on a discrete GPU, small input/output
+ * buffers may go to others (docs/MEMORY.md): heaps[] tells each heap's share. */
 typedef struct repmlp_memory_info {
-    uint64_t used;        /* bytes the context's models and sessions hold now */
+    uint64_t used;        /* bytes the context's models and sessions hold now, in all heaps */
     uint64_t limit;       /* repmlp_context_desc.device_memory_limit (0: none) */
-    uint64_t heap_size;   /* the largest device-local heap, where the library allocates */
-    uint64_t heap_budget; /* VK_EXT_memory_budget's budget for that heap; 0 without it */
+    uint64_t heap_size;   /* the main heap's size */
+    uint64_t heap_budget; /* VK_EXT_memory_budget's budget for the main heap; 0 without it */
     uint64_t heap_usage;  /* and its usage (every process's, as the driver reports it) */
+    uint32_t main_heap;   /* its index in heaps[] */
+    uint32_t heap_count;  /* the device's heaps (at most REPMLP_MAX_HEAPS) */
+    repmlp_heap_info heaps[REPMLP_MAX_HEAPS];
 } repmlp_memory_info;
 REPMLP_API repmlp_status repmlp_context_memory(const repmlp_context *ctx, repmlp_memory_info *out);
 

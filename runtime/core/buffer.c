@@ -6,29 +6,66 @@
 #include "core/error.h"
 #include "core/fault.h"
 #include "core/limits.h"
+#include "core/suballoc.h"
 
-static int find_memory_type(const repmlp_context *ctx, uint32_t allowed,
-                            VkMemoryPropertyFlags want) {
-    for (uint32_t i = 0; i < ctx->memory.memoryTypeCount; i++)
-        if ((allowed & (1u << i)) && (ctx->memory.memoryTypes[i].propertyFlags & want) == want)
-            return (int)i;
-    return -1;
+/* VK_EXT_memory_priority: what the driver should keep in device memory first when it runs
+ * short (0.5 is the default). */
+static float memory_priority(rm_buffer_kind kind) {
+    switch (kind) {
+        case RM_BUFFER_WEIGHTS:
+            return 1.0f;
+        case RM_BUFFER_ACTIVATIONS:
+        case RM_BUFFER_IO:
+            return 0.75f;
+        case RM_BUFFER_UPLOAD:
+        case RM_BUFFER_READBACK:
+            return 0.0f;
+    }
+    return 0.5f;
 }
 
-static int choose_memory_type(const repmlp_context *ctx, uint32_t allowed, rm_buffer_kind kind) {
-    const VkMemoryPropertyFlags local = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT;
-    const VkMemoryPropertyFlags host =
-        VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-    int t = -1;
-    if (kind == RM_BUFFER_DEVICE) {
-        t = find_memory_type(ctx, allowed, local | host);
-        if (t < 0) t = find_memory_type(ctx, allowed, local);
-        if (t < 0) t = find_memory_type(ctx, allowed, 0);
-    } else {
-        t = find_memory_type(ctx, allowed, host | VK_MEMORY_PROPERTY_HOST_CACHED_BIT);
-        if (t < 0) t = find_memory_type(ctx, allowed, host);
+/* The memory type for the buffer (memory_choice.h), then its heap's budget: a type whose heap
+ * is over budget is left out and the next choice tried, as long as that one is as device-local
+ * as the first (a device buffer never falls back to system memory on its own). */
+static repmlp_status choose_memory(repmlp_context *ctx, const VkMemoryRequirements *mem,
+                                   rm_buffer_kind kind, rm_memory_choice *out) {
+    uint64_t used[VK_MAX_MEMORY_HEAPS];
+    for (uint32_t i = 0; i < VK_MAX_MEMORY_HEAPS; i++) used[i] = atomic_load(&ctx->heap_used[i]);
+    rm_memory_request req = {.kind = kind,
+                             .size = mem->size,
+                             .allowed = mem->memoryTypeBits,
+                             .force_staging = (ctx->flags & REPMLP_CONTEXT_FORCE_STAGING) != 0,
+                             .heap_used = used};
+    repmlp_status st = REPMLP_OK;
+    VkMemoryPropertyFlags first = 0;
+    for (uint32_t tries = 0; tries < ctx->memory.memoryTypeCount; tries++) {
+        *out = rm_memory_choose(&ctx->memory, &req);
+        if (out->type < 0) break;
+        VkMemoryPropertyFlags f = ctx->memory.memoryTypes[out->type].propertyFlags;
+        if (tries == 0)
+            first = f;
+        else if ((first & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT) &&
+                 !(f & VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT))
+            break;
+        st = rm_memory_check(ctx, (uint32_t)out->heap, mem->size);
+        if (st == REPMLP_OK) return REPMLP_OK;
+        req.allowed &= ~(1u << out->type);
     }
-    return t;
+    if (st != REPMLP_OK) return st;
+    return rm_fail(REPMLP_ERROR_UNSUPPORTED,
+                   "no memory type of the device can hold a %s buffer of %llu bytes",
+                   rm_buffer_kind_name(kind), (unsigned long long)mem->size);
+}
+
+bool rm_buffer_maps(const repmlp_context *ctx, rm_buffer_kind kind, VkDeviceSize size) {
+    uint64_t used[VK_MAX_MEMORY_HEAPS];
+    for (uint32_t i = 0; i < VK_MAX_MEMORY_HEAPS; i++) used[i] = atomic_load(&ctx->heap_used[i]);
+    rm_memory_request req = {.kind = kind,
+                             .size = size,
+                             .allowed = ~0u,
+                             .force_staging = (ctx->flags & REPMLP_CONTEXT_FORCE_STAGING) != 0,
+                             .heap_used = used};
+    return rm_memory_choose(&ctx->memory, &req).map;
 }
 
 repmlp_status rm_buffer_create(repmlp_context *ctx, VkDeviceSize size, rm_buffer_kind kind,
@@ -39,7 +76,7 @@ repmlp_status rm_buffer_create(repmlp_context *ctx, VkDeviceSize size, rm_buffer
     if (st != REPMLP_OK) return st;
     if (size == 0) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "buffer of 0 bytes requested");
     st = rm_limits_check_buffer(ctx, size);
-    if (st == REPMLP_OK) st = rm_memory_check(ctx, size);
+    if (st == REPMLP_OK) st = rm_memory_check(ctx, RM_HEAP_NONE, size);
     if (st != REPMLP_OK) return st;
 
     VkBufferCreateInfo info = {
@@ -49,7 +86,8 @@ repmlp_status rm_buffer_create(repmlp_context *ctx, VkDeviceSize size, rm_buffer
                  VK_BUFFER_USAGE_TRANSFER_DST_BIT,
         .sharingMode = VK_SHARING_MODE_EXCLUSIVE,
     };
-    if (kind == RM_BUFFER_DEVICE) info.usage |= VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT;
+    if (kind != RM_BUFFER_UPLOAD && kind != RM_BUFFER_READBACK)
+        info.usage |= VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT;
     VkResult r =
         RM_VK_CREATE(ctx->vk.vkCreateBuffer(ctx->device, &info, ctx->vk_allocator, &out->buffer));
     if (r != VK_SUCCESS) return rm_vk_fail(ctx, r, "vkCreateBuffer");
@@ -60,32 +98,49 @@ repmlp_status rm_buffer_create(repmlp_context *ctx, VkDeviceSize size, rm_buffer
         rm_buffer_destroy(ctx, out);
         return st;
     }
-    int type = choose_memory_type(ctx, req.memoryTypeBits, kind);
-    if (type < 0) {
+    if (req.size > size) st = rm_memory_check(ctx, RM_HEAP_NONE, req.size);
+    rm_memory_choice choice = {.type = -1, .heap = -1};
+    if (st == REPMLP_OK) st = choose_memory(ctx, &req, kind, &choice);
+    if (st != REPMLP_OK) {
         rm_buffer_destroy(ctx, out);
-        return rm_fail(REPMLP_ERROR_UNSUPPORTED, "no suitable memory type for a %s buffer",
-                       kind == RM_BUFFER_DEVICE ? "device" : "staging");
+        return st;
     }
+    VkMemoryPriorityAllocateInfoEXT priority = {
+        .sType = VK_STRUCTURE_TYPE_MEMORY_PRIORITY_ALLOCATE_INFO_EXT,
+        .priority = memory_priority(kind)};
     VkMemoryAllocateInfo alloc = {
         .sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+        .pNext = ctx->caps.memory_priority ? &priority : NULL,
         .allocationSize = req.size,
-        .memoryTypeIndex = (uint32_t)type,
+        .memoryTypeIndex = (uint32_t)choice.type,
     };
-    r = RM_VK_CREATE(
-        ctx->vk.vkAllocateMemory(ctx->device, &alloc, ctx->vk_allocator, &out->memory));
-    if (r != VK_SUCCESS) {
-        rm_buffer_destroy(ctx, out);
-        return rm_vk_fail(ctx, r, "vkAllocateMemory");
+    if (req.size < RM_SUBALLOC_MAX && req.alignment <= RM_SUBALLOC_MAX) {
+        rm_suballocation sub;
+        st = rm_suballoc(ctx, &alloc, kind, choice.map, req.size, req.alignment, &sub);
+        if (st != REPMLP_OK) {
+            rm_buffer_destroy(ctx, out);
+            return st;
+        }
+        out->block = sub.block;
+        out->offset = sub.offset;
+        out->mapped = sub.mapped;
+        out->allocated = req.size;
+        out->heap = (uint32_t)choice.heap;
+        r = ctx->vk.vkBindBufferMemory(ctx->device, out->buffer, sub.memory, sub.offset);
+    } else {
+        r = RM_VK_CREATE(
+            ctx->vk.vkAllocateMemory(ctx->device, &alloc, ctx->vk_allocator, &out->memory));
+        if (r != VK_SUCCESS) {
+            rm_buffer_destroy(ctx, out);
+            return rm_vk_fail(ctx, r, "vkAllocateMemory");
+        }
+        r = ctx->vk.vkBindBufferMemory(ctx->device, out->buffer, out->memory, 0);
     }
-    r = ctx->vk.vkBindBufferMemory(ctx->device, out->buffer, out->memory, 0);
     if (r != VK_SUCCESS) {
         rm_buffer_destroy(ctx, out);
         return rm_vk_fail(ctx, r, "vkBindBufferMemory");
     }
-    const VkMemoryPropertyFlags host =
-        VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-    bool may_map = kind == RM_BUFFER_STAGING || !(ctx->flags & REPMLP_CONTEXT_FORCE_STAGING);
-    if (may_map && (ctx->memory.memoryTypes[type].propertyFlags & host) == host) {
+    if (choice.map && !out->block) {
         r = ctx->vk.vkMapMemory(ctx->device, out->memory, 0, VK_WHOLE_SIZE, 0, &out->mapped);
         if (r != VK_SUCCESS) {
             rm_buffer_destroy(ctx, out);
@@ -94,7 +149,8 @@ repmlp_status rm_buffer_create(repmlp_context *ctx, VkDeviceSize size, rm_buffer
     }
     out->size = size;
     out->allocated = req.size;
-    atomic_fetch_add(&ctx->memory_used, (uint64_t)req.size);
+    out->heap = (uint32_t)choice.heap;
+    rm_memory_count(ctx, out->heap, req.size, true);
     return REPMLP_OK;
 }
 
@@ -103,7 +159,8 @@ void rm_buffer_destroy(repmlp_context *ctx, rm_buffer *buf) {
     if (buf->buffer) ctx->vk.vkDestroyBuffer(ctx->device, buf->buffer, ctx->vk_allocator);
     /* Freeing the memory also unmaps it. */
     if (buf->memory) ctx->vk.vkFreeMemory(ctx->device, buf->memory, ctx->vk_allocator);
-    if (buf->allocated) atomic_fetch_sub(&ctx->memory_used, (uint64_t)buf->allocated);
+    if (buf->block) rm_subfree(ctx, buf->block, buf->offset, buf->allocated);
+    if (buf->allocated && buf->size) rm_memory_count(ctx, buf->heap, buf->allocated, false);
     memset(buf, 0, sizeof *buf);
 }
 
@@ -163,7 +220,8 @@ static repmlp_status check_range(const rm_buffer *buf, VkDeviceSize offset, VkDe
 static repmlp_status staged_copy(repmlp_context *ctx, const rm_buffer *device_buf,
                                  VkDeviceSize offset, void *host, VkDeviceSize size, bool upload) {
     rm_buffer staging;
-    repmlp_status st = rm_buffer_create(ctx, size, RM_BUFFER_STAGING, &staging);
+    repmlp_status st =
+        rm_buffer_create(ctx, size, upload ? RM_BUFFER_UPLOAD : RM_BUFFER_READBACK, &staging);
     if (st != REPMLP_OK) return st;
     if (upload) memcpy(staging.mapped, host, size);
     VkCommandBuffer cmd;
@@ -173,6 +231,19 @@ static repmlp_status staged_copy(repmlp_context *ctx, const rm_buffer *device_bu
             .srcOffset = upload ? 0 : offset, .dstOffset = upload ? offset : 0, .size = size};
         ctx->vk.vkCmdCopyBuffer(cmd, upload ? staging.buffer : device_buf->buffer,
                                 upload ? device_buf->buffer : staging.buffer, 1, &region);
+        /* The fence alone makes nothing visible: a download's copy to the host's reads, an
+         * upload's to the shaders and transfers of later submissions. */
+        VkMemoryBarrier b = {
+            .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+            .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT,
+            .dstAccessMask = upload ? VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT |
+                                          VK_ACCESS_TRANSFER_READ_BIT | VK_ACCESS_TRANSFER_WRITE_BIT
+                                    : VK_ACCESS_HOST_READ_BIT};
+        ctx->vk.vkCmdPipelineBarrier(cmd, VK_PIPELINE_STAGE_TRANSFER_BIT,
+                                     upload ? VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT |
+                                                  VK_PIPELINE_STAGE_TRANSFER_BIT
+                                            : VK_PIPELINE_STAGE_HOST_BIT,
+                                     0, 1, &b, 0, NULL, 0, NULL);
         st = rm_oneoff_submit(ctx, cmd);
     }
     if (st == REPMLP_OK && !upload) memcpy(host, staging.mapped, size);

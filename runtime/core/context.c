@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/instance.h"
 #include "core/limits.h"
+#include "core/memory_choice.h"
 #include "core/pipeline.h"
 #include "gemm_layout.h"
 #include "repmlp/vulkan.h"
@@ -141,9 +142,10 @@ static repmlp_status create_messenger(repmlp_context *ctx) {
 
 /* Optional device features the library enables when present (create_device). */
 typedef struct rm_optional_features {
-    bool storage16; /* storageBuffer16BitAccess, and the device profile allows it */
-    bool float16;   /* VK_KHR_shader_float16_int8 with shaderFloat16 */
-    bool coop_nv;   /* VK_NV_cooperative_matrix with cooperativeMatrix and our shape */
+    bool storage16;       /* storageBuffer16BitAccess, and the device profile allows it */
+    bool float16;         /* VK_KHR_shader_float16_int8 with shaderFloat16 */
+    bool coop_nv;         /* VK_NV_cooperative_matrix with cooperativeMatrix and our shape */
+    bool memory_priority; /* VK_EXT_memory_priority with memoryPriority */
 } rm_optional_features;
 
 /* Whether the device reports the cooperative-matrix shape of the GEMM core's NV kernel
@@ -201,7 +203,12 @@ static void read_caps(repmlp_context *ctx, rm_optional_features *optional) {
                              : NULL};
     VkPhysicalDeviceFeatures2 features2 = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
                                            .pNext = &f16};
+    bool has_priority = rm_has_device_extension(pd, VK_EXT_MEMORY_PRIORITY_EXTENSION_NAME);
+    VkPhysicalDeviceMemoryPriorityFeaturesEXT priority = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PRIORITY_FEATURES_EXT, .pNext = &f16};
+    if (has_priority) features2.pNext = &priority;
     vkGetPhysicalDeviceFeatures2(pd, &features2);
+    optional->memory_priority = has_priority && priority.memoryPriority == VK_TRUE;
     optional->storage16 =
         f16.storageBuffer16BitAccess == VK_TRUE && rm_profile_allows_16bit(ctx->profile);
     optional->float16 = has_float16 && float16.shaderFloat16 == VK_TRUE;
@@ -234,17 +241,9 @@ static void read_caps(repmlp_context *ctx, rm_optional_features *optional) {
     c->subgroup_arithmetic = (subgroup.supportedStages & VK_SHADER_STAGE_COMPUTE_BIT) &&
                              (subgroup.supportedOperations & VK_SUBGROUP_FEATURE_ARITHMETIC_BIT);
     c->timestamp_period_ns = l->timestampPeriod;
-    for (uint32_t i = 0; i < ctx->memory.memoryHeapCount; i++)
-        if ((ctx->memory.memoryHeaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) &&
-            ctx->memory.memoryHeaps[i].size > c->device_local_bytes) {
-            c->device_local_bytes = ctx->memory.memoryHeaps[i].size;
-            c->device_local_heap = i;
-        }
-    const VkMemoryPropertyFlags uma = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT |
-                                      VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
-                                      VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
-    for (uint32_t i = 0; i < ctx->memory.memoryTypeCount; i++)
-        if ((ctx->memory.memoryTypes[i].propertyFlags & uma) == uma) c->unified_memory = true;
+    c->device_local_heap = rm_memory_main_heap(&ctx->memory);
+    c->device_local_bytes = ctx->memory.memoryHeaps[c->device_local_heap].size;
+    c->unified_memory = rm_memory_is_uma(&ctx->memory);
 }
 
 static repmlp_status read_queue_caps(repmlp_context *ctx) {
@@ -298,7 +297,7 @@ static repmlp_status create_device(repmlp_context *ctx, const rm_optional_featur
     bool stats = (ctx->flags & REPMLP_CONTEXT_COMPILE_STATS) &&
                  rm_has_device_extension(ctx->physical_device,
                                          VK_KHR_PIPELINE_EXECUTABLE_PROPERTIES_EXTENSION_NAME);
-    const char *extensions[4];
+    const char *extensions[8];
     uint32_t extension_count = 0;
     /* Each optional feature struct heads the chain when used (pNext: what came before). */
     void *chain = NULL;
@@ -337,6 +336,16 @@ static repmlp_status create_device(repmlp_context *ctx, const rm_optional_featur
         extensions[extension_count++] = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
         chain = &coop;
     }
+    /* Only on a device the library creates: an imported one may not have it enabled. */
+    VkPhysicalDeviceMemoryPriorityFeaturesEXT priority_feature = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PRIORITY_FEATURES_EXT,
+        .pNext = chain,
+        .memoryPriority = VK_TRUE,
+    };
+    if (optional->memory_priority) {
+        extensions[extension_count++] = VK_EXT_MEMORY_PRIORITY_EXTENSION_NAME;
+        chain = &priority_feature;
+    }
     VkPhysicalDevice16BitStorageFeatures f16 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_16BIT_STORAGE_FEATURES,
         .pNext = chain,
@@ -361,6 +370,7 @@ static repmlp_status create_device(repmlp_context *ctx, const rm_optional_featur
     ctx->caps.shader_float16 = optional->float16;
     ctx->caps.cooperative_matrix_nv = optional->coop_nv;
     ctx->caps.pipeline_stats = stats;
+    ctx->caps.memory_priority = optional->memory_priority;
     return REPMLP_OK;
 }
 

@@ -35,7 +35,7 @@ typedef struct rm_device_caps {
     uint64_t min_texel_buffer_offset_alignment;
     uint64_t max_allocation_size; /* maintenance3 (core in Vulkan 1.1) */
     uint64_t device_local_bytes;  /* size of the largest device-local heap */
-    uint32_t device_local_heap;   /* its index: where the library's buffers go */
+    uint32_t device_local_heap;   /* its index: where weights and activations go */
     uint32_t subgroup_size;       /* the device's real subgroup size */
     /* The subgroup width workgroups are planned for: the real size, or the profile's (the one
      * value a profile may raise). */
@@ -51,7 +51,8 @@ typedef struct rm_device_caps {
     bool timeline_semaphores; /* timelineSemaphore enabled (VK_KHR_timeline_semaphore) */
     uint32_t timestamp_valid_bits;
     float timestamp_period_ns;
-    bool unified_memory; /* a device-local memory type is also host-visible and coherent */
+    bool unified_memory;  /* rm_memory_is_uma (memory_choice.h): device buffers are mapped */
+    bool memory_priority; /* VK_EXT_memory_priority enabled on a device the library created */
     /* VK_KHR_pipeline_executable_properties enabled for REPMLP_CONTEXT_COMPILE_STATS: every
      * pipeline is created capturing its statistics and disassembly (core/pipeline_stats.h). */
     bool pipeline_stats;
@@ -97,11 +98,12 @@ struct repmlp_context {
     const VkAllocationCallbacks *vk_allocator; /* the application's, or NULL */
     VkSampler sampler; /* nearest, for sampled-image inputs (texelFetch ignores its filters) */
     struct rm_pipeline_cache_entry *pipelines; /* built pipelines, shared by all ops */
+    struct rm_block *blocks; /* device memory shared by small buffers (core/suballoc.h) */
 
-    rm_mutex lock;                /* queue submission, the transfer pool, the pipeline list */
-    rm_mutex transfer_lock;       /* one-off transfers share ctx->fence: one at a time */
-    rm_mutex operand_lock;        /* the operand-path choice: measured once, by one thread */
-    rm_operand_path operand_path; /* guarded by operand_lock */
+    rm_mutex lock;          /* queue submission, the transfer pool, the pipeline list, the blocks */
+    rm_mutex transfer_lock; /* one-off transfers share ctx->fence: one at a time */
+    rm_mutex operand_lock;  /* the operand-path choice: measured once, by one thread */
+    rm_operand_path operand_path;        /* guarded by operand_lock */
     rm_operand_path operand_path_forced; /* REPMLP_OPERAND_PATH, read at creation */
     /* Tests only: > 0 cuts every GEMM-core weight of several panel blocks into about this many
      * parts, as if it outgrew maxStorageBufferRange, so the split runs on small models. */
@@ -116,9 +118,11 @@ struct repmlp_context {
     /* Atomic: the layer reports on whichever thread made the call. */
     _Atomic uint32_t validation_messages;
     uint32_t *validation_counter; /* the application's, see repmlp_context_desc */
-    /* Device memory: what the library's buffers hold now, the application's cap on it
-     * (0: none), and whether VK_EXT_memory_budget can be queried (memory.c). */
+    /* Device memory: what the library's buffers hold now (in all and per heap), the
+     * application's cap on it (0: none), and whether VK_EXT_memory_budget can be queried
+     * (memory.c). */
     _Atomic uint64_t memory_used;
+    _Atomic uint64_t heap_used[VK_MAX_MEMORY_HEAPS];
     uint64_t memory_limit;
     bool memory_budget_ext;
     /* The application's lock of an imported queue (NULL: none), see repmlp_vulkan_import. */
@@ -158,8 +162,13 @@ const char *rm_vk_result_name(VkResult result);
 
 /* Refuses (REPMLP_ERROR_OUT_OF_DEVICE_MEMORY, with a message) a new allocation of `bytes` that
  * would pass the context's memory limit or, where VK_EXT_memory_budget is present, the
- * budget of the largest device-local heap. */
-repmlp_status rm_memory_check(repmlp_context *ctx, uint64_t bytes);
+ * budget of `heap` (RM_HEAP_NONE: the limit only). */
+#define RM_HEAP_NONE UINT32_MAX
+repmlp_status rm_memory_check(repmlp_context *ctx, uint32_t heap, uint64_t bytes);
+/* The budget part alone (a shared block of memory: the limit counts buffers' bytes). */
+repmlp_status rm_memory_check_budget(repmlp_context *ctx, uint32_t heap, uint64_t bytes);
+/* Counts `bytes` in (add) or out of (!add) the context's usage of `heap`. */
+void rm_memory_count(repmlp_context *ctx, uint32_t heap, uint64_t bytes, bool add);
 /* Whether the physical device offers the device extension (false when out of memory). */
 bool rm_has_device_extension(VkPhysicalDevice pd, const char *name);
 /* Looks for VK_EXT_memory_budget on the context's physical device. */

@@ -471,7 +471,7 @@ static repmlp_status open_model(repmlp_context *ctx, model_source src, const cha
     uint64_t at = 0;
     for (uint32_t b = 0; s == REPMLP_OK && !compile_only && b < m->weight_buffer_count; b++) {
         uint64_t bytes = m->weight_buffer_bytes[b];
-        s = rm_buffer_create(ctx, bytes, RM_BUFFER_DEVICE, &m->weight_buffers[b]);
+        s = rm_buffer_create(ctx, bytes, RM_BUFFER_WEIGHTS, &m->weight_buffers[b]);
         if (s != REPMLP_OK) s = rm_fail_prefix(s, "%s: weights", path);
         if (s == REPMLP_OK)
             s = rm_buffer_upload(ctx, &m->weight_buffers[b], 0, (const char *)host + at, bytes);

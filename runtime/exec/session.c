@@ -25,8 +25,10 @@ static repmlp_status build_graph(repmlp_session *s) {
  * staging copies of input and output where device memory is not mapped). */
 static uint64_t session_bytes(const repmlp_session *s) {
     uint64_t in = s->input_count * sizeof(float), out = s->output_count * sizeof(float);
-    bool staged = !s->ctx->caps.unified_memory || (s->ctx->flags & REPMLP_CONTEXT_FORCE_STAGING);
-    return in + out + s->arena_bytes + 16 + (staged ? in + out : 0);
+    /* A buffer that is not mapped (a discrete GPU's VRAM) gets a staging copy. */
+    uint64_t stage_in = rm_buffer_maps(s->ctx, RM_BUFFER_IO, in) ? 0 : in;
+    uint64_t stage_out = rm_buffer_maps(s->ctx, RM_BUFFER_IO, out) ? 0 : out;
+    return in + out + s->arena_bytes + 16 + stage_in + stage_out;
 }
 
 /* The graph for the session's batch and its activation arena (nothing on the device yet). */
@@ -47,7 +49,7 @@ static repmlp_status check_fits(repmlp_session *s, bool runs) {
                        "%s: batch %u needs %llu bytes of device memory; the device has %llu",
                        s->model->path, s->batch, (unsigned long long)total,
                        (unsigned long long)caps->device_local_bytes);
-    repmlp_status st = runs ? rm_memory_check(s->ctx, own) : REPMLP_OK;
+    repmlp_status st = runs ? rm_memory_check(s->ctx, caps->device_local_heap, own) : REPMLP_OK;
     if (st != REPMLP_OK)
         return rm_fail_prefix(st, "%s: session of batch %u", s->model->path, s->batch);
     for (int i = 0; i < s->graph.value_count; i++) {
@@ -66,16 +68,15 @@ static repmlp_status check_fits(repmlp_session *s, bool runs) {
 
 static repmlp_status create_buffers(repmlp_session *s) {
     repmlp_context *ctx = s->ctx;
-    repmlp_status st = rm_buffer_create(ctx, s->input_count * 4, RM_BUFFER_DEVICE, &s->input);
-    if (st == REPMLP_OK)
-        st = rm_buffer_create(ctx, s->output_count * 4, RM_BUFFER_DEVICE, &s->output);
+    repmlp_status st = rm_buffer_create(ctx, s->input_count * 4, RM_BUFFER_IO, &s->input);
+    if (st == REPMLP_OK) st = rm_buffer_create(ctx, s->output_count * 4, RM_BUFFER_IO, &s->output);
     if (st == REPMLP_OK && s->arena_bytes)
-        st = rm_buffer_create(ctx, s->arena_bytes, RM_BUFFER_DEVICE, &s->arena);
-    if (st == REPMLP_OK) st = rm_buffer_create(ctx, 16, RM_BUFFER_DEVICE, &s->dummy);
+        st = rm_buffer_create(ctx, s->arena_bytes, RM_BUFFER_ACTIVATIONS, &s->arena);
+    if (st == REPMLP_OK) st = rm_buffer_create(ctx, 16, RM_BUFFER_ACTIVATIONS, &s->dummy);
     if (st == REPMLP_OK && !s->input.mapped)
-        st = rm_buffer_create(ctx, s->input.size, RM_BUFFER_STAGING, &s->stage_in);
+        st = rm_buffer_create(ctx, s->input.size, RM_BUFFER_UPLOAD, &s->stage_in);
     if (st == REPMLP_OK && !s->output.mapped)
-        st = rm_buffer_create(ctx, s->output.size, RM_BUFFER_STAGING, &s->stage_out);
+        st = rm_buffer_create(ctx, s->output.size, RM_BUFFER_READBACK, &s->stage_out);
     s->input_binding = (rm_binding){s->input.buffer, 0, s->input.size};
     s->output_binding = (rm_binding){s->output.buffer, 0, s->output.size};
     return st;
@@ -450,9 +451,9 @@ repmlp_status repmlp_session_set_topk(repmlp_session *s, uint32_t k) {
         rm_softmax_topk_params p = {s->batch, (uint32_t)out.dims[1], k};
         st = rm_softmax_topk_prepare(ctx, &p, &s->topk_dispatch);
         uint64_t bytes = (uint64_t)s->batch * k * 2 * sizeof(uint32_t);
-        if (st == REPMLP_OK) st = rm_buffer_create(ctx, bytes, RM_BUFFER_DEVICE, &s->topk_buf);
+        if (st == REPMLP_OK) st = rm_buffer_create(ctx, bytes, RM_BUFFER_IO, &s->topk_buf);
         if (st == REPMLP_OK && !s->topk_buf.mapped)
-            st = rm_buffer_create(ctx, bytes, RM_BUFFER_STAGING, &s->stage_topk);
+            st = rm_buffer_create(ctx, bytes, RM_BUFFER_READBACK, &s->stage_topk);
         if (st == REPMLP_OK) s->topk = k;
     }
     repmlp_status rec = rm_session_record(s);

@@ -291,7 +291,8 @@ static repmlp_status bench_create(repmlp_session *s, const rm_node *n, bench *b)
     size_t bytes;
     if (!end || !rm_mul_size((size_t)end, 3 * sizeof(float), &bytes))
         return rm_fail(REPMLP_ERROR_TOO_LARGE, "%llu floats of scratch", (unsigned long long)end);
-    repmlp_status st = rm_buffer_create(ctx, end * sizeof(float), RM_BUFFER_DEVICE, &b->scratch);
+    repmlp_status st =
+        rm_buffer_create(ctx, end * sizeof(float), RM_BUFFER_ACTIVATIONS, &b->scratch);
     if (st != REPMLP_OK) return st;
     for (uint32_t k = 0; k < bindings; k++)
         if (region_of[k] >= 0)

@@ -43,9 +43,9 @@ static repmlp_status probe_create(repmlp_context *ctx, probe *p) {
     float *host = rm_malloc(nw * sizeof *host);
     if (!host) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
     for (uint64_t i = 0; i < nw; i++) host[i] = (float)(i % 7) * 0.125f;
-    repmlp_status st = rm_buffer_create(ctx, nx * 4, RM_BUFFER_DEVICE, &p->x);
-    if (st == REPMLP_OK) st = rm_buffer_create(ctx, nw * 4, RM_BUFFER_DEVICE, &p->w);
-    if (st == REPMLP_OK) st = rm_buffer_create(ctx, ny * 4, RM_BUFFER_DEVICE, &p->y);
+    repmlp_status st = rm_buffer_create(ctx, nx * 4, RM_BUFFER_ACTIVATIONS, &p->x);
+    if (st == REPMLP_OK) st = rm_buffer_create(ctx, nw * 4, RM_BUFFER_ACTIVATIONS, &p->w);
+    if (st == REPMLP_OK) st = rm_buffer_create(ctx, ny * 4, RM_BUFFER_ACTIVATIONS, &p->y);
     if (st == REPMLP_OK) st = rm_buffer_upload(ctx, &p->x, 0, host, nx * 4);
     if (st == REPMLP_OK) st = rm_buffer_upload(ctx, &p->w, 0, host, nw * 4);
     if (st == REPMLP_OK) st = rm_descriptor_pool_create(ctx, 2, &p->pool);

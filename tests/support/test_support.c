@@ -130,7 +130,7 @@ double ts_max_rel_error(const float *got, const double *want, size_t n) {
 
 rm_buffer ts_buffer_from(repmlp_context *ctx, const float *host, size_t n) {
     rm_buffer b;
-    repmlp_status st = rm_buffer_create(ctx, n * sizeof(float), RM_BUFFER_DEVICE, &b);
+    repmlp_status st = rm_buffer_create(ctx, n * sizeof(float), RM_BUFFER_ACTIVATIONS, &b);
     if (st != REPMLP_OK) fail_msg("buffer: %s", repmlp_last_error());
     if (host) {
         st = rm_buffer_upload(ctx, &b, 0, host, n * sizeof(float));
