@@ -99,8 +99,7 @@ static test_image upload_image(repmlp_context *ctx, const unsigned char *rgba) {
     assert_int_equal(ctx->vk.vkAllocateMemory(ctx->device, &ai, NULL, &t.memory), VK_SUCCESS);
     assert_int_equal(ctx->vk.vkBindImageMemory(ctx->device, t.image, t.memory, 0), VK_SUCCESS);
     rm_buffer staging;
-    assert_int_equal(rm_buffer_create(ctx, SIDE * SIDE * 4, RM_BUFFER_STAGING, &staging),
-                     REPMLP_OK);
+    assert_int_equal(rm_buffer_create(ctx, SIDE * SIDE * 4, RM_BUFFER_UPLOAD, &staging), REPMLP_OK);
     memcpy(staging.mapped, rgba, SIDE * SIDE * 4);
     VkCommandBuffer cmd;
     assert_int_equal(rm_oneoff_begin(ctx, &cmd), REPMLP_OK);
@@ -188,14 +187,14 @@ static void begin_frame(ts_engine *e, VkCommandBuffer cmd) {
     VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
     assert_int_equal(e->vk.vkBeginCommandBuffer(cmd, &bi), VK_SUCCESS);
     ts_engine_barrier(e, cmd, VK_PIPELINE_STAGE_HOST_BIT | VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                   VK_ACCESS_HOST_WRITE_BIT | VK_ACCESS_SHADER_WRITE_BIT,
-                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-                   VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
+                      VK_ACCESS_HOST_WRITE_BIT | VK_ACCESS_SHADER_WRITE_BIT,
+                      VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
+                      VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
 }
 
 static void end_frame(ts_engine *e, VkCommandBuffer cmd) {
     ts_engine_barrier(e, cmd, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT, VK_ACCESS_SHADER_WRITE_BIT,
-                   VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
+                      VK_PIPELINE_STAGE_HOST_BIT, VK_ACCESS_HOST_READ_BIT);
     assert_int_equal(e->vk.vkEndCommandBuffer(cmd), VK_SUCCESS);
 }
 
