@@ -17,6 +17,7 @@
 #include "core/fault.h"
 #include "core/limits.h"
 #include "core/platform.h"
+#include "core/timestamp.h"
 #include "io/device_file.h"
 #include "ops/gemm_core.h"
 #include "io/file_map.h"
@@ -365,10 +366,9 @@ static repmlp_status run_alternating(repmlp_context *ctx, bench *b, const rm_dis
         ctx->vk.vkCmdResetQueryPool(cmd, b->queries, 0, 2 * runs);
         for (uint32_t r = 0; r < runs; r++) {
             if (r) rm_barrier_compute(ctx, cmd);
-            ctx->vk.vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, b->queries, 2 * r);
+            rm_timestamp_start(ctx, cmd, b->queries, 2 * r);
             record_run(ctx, cmd, ds[r % count]);
-            ctx->vk.vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, b->queries,
-                                        2 * r + 1);
+            rm_timestamp_end(ctx, cmd, b->queries, 2 * r + 1);
         }
         st = rm_oneoff_submit(ctx, cmd);
         uint64_t stamps[2 * TUNE_MAX_RUNS];
@@ -378,11 +378,8 @@ static repmlp_status run_alternating(repmlp_context *ctx, bench *b, const rm_dis
                 sizeof stamps[0], VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
             if (r != VK_SUCCESS) st = rm_vk_fail(ctx, r, "vkGetQueryPoolResults");
         }
-        uint32_t bits = ctx->caps.timestamp_valid_bits;
-        uint64_t mask = bits >= 64 ? ~0ull : (1ull << bits) - 1;
         for (uint32_t r = 0; st == REPMLP_OK && r < runs; r++)
-            t[r] = (double)((stamps[2 * r + 1] - stamps[2 * r]) & mask) *
-                   ctx->caps.timestamp_period_ns / 1e6;
+            t[r] = rm_timestamp_ms(ctx, stamps[2 * r], stamps[2 * r + 1]);
     } else {
         for (uint32_t r = 0; st == REPMLP_OK && r < runs; r++)
             st = run_host(ctx, ds[r % count], &t[r]);
