@@ -250,6 +250,12 @@ repmlp_status repmlp_session_create(repmlp_model *model, uint32_t batch, repmlp_
     *out = NULL;
     if (batch == 0)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_session_create: batch must be >= 1");
+    return rm_session_create(model, batch, REPMLP_PRECISION_FP32, out);
+}
+
+repmlp_status rm_session_create(repmlp_model *model, uint32_t batch, repmlp_precision precision,
+                                repmlp_session **out) {
+    *out = NULL;
     repmlp_status st = rm_check_alive(model->ctx);
     if (st != REPMLP_OK) return st;
     repmlp_session *s = rm_calloc(1, sizeof *s);
@@ -257,6 +263,7 @@ repmlp_status repmlp_session_create(repmlp_model *model, uint32_t batch, repmlp_
     s->model = model;
     s->ctx = model->ctx;
     s->batch = batch;
+    s->precision = precision;
     st = plan(s);
     if (st == REPMLP_OK) st = check_fits(s);
     if (st == REPMLP_OK) st = create_buffers(s);

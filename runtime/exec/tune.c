@@ -128,16 +128,19 @@ static bool node_w16(const rm_node *n) {
     return n->kind == RM_NODE_GEMM ? n->params.gemm.w16 : n->params.conv.w16;
 }
 
-/* Whether the row can run an op of this kernel and weight type (limits aside). */
+/* Whether the row can run an op of this kernel and weight type (limits aside), in a session of
+ * this precision: a kernel that multiplies in fp16 only where the session chose fp16
+ * arithmetic, whatever a tuning file says. */
 static bool row_matches(const rm_gemm_kernel_variant *row, const rm_tune_key *k) {
-    return rm_gemm_kernel_variant_runs(row, (rm_gemm_kernel)k->kernel, k->w16 != 0);
+    return rm_gemm_kernel_variant_runs(row, (rm_gemm_kernel)k->kernel, k->w16 != 0) &&
+           (k->f16_math || !rm_shader_f16_math(row->shader));
 }
 
 /* Whether a matching row is worth measuring for M rows, so that a session tunes in seconds
  * rather than minutes: the few-row algorithms (subgroup GEMV, split-K) only up to 8 rows, the
  * shared-memory and cooperative-matrix tiles only from 64 rows, and row tiles near M. Kernels that
- * multiply in fp16 only where the application chose reduced precision (fp16 weights): their error
- * (~5e-4) is not fp32's. */
+ * multiply in fp16 only where the session chose fp16 arithmetic (row_matches): their error
+ * (~5e-4 on data in [-1, 1), unbounded past fp16's range) is not fp32's. */
 static bool worth_trying(const rm_gemm_kernel_variant *row, const rm_tune_key *k) {
     const uint32_t M = k->M;
     switch (row->algorithm) {
@@ -147,7 +150,7 @@ static bool worth_trying(const rm_gemm_kernel_variant *row, const rm_tune_key *k
             break;
         case RM_GEMM_ALGORITHM_SHARED_F16:
         case RM_GEMM_ALGORITHM_COOPMAT_NV:
-            return M >= 64 && k->w16;
+            return M >= 64 && k->f16_math;
         case RM_GEMM_ALGORITHM_SHARED:
             return M >= 64;
         default:
@@ -171,8 +174,8 @@ static repmlp_status prepare_row(repmlp_context *ctx, const rm_node *n,
     return rm_op_kinds[copy.kind].prepare(ctx, &copy, out);
 }
 
-static void make_key(const rm_node *n, const rm_dispatch *d, const rm_gemm_kernel_variant *row,
-                     rm_tune_key *k) {
+static void make_key(const repmlp_session *s, const rm_node *n, const rm_dispatch *d,
+                     const rm_gemm_kernel_variant *row, rm_tune_key *k) {
     const rm_pipeline *p = d->pipeline;
     memset(k, 0, sizeof *k);
     k->kernel = row->kernel;
@@ -181,6 +184,7 @@ static void make_key(const rm_node *n, const rm_dispatch *d, const rm_gemm_kerne
     k->N = p->spec[RM_SPEC_NO];
     k->groups = d->groups[2];
     k->w16 = node_w16(n);
+    k->f16_math = s->precision == REPMLP_PRECISION_FP16_ARITHMETIC;
     /* spec[0..2] (the workgroup) follows the row tile, not the problem */
     k->spec_hash = rm_fnv1a(p->spec + 3, (p->spec_count - 3) * sizeof *p->spec);
 }
@@ -621,7 +625,8 @@ static repmlp_status measure_shape(repmlp_session *s, rm_tune_shape *sh, const r
             *spent = true;
             break;
         }
-        st = try_candidate(s, node, &b, row, false, tol, &best_ms, &sh->cand[sh->count++]);
+        double row_tol = rm_shader_f16_math(row->shader) ? TUNE_TOL_F16 : tol;
+        st = try_candidate(s, node, &b, row, false, row_tol, &best_ms, &sh->cand[sh->count++]);
     }
     if (st != REPMLP_OK || *spent) {
         bench_free(ctx, &b);
@@ -672,7 +677,7 @@ repmlp_status rm_tune_session(repmlp_session *s) {
         const rm_gemm_kernel_variant *builtin = tunable(n) ? row_of_shader(d->pipeline->shader) : 0;
         if (!builtin) continue;
         rm_tune_key key;
-        make_key(n, d, builtin, &key);
+        make_key(s, n, d, builtin, &key);
         uint32_t k = 0;
         while (k < r->shape_count && memcmp(&r->shapes[k].key, &key, sizeof key) != 0) k++;
         rm_tune_shape *sh = &r->shapes[k];
