@@ -169,7 +169,8 @@ typedef struct repmlp_session_desc {
 
 /* repmlp_session_create with a description: the same session for { size, batch } (fp32
  * arithmetic), or one that may run fp16-arithmetic kernels. A size smaller than the first
- * version's, an unknown precision or a missing check input is REPMLP_ERROR_INVALID_ARGUMENT. */
+ * version's, an unknown precision, or with fp16 arithmetic a missing check input or one of
+ * another size is REPMLP_ERROR_INVALID_ARGUMENT. */
 REPMLP_API repmlp_status repmlp_session_create_desc(repmlp_model *model,
                                                     const repmlp_session_desc *desc,
                                                     repmlp_session **out);
