@@ -88,8 +88,12 @@ void a_next_plus_v(inout float a[TM]) {
     v_digits = map_step(v_digits, VC_R0, VC_R1, VC_R2);
 }
 
+// The division is a specialization-constant expression, folded whichever way the select goes:
+// its divisor must not be zero (ADD_RUN is 0 for every GEMM without a run addend).
+const uint ADD_RUN_DIVISOR = ADD_RUN != 0 ? ADD_RUN : 1;
+
 uint run_count() {
-    return HAS_ADDEND != 0 && ADD_RUN != 0 ? K / ADD_RUN : 0;
+    return HAS_ADDEND != 0 && ADD_RUN != 0 ? K / ADD_RUN_DIVISOR : 0;
 }
 
 void load_run(uint g, uint r, inout float a[TM]) {

@@ -41,7 +41,8 @@ shared float hidden[I];
 
 void main() {
     const uint n = gl_WorkGroupID.x, lane = gl_LocalInvocationID.x, L = gl_WorkGroupSize.x;
-    const uint HP = H / PH, WP = W / PW;
+    // Specialization-constant divisions: never by zero, whatever the constants say.
+    const uint HP = H / (PH != 0 ? PH : 1), WP = W / (PW != 0 ? PW : 1);
     const float scale = 1.0 / float(PH * PW);
     for (uint d = lane; d < D; d += L) {
         uint jp = d % WP, ip = (d / WP) % HP, c = d / (WP * HP);

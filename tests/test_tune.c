@@ -18,6 +18,7 @@
 #include "core/fault.h"
 #include "core/pipeline.h"
 #include "exec/tune.h"
+#include "io/device_file.h"
 #include "ops/ops.h"
 
 /* Log lines seen, to check that ignored files and denied kernels are reported. */
@@ -543,6 +544,159 @@ static void flattered_candidate_unconfirmed(void **state) {
 }
 #endif
 
+/* Whether any op of s runs a kernel that multiplies in fp16, and how many. */
+static uint32_t fp16_kernels(const repmlp_session *s) {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < repmlp_session_op_count(s); i++) {
+        repmlp_op_info info;
+        assert_int_equal(repmlp_session_op_info(s, i, &info), REPMLP_OK);
+        for (uint32_t v = 0; v < rm_gemm_kernel_variant_count; v++)
+            if (strcmp(rm_shader(rm_gemm_kernel_variants[v].shader)->name, info.kernel) == 0)
+                n += rm_shader_f16_math(rm_gemm_kernel_variants[v].shader);
+    }
+    return n;
+}
+
+/* Tuning data naming an fp16-arithmetic kernel for every shape of the fixture: each measured
+ * entry twice, as a session of fp32 arithmetic (a file that says so, by mistake or malice) and
+ * as one of fp16 arithmetic would have it: the bytes of a tuning file (free them). */
+static unsigned char *fp16_tuning_data(size_t *size) {
+    repmlp_context *ctx = tune_context(REPMLP_CONTEXT_TUNE);
+    tuned t;
+    tuned_open(ctx, ts_fx.batch, &t);
+    size_t n = 0;
+    assert_int_equal(repmlp_context_save_tuning_memory(ctx, NULL, &n), REPMLP_OK);
+    unsigned char *measured = malloc(n);
+    assert_int_equal(repmlp_context_save_tuning_memory(ctx, measured, &n), REPMLP_OK);
+    size_t head = sizeof(rm_device_file_header), entries = (n - head) / sizeof(rm_tune_entry);
+    assert_true(entries >= 1);
+    *size = head + 2 * entries * sizeof(rm_tune_entry);
+    unsigned char *data = calloc(1, *size);
+    rm_tune_entry *out = (rm_tune_entry *)(data + head);
+    for (size_t i = 0; i < entries; i++) {
+        rm_tune_entry e;
+        memcpy(&e, measured + head + i * sizeof e, sizeof e);
+        assert_int_equal(e.key.f16_math, 0);
+        assert_int_equal(e.key.w16, 0);
+        memset(e.winner, 0, sizeof e.winner);
+        snprintf(e.winner, sizeof e.winner, "%s",
+                 e.key.kernel == RM_GEMM_KERNEL_GEMM ? "gemm_shared_f16_m4" : "conv_shared_f16_m4");
+        out[2 * i] = e;
+        e.key.f16_math = 1;
+        out[2 * i + 1] = e;
+    }
+    rm_device_file_header h;
+    rm_device_file_header_make(ctx, "RMVKTU01", out, *size - head, &h);
+    memcpy(data, &h, sizeof h);
+    free(measured);
+    tuned_close(&t);
+    context_done(ctx);
+    return data;
+}
+
+/* fp16 arithmetic is the session's explicit choice: with tuning data naming fp16-arithmetic
+ * kernels for every shape, a default session (and an fp32 one from a description) runs none of
+ * them; a session that chose fp16 arithmetic runs them and reports their error against fp32
+ * arithmetic on its check input, small on the fixture's input and large where the input
+ * leaves fp16's range. */
+static void fp16_arithmetic_only_when_chosen(void **state) {
+    (void)state;
+    size_t size;
+    unsigned char *data = fp16_tuning_data(&size);
+    repmlp_context *ctx = tune_context(0);
+    log_seen[0] = 0;
+    assert_int_equal(repmlp_context_load_tuning_memory(ctx, data, size), REPMLP_OK);
+    assert_non_null(strstr(log_seen, "loaded"));
+    repmlp_model *m;
+    assert_int_equal(repmlp_model_load(ctx, ts_fx.fused_path, &m), REPMLP_OK);
+    float *y = malloc(ts_fx.output_count * sizeof *y);
+
+    /* The default, twice: repmlp_session_create and a description left at fp32. */
+    repmlp_session_desc desc = {.size = sizeof desc, .batch = ts_fx.batch};
+    for (int described = 0; described < 2; described++) {
+        repmlp_session *s;
+        assert_int_equal(described ? repmlp_session_create_desc(m, &desc, &s)
+                                   : repmlp_session_create(m, ts_fx.batch, &s),
+                         REPMLP_OK);
+        assert_int_equal(fp16_kernels(s), 0);
+        repmlp_precision_info info;
+        assert_int_equal(repmlp_session_precision_info(s, &info), REPMLP_OK);
+        assert_int_equal(info.precision, REPMLP_PRECISION_FP32);
+        assert_int_equal(info.fp16_ops, 0);
+        assert_int_equal(ts_session_run(s, ts_fx.input, ts_fx.input_count, y, ts_fx.output_count),
+                         REPMLP_OK);
+        assert_true(ts_max_rel_error(y, ts_fx.expected, ts_fx.output_count) < TS_FX_TOLERANCE);
+        repmlp_session_destroy(s);
+    }
+
+    /* Bad descriptions. */
+    repmlp_session *bad = NULL;
+    repmlp_session_desc wrong = desc;
+    wrong.size = 4;
+    assert_int_equal(repmlp_session_create_desc(m, &wrong, &bad), REPMLP_ERROR_INVALID_ARGUMENT);
+    assert_non_null(strstr(repmlp_last_error(), "size"));
+    wrong = desc;
+    wrong.precision = (repmlp_precision)7;
+    assert_int_equal(repmlp_session_create_desc(m, &wrong, &bad), REPMLP_ERROR_INVALID_ARGUMENT);
+    assert_non_null(strstr(repmlp_last_error(), "precision 7"));
+    wrong.precision = REPMLP_PRECISION_FP16_ARITHMETIC;
+    assert_int_equal(repmlp_session_create_desc(m, &wrong, &bad), REPMLP_ERROR_INVALID_ARGUMENT);
+    assert_non_null(strstr(repmlp_last_error(), "check_input"));
+    assert_null(bad);
+
+    /* The explicit choice, on the fixture's input and on it scaled past fp16's range. Without
+     * shaderFloat16 the named kernels cannot run: the session keeps fp32 kernels and says so. */
+    bool f16 = ctx->caps.shader_float16;
+    if (!f16) print_message("'%s' lacks shaderFloat16: no fp16 kernel can run\n", ctx->info.name);
+    float *big = malloc(ts_fx.input_count * sizeof *big);
+    for (size_t i = 0; i < ts_fx.input_count; i++) big[i] = ts_fx.input[i] * 1e6f;
+    for (int scaled = 0; scaled < 2; scaled++) {
+        repmlp_session_desc fp16 = desc;
+        fp16.precision = REPMLP_PRECISION_FP16_ARITHMETIC;
+        fp16.check_input = scaled ? big : ts_fx.input;
+        fp16.check_input_count = ts_fx.input_count;
+        repmlp_session *s;
+        if (repmlp_session_create_desc(m, &fp16, &s) != REPMLP_OK)
+            fail_msg("fp16 session: %s", repmlp_last_error());
+        repmlp_precision_info info;
+        assert_int_equal(repmlp_session_precision_info(s, &info), REPMLP_OK);
+        print_message("fp16 arithmetic, %s input: %u ops, error %.3g (relative %.3g)\n",
+                      scaled ? "scaled 1e6" : "the fixture's", info.fp16_ops, info.max_abs_error,
+                      info.max_rel_error);
+        assert_int_equal(info.precision, REPMLP_PRECISION_FP16_ARITHMETIC);
+        assert_int_equal(info.fp16_ops, fp16_kernels(s));
+        if (!f16) {
+            assert_int_equal(info.fp16_ops, 0);
+            assert_true(info.max_abs_error == 0 && info.max_rel_error == 0);
+        } else if (scaled) {
+            assert_true(info.fp16_ops >= 1);
+            assert_true(info.max_rel_error > 1e-2); /* Inf where fp16 overflowed */
+        } else {
+            assert_true(info.fp16_ops >= 1);
+            assert_true(info.max_rel_error > 0 && info.max_rel_error < 1e-2);
+            assert_int_equal(
+                ts_session_run(s, ts_fx.input, ts_fx.input_count, y, ts_fx.output_count),
+                REPMLP_OK);
+            assert_true(ts_max_rel_error(y, ts_fx.expected, ts_fx.output_count) < 1e-2);
+        }
+        repmlp_session_destroy(s);
+    }
+    free(big);
+    /* A check input of another size is refused, naming it. */
+    repmlp_session_desc short_input = desc;
+    short_input.precision = REPMLP_PRECISION_FP16_ARITHMETIC;
+    short_input.check_input = ts_fx.input;
+    short_input.check_input_count = ts_fx.input_count - 1;
+    assert_int_equal(repmlp_session_create_desc(m, &short_input, &bad),
+                     REPMLP_ERROR_INVALID_ARGUMENT);
+    assert_non_null(strstr(repmlp_last_error(), "check_input_count"));
+    assert_null(bad);
+    free(y);
+    free(data);
+    repmlp_model_destroy(m);
+    context_done(ctx);
+}
+
 static int group_open(void **state) {
     /* One operand path for every context here, so the built-in choices agree between them. */
     ts_share_operand_path();
@@ -558,6 +712,7 @@ static int group_close(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(forced_rows),
+        cmocka_unit_test(fp16_arithmetic_only_when_chosen),
         cmocka_unit_test(tuned_equals_untuned),
         cmocka_unit_test(pruning_from_earlier_shapes),
         cmocka_unit_test(host_timing),

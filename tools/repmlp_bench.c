@@ -20,6 +20,10 @@
  *       kernel, workgroup, lanes active, registers, spills, scratch, shared memory, occupancy
  *       and the hottest loop's instruction mix; works on devices that cannot run (a driver's
  *       null device);
+ *   --fp16-arithmetic IN (with a model) lets the session run kernels that multiply in fp16
+ *       (REPMLP_PRECISION_FP16_ARITHMETIC; they come from --tune or --tuning-file) and prints
+ *       their error against fp32 arithmetic on tensor 'input' of IN (its images repeated to
+ *       fill the batch): the model's own input, not the benchmark's synthetic one;
  *   repmlp-bench --unfused TRAIN.safetensors --config JSON|@FILE [--batch N] ...
  *       the same for a RepMLP block's training-time file run unfused (its BatchNorms, conv
  *       branches and permutes as separate ops): the baseline of re-parameterization.
@@ -43,8 +47,9 @@ typedef struct options {
     int unfused, fp16;
     long batch, repeat, parts;
     int json, tune, compile_stats, validation;
-    const char *tuning; /* --tuning-file: loaded before, saved after */
-    long tune_budget;   /* ms; 0: the library's default */
+    const char *tuning;     /* --tuning-file: loaded before, saved after */
+    const char *fp16_check; /* --fp16-arithmetic: the check input's file */
+    long tune_budget;       /* ms; 0: the library's default */
 } options;
 
 static int cmp_double(const void *a, const void *b) {
@@ -63,10 +68,50 @@ static int fail_status(repmlp_status st) {
         if (st_ != REPMLP_OK) return fail_status(st_);                                             \
     } while (0)
 
+/* The check input of --fp16-arithmetic: tensor 'input' of path (whole images of the model),
+ * repeated to fill the batch, into desc (malloc'd). */
+static repmlp_status read_check_input(const char *path, const repmlp_model *model, size_t batch,
+                                      repmlp_session_desc *desc) {
+    repmlp_shape shape;
+    repmlp_status st = repmlp_model_input_shape(model, &shape);
+    size_t image = 1;
+    for (uint32_t d = 1; st == REPMLP_OK && d < shape.ndim; d++) image *= (size_t)shape.dims[d];
+    repmlp_tensor_file *f = NULL;
+    if (st == REPMLP_OK) st = repmlp_tensor_file_open(path, &f);
+    repmlp_tensor_info t;
+    if (st == REPMLP_OK) st = repmlp_tensor_file_find(f, "input", &t);
+    float *all = NULL, *x = NULL;
+    if (st == REPMLP_OK && (t.count == 0 || t.count % image != 0)) {
+        fprintf(stderr,
+                "repmlp-bench: %s: tensor 'input' holds %zu values, not whole images of "
+                "%zu\n",
+                path, t.count, image);
+        st = REPMLP_ERROR_FORMAT;
+    }
+    if (st == REPMLP_OK) {
+        all = malloc(t.count * sizeof *all);
+        x = malloc(batch * image * sizeof *x);
+        if (!all || !x) st = REPMLP_ERROR_OUT_OF_HOST_MEMORY;
+    }
+    if (st == REPMLP_OK) st = repmlp_tensor_file_read_f32(f, "input", all, t.count);
+    if (st == REPMLP_OK)
+        for (size_t b = 0; b < batch; b++)
+            memcpy(x + b * image, all + (b % (t.count / image)) * image, image * sizeof *x);
+    repmlp_tensor_file_close(f);
+    free(all);
+    if (st != REPMLP_OK) {
+        free(x);
+        return st;
+    }
+    desc->check_input = x;
+    desc->check_input_count = batch * image;
+    return REPMLP_OK;
+}
+
 static void usage(FILE *f) {
     fprintf(f, "usage: repmlp-bench FUSED.safetensors [--batch N] [--repeat R] [--device SEL] "
-               "[--fp16] [--parts N] [--tune [--tune-budget MS]] [--tuning-file F] [--json] "
-               "[--validation]\n"
+               "[--fp16] [--parts N] [--tune [--tune-budget MS]] [--tuning-file F] "
+               "[--fp16-arithmetic IN.safetensors] [--json] [--validation]\n"
                "       repmlp-bench FUSED.safetensors --compile-stats [--batch N] [--device SEL] "
                "[--fp16] [--json]\n"
                "       repmlp-bench --unfused TRAIN.safetensors --config JSON|@FILE [--batch N] "
@@ -115,6 +160,8 @@ static void parse(int argc, char **argv, options *o) {
             o->validation = 1;
         } else if (strcmp(a, "--tune-budget") == 0 && has_value) {
             o->tune_budget = parse_long(a, argv[++i]);
+        } else if (strcmp(a, "--fp16-arithmetic") == 0 && has_value) {
+            o->fp16_check = argv[++i];
         } else if (strcmp(a, "--tuning-file") == 0 && has_value) {
             o->tuning = argv[++i];
         } else if (a[0] != '-' && !o->model) {
@@ -239,14 +286,23 @@ static int bench_model(repmlp_context *ctx, const options *o, const char *device
     } else {
         TRY(repmlp_model_load(ctx, o->model, &model));
     }
-    repmlp_session *s;
+    repmlp_session *s = NULL;
+    repmlp_session_desc sd = {.size = sizeof sd, .batch = (uint32_t)o->batch};
+    repmlp_status st = REPMLP_OK;
+    if (o->fp16_check) {
+        sd.precision = REPMLP_PRECISION_FP16_ARITHMETIC;
+        st = read_check_input(o->fp16_check, model, (size_t)o->batch, &sd);
+    }
     double created = tool_now_ms();
-    repmlp_status st = repmlp_session_create(model, (uint32_t)o->batch, &s);
+    if (st == REPMLP_OK) st = repmlp_session_create_desc(model, &sd, &s);
     created = tool_now_ms() - created;
+    free((float *)sd.check_input);
     if (st != REPMLP_OK) {
         repmlp_model_destroy(model);
         return fail_status(st);
     }
+    repmlp_precision_info precision;
+    repmlp_session_precision_info(s, &precision);
     if (!o->json) printf("session created in %.0f ms\n", created);
     if (o->compile_stats) {
         int rc = rm_print_compile_stats(stdout, s, device, o->model, o->batch, o->json);
@@ -254,6 +310,10 @@ static int bench_model(repmlp_context *ctx, const options *o, const char *device
         repmlp_model_destroy(model);
         return rc;
     }
+    if (!o->json && o->fp16_check)
+        printf("fp16 arithmetic: %u ops; against fp32 arithmetic on %s: max error %.3g "
+               "(%.3g relative)\n",
+               precision.fp16_ops, o->fp16_check, precision.max_abs_error, precision.max_rel_error);
     if (!o->json && (o->tune || o->tuning)) rm_print_tuning(stdout, s);
     if (o->tuning && (st = repmlp_context_save_tuning(ctx, o->tuning)) != REPMLP_OK) {
         repmlp_session_destroy(s);
@@ -290,11 +350,12 @@ static int bench_model(repmlp_context *ctx, const options *o, const char *device
             printf("{\"device\": \"%s\", \"model\": \"%s\", \"batch\": %ld, \"median_ms\": %.4f, "
                    "\"min_ms\": %.4f, \"execute_median_ms\": %.4f, \"images_per_s\": %.2f, "
                    "\"weight_bytes\": %llu, \"activation_bytes\": %llu, \"tune\": %d, "
-                   "\"session_create_ms\": %.1f}\n",
+                   "\"session_create_ms\": %.1f, \"fp16_ops\": %u, \"fp16_rel_error\": %.3g}\n",
                    device, o->model, o->batch, med, host[0], dev[o->repeat / 2],
                    1e3 * (double)o->batch / med,
                    (unsigned long long)repmlp_model_weight_bytes(model),
-                   (unsigned long long)repmlp_session_activation_bytes(s), o->tune, created);
+                   (unsigned long long)repmlp_session_activation_bytes(s), o->tune, created,
+                   precision.fp16_ops, precision.max_rel_error);
         else
             printf("model: %s (%s), batch %ld\n"
                    "latency host to host: median %.3f ms, min %.3f ms; execute only: median "

@@ -8,7 +8,8 @@
  *
  * Typical use:
  *     repmlp_model *m;   repmlp_model_load(ctx, "fused.safetensors", &m);
- *     repmlp_session *s; repmlp_session_create(m, batch, &s);
+ *     repmlp_session *s; repmlp_session_create(m, batch, &s);   (fp32 arithmetic; see
+ *                        repmlp_session_create_desc for the choice of fp16 arithmetic)
  *     repmlp_session_run(s, input, input_count, output, output_count);
  *     repmlp_session_destroy(s); repmlp_model_destroy(m); */
 #ifndef REPMLP_MODEL_H
@@ -136,6 +137,55 @@ REPMLP_API uint64_t repmlp_model_weight_bytes(const repmlp_model *model);
  * whose buffers cannot fit the device is refused here with a message, before allocating. */
 REPMLP_API repmlp_status repmlp_session_create(repmlp_model *model, uint32_t batch,
                                                repmlp_session **out);
+
+/* The arithmetic a session's GEMMs and convolutions may use. */
+typedef enum repmlp_precision {
+    /* fp32 products and sums (what repmlp_session_create gives): kernels that multiply in fp16
+     * are never run, whatever the tuner measures or tuning data says. */
+    REPMLP_PRECISION_FP32 = 0,
+    /* Also kernels that multiply in fp16 and sum in fp32 (shaderFloat16, cooperative
+     * matrices), where kernel tuning (REPMLP_CONTEXT_TUNE, or tuning data measured for such
+     * sessions) finds them faster. Values beyond fp16's range (65504) become infinities in
+     * them, so the session measures its error at creation on the caller's check input (see
+     * repmlp_session_desc) and reports it (repmlp_session_precision_info). */
+    REPMLP_PRECISION_FP16_ARITHMETIC = 1,
+} repmlp_precision;
+
+/* How to prepare a session (repmlp_session_create_desc). Zero-initialize, then set size. */
+typedef struct repmlp_session_desc {
+    uint32_t size;              /* sizeof(repmlp_session_desc): the struct may grow */
+    uint32_t batch;             /* images per run, >= 1 */
+    repmlp_precision precision; /* REPMLP_PRECISION_FP32 (0) unless chosen */
+    /* With REPMLP_PRECISION_FP16_ARITHMETIC (required there, ignored otherwise): a batch of
+     * the model's own, representative input (batch * per-image input size floats, as
+     * repmlp_session_run takes). When the session runs any fp16-arithmetic kernel, creation
+     * runs it on this input, and a session of fp32 arithmetic on the same input (created and
+     * destroyed for the purpose: twice the activation memory meanwhile), and records the
+     * difference. Data in the range the application feeds the model is what makes the number
+     * mean something: random data in [-1, 1) does not overflow fp16 where real activations do. */
+    const float *check_input;
+    size_t check_input_count;
+} repmlp_session_desc;
+
+/* repmlp_session_create with a description: the same session for { size, batch } (fp32
+ * arithmetic), or one that may run fp16-arithmetic kernels. A size smaller than the first
+ * version's, an unknown precision, or with fp16 arithmetic a missing check input or one of
+ * another size is REPMLP_ERROR_INVALID_ARGUMENT. */
+REPMLP_API repmlp_status repmlp_session_create_desc(repmlp_model *model,
+                                                    const repmlp_session_desc *desc,
+                                                    repmlp_session **out);
+
+/* The session's precision and, for REPMLP_PRECISION_FP16_ARITHMETIC, what it cost on the check
+ * input: the largest |output - fp32 output| and that relative to the largest |fp32 output|
+ * (infinite where an output is not finite and the fp32 one is). Both 0 when no op runs an
+ * fp16-arithmetic kernel (fp16_ops 0: the tuner found none faster, or none could run). */
+typedef struct repmlp_precision_info {
+    repmlp_precision precision;
+    uint32_t fp16_ops; /* GEMM/conv ops running a kernel that multiplies in fp16 */
+    double max_abs_error, max_rel_error;
+} repmlp_precision_info;
+REPMLP_API repmlp_status repmlp_session_precision_info(const repmlp_session *session,
+                                                       repmlp_precision_info *out);
 
 /* Waits for the session's work and frees it. NULL is fine. */
 REPMLP_API void repmlp_session_destroy(repmlp_session *session);

@@ -144,7 +144,8 @@ static repmlp_status create_messenger(repmlp_context *ctx) {
 typedef struct rm_optional_features {
     bool storage16;       /* storageBuffer16BitAccess, and the device profile allows it */
     bool float16;         /* VK_KHR_shader_float16_int8 with shaderFloat16 */
-    bool coop_nv;         /* VK_NV_cooperative_matrix with cooperativeMatrix and our shape */
+    bool coop_nv;         /* VK_NV_cooperative_matrix with cooperativeMatrix and our shape, and the
+                           * Vulkan memory model its modules declare (glslang emits it for them) */
     bool memory_priority; /* VK_EXT_memory_priority with memoryPriority */
 } rm_optional_features;
 
@@ -191,8 +192,12 @@ static void read_caps(repmlp_context *ctx, rm_optional_features *optional) {
     VkPhysicalDevice pd = ctx->physical_device;
     bool has_float16 = rm_has_device_extension(pd, VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME);
     bool has_coop = rm_has_device_extension(pd, VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME);
+    bool has_memory_model = rm_has_device_extension(pd, VK_KHR_VULKAN_MEMORY_MODEL_EXTENSION_NAME);
+    VkPhysicalDeviceVulkanMemoryModelFeatures memory_model = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES};
     VkPhysicalDeviceCooperativeMatrixFeaturesNV coop = {
-        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV,
+        .pNext = has_memory_model ? &memory_model : NULL};
     VkPhysicalDeviceShaderFloat16Int8Features float16 = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_FLOAT16_INT8_FEATURES,
         .pNext = has_coop ? &coop : NULL};
@@ -212,9 +217,11 @@ static void read_caps(repmlp_context *ctx, rm_optional_features *optional) {
     optional->storage16 =
         f16.storageBuffer16BitAccess == VK_TRUE && rm_profile_allows_16bit(ctx->profile);
     optional->float16 = has_float16 && float16.shaderFloat16 == VK_TRUE;
-    /* The NV kernel computes in fp16 too. */
-    optional->coop_nv =
-        has_coop && coop.cooperativeMatrix == VK_TRUE && optional->float16 && coop_nv_shape(pd);
+    /* The NV kernel computes in fp16 too, and its modules declare the Vulkan memory model
+     * (GL_NV_cooperative_matrix makes glslang emit it; tests/check_spirv.sh). */
+    optional->coop_nv = has_coop && coop.cooperativeMatrix == VK_TRUE && optional->float16 &&
+                        has_memory_model && memory_model.vulkanMemoryModel == VK_TRUE &&
+                        coop_nv_shape(pd);
 
     const VkPhysicalDeviceLimits *l = &ctx->properties.limits;
     rm_device_caps *c = &ctx->caps;
@@ -327,12 +334,18 @@ static repmlp_status create_device(repmlp_context *ctx, const rm_optional_featur
         extensions[extension_count++] = VK_KHR_SHADER_FLOAT16_INT8_EXTENSION_NAME;
         chain = &float16;
     }
+    VkPhysicalDeviceVulkanMemoryModelFeatures memory_model = {
+        .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_MEMORY_MODEL_FEATURES,
+        .pNext = chain,
+        .vulkanMemoryModel = VK_TRUE,
+    };
     VkPhysicalDeviceCooperativeMatrixFeaturesNV coop = {
         .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV,
-        .pNext = chain,
+        .pNext = &memory_model,
         .cooperativeMatrix = VK_TRUE,
     };
-    if (optional->coop_nv) {
+    if (optional->coop_nv) { /* with the memory model its modules declare */
+        extensions[extension_count++] = VK_KHR_VULKAN_MEMORY_MODEL_EXTENSION_NAME;
         extensions[extension_count++] = VK_NV_COOPERATIVE_MATRIX_EXTENSION_NAME;
         chain = &coop;
     }

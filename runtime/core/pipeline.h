@@ -41,6 +41,9 @@ typedef struct rm_gemm_kernel_variant {
 } rm_gemm_kernel_variant;
 extern const rm_gemm_kernel_variant rm_gemm_kernel_variants[];
 extern const uint32_t rm_gemm_kernel_variant_count;
+/* Whether a shader is a GEMM-core kernel that multiplies in fp16 (fp32 sums): run only in
+ * sessions that chose REPMLP_PRECISION_FP16_ARITHMETIC. */
+bool rm_shader_f16_math(rm_shader_id shader);
 
 typedef struct rm_shader_info {
     const char *name; /* the kernel variant, e.g. "gemm_texel_m8" (messages, benchmarks) */

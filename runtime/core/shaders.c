@@ -35,6 +35,16 @@ const rm_gemm_kernel_variant rm_gemm_kernel_variants[] = {
 const uint32_t rm_gemm_kernel_variant_count =
     sizeof rm_gemm_kernel_variants / sizeof rm_gemm_kernel_variants[0];
 
+bool rm_shader_f16_math(rm_shader_id shader) {
+    for (uint32_t i = 0; i < rm_gemm_kernel_variant_count; i++) {
+        const rm_gemm_kernel_variant *v = &rm_gemm_kernel_variants[i];
+        if (v->shader == shader)
+            return v->algorithm == RM_GEMM_ALGORITHM_SHARED_F16 ||
+                   v->algorithm == RM_GEMM_ALGORITHM_COOPMAT_NV;
+    }
+    return false;
+}
+
 const rm_shader_info *rm_shader(rm_shader_id id) {
     return &shader_table[id];
 }

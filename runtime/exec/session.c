@@ -268,6 +268,12 @@ repmlp_status repmlp_session_create(repmlp_model *model, uint32_t batch, repmlp_
     *out = NULL;
     if (batch == 0)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_session_create: batch must be >= 1");
+    return rm_session_create(model, batch, REPMLP_PRECISION_FP32, out);
+}
+
+repmlp_status rm_session_create(repmlp_model *model, uint32_t batch, repmlp_precision precision,
+                                repmlp_session **out) {
+    *out = NULL;
     repmlp_status st = rm_check_alive(model->ctx);
     if (st != REPMLP_OK) return st;
     repmlp_session *s = rm_calloc(1, sizeof *s);
@@ -277,6 +283,7 @@ repmlp_status repmlp_session_create(repmlp_model *model, uint32_t batch, repmlp_
     s->batch = batch;
     /* A compile-only context plans and builds the pipelines: no buffer, pool or command. */
     bool runs = !(s->ctx->flags & REPMLP_CONTEXT_COMPILE_ONLY);
+    s->precision = precision;
     st = plan(s);
     if (st == REPMLP_OK) st = check_fits(s, runs);
     if (st == REPMLP_OK && runs) st = create_buffers(s);

@@ -42,6 +42,11 @@ struct repmlp_session {
     repmlp_model *model;
     repmlp_context *ctx;
     uint32_t batch;
+    repmlp_precision precision; /* what kernels the tuner may give it (exec/tune.c) */
+    /* With REPMLP_PRECISION_FP16_ARITHMETIC: ops running fp16-arithmetic kernels, and the
+     * error against fp32 arithmetic measured at creation (exec/session_precision.c). */
+    uint32_t fp16_ops;
+    double fp16_abs_error, fp16_rel_error;
     rm_graph graph;
     uint64_t input_count, output_count; /* floats */
     uint64_t arena_bytes;
@@ -82,6 +87,11 @@ struct repmlp_session {
     bool stale;
     struct rm_tune_report *tune; /* how each GEMM/conv kernel was chosen (exec/tune.h), or NULL */
 };
+
+/* Creates a session of this batch and precision (repmlp_session_create, or
+ * repmlp_session_create_desc before its error check). */
+repmlp_status rm_session_create(repmlp_model *model, uint32_t batch, repmlp_precision precision,
+                                repmlp_session **out);
 
 /* (Re)binds every dispatch to the current buffers and re-records the command buffer. Runs at
  * creation and when the caller rebinds input/output, never per run. */

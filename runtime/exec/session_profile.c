@@ -8,6 +8,7 @@
 #include "exec/session.h"
 #include "core/pipeline.h"
 #include "core/pipeline_stats.h"
+#include "core/timestamp.h"
 #include "repmlp/profile.h"
 #include "repmlp/vulkan.h"
 
@@ -32,9 +33,9 @@ repmlp_status rm_session_profile(repmlp_session *s, double *ms_per_node) {
         ctx->vk.vkCmdResetQueryPool(cmd, pool, 0, queries);
         for (uint32_t i = 0; i < n; i++) {
             if (i) rm_barrier_compute(ctx, cmd);
-            ctx->vk.vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, pool, 2 * i);
+            rm_timestamp_start(ctx, cmd, pool, 2 * i);
             rm_dispatch_record(ctx, cmd, &s->dispatches[i], i ? &s->dispatches[i - 1] : NULL);
-            ctx->vk.vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, pool, 2 * i + 1);
+            rm_timestamp_end(ctx, cmd, pool, 2 * i + 1);
         }
         st = rm_oneoff_submit(ctx, cmd);
     }
@@ -46,8 +47,7 @@ repmlp_status rm_session_profile(repmlp_session *s, double *ms_per_node) {
     }
     if (st == REPMLP_OK)
         for (uint32_t i = 0; i < n; i++)
-            ms_per_node[i] =
-                (double)(stamps[2 * i + 1] - stamps[2 * i]) * ctx->caps.timestamp_period_ns / 1e6;
+            ms_per_node[i] = rm_timestamp_ms(ctx, stamps[2 * i], stamps[2 * i + 1]);
     rm_free(stamps);
     ctx->vk.vkDestroyQueryPool(ctx->device, pool, ctx->vk_allocator);
     return st;
@@ -80,9 +80,9 @@ repmlp_status rm_session_profile_part(repmlp_session *s, uint32_t part, uint32_t
     repmlp_status st = rm_oneoff_begin(ctx, &cmd);
     if (st == REPMLP_OK) {
         ctx->vk.vkCmdResetQueryPool(cmd, pool, 0, 2);
-        ctx->vk.vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, pool, 0);
+        rm_timestamp_start(ctx, cmd, pool, 0);
         rm_session_record_part(s, cmd, part, parts); /* waited for below: holds nothing */
-        ctx->vk.vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, pool, 1);
+        rm_timestamp_end(ctx, cmd, pool, 1);
         st = rm_oneoff_submit(ctx, cmd);
     }
     uint64_t stamps[2] = {0, 0};
@@ -92,8 +92,7 @@ repmlp_status rm_session_profile_part(repmlp_session *s, uint32_t part, uint32_t
                                           VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
         if (r != VK_SUCCESS) st = rm_vk_fail(ctx, r, "vkGetQueryPoolResults");
     }
-    if (st == REPMLP_OK)
-        *ms = (double)(stamps[1] - stamps[0]) * ctx->caps.timestamp_period_ns / 1e6;
+    if (st == REPMLP_OK) *ms = rm_timestamp_ms(ctx, stamps[0], stamps[1]);
     ctx->vk.vkDestroyQueryPool(ctx->device, pool, ctx->vk_allocator);
     return st;
 }

@@ -17,6 +17,7 @@
 #include "core/fault.h"
 #include "core/limits.h"
 #include "core/platform.h"
+#include "core/timestamp.h"
 #include "io/device_file.h"
 #include "ops/gemm_core.h"
 #include "io/file_map.h"
@@ -129,16 +130,19 @@ static bool node_w16(const rm_node *n) {
     return n->kind == RM_NODE_GEMM ? n->params.gemm.w16 : n->params.conv.w16;
 }
 
-/* Whether the row can run an op of this kernel and weight type (limits aside). */
+/* Whether the row can run an op of this kernel and weight type (limits aside), in a session of
+ * this precision: a kernel that multiplies in fp16 only where the session chose fp16
+ * arithmetic, whatever a tuning file says. */
 static bool row_matches(const rm_gemm_kernel_variant *row, const rm_tune_key *k) {
-    return rm_gemm_kernel_variant_runs(row, (rm_gemm_kernel)k->kernel, k->w16 != 0);
+    return rm_gemm_kernel_variant_runs(row, (rm_gemm_kernel)k->kernel, k->w16 != 0) &&
+           (k->f16_math || !rm_shader_f16_math(row->shader));
 }
 
 /* Whether a matching row is worth measuring for M rows, so that a session tunes in seconds
  * rather than minutes: the few-row algorithms (subgroup GEMV, split-K) only up to 8 rows, the
  * shared-memory and cooperative-matrix tiles only from 64 rows, and row tiles near M. Kernels that
- * multiply in fp16 only where the application chose reduced precision (fp16 weights): their error
- * (~5e-4) is not fp32's. */
+ * multiply in fp16 only where the session chose fp16 arithmetic (row_matches): their error
+ * (~5e-4 on data in [-1, 1), unbounded past fp16's range) is not fp32's. */
 static bool worth_trying(const rm_gemm_kernel_variant *row, const rm_tune_key *k) {
     const uint32_t M = k->M;
     switch (row->algorithm) {
@@ -148,7 +152,7 @@ static bool worth_trying(const rm_gemm_kernel_variant *row, const rm_tune_key *k
             break;
         case RM_GEMM_ALGORITHM_SHARED_F16:
         case RM_GEMM_ALGORITHM_COOPMAT_NV:
-            return M >= 64 && k->w16;
+            return M >= 64 && k->f16_math;
         case RM_GEMM_ALGORITHM_SHARED:
             return M >= 64;
         default:
@@ -172,8 +176,8 @@ static repmlp_status prepare_row(repmlp_context *ctx, const rm_node *n,
     return rm_op_kinds[copy.kind].prepare(ctx, &copy, out);
 }
 
-static void make_key(const rm_node *n, const rm_dispatch *d, const rm_gemm_kernel_variant *row,
-                     rm_tune_key *k) {
+static void make_key(const repmlp_session *s, const rm_node *n, const rm_dispatch *d,
+                     const rm_gemm_kernel_variant *row, rm_tune_key *k) {
     const rm_pipeline *p = d->pipeline;
     memset(k, 0, sizeof *k);
     k->kernel = row->kernel;
@@ -182,6 +186,7 @@ static void make_key(const rm_node *n, const rm_dispatch *d, const rm_gemm_kerne
     k->N = p->spec[RM_SPEC_NO];
     k->groups = d->groups[2];
     k->w16 = node_w16(n);
+    k->f16_math = s->precision == REPMLP_PRECISION_FP16_ARITHMETIC;
     /* spec[0..2] (the workgroup) follows the row tile, not the problem */
     k->spec_hash = rm_fnv1a(p->spec + 3, (p->spec_count - 3) * sizeof *p->spec);
 }
@@ -368,10 +373,9 @@ static repmlp_status run_alternating(repmlp_context *ctx, bench *b, const rm_dis
         ctx->vk.vkCmdResetQueryPool(cmd, b->queries, 0, 2 * runs);
         for (uint32_t r = 0; r < runs; r++) {
             if (r) rm_barrier_compute(ctx, cmd);
-            ctx->vk.vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, b->queries, 2 * r);
+            rm_timestamp_start(ctx, cmd, b->queries, 2 * r);
             record_run(ctx, cmd, ds[r % count], r ? ds[(r - 1) % count] : NULL);
-            ctx->vk.vkCmdWriteTimestamp(cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, b->queries,
-                                        2 * r + 1);
+            rm_timestamp_end(ctx, cmd, b->queries, 2 * r + 1);
         }
         st = rm_oneoff_submit(ctx, cmd);
         uint64_t stamps[2 * TUNE_MAX_RUNS];
@@ -381,11 +385,8 @@ static repmlp_status run_alternating(repmlp_context *ctx, bench *b, const rm_dis
                 sizeof stamps[0], VK_QUERY_RESULT_64_BIT | VK_QUERY_RESULT_WAIT_BIT);
             if (r != VK_SUCCESS) st = rm_vk_fail(ctx, r, "vkGetQueryPoolResults");
         }
-        uint32_t bits = ctx->caps.timestamp_valid_bits;
-        uint64_t mask = bits >= 64 ? ~0ull : (1ull << bits) - 1;
         for (uint32_t r = 0; st == REPMLP_OK && r < runs; r++)
-            t[r] = (double)((stamps[2 * r + 1] - stamps[2 * r]) & mask) *
-                   ctx->caps.timestamp_period_ns / 1e6;
+            t[r] = rm_timestamp_ms(ctx, stamps[2 * r], stamps[2 * r + 1]);
     } else {
         for (uint32_t r = 0; st == REPMLP_OK && r < runs; r++)
             st = run_host(ctx, ds[r % count], &t[r]);
@@ -627,7 +628,8 @@ static repmlp_status measure_shape(repmlp_session *s, rm_tune_shape *sh, const r
             *spent = true;
             break;
         }
-        st = try_candidate(s, node, &b, row, false, tol, &best_ms, &sh->cand[sh->count++]);
+        double row_tol = rm_shader_f16_math(row->shader) ? TUNE_TOL_F16 : tol;
+        st = try_candidate(s, node, &b, row, false, row_tol, &best_ms, &sh->cand[sh->count++]);
     }
     if (st != REPMLP_OK || *spent) {
         bench_free(ctx, &b);
@@ -678,7 +680,7 @@ repmlp_status rm_tune_session(repmlp_session *s) {
         const rm_gemm_kernel_variant *builtin = tunable(n) ? row_of_shader(d->pipeline->shader) : 0;
         if (!builtin) continue;
         rm_tune_key key;
-        make_key(n, d, builtin, &key);
+        make_key(s, n, d, builtin, &key);
         uint32_t k = 0;
         while (k < r->shape_count && memcmp(&r->shapes[k].key, &key, sizeof key) != 0) k++;
         rm_tune_shape *sh = &r->shapes[k];

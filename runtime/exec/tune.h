@@ -8,13 +8,15 @@
 #include "exec/session.h"
 
 /* What makes two GEMM/conv ops the same problem for a kernel: the kernel the op runs (a 1x1
- * conv runs GEMM kernels), its sizes, weight type and a hash of its specialization constants
- * past the workgroup size (index maps, epilogue, conv geometry). 32 bytes, no padding: it is
- * written to tuning files as is. */
+ * conv runs GEMM kernels), its sizes, weight type, whether the session allows fp16 arithmetic
+ * (REPMLP_PRECISION_FP16_ARITHMETIC: winners measured for such sessions never reach others),
+ * and a hash of its specialization constants past the workgroup size (index maps, epilogue,
+ * conv geometry). 32 bytes, no padding: it is written to tuning files as is. */
 typedef struct rm_tune_key {
     uint32_t kernel; /* rm_gemm_kernel */
     uint32_t M, K, N, groups;
-    uint32_t w16;
+    uint16_t w16;
+    uint16_t f16_math; /* 1: fp16-arithmetic kernels may win (rm_shader_f16_math) */
     uint64_t spec_hash;
 } rm_tune_key;
 

@@ -20,8 +20,8 @@ repmlp_status rm_gemm_plan_coopmat_nv(repmlp_context *ctx, const rm_gemm_core *c
     const char *kernel = rm_shader(v->shader)->name;
     if (!caps->cooperative_matrix_nv)
         return rm_fail(REPMLP_ERROR_UNSUPPORTED,
-                       "%s: kernel %s needs VK_NV_cooperative_matrix with %ux%ux%u fp16 matrices "
-                       "and fp16 arithmetic, which this device lacks",
+                       "%s: kernel %s needs VK_NV_cooperative_matrix with %ux%ux%u fp16 matrices, "
+                       "fp16 arithmetic and the Vulkan memory model, which this device lacks",
                        c->name, kernel, RM_COOP_M, RM_COOP_N, RM_COOP_K);
     /* Whole subgroups: the real subgroup size, not the profile's planning width. */
     uint32_t lx = RM_COOP_SUBGROUPS * caps->subgroup_size;
