@@ -20,7 +20,8 @@ typedef struct ts_engine {
     struct VolkDeviceTable vk;
     /* Validation warnings and errors: the layer calls back on whichever thread made the call. */
     atomic_uint messages;
-    bool timeline; /* timeline semaphores enabled (ts_engine_start_timeline on a device with them) */
+    bool
+        timeline; /* timeline semaphores enabled (ts_engine_start_timeline on a device with them) */
 } ts_engine;
 
 /* Creates the instance (validation and a messenger counting into e->messages when
