@@ -7,6 +7,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "test_support.h"
 #include "test_engine.h"
+#include "test_image.h"
 
 #include <limits.h>
 #include <math.h>
@@ -52,83 +53,6 @@ static uint64_t counter(ts_engine *e, VkSemaphore sem) {
     uint64_t value = 0;
     assert_int_equal(e->vk.vkGetSemaphoreCounterValueKHR(e->device, sem, &value), VK_SUCCESS);
     return value;
-}
-
-/* ---- a picture in a VkImage (SHADER_READ_ONLY_OPTIMAL), uploaded by the library's queue ---- */
-
-typedef struct test_image {
-    VkImage image;
-    VkDeviceMemory memory;
-    VkImageView view;
-} test_image;
-
-static void layout_barrier(repmlp_context *ctx, VkCommandBuffer cmd, VkImage image,
-                           VkImageLayout from, VkImageLayout to, VkAccessFlags src_access,
-                           VkAccessFlags dst_access, VkPipelineStageFlags src,
-                           VkPipelineStageFlags dst) {
-    VkImageMemoryBarrier b = {.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER,
-                              .srcAccessMask = src_access,
-                              .dstAccessMask = dst_access,
-                              .oldLayout = from,
-                              .newLayout = to,
-                              .srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
-                              .dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
-                              .image = image,
-                              .subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1}};
-    ctx->vk.vkCmdPipelineBarrier(cmd, src, dst, 0, 0, NULL, 0, NULL, 1, &b);
-}
-
-static test_image upload_image(repmlp_context *ctx, const unsigned char *rgba) {
-    test_image t;
-    VkImageCreateInfo ii = {.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO,
-                            .imageType = VK_IMAGE_TYPE_2D,
-                            .format = VK_FORMAT_R8G8B8A8_UNORM,
-                            .extent = {SIDE, SIDE, 1},
-                            .mipLevels = 1,
-                            .arrayLayers = 1,
-                            .samples = VK_SAMPLE_COUNT_1_BIT,
-                            .tiling = VK_IMAGE_TILING_OPTIMAL,
-                            .usage = VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT,
-                            .initialLayout = VK_IMAGE_LAYOUT_UNDEFINED};
-    assert_int_equal(ctx->vk.vkCreateImage(ctx->device, &ii, NULL, &t.image), VK_SUCCESS);
-    VkMemoryRequirements req;
-    ctx->vk.vkGetImageMemoryRequirements(ctx->device, t.image, &req);
-    VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
-                               .allocationSize = req.size,
-                               .memoryTypeIndex = ts_memory_type(ctx, req.memoryTypeBits, 0)};
-    assert_int_equal(ctx->vk.vkAllocateMemory(ctx->device, &ai, NULL, &t.memory), VK_SUCCESS);
-    assert_int_equal(ctx->vk.vkBindImageMemory(ctx->device, t.image, t.memory, 0), VK_SUCCESS);
-    rm_buffer staging;
-    assert_int_equal(rm_buffer_create(ctx, SIDE * SIDE * 4, RM_BUFFER_UPLOAD, &staging), REPMLP_OK);
-    memcpy(staging.mapped, rgba, SIDE * SIDE * 4);
-    VkCommandBuffer cmd;
-    assert_int_equal(rm_oneoff_begin(ctx, &cmd), REPMLP_OK);
-    layout_barrier(ctx, cmd, t.image, VK_IMAGE_LAYOUT_UNDEFINED,
-                   VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 0, VK_ACCESS_TRANSFER_WRITE_BIT,
-                   VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT);
-    VkBufferImageCopy region = {.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1},
-                                .imageExtent = {SIDE, SIDE, 1}};
-    ctx->vk.vkCmdCopyBufferToImage(cmd, staging.buffer, t.image,
-                                   VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &region);
-    layout_barrier(ctx, cmd, t.image, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
-                   VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL, VK_ACCESS_TRANSFER_WRITE_BIT,
-                   VK_ACCESS_SHADER_READ_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
-                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
-    assert_int_equal(rm_oneoff_submit(ctx, cmd), REPMLP_OK);
-    rm_buffer_destroy(ctx, &staging);
-    VkImageViewCreateInfo vi = {.sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO,
-                                .image = t.image,
-                                .viewType = VK_IMAGE_VIEW_TYPE_2D,
-                                .format = VK_FORMAT_R8G8B8A8_UNORM,
-                                .subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1}};
-    assert_int_equal(ctx->vk.vkCreateImageView(ctx->device, &vi, NULL, &t.view), VK_SUCCESS);
-    return t;
-}
-
-static void destroy_image(repmlp_context *ctx, test_image *t) {
-    ctx->vk.vkDestroyImageView(ctx->device, t->view, NULL);
-    ctx->vk.vkDestroyImage(ctx->device, t->image, NULL);
-    ctx->vk.vkFreeMemory(ctx->device, t->memory, NULL);
 }
 
 /* ---- checks ---- */
@@ -229,7 +153,8 @@ static void three_frames(void **state) {
     unsigned char rgba[SIDE * SIDE * 4];
     for (size_t i = 0; i < sizeof rgba; i++)
         rgba[i] = i % 4 == 3 ? 255 : (unsigned char)(ts_uniform(&rng, 0, 255.99f));
-    test_image img = upload_image(ctx, rgba);
+    ts_image img =
+        ts_image_upload(ctx, VK_FORMAT_R8G8B8A8_UNORM, rgba, SIDE * SIDE * 4, SIDE, SIDE);
     repmlp_image_input picture = {.view = img.view,
                                   .layout = VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL,
                                   .format = VK_FORMAT_R8G8B8A8_UNORM,
@@ -375,7 +300,7 @@ static void three_frames(void **state) {
     e.vk.vkDestroyCommandPool(e.device, pool, NULL);
     for (int i = 0; i < 2; i++) ts_app_buffer_destroy(ctx, &in[i]);
     for (int f = 0; f < FRAMES; f++) ts_app_buffer_destroy(ctx, &out[f]);
-    destroy_image(ctx, &img);
+    ts_image_destroy(ctx, &img);
     repmlp_session_destroy(s);
     repmlp_session_destroy(ref);
     repmlp_model_destroy(m);

@@ -5,6 +5,7 @@
  * colour (the luminance). */
 #define _POSIX_C_SOURCE 200809L
 #include "test_support.h"
+#include "test_image.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -32,13 +33,6 @@ static int setup(void **state) {
     return 0;
 }
 
-/* A device-local image of `format` holding the RGBA8 pixels rgba, in SHADER_READ_ONLY_OPTIMAL. */
-typedef struct test_image {
-    VkImage image;
-    VkDeviceMemory memory;
-    VkImageView view;
-} test_image;
-
 /* The texel bytes of format for 8-bit RGBA pixels. */
 static size_t texel_bytes(VkFormat format, const unsigned char *rgba, size_t n, void **out) {
     size_t size = format == VK_FORMAT_R32G32B32A32_SFLOAT   ? 16
@@ -63,78 +57,14 @@ static size_t texel_bytes(VkFormat format, const unsigned char *rgba, size_t n, 
     return n * size;
 }
 
-static void layout_barrier(repmlp_context *ctx, VkCommandBuffer cmd, VkImage image,
-                           VkImageLayout from, VkImageLayout to, VkAccessFlags src_access,
-                           VkAccessFlags dst_access, VkPipelineStageFlags src,
-                           VkPipelineStageFlags dst) {
-    VkImageMemoryBarrier b = {.sType = VK_STRUCTURE_TYPE_IMAGE_MEMORY_BARRIER,
-                              .srcAccessMask = src_access,
-                              .dstAccessMask = dst_access,
-                              .oldLayout = from,
-                              .newLayout = to,
-                              .srcQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
-                              .dstQueueFamilyIndex = VK_QUEUE_FAMILY_IGNORED,
-                              .image = image,
-                              .subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1}};
-    ctx->vk.vkCmdPipelineBarrier(cmd, src, dst, 0, 0, NULL, 0, NULL, 1, &b);
-}
-
-static test_image upload_image(repmlp_context *ctx, VkFormat format, const unsigned char *rgba,
-                               uint32_t w, uint32_t h) {
-    test_image t;
-    VkImageCreateInfo ii = {.sType = VK_STRUCTURE_TYPE_IMAGE_CREATE_INFO,
-                            .imageType = VK_IMAGE_TYPE_2D,
-                            .format = format,
-                            .extent = {w, h, 1},
-                            .mipLevels = 1,
-                            .arrayLayers = 1,
-                            .samples = VK_SAMPLE_COUNT_1_BIT,
-                            .tiling = VK_IMAGE_TILING_OPTIMAL,
-                            .usage = VK_IMAGE_USAGE_SAMPLED_BIT | VK_IMAGE_USAGE_TRANSFER_DST_BIT,
-                            .initialLayout = VK_IMAGE_LAYOUT_UNDEFINED};
-    assert_int_equal(ctx->vk.vkCreateImage(ctx->device, &ii, NULL, &t.image), VK_SUCCESS);
-    VkMemoryRequirements req;
-    ctx->vk.vkGetImageMemoryRequirements(ctx->device, t.image, &req);
-    VkMemoryAllocateInfo ai = {.sType = VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
-                               .allocationSize = req.size,
-                               .memoryTypeIndex = ts_memory_type(ctx, req.memoryTypeBits, 0)};
-    assert_int_equal(ctx->vk.vkAllocateMemory(ctx->device, &ai, NULL, &t.memory), VK_SUCCESS);
-    assert_int_equal(ctx->vk.vkBindImageMemory(ctx->device, t.image, t.memory, 0), VK_SUCCESS);
+/* A device-local image of `format` holding the RGBA8 pixels rgba (tests/support/test_image). */
+static ts_image upload_image(repmlp_context *ctx, VkFormat format, const unsigned char *rgba,
+                             uint32_t w, uint32_t h) {
     void *bytes;
     size_t n = texel_bytes(format, rgba, (size_t)w * h, &bytes);
-    rm_buffer staging;
-    assert_int_equal(rm_buffer_create(ctx, n, RM_BUFFER_UPLOAD, &staging), REPMLP_OK);
-    memcpy(staging.mapped, bytes, n);
+    ts_image t = ts_image_upload(ctx, format, bytes, n, w, h);
     free(bytes);
-    VkCommandBuffer cmd;
-    assert_int_equal(rm_oneoff_begin(ctx, &cmd), REPMLP_OK);
-    layout_barrier(ctx, cmd, t.image, VK_IMAGE_LAYOUT_UNDEFINED,
-                   VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 0, VK_ACCESS_TRANSFER_WRITE_BIT,
-                   VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT);
-    VkBufferImageCopy region = {.imageSubresource = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 0, 1},
-                                .imageExtent = {w, h, 1}};
-    ctx->vk.vkCmdCopyBufferToImage(cmd, staging.buffer, t.image,
-                                   VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL, 1, &region);
-    /* What repmlp/vulkan.h asks of the caller: the writes visible to compute reads. */
-    layout_barrier(ctx, cmd, t.image, VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL,
-                   VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL, VK_ACCESS_TRANSFER_WRITE_BIT,
-                   VK_ACCESS_SHADER_READ_BIT, VK_PIPELINE_STAGE_TRANSFER_BIT,
-                   VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT);
-    assert_int_equal(rm_oneoff_submit(ctx, cmd), REPMLP_OK);
-    rm_buffer_destroy(ctx, &staging);
-    VkImageViewCreateInfo vi = {.sType = VK_STRUCTURE_TYPE_IMAGE_VIEW_CREATE_INFO,
-                                .image = t.image,
-                                .viewType = VK_IMAGE_VIEW_TYPE_2D,
-                                .format = format,
-                                .subresourceRange = {VK_IMAGE_ASPECT_COLOR_BIT, 0, 1, 0, 1}};
-    assert_int_equal(ctx->vk.vkCreateImageView(ctx->device, &vi, NULL, &t.view), VK_SUCCESS);
     return t;
-}
-
-static void destroy_image(repmlp_context *ctx, test_image *t) {
-    ctx->vk.vkDestroyImageView(ctx->device, t->view, NULL);
-    ctx->vk.vkDestroyImage(ctx->device, t->image, NULL);
-    ctx->vk.vkFreeMemory(ctx->device, t->memory, NULL);
 }
 
 /* The model's logits for RGBA pixels on the host path: stb_image's luminance, then
@@ -206,7 +136,7 @@ static void every_format(void **state) {
                 ts_skip_note("%s cannot sample %s images", ctx->info.name, format_names[f]);
                 continue;
             }
-            test_image t = upload_image(ctx, formats[f], rgba, (uint32_t)w, (uint32_t)h);
+            ts_image t = upload_image(ctx, formats[f], rgba, (uint32_t)w, (uint32_t)h);
             repmlp_image_input in = {t.view, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL, formats[f],
                                      (uint32_t)w, (uint32_t)h};
             assert_int_equal(repmlp_session_bind_image(s, &in), REPMLP_OK);
@@ -220,7 +150,7 @@ static void every_format(void **state) {
             if (!(e < IMAGE_TOLERANCE)) fail_msg("%s: off by %.3g", format_names[f], e);
             if (e > worst) worst = e;
             assert_int_equal(repmlp_session_bind_image(s, NULL), REPMLP_OK);
-            destroy_image(ctx, &t);
+            ts_image_destroy(ctx, &t);
         }
         free(rgba);
     }
