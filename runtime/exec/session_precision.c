@@ -85,11 +85,12 @@ repmlp_status repmlp_session_create_desc(repmlp_model *model, const repmlp_sessi
     repmlp_status st = rm_session_create(model, desc->batch, desc->precision, &s);
     if (st != REPMLP_OK) return st;
     if (fp16 && desc->check_input_count != s->input_count) {
+        unsigned long long input_count = s->input_count; /* read before the session is freed */
         repmlp_session_destroy(s);
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
                        "repmlp_session_create_desc: check_input_count is %zu, the batch's input "
                        "is %llu floats",
-                       desc->check_input_count, (unsigned long long)s->input_count);
+                       desc->check_input_count, input_count);
     }
     s->fp16_ops = count_fp16_ops(s);
     if (s->fp16_ops) {
