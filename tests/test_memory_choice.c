@@ -16,7 +16,7 @@
     (VK_MEMORY_PROPERTY_DEVICE_COHERENT_BIT_AMD | VK_MEMORY_PROPERTY_DEVICE_UNCACHED_BIT_AMD)
 #define HEAP_DL VK_MEMORY_HEAP_DEVICE_LOCAL_BIT
 
-/* RepMLPNet-B224's weights as packed on the device (README). */
+/* RepMLPNet-B224's weights as packed on the device (docs/USAGE.md). */
 #define B224_WEIGHTS (280 * MiB)
 
 typedef struct device {

@@ -477,7 +477,7 @@ static void fp16_case(const char *name, const char *dir) {
 /* Under the device profiles (REPMLP_DEVICE_PROFILE) every fixture runs at every batch the CLI
  * cases use (its last image, all of them, 7 reordered) to the same tolerance: every pipeline
  * declares at most 4 storage buffers, and GEMMs and convs whose operands exceed the texel
- * limits take the storage-buffer kernels (docs: README "Device profiles"). */
+ * limits take the storage-buffer kernels (docs/USAGE.md "Device profiles"). */
 static void profile_case(const char *name, const char *dir) {
     char fused[4096];
     fused_file(name, dir, fused, sizeof fused);
