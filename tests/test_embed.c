@@ -50,14 +50,10 @@ static void imported_device(void **state) {
     ts_engine e;
     ts_engine_start(&e);
     queue_lock_state qlock = {PTHREAD_MUTEX_INITIALIZER, 0, 0};
-    repmlp_vulkan_import im = {.instance = e.instance,
-                               .physical_device = e.physical,
-                               .device = e.device,
-                               .queue_family = e.family,
-                               .queue = e.queue,
-                               .queue_lock = queue_lock,
-                               .queue_unlock = queue_unlock,
-                               .queue_lock_user = &qlock};
+    repmlp_vulkan_import im = ts_engine_import(&e);
+    im.queue_lock = queue_lock;
+    im.queue_unlock = queue_unlock;
+    im.queue_lock_user = &qlock;
     repmlp_context_desc desc = {.log = ts_log};
     repmlp_context *ctx;
     assert_int_equal(repmlp_context_import(&im, &desc, &ctx), REPMLP_OK);

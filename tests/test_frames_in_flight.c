@@ -130,12 +130,8 @@ static void three_frames(void **state) {
         ts_engine_stop(&e);
         ts_skip("the device has no timeline semaphores");
     }
-    repmlp_vulkan_import im = {.instance = e.instance,
-                               .physical_device = e.physical,
-                               .device = e.device,
-                               .queue_family = e.family,
-                               .queue = e.queue,
-                               .timeline_semaphore_enabled = VK_TRUE};
+    repmlp_vulkan_import im = ts_engine_import(&e);
+    im.timeline_semaphore_enabled = VK_TRUE;
     repmlp_context_desc desc = {.log = ts_log};
     repmlp_context *ctx;
     assert_int_equal(repmlp_context_import(&im, &desc, &ctx), REPMLP_OK);

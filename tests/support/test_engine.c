@@ -114,6 +114,14 @@ void ts_engine_stop(ts_engine *e) {
     if (messages) fail_msg("the engine's validation layer reported %u messages", messages);
 }
 
+repmlp_vulkan_import ts_engine_import(const ts_engine *e) {
+    return (repmlp_vulkan_import){.instance = e->instance,
+                                  .physical_device = e->physical,
+                                  .device = e->device,
+                                  .queue_family = e->family,
+                                  .queue = e->queue};
+}
+
 void ts_engine_barrier(ts_engine *e, VkCommandBuffer cmd, VkPipelineStageFlags src,
                        VkAccessFlags src_access, VkPipelineStageFlags dst,
                        VkAccessFlags dst_access) {

@@ -10,6 +10,8 @@
 
 #include <volk.h>
 
+#include "repmlp/vulkan.h"
+
 typedef struct ts_engine {
     VkInstance instance;
     VkDebugUtilsMessengerEXT messenger;
@@ -32,6 +34,8 @@ void ts_engine_start(ts_engine *e);
 void ts_engine_start_timeline(ts_engine *e);
 /* Destroys the device and instance, then fails the test if validation reported anything. */
 void ts_engine_stop(ts_engine *e);
+/* The engine's instance, device and queue as a repmlp_vulkan_import (no queue lock). */
+repmlp_vulkan_import ts_engine_import(const ts_engine *e);
 /* A full memory barrier between two stages of `cmd`. */
 void ts_engine_barrier(ts_engine *e, VkCommandBuffer cmd, VkPipelineStageFlags src,
                        VkAccessFlags src_access, VkPipelineStageFlags dst,
