@@ -42,6 +42,9 @@ function(repmlp_package_objects name)
     ${PROJECT_SOURCE_DIR}/runtime ${REPMLP_SHADER_OUT_DIR} ${PROJECT_SOURCE_DIR}/shaders ${REPMLP_CJSON_INCLUDE_DIR}
     ${REPMLP_VOLK_INCLUDE_DIR} ${Vulkan_INCLUDE_DIRS})
   target_compile_definitions(${name} PRIVATE VK_NO_PROTOTYPES ${P_DEFINES})
+  if(REPMLP_ABI_DEBUGINFO AND NOT MSVC)
+    target_compile_options(${name} PRIVATE -g)
+  endif()
   set_target_properties(${name} ${name}_volk PROPERTIES POSITION_INDEPENDENT_CODE ON
                         C_VISIBILITY_PRESET hidden)
 endfunction()

@@ -2,6 +2,7 @@
 #ifndef REPMLP_H
 #define REPMLP_H
 
+#include "repmlp/version.h"
 #include "repmlp/status.h"
 #include "repmlp/context.h"
 #include "repmlp/model.h"

@@ -12,6 +12,7 @@ packages=(
   libvulkan-dev libvulkan-volk-dev glslang-tools spirv-tools
   mesa-vulkan-drivers vulkan-validationlayers chromium-common
   libcmocka-dev libcjson-dev libstb-dev
+  doxygen abigail-tools  # the API reference (check-doxygen.sh), the ABI check (check-abi.sh)
   gcc-mingw-w64-x86-64
   python3-torch  # the checkpoint converter test; T224 weights for check-best-practices.sh
 )

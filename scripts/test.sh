@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The test command: installs what is missing, builds with warnings as errors, and runs every
-# test (device tests on both lavapipe and SwiftShader, validation layer on), runs the layer's
+# test (device tests on both lavapipe and SwiftShader, validation layer on; the docs checked
+# against the tree by tests/check_docs.sh), builds the API reference with warnings as errors
+# (scripts/check-doxygen.sh), compares the ABI with the release's (scripts/check-abi.sh), runs the layer's
 # best-practices checks on two models (scripts/check-best-practices.sh), compiles every
 # pipeline for four AMD GPU families without a GPU (scripts/check-gpu-compile.sh), then checks the
 # installed package (scripts/check-package.sh), runs the Windows build under Wine
@@ -22,9 +24,15 @@ fi
 # Tests, tools and failure injection are forced on: a reused build directory configured
 # without them must not pass with less run.
 build=${REPMLP_BUILD_DIR:-build-test}
+# REPMLP_ABI_DEBUGINFO: -g in the installable libraries, whose types the ABI check reads.
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DREPMLP_WERROR=ON -DREPMLP_BUILD_TESTS=ON \
-  -DREPMLP_BUILD_TOOLS=ON -DREPMLP_FAULT_INJECTION=ON
+  -DREPMLP_BUILD_TOOLS=ON -DREPMLP_FAULT_INJECTION=ON -DREPMLP_ABI_DEBUGINFO=ON
 cmake --build "$build" -j"$(nproc)"
+# The public surface: the API reference builds without a warning (every public symbol
+# documented) and the shared library's ABI equals the release baseline (abi/librepmlp.abi)
+# but for additions.
+bash scripts/check-doxygen.sh "$build"
+bash scripts/check-abi.sh "$build"
 bash scripts/run-ctest.sh "$build" -j"$(nproc)"
 # The validation layer's best-practices checks (vendor ones included) on the digits model and
 # RepMLPNet-T224: any finding not in scripts/best-practices-known.txt fails.

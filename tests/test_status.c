@@ -32,7 +32,9 @@ static void last_error_is_per_call(void **state) {
 static void version(void **state) {
     (void)state;
     assert_int_equal(repmlp_version_number(), REPMLP_VERSION_NUMBER);
-    assert_string_equal(repmlp_version_string(), "0.1.0");
+    /* The runtime spells the string from the numbers: a header whose string and numbers
+     * disagree fails here. */
+    assert_string_equal(repmlp_version_string(), REPMLP_VERSION_STRING);
 }
 
 int main(void) {

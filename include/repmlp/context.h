@@ -19,6 +19,7 @@
 
 #include "repmlp/export.h"
 #include "repmlp/status.h"
+#include "repmlp/version.h" /* the version, declared here before 0.9 */
 
 #ifdef __cplusplus
 extern "C" {
@@ -261,15 +262,6 @@ REPMLP_API repmlp_status repmlp_context_save_tuning_memory(repmlp_context *ctx, 
                                                            size_t *size);
 REPMLP_API repmlp_status repmlp_context_load_tuning_memory(repmlp_context *ctx, const void *data,
                                                            size_t size);
-
-/* Library version, as "MAJOR.MINOR.PATCH" and as MAJOR*10000 + MINOR*100 + PATCH. */
-#define REPMLP_VERSION_MAJOR 0
-#define REPMLP_VERSION_MINOR 1
-#define REPMLP_VERSION_PATCH 0
-#define REPMLP_VERSION_NUMBER                                                                      \
-    (REPMLP_VERSION_MAJOR * 10000 + REPMLP_VERSION_MINOR * 100 + REPMLP_VERSION_PATCH)
-REPMLP_API const char *repmlp_version_string(void);
-REPMLP_API unsigned repmlp_version_number(void);
 
 #ifdef __cplusplus
 }

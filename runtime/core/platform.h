@@ -1,6 +1,7 @@
-/* Private: the few operating-system services the tools need beyond standard C, behind one
- * interface so that the tools build unchanged on POSIX systems and on Windows. (The library's
- * own OS calls live in io/file_map.c and core/mutex.c; it times with rm_now_ms too.) */
+/* Private: the monotonic clock of the tuner, the operand-path measurement and bench/kernels/,
+ * behind one interface for POSIX systems and Windows. (The library's other OS calls live in
+ * io/file_map.c and core/mutex.c; the installed tools use only the public headers and have
+ * their own clock, tools/tool_clock.c.) */
 #ifndef RM_PLATFORM_H
 #define RM_PLATFORM_H
 
