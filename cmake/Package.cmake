@@ -41,7 +41,8 @@ function(repmlp_package_objects name)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/include
     ${PROJECT_SOURCE_DIR}/runtime ${REPMLP_SHADER_OUT_DIR} ${PROJECT_SOURCE_DIR}/shaders ${REPMLP_CJSON_INCLUDE_DIR}
     ${REPMLP_VOLK_INCLUDE_DIR} ${Vulkan_INCLUDE_DIRS})
-  target_compile_definitions(${name} PRIVATE VK_NO_PROTOTYPES ${P_DEFINES})
+  # REPMLP_EXPERIMENTAL: the library defines (and exports) the experimental tier too.
+  target_compile_definitions(${name} PRIVATE VK_NO_PROTOTYPES REPMLP_EXPERIMENTAL ${P_DEFINES})
   if(REPMLP_ABI_DEBUGINFO AND NOT MSVC)
     target_compile_options(${name} PRIVATE -g)
   endif()

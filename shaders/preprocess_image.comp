@@ -1,6 +1,6 @@
 #version 450
 // A picture bound as a sampled image becomes the model's input (channels x IN_H x IN_W), as
-// the host path does (repmlp_preprocess, tools/image_preprocess.c): each texel's 8-bit value
+// the host path does (repmlp_preprocessing, tools/image_preprocess.c): each texel's 8-bit value
 // is recovered (an sRGB view's texels are re-encoded: sampling linearised them), 1-channel
 // models take stb_image's integer luminance (77 R + 150 G + 29 B) >> 8, a value v becomes
 // lo + v * scale, the picture is area-averaged to SRC_H x SRC_W unless it has that size, then

@@ -54,7 +54,7 @@ static void public_fuser_lists_the_rows(void **state) {
         assert_string_equal(what, rm_model_arch_at(i)->description);
     }
     assert_null(repmlp_fuse_arch_name(rm_model_arch_count(), NULL));
-    assert_int_equal(repmlp_preset_count(), rm_preset_count());
+    assert_int_equal(repmlp_fuse_preset_count(), rm_preset_count());
 }
 
 /* Every preset parses as its arch, and its config survives to_json -> from_json unchanged. */

@@ -53,7 +53,7 @@ static void device_that_cannot_run(void **state) {
     (void)state;
     repmlp_device_info infos[16];
     uint32_t count = 16;
-    assert_int_equal(repmlp_list_devices(infos, &count), REPMLP_OK);
+    assert_int_equal(repmlp_device_list(infos, &count), REPMLP_OK);
     assert_true(count >= 1);
     for (uint32_t i = 0; i < count; i++) assert_int_equal(infos[i].compile_only, null_device());
     repmlp_context_desc desc = ts_context_desc();
@@ -163,7 +163,7 @@ static void pipeline_cache_ahead_of_time(void **state) {
     rm_pipeline planned[64];
     assert_true(n <= 64);
     for (uint32_t i = 0; i < n; i++) planned[i] = *s->dispatches[i].pipeline;
-    assert_int_equal(repmlp_context_save_pipeline_cache(ctx, path), REPMLP_OK);
+    assert_int_equal(repmlp_context_save_cache(ctx, REPMLP_CACHE_PIPELINES, path), REPMLP_OK);
     repmlp_session_destroy(s);
     repmlp_model_destroy(model);
     ts_context_done(ctx);
@@ -179,7 +179,7 @@ static void pipeline_cache_ahead_of_time(void **state) {
     log_capture c = {0};
     /* A device that cannot run reloads it into another compile-only context. */
     ctx = context(null_device() ? REPMLP_CONTEXT_COMPILE_ONLY : 0, &c);
-    assert_int_equal(repmlp_context_load_pipeline_cache(ctx, path), REPMLP_OK);
+    assert_int_equal(repmlp_context_load_cache(ctx, REPMLP_CACHE_PIPELINES, path), REPMLP_OK);
     assert_non_null(strstr(c.last, "loaded"));
     assert_int_equal(repmlp_model_load(ctx, fused, &model), REPMLP_OK);
     assert_int_equal(repmlp_session_create(model, 2, &s), REPMLP_OK);

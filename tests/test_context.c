@@ -53,14 +53,14 @@ static void validation_counted(void **state) {
 static void list_devices(void **state) {
     (void)state;
     uint32_t count = 0;
-    assert_int_equal(repmlp_list_devices(NULL, &count), REPMLP_OK);
+    assert_int_equal(repmlp_device_list(NULL, &count), REPMLP_OK);
     assert_true(count >= 1);
     repmlp_device_info infos[16];
     uint32_t cap = 16;
-    assert_int_equal(repmlp_list_devices(infos, &cap), REPMLP_OK);
+    assert_int_equal(repmlp_device_list(infos, &cap), REPMLP_OK);
     assert_int_equal(cap, count);
     assert_int_equal(infos[0].index, 0);
-    assert_int_equal(repmlp_list_devices(NULL, NULL), REPMLP_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(repmlp_device_list(NULL, NULL), REPMLP_ERROR_INVALID_ARGUMENT);
 }
 
 static void selector_errors(void **state) {
@@ -104,11 +104,12 @@ static void no_driver(void **state) {
         assert_int_equal(setenv(vars[i], REPMLP_BINARY_DIR "/no-such-driver.json", 1), 0);
     }
     uint32_t count = 0;
-    assert_int_equal(repmlp_list_devices(NULL, &count), REPMLP_ERROR_NO_DEVICE);
+    assert_int_equal(repmlp_device_list(NULL, &count), REPMLP_ERROR_NO_DEVICE);
     assert_non_null(strstr(repmlp_last_error(), "no Vulkan driver found"));
     assert_non_null(strstr(repmlp_last_error(), "VK_ICD_FILENAMES"));
     repmlp_context *ctx = (repmlp_context *)0x1;
-    repmlp_context_desc desc = {.flags = ts_context_flags(), .log = ts_log};
+    repmlp_context_desc desc = {
+        .size = sizeof(repmlp_context_desc), .flags = ts_context_flags(), .log = ts_log};
     assert_int_equal(repmlp_context_create(&desc, &ctx), REPMLP_ERROR_NO_DEVICE);
     assert_null(ctx);
     assert_non_null(strstr(repmlp_last_error(), "no Vulkan driver found"));
@@ -119,7 +120,7 @@ static void no_driver(void **state) {
             assert_int_equal(unsetenv(vars[i]), 0);
         free(saved[i]);
     }
-    assert_int_equal(repmlp_list_devices(NULL, &count), REPMLP_OK); /* the driver is back */
+    assert_int_equal(repmlp_device_list(NULL, &count), REPMLP_OK); /* the driver is back */
 }
 
 static void buffer_errors(void **state) {

@@ -303,8 +303,8 @@ static void preprocess_api(void **state) {
     repmlp_context *ctx = ts_context();
     repmlp_model *m;
     assert_int_equal(repmlp_model_load(ctx, fused, &m), REPMLP_OK);
-    repmlp_preprocess p;
-    assert_int_equal(repmlp_model_preprocess(m, &p), REPMLP_OK);
+    repmlp_preprocessing p;
+    assert_int_equal(repmlp_model_preprocessing(m, &p), REPMLP_OK);
     assert_int_equal(p.source_h, 8);
     assert_int_equal(p.source_w, 8);
     assert_int_equal(p.input_h, 16);
@@ -331,7 +331,7 @@ static void preprocess_api(void **state) {
         {"{", "invalid JSON"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        assert_int_equal(repmlp_model_preprocess_json(m, bad[i].json, &p), REPMLP_ERROR_FORMAT);
+        assert_int_equal(repmlp_model_parse_preprocessing(m, bad[i].json, &p), REPMLP_ERROR_FORMAT);
         if (!strstr(repmlp_last_error(), bad[i].message))
             fail_msg("'%s': message '%s'", bad[i].json, repmlp_last_error());
     }

@@ -54,7 +54,7 @@ static void imported_device(void **state) {
     im.queue_lock = queue_lock;
     im.queue_unlock = queue_unlock;
     im.queue_lock_user = &qlock;
-    repmlp_context_desc desc = {.log = ts_log};
+    repmlp_context_desc desc = {.size = sizeof(repmlp_context_desc), .log = ts_log};
     repmlp_context *ctx;
     assert_int_equal(repmlp_context_import(&im, &desc, &ctx), REPMLP_OK);
     const char *profile = getenv("REPMLP_DEVICE_PROFILE");
@@ -117,11 +117,14 @@ static void imported_device(void **state) {
                      REPMLP_OK);
     uint64_t one = 1;
     VkSemaphore none_sem = VK_NULL_HANDLE;
-    repmlp_submit_info timeline_info = {
-        .signal_count = 1, .signal_semaphores = &none_sem, .signal_values = &one};
+    repmlp_submit_info timeline_info = {.size = sizeof(repmlp_submit_info),
+                                        .signal_count = 1,
+                                        .signal_semaphores = &none_sem,
+                                        .signal_values = &one};
     assert_int_equal(repmlp_session_submit(s, &timeline_info), REPMLP_ERROR_UNSUPPORTED);
     /* Nor can a recording be tracked by a timeline value (the engine enabled none). */
-    repmlp_completion by_value = {.semaphore = (VkSemaphore)(uintptr_t)0x1, /* never used */
+    repmlp_completion by_value = {.size = sizeof(repmlp_completion),
+                                  .semaphore = (VkSemaphore)(uintptr_t)0x1, /* never used */
                                   .value = 1};
     assert_int_equal(repmlp_session_record_tracked(s, cmd, 0, 1, &by_value),
                      REPMLP_ERROR_UNSUPPORTED);
@@ -220,13 +223,14 @@ static void pipeline_cache(void **state) {
     log_capture c = {0};
 
     repmlp_context *ctx = context_with(&c);
-    assert_int_equal(repmlp_context_load_pipeline_cache(ctx, path), REPMLP_OK); /* none yet */
+    assert_int_equal(repmlp_context_load_cache(ctx, REPMLP_CACHE_PIPELINES, path),
+                     REPMLP_OK); /* none yet */
     double cold = load_model_ms(ctx);
-    assert_int_equal(repmlp_context_save_pipeline_cache(ctx, path), REPMLP_OK);
+    assert_int_equal(repmlp_context_save_cache(ctx, REPMLP_CACHE_PIPELINES, path), REPMLP_OK);
     ts_context_done(ctx);
 
     ctx = context_with(&c);
-    assert_int_equal(repmlp_context_load_pipeline_cache(ctx, path), REPMLP_OK);
+    assert_int_equal(repmlp_context_load_cache(ctx, REPMLP_CACHE_PIPELINES, path), REPMLP_OK);
     assert_non_null(strstr(c.last, "loaded"));
     double warm = load_model_ms(ctx);
     print_message("model load + prepare: cold %.2f ms, warm (cache) %.2f ms\n", cold, warm);
@@ -236,14 +240,14 @@ static void pipeline_cache(void **state) {
     flip_byte(path, -1);
     ctx = context_with(&c);
     int before = c.warnings;
-    assert_int_equal(repmlp_context_load_pipeline_cache(ctx, path), REPMLP_OK);
+    assert_int_equal(repmlp_context_load_cache(ctx, REPMLP_CACHE_PIPELINES, path), REPMLP_OK);
     assert_int_equal(c.warnings, before + 1);
     assert_non_null(strstr(c.last, "checksum"));
     ts_context_done(ctx);
     flip_byte(path, -1);
     flip_byte(path, 8); /* vendor id */
     ctx = context_with(&c);
-    assert_int_equal(repmlp_context_load_pipeline_cache(ctx, path), REPMLP_OK);
+    assert_int_equal(repmlp_context_load_cache(ctx, REPMLP_CACHE_PIPELINES, path), REPMLP_OK);
     assert_non_null(strstr(c.last, "another device"));
     assert_true(load_model_ms(ctx) > 0);
     ts_context_done(ctx);
@@ -347,7 +351,8 @@ static void async_submit(void **state) {
     float *y = malloc(ts_fx.output_count * sizeof *y);
     assert_int_equal(repmlp_session_poll(s), REPMLP_OK); /* nothing in flight */
     VkSemaphore many[REPMLP_SUBMIT_MAX_WAITS + 1] = {VK_NULL_HANDLE};
-    repmlp_submit_info too_many = {.wait_count = REPMLP_SUBMIT_MAX_WAITS + 1,
+    repmlp_submit_info too_many = {.size = sizeof(repmlp_submit_info),
+                                   .wait_count = REPMLP_SUBMIT_MAX_WAITS + 1,
                                    .wait_semaphores = many};
     assert_int_equal(repmlp_session_submit(s, &too_many), REPMLP_ERROR_INVALID_ARGUMENT);
     assert_int_equal(repmlp_session_poll(s), REPMLP_OK); /* refused before submitting */
@@ -377,7 +382,8 @@ static void async_submit(void **state) {
         VkSemaphore sem;
         assert_int_equal(ctx->vk.vkCreateSemaphore(ctx->device, &si, NULL, &sem), VK_SUCCESS);
         uint64_t wait_value = 1, signal_value = 2;
-        repmlp_submit_info info = {.wait_count = 1,
+        repmlp_submit_info info = {.size = sizeof(repmlp_submit_info),
+                                   .wait_count = 1,
                                    .wait_semaphores = &sem,
                                    .wait_values = &wait_value,
                                    .signal_count = 1,
@@ -507,10 +513,10 @@ static void allocators(void **state) {
         atomic_store(&all[i]->allocs, 0);
         atomic_store(&all[i]->live, 0);
     }
-    repmlp_allocator a = {host_malloc, host_realloc, host_free, NULL};
-    repmlp_allocator half = {host_malloc, NULL, host_free, NULL};
-    assert_int_equal(repmlp_set_allocator(&half), REPMLP_ERROR_INVALID_ARGUMENT);
-    assert_int_equal(repmlp_set_allocator(&a), REPMLP_OK);
+    repmlp_allocator a = {sizeof(repmlp_allocator), host_malloc, host_realloc, host_free, NULL};
+    repmlp_allocator half = {sizeof(repmlp_allocator), host_malloc, NULL, host_free, NULL};
+    assert_int_equal(repmlp_allocator_set(&half), REPMLP_ERROR_INVALID_ARGUMENT);
+    assert_int_equal(repmlp_allocator_set(&a), REPMLP_OK);
     VkAllocationCallbacks cb = {
         .pfnAllocation = vk_alloc, .pfnReallocation = vk_realloc, .pfnFree = vk_free};
     repmlp_context_desc desc = ts_context_desc();
@@ -529,7 +535,7 @@ static void allocators(void **state) {
     repmlp_session_destroy(s);
     repmlp_model_destroy(m);
     repmlp_context_destroy(ctx);
-    assert_int_equal(repmlp_set_allocator(NULL), REPMLP_OK);
+    assert_int_equal(repmlp_allocator_set(NULL), REPMLP_OK);
     print_message("application allocators: %ld host allocations, %ld through "
                   "VkAllocationCallbacks; none left\n",
                   host_counts.allocs, vk_counts.allocs);

@@ -132,7 +132,7 @@ static void three_frames(void **state) {
     }
     repmlp_vulkan_import im = ts_engine_import(&e);
     im.timeline_semaphore_enabled = VK_TRUE;
-    repmlp_context_desc desc = {.log = ts_log};
+    repmlp_context_desc desc = {.size = sizeof(repmlp_context_desc), .log = ts_log};
     repmlp_context *ctx;
     assert_int_equal(repmlp_context_import(&im, &desc, &ctx), REPMLP_OK);
     repmlp_model *m;
@@ -151,7 +151,8 @@ static void three_frames(void **state) {
         rgba[i] = i % 4 == 3 ? 255 : (unsigned char)(ts_uniform(&rng, 0, 255.99f));
     ts_image img =
         ts_image_upload(ctx, VK_FORMAT_R8G8B8A8_UNORM, rgba, SIDE * SIDE * 4, SIDE, SIDE);
-    repmlp_image_input picture = {.view = img.view,
+    repmlp_image_input picture = {.size = sizeof(repmlp_image_input),
+                                  .view = img.view,
                                   .layout = VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL,
                                   .format = VK_FORMAT_R8G8B8A8_UNORM,
                                   .width = SIDE,
@@ -200,7 +201,7 @@ static void three_frames(void **state) {
     /* Frame 0: the engine's buffers; tracked by a fence. */
     assert_int_equal(repmlp_session_bind_buffers(s, in[0].buffer, 0, out[0].buffer, 0), REPMLP_OK);
     begin_frame(&e, cmd[0]);
-    repmlp_completion by_fence = {.fence = fence};
+    repmlp_completion by_fence = {.size = sizeof(repmlp_completion), .fence = fence};
     assert_int_equal(repmlp_session_record_tracked(s, cmd[0], 0, 1, &by_fence), REPMLP_OK);
     end_frame(&e, cmd[0]);
     submit_frame(&e, cmd[0], gate, done, 0, fence);
@@ -210,7 +211,7 @@ static void three_frames(void **state) {
     assert_int_equal(repmlp_session_bind_buffers(s, in[1].buffer, 0, out[1].buffer, 0), REPMLP_OK);
     assert_int_equal(repmlp_session_set_topk(s, 3), REPMLP_OK);
     begin_frame(&e, cmd[1]);
-    repmlp_completion by_value = {.semaphore = done, .value = 2};
+    repmlp_completion by_value = {.size = sizeof(repmlp_completion), .semaphore = done, .value = 2};
     for (uint32_t part = 0; part < 2; part++)
         assert_int_equal(repmlp_session_record_tracked(s, cmd[1], part, 2, &by_value), REPMLP_OK);
     end_frame(&e, cmd[1]);
@@ -283,7 +284,7 @@ static void three_frames(void **state) {
     assert_int_equal(repmlp_session_record_tracked(s, cmd[0], 0, 1, &by_value),
                      REPMLP_ERROR_INVALID_ARGUMENT);
     assert_non_null(strstr(repmlp_last_error(), "reached value 2"));
-    repmlp_completion nothing = {0};
+    repmlp_completion nothing = {.size = sizeof(repmlp_completion)};
     assert_int_equal(repmlp_session_record_tracked(s, cmd[0], 0, 1, &nothing),
                      REPMLP_ERROR_INVALID_ARGUMENT);
     assert_int_equal(repmlp_session_record_tracked(s, cmd[0], 0, 1, NULL),
@@ -355,7 +356,7 @@ static void steady_state_and_faults(void **state) {
     VkFenceCreateInfo fi = {.sType = VK_STRUCTURE_TYPE_FENCE_CREATE_INFO};
     VkFence fence;
     assert_int_equal(ctx->vk.vkCreateFence(ctx->device, &fi, NULL, &fence), VK_SUCCESS);
-    repmlp_completion done = {.fence = fence};
+    repmlp_completion done = {.size = sizeof(repmlp_completion), .fence = fence};
     VkCommandBufferBeginInfo bi = {.sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO};
 
     /* Frames recorded again and again (never submitted: the fence stays unsignalled). */

@@ -1,6 +1,6 @@
 /* A picture in a VkImage as a session's input (repmlp_session_bind_image): for every supported
  * format, an image of the digits model's picture gives the logits of the host path
- * (repmlp_preprocess_pixels, what repmlp-run --image runs) on the same pixels, both for a
+ * (repmlp_preprocessing_apply, what repmlp-run --image runs) on the same pixels, both for a
  * picture of the model's source size and for one of another size (the area average) in
  * colour (the luminance). */
 #define _POSIX_C_SOURCE 200809L
@@ -68,9 +68,9 @@ static ts_image upload_image(repmlp_context *ctx, VkFormat format, const unsigne
 }
 
 /* The model's logits for RGBA pixels on the host path: stb_image's luminance, then
- * repmlp_preprocess_pixels, then the session as usual. */
-static void host_logits(repmlp_session *s, const repmlp_preprocess *pre, const unsigned char *rgba,
-                        int w, int h, float *logits, size_t classes) {
+ * repmlp_preprocessing_apply, then the session as usual. */
+static void host_logits(repmlp_session *s, const repmlp_preprocessing *pre,
+                        const unsigned char *rgba, int w, int h, float *logits, size_t classes) {
     unsigned char *gray = malloc((size_t)w * h);
     for (size_t i = 0; i < (size_t)w * h; i++) {
         const unsigned char *p = rgba + 4 * i;
@@ -78,7 +78,7 @@ static void host_logits(repmlp_session *s, const repmlp_preprocess *pre, const u
     }
     size_t n = (size_t)pre->input_h * pre->input_w;
     float *input = malloc(n * sizeof *input);
-    assert_int_equal(repmlp_preprocess_pixels(pre, gray, (uint32_t)w, (uint32_t)h, input),
+    assert_int_equal(repmlp_preprocessing_apply(pre, gray, (uint32_t)w, (uint32_t)h, input),
                      REPMLP_OK);
     assert_int_equal(ts_session_run(s, input, n, logits, classes), REPMLP_OK);
     free(gray);
@@ -98,8 +98,8 @@ static void every_format(void **state) {
     repmlp_context *ctx = ts_context();
     repmlp_model *m;
     assert_int_equal(repmlp_model_load(ctx, fused, &m), REPMLP_OK);
-    repmlp_preprocess pre;
-    assert_int_equal(repmlp_model_preprocess(m, &pre), REPMLP_OK);
+    repmlp_preprocessing pre;
+    assert_int_equal(repmlp_model_preprocessing(m, &pre), REPMLP_OK);
     repmlp_session *s;
     assert_int_equal(repmlp_session_create(m, 1, &s), REPMLP_OK);
     enum { CLASSES = 10 };
@@ -137,8 +137,12 @@ static void every_format(void **state) {
                 continue;
             }
             ts_image t = upload_image(ctx, formats[f], rgba, (uint32_t)w, (uint32_t)h);
-            repmlp_image_input in = {t.view, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL, formats[f],
-                                     (uint32_t)w, (uint32_t)h};
+            repmlp_image_input in = {sizeof(repmlp_image_input),
+                                     t.view,
+                                     VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL,
+                                     formats[f],
+                                     (uint32_t)w,
+                                     (uint32_t)h};
             assert_int_equal(repmlp_session_bind_image(s, &in), REPMLP_OK);
             ts_session_poison(s);
             ts_poison(ctx, &s->input, s->input.size / sizeof(float)); /* written by the image */
@@ -171,8 +175,9 @@ static void errors(void **state) {
     assert_int_equal(repmlp_session_create(m, 2, &s2), REPMLP_OK);
     assert_int_equal(repmlp_session_create(m, 1, &s1), REPMLP_OK);
     VkImageView fake = (VkImageView)(uintptr_t)0x1; /* never reaches the driver */
-    repmlp_image_input in = {fake, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL,
-                             VK_FORMAT_R8G8B8A8_UNORM, 8, 8};
+    repmlp_image_input in = {
+        sizeof(repmlp_image_input), fake, VK_IMAGE_LAYOUT_SHADER_READ_ONLY_OPTIMAL,
+        VK_FORMAT_R8G8B8A8_UNORM,   8,    8};
     assert_int_equal(repmlp_session_bind_image(s2, &in), REPMLP_ERROR_INVALID_ARGUMENT);
     assert_non_null(strstr(repmlp_last_error(), "batch 1"));
     in.layout = VK_IMAGE_LAYOUT_TRANSFER_DST_OPTIMAL;

@@ -174,7 +174,8 @@ static void profiles_clamp_caps(void **state) {
         ts_context_done(pc);
         /* An imported context reads the profile too. */
         setenv("REPMLP_DEVICE_PROFILE", profiles[p], 1);
-        repmlp_vulkan_import im = {.instance = ctx->instance,
+        repmlp_vulkan_import im = {.size = sizeof(repmlp_vulkan_import),
+                                   .instance = ctx->instance,
                                    .physical_device = ctx->physical_device,
                                    .device = ctx->device,
                                    .queue_family = ctx->queue_family,
@@ -206,7 +207,8 @@ static void unknown_profile(void **state) {
     /* The imported path refuses it too, before touching anything. */
     repmlp_context *owner = context(NULL, NULL);
     setenv("REPMLP_DEVICE_PROFILE", "Vulkan-Min", 1);
-    repmlp_vulkan_import im = {.instance = owner->instance,
+    repmlp_vulkan_import im = {.size = sizeof(repmlp_vulkan_import),
+                               .instance = owner->instance,
                                .physical_device = owner->physical_device,
                                .device = owner->device,
                                .queue_family = owner->queue_family,

@@ -1,7 +1,7 @@
 /* The public calls the tools are built on, beyond loading and running: repmlp_fuse_memory (the
  * same bytes as repmlp_fuse_file), repmlp_model_load_memory (the bytes may be freed at once),
  * repmlp_fuse_to_model, repmlp_model_info_read(_memory) (no device), repmlp_model_load_unfused
- * and repmlp/profile.h; bad bytes and arguments with their messages, and every host allocation
+ * and repmlp/session.h; bad bytes and arguments with their messages, and every host allocation
  * failing in turn. */
 #include "test_support.h"
 
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "repmlp.h"
-#include "repmlp/profile.h"
+#include "repmlp/session.h"
 #include "core/fault.h"
 #include "model/arch_list.h"
 
@@ -56,7 +56,7 @@ static void same_as_file(const char *dir, const char *arch) {
     snprintf(path, sizeof path, "%s/train.safetensors", dir);
     void *train = read_all(path, &train_size);
     snprintf(out, sizeof out, "%s/tmp-model-memory-%s.fused", REPMLP_BINARY_DIR, arch);
-    repmlp_fuse_desc desc = {.arch = arch, .config_json = config};
+    repmlp_fuse_desc desc = {.size = sizeof(repmlp_fuse_desc), .arch = arch, .config_json = config};
     assert_int_equal(repmlp_fuse_file(&desc, path, out), REPMLP_OK);
     void *from_file = read_all(out, &file_size), *from_memory = NULL;
     remove(out);
@@ -80,7 +80,8 @@ static void fuse_memory_errors(void **state) {
     (void)state;
     size_t n;
     char *config = read_all(V1_DIR "/config.json", &n);
-    repmlp_fuse_desc desc = {.arch = RM_ARCH_BLOCK_V1, .config_json = config};
+    repmlp_fuse_desc desc = {
+        .size = sizeof(repmlp_fuse_desc), .arch = RM_ARCH_BLOCK_V1, .config_json = config};
     void *out = (void *)&n;
     size_t size = 1;
     expect_error(repmlp_fuse_memory(&desc, "junk", 4, &out, &size), REPMLP_ERROR_FORMAT,
@@ -111,7 +112,8 @@ static void *fuse_digits(size_t *size) {
     char *pre = read_all(DIGITS_DIR "/preprocess.json", &n);
     void *train = read_all(DIGITS_DIR "/train.safetensors", &train_size), *fused = NULL;
     const char *keys[] = {"preprocess"}, *values[] = {pre};
-    repmlp_fuse_desc desc = {.arch = RM_ARCH_REPMLPNET,
+    repmlp_fuse_desc desc = {.size = sizeof(repmlp_fuse_desc),
+                             .arch = RM_ARCH_REPMLPNET,
                              .config_json = config,
                              .metadata_keys = keys,
                              .metadata_values = values,
@@ -129,7 +131,7 @@ static void info_without_device(void **state) {
     assert_int_equal(repmlp_model_info_read(ts_fx.fused_path, &info), REPMLP_OK);
     assert_string_equal(info.arch, RM_ARCH_BLOCK_V1);
     assert_int_equal(info.classes, 0);
-    assert_int_equal(info.has_preprocess, 0);
+    assert_int_equal(info.has_preprocessing, 0);
     /* The same as the loaded model says. */
     repmlp_context *ctx = ts_context();
     repmlp_model *m = NULL;
@@ -148,16 +150,16 @@ static void info_without_device(void **state) {
     assert_int_equal(info.output.ndim, 2);
     assert_true(info.classes >= 2);
     assert_int_equal(info.classes, info.output.dims[1]);
-    assert_int_equal(info.has_preprocess, 1);
-    repmlp_preprocess p;
+    assert_int_equal(info.has_preprocessing, 1);
+    repmlp_preprocessing p;
     assert_int_equal(repmlp_model_load_memory(ctx, digits, size, &m), REPMLP_OK);
-    assert_int_equal(repmlp_model_preprocess(m, &p), REPMLP_OK);
-    assert_int_equal(info.preprocess.input_h, p.input_h);
-    assert_int_equal(info.preprocess.source_w, p.source_w);
-    assert_int_equal(info.preprocess.channels, p.channels);
-    assert_int_equal(info.preprocess.bilinear, p.bilinear);
-    assert_memory_equal(info.preprocess.mean, p.mean, sizeof p.mean);
-    assert_memory_equal(info.preprocess.std, p.std, sizeof p.std);
+    assert_int_equal(repmlp_model_preprocessing(m, &p), REPMLP_OK);
+    assert_int_equal(info.preprocessing.input_h, p.input_h);
+    assert_int_equal(info.preprocessing.source_w, p.source_w);
+    assert_int_equal(info.preprocessing.channels, p.channels);
+    assert_int_equal(info.preprocessing.bilinear, p.bilinear);
+    assert_memory_equal(info.preprocessing.mean, p.mean, sizeof p.mean);
+    assert_memory_equal(info.preprocessing.std, p.std, sizeof p.std);
     repmlp_model_destroy(m);
     repmlp_free(digits);
     ts_context_done(ctx);
@@ -195,7 +197,8 @@ static void load_memory_runs(void **state) {
     size_t n, train_size;
     char *config = read_all(V1_DIR "/config.json", &n);
     void *train = read_all(V1_DIR "/train.safetensors", &train_size);
-    repmlp_fuse_desc desc = {.arch = RM_ARCH_BLOCK_V1, .config_json = config};
+    repmlp_fuse_desc desc = {
+        .size = sizeof(repmlp_fuse_desc), .arch = RM_ARCH_BLOCK_V1, .config_json = config};
     assert_int_equal(repmlp_fuse_to_model(ctx, &desc, train, train_size, &m), REPMLP_OK);
     assert_string_equal(repmlp_model_arch(m), RM_ARCH_BLOCK_V1);
     assert_int_equal(repmlp_session_create(m, ts_fx.batch, &s), REPMLP_OK);
@@ -264,7 +267,8 @@ static void host_faults(void **state) {
     size_t n, train_size;
     char *config = read_all(V1_DIR "/config.json", &n);
     void *train = read_all(V1_DIR "/train.safetensors", &train_size);
-    repmlp_fuse_desc desc = {.arch = RM_ARCH_BLOCK_V1, .config_json = config};
+    repmlp_fuse_desc desc = {
+        .size = sizeof(repmlp_fuse_desc), .arch = RM_ARCH_BLOCK_V1, .config_json = config};
     rm_fault_arm(RM_FAULT_HOST_ALLOC, 0);
     assert_int_equal(memory_pass(ctx, &desc, train, train_size), REPMLP_OK);
     long calls = rm_fault_calls(RM_FAULT_HOST_ALLOC), failures = 0;

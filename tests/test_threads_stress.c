@@ -297,7 +297,8 @@ static void load_model(repmlp_context *ctx, stress_model *m) {
     size_t config_size, train_size;
     char *config = read_file(FIXTURE "/config.json", &config_size);
     void *train = read_file(FIXTURE "/train.safetensors", &train_size);
-    repmlp_fuse_desc desc = {.arch = REPMLP_ARCH_REPMLPNET, .config_json = config};
+    repmlp_fuse_desc desc = {
+        .size = sizeof(repmlp_fuse_desc), .arch = REPMLP_ARCH_REPMLPNET, .config_json = config};
     assert_int_equal(repmlp_fuse_to_model(ctx, &desc, train, train_size, &m->model), REPMLP_OK);
     free(train);
     free(config);
@@ -382,7 +383,7 @@ static void stress(void **state) {
     im.queue_lock = queue_lock;
     im.queue_unlock = queue_unlock;
     im.queue_lock_user = &qlock;
-    repmlp_context_desc desc = {.log = ts_log};
+    repmlp_context_desc desc = {.size = sizeof(repmlp_context_desc), .log = ts_log};
     repmlp_context *ctx;
     assert_int_equal(repmlp_context_import(&im, &desc, &ctx), REPMLP_OK);
     stress_model m;

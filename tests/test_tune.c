@@ -47,12 +47,12 @@ static repmlp_context *tune_context(uint32_t flags) {
     repmlp_context *ctx = NULL;
     if (repmlp_context_create(&desc, &ctx) != REPMLP_OK)
         fail_msg("context: %s", repmlp_last_error());
-    assert_int_equal(repmlp_context_load_pipeline_cache(ctx, pipelines), REPMLP_OK);
+    assert_int_equal(repmlp_context_load_cache(ctx, REPMLP_CACHE_PIPELINES, pipelines), REPMLP_OK);
     return ctx;
 }
 
 static void context_done(repmlp_context *ctx) {
-    assert_int_equal(repmlp_context_save_pipeline_cache(ctx, pipelines), REPMLP_OK);
+    assert_int_equal(repmlp_context_save_cache(ctx, REPMLP_CACHE_PIPELINES, pipelines), REPMLP_OK);
     ts_context_done(ctx);
 }
 
@@ -77,6 +77,19 @@ static void tuned_open(repmlp_context *ctx, uint32_t batch, tuned *t) {
         uint32_t n = t->count;
         assert_int_equal(repmlp_session_tuning_info(t->session, t->nodes, &n), REPMLP_OK);
         assert_int_equal(n, t->count);
+        /* A short array: filled as far as it goes, REPMLP_INCOMPLETE (a success). */
+        repmlp_tuning_node first;
+        memset(&first, 0xee, sizeof first);
+        uint32_t none = 0;
+        assert_int_equal(repmlp_session_tuning_info(t->session, &first, &none), REPMLP_INCOMPLETE);
+        assert_int_equal(none, 0);
+        assert_int_equal(first.node, 0xeeeeeeeeu); /* nothing written */
+        uint32_t short_count = t->count - 1;
+        if (short_count) {
+            assert_int_equal(repmlp_session_tuning_info(t->session, t->nodes, &short_count),
+                             REPMLP_INCOMPLETE);
+            assert_int_equal(short_count, t->count - 1);
+        }
     }
     size_t in1 = ts_fx.input_count / ts_fx.batch, out1 = ts_fx.output_count / ts_fx.batch;
     float *x = malloc(in1 * batch * sizeof *x);
@@ -204,23 +217,27 @@ static void tuned_equals_untuned(void **state) {
     const char *path = scratch("saved");
     char saved[600];
     snprintf(saved, sizeof saved, "%s", path);
-    assert_int_equal(repmlp_context_save_tuning(ctx, saved), REPMLP_OK);
+    assert_int_equal(repmlp_context_save_cache(ctx, REPMLP_CACHE_TUNING, saved), REPMLP_OK);
     size_t size = 0;
-    assert_int_equal(repmlp_context_save_tuning_memory(ctx, NULL, &size), REPMLP_OK);
+    assert_int_equal(repmlp_context_save_cache_memory(ctx, REPMLP_CACHE_TUNING, NULL, &size),
+                     REPMLP_OK);
     assert_true(size > 0);
     unsigned char *mem = malloc(size);
     size_t small = size - 1;
-    assert_int_equal(repmlp_context_save_tuning_memory(ctx, mem, &small), REPMLP_ERROR_TOO_LARGE);
+    assert_int_equal(repmlp_context_save_cache_memory(ctx, REPMLP_CACHE_TUNING, mem, &small),
+                     REPMLP_ERROR_TOO_LARGE);
     assert_int_equal(small, size);
-    assert_int_equal(repmlp_context_save_tuning_memory(ctx, mem, &size), REPMLP_OK);
+    assert_int_equal(repmlp_context_save_cache_memory(ctx, REPMLP_CACHE_TUNING, mem, &size),
+                     REPMLP_OK);
 
     /* Reloaded (without the flag, from the file; with it, from memory): same winners, nothing
      * measured, same output. */
     for (int from_memory = 0; from_memory < 2; from_memory++) {
         repmlp_context *fresh = tune_context(from_memory ? REPMLP_CONTEXT_TUNE : 0);
-        assert_int_equal(from_memory ? repmlp_context_load_tuning_memory(fresh, mem, size)
-                                     : repmlp_context_load_tuning(fresh, saved),
-                         REPMLP_OK);
+        assert_int_equal(
+            from_memory ? repmlp_context_load_cache_memory(fresh, REPMLP_CACHE_TUNING, mem, size)
+                        : repmlp_context_load_cache(fresh, REPMLP_CACHE_TUNING, saved),
+            REPMLP_OK);
         tuned r;
         tuned_open(fresh, ts_fx.batch, &r);
         assert_int_equal(r.count, t.count);
@@ -329,9 +346,11 @@ static void bad_files_ignored(void **state) {
     tuned t;
     tuned_open(ctx, ts_fx.batch, &t);
     size_t size = 0;
-    assert_int_equal(repmlp_context_save_tuning_memory(ctx, NULL, &size), REPMLP_OK);
+    assert_int_equal(repmlp_context_save_cache_memory(ctx, REPMLP_CACHE_TUNING, NULL, &size),
+                     REPMLP_OK);
     unsigned char *good = malloc(size);
-    assert_int_equal(repmlp_context_save_tuning_memory(ctx, good, &size), REPMLP_OK);
+    assert_int_equal(repmlp_context_save_cache_memory(ctx, REPMLP_CACHE_TUNING, good, &size),
+                     REPMLP_OK);
     tuned_close(&t);
     context_done(ctx);
     /* Header: magic[8], vendor, device, driver, library version (uint32 each), UUID, ... */
@@ -360,7 +379,7 @@ static void bad_files_ignored(void **state) {
         write_file(path, bad, n);
         ctx = tune_context(0);
         log_seen[0] = 0;
-        assert_int_equal(repmlp_context_load_tuning(ctx, path), REPMLP_OK);
+        assert_int_equal(repmlp_context_load_cache(ctx, REPMLP_CACHE_TUNING, path), REPMLP_OK);
         remove(path);
         if (!strstr(log_seen, "ignored") || !strstr(log_seen, cases[i].why))
             fail_msg("%s: no log line saying '%s': %s", cases[i].name, cases[i].why, log_seen);
@@ -374,7 +393,8 @@ static void bad_files_ignored(void **state) {
     }
     /* A missing file is no error either. */
     ctx = tune_context(0);
-    assert_int_equal(repmlp_context_load_tuning(ctx, scratch("missing")), REPMLP_OK);
+    assert_int_equal(repmlp_context_load_cache(ctx, REPMLP_CACHE_TUNING, scratch("missing")),
+                     REPMLP_OK);
     context_done(ctx);
     free(good);
 }
@@ -565,9 +585,11 @@ static unsigned char *fp16_tuning_data(size_t *size) {
     tuned t;
     tuned_open(ctx, ts_fx.batch, &t);
     size_t n = 0;
-    assert_int_equal(repmlp_context_save_tuning_memory(ctx, NULL, &n), REPMLP_OK);
+    assert_int_equal(repmlp_context_save_cache_memory(ctx, REPMLP_CACHE_TUNING, NULL, &n),
+                     REPMLP_OK);
     unsigned char *measured = malloc(n);
-    assert_int_equal(repmlp_context_save_tuning_memory(ctx, measured, &n), REPMLP_OK);
+    assert_int_equal(repmlp_context_save_cache_memory(ctx, REPMLP_CACHE_TUNING, measured, &n),
+                     REPMLP_OK);
     size_t head = sizeof(rm_device_file_header), entries = (n - head) / sizeof(rm_tune_entry);
     assert_true(entries >= 1);
     *size = head + 2 * entries * sizeof(rm_tune_entry);
@@ -605,7 +627,8 @@ static void fp16_arithmetic_only_when_chosen(void **state) {
     unsigned char *data = fp16_tuning_data(&size);
     repmlp_context *ctx = tune_context(0);
     log_seen[0] = 0;
-    assert_int_equal(repmlp_context_load_tuning_memory(ctx, data, size), REPMLP_OK);
+    assert_int_equal(repmlp_context_load_cache_memory(ctx, REPMLP_CACHE_TUNING, data, size),
+                     REPMLP_OK);
     assert_non_null(strstr(log_seen, "loaded"));
     repmlp_model *m;
     assert_int_equal(repmlp_model_load(ctx, ts_fx.fused_path, &m), REPMLP_OK);

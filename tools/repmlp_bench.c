@@ -315,7 +315,8 @@ static int bench_model(repmlp_context *ctx, const options *o, const char *device
                "(%.3g relative)\n",
                precision.fp16_ops, o->fp16_check, precision.max_abs_error, precision.max_rel_error);
     if (!o->json && (o->tune || o->tuning)) rm_print_tuning(stdout, s);
-    if (o->tuning && (st = repmlp_context_save_tuning(ctx, o->tuning)) != REPMLP_OK) {
+    if (o->tuning &&
+        (st = repmlp_context_save_cache(ctx, REPMLP_CACHE_TUNING, o->tuning)) != REPMLP_OK) {
         repmlp_session_destroy(s);
         repmlp_model_destroy(model);
         return fail_status(st);
@@ -388,6 +389,7 @@ int main(int argc, char **argv) {
     /* Counted until the context is destroyed: leaks are reported by vkDestroyDevice. */
     uint32_t validation_messages = 0;
     repmlp_context_desc desc = {
+        .size = sizeof(repmlp_context_desc),
         .device = o.device,
         .flags =
             (o.fp16 ? REPMLP_CONTEXT_FP16_WEIGHTS : 0u) | (o.tune ? REPMLP_CONTEXT_TUNE : 0u) |
@@ -398,7 +400,7 @@ int main(int argc, char **argv) {
         .tune_budget_ms = (uint32_t)o.tune_budget};
     repmlp_context *ctx;
     TRY(repmlp_context_create(&desc, &ctx));
-    if (o.tuning) TRY(repmlp_context_load_tuning(ctx, o.tuning));
+    if (o.tuning) TRY(repmlp_context_load_cache(ctx, REPMLP_CACHE_TUNING, o.tuning));
     repmlp_device_info info;
     repmlp_context_device(ctx, &info);
     /* The limits in effect (stdout stays one JSON object per line with --json). */

@@ -28,8 +28,8 @@ static void usage(FILE *fp) {
         fprintf(fp, "                     %-13s %s\n", name, what);
     }
     fprintf(fp, "  --preset NAME    a named configuration; implies its arch:\n");
-    for (size_t i = 0; i < repmlp_preset_count(); i++) {
-        const char *name = repmlp_preset_name(i, &what);
+    for (size_t i = 0; i < repmlp_fuse_preset_count(); i++) {
+        const char *name = repmlp_fuse_preset_name(i, &what);
         fprintf(fp, "                     %-27s (%s)\n", name, what);
     }
     fprintf(fp,
@@ -67,8 +67,8 @@ static bool known_arch(const char *name) {
 /* The arch of preset `name`, or NULL when there is no such preset. */
 static const char *preset_arch(const char *name) {
     const char *arch;
-    for (size_t i = 0; i < repmlp_preset_count(); i++)
-        if (strcmp(repmlp_preset_name(i, &arch), name) == 0) return arch;
+    for (size_t i = 0; i < repmlp_fuse_preset_count(); i++)
+        if (strcmp(repmlp_fuse_preset_name(i, &arch), name) == 0) return arch;
     return NULL;
 }
 
@@ -245,7 +245,8 @@ int main(int argc, char **argv) {
     if (rc) {
         print_error(msg);
     } else {
-        repmlp_fuse_desc desc = {.arch = arch_name,
+        repmlp_fuse_desc desc = {.size = sizeof(repmlp_fuse_desc),
+                                 .arch = arch_name,
                                  .preset = preset_name,
                                  .config_json = config_json,
                                  .config_where = config_arg ? where : NULL,

@@ -147,8 +147,8 @@ static int parse_args(int argc, char **argv, options *o) {
 static int list_devices(void) {
     repmlp_device_info infos[32];
     uint32_t count = 32;
-    repmlp_status st = repmlp_list_devices(infos, &count);
-    if (st != REPMLP_OK && st != REPMLP_ERROR_TOO_LARGE) return run_fail_status(st);
+    repmlp_status st = repmlp_device_list(infos, &count);
+    if (st < 0) return run_fail_status(st); /* REPMLP_INCOMPLETE: the first 32 */
     static const char *types[] = {"other", "integrated GPU", "discrete GPU", "virtual GPU", "CPU"};
     int rc = 0;
     for (uint32_t i = 0; i < count && i < 32; i++) {
@@ -161,8 +161,10 @@ static int list_devices(void) {
         char index[16];
         snprintf(index, sizeof index, "%u", infos[i].index);
         /* A device that cannot run still shows the limits its pipelines are planned for. */
-        repmlp_context_desc desc = {
-            .device = index, .flags = infos[i].compile_only ? REPMLP_CONTEXT_COMPILE_ONLY : 0u};
+        repmlp_context_desc desc = {.size = sizeof(repmlp_context_desc),
+                                    .device = index,
+                                    .flags =
+                                        infos[i].compile_only ? REPMLP_CONTEXT_COMPILE_ONLY : 0u};
         repmlp_context *ctx = NULL;
         st = repmlp_context_create(&desc, &ctx);
         if (st != REPMLP_OK) {
@@ -190,7 +192,8 @@ int main(int argc, char **argv) {
 
     /* Counted until the context is destroyed: leaks are reported by vkDestroyDevice. */
     uint32_t validation_messages = 0;
-    repmlp_context_desc desc = {.device = o.device,
+    repmlp_context_desc desc = {.size = sizeof(repmlp_context_desc),
+                                .device = o.device,
                                 .flags = o.validation ? REPMLP_CONTEXT_VALIDATION : 0,
                                 .log = log_to_stderr,
                                 .validation_counter = &validation_messages};

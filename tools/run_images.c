@@ -8,12 +8,12 @@
 #include "run.h"
 #include "tool_clock.h"
 
-/* The model's preprocessing (repmlp_model_preprocess: the fused file's metadata), or the JSON
+/* The model's preprocessing (repmlp_model_preprocessing: the fused file's metadata), or the JSON
  * file given with --preprocess. */
-static int read_preprocess(const options *o, const repmlp_model *model, repmlp_preprocess *p) {
+static int read_preprocess(const options *o, const repmlp_model *model, repmlp_preprocessing *p) {
     char msg[1400];
     if (!o->preprocess) {
-        repmlp_status s = repmlp_model_preprocess(model, p);
+        repmlp_status s = repmlp_model_preprocessing(model, p);
         if (s == REPMLP_OK) return 0;
         snprintf(msg, sizeof msg, "%s (or pass --preprocess FILE.json) to use --image",
                  repmlp_last_error());
@@ -35,7 +35,7 @@ static int read_preprocess(const options *o, const repmlp_model *model, repmlp_p
         snprintf(msg, sizeof msg, "%s: cannot read the preprocessing file", o->preprocess);
         return run_fail(msg);
     }
-    repmlp_status s = repmlp_model_preprocess_json(model, text, p);
+    repmlp_status s = repmlp_model_parse_preprocessing(model, text, p);
     free(text);
     if (s == REPMLP_OK) return 0;
     snprintf(msg, sizeof msg, "%s: %s", o->preprocess, repmlp_last_error());
@@ -43,12 +43,12 @@ static int read_preprocess(const options *o, const repmlp_model *model, repmlp_p
 }
 
 /* Decodes one image and writes the model's input for it (C x H x W floats) into out. */
-static int load_image(const char *path, const repmlp_preprocess *p, int channels, float *out) {
+static int load_image(const char *path, const repmlp_preprocessing *p, int channels, float *out) {
     unsigned char *px;
     int w, h;
     char err[1200];
     if (rm_image_load(path, channels, &px, &w, &h, err, sizeof err)) return run_fail(err);
-    repmlp_status s = repmlp_preprocess_pixels(p, px, (uint32_t)w, (uint32_t)h, out);
+    repmlp_status s = repmlp_preprocessing_apply(p, px, (uint32_t)w, (uint32_t)h, out);
     int rc = s == REPMLP_OK ? 0 : run_fail_status(s);
     rm_image_free(px);
     return rc;
@@ -60,7 +60,7 @@ int run_classify_images(const options *o, repmlp_model *model, const repmlp_shap
     if ((rc = run_classifier_classes(o->model, out_shape, "--image", &classes))) return rc;
     if (in_shape->ndim != 4)
         return run_fail("--image needs a model that takes (N, C, H, W) images");
-    repmlp_preprocess p;
+    repmlp_preprocessing p;
     if ((rc = read_preprocess(o, model, &p))) return rc;
     int channels = (int)in_shape->dims[1];
     size_t per_in = (size_t)channels * (size_t)p.input_h * (size_t)p.input_w;

@@ -225,7 +225,7 @@ static int bench_gemm(repmlp_context *ctx, const options *o, const char *device)
 int main(int argc, char **argv) {
     options o;
     parse(argc, argv, &o);
-    repmlp_context_desc desc = {.device = o.device};
+    repmlp_context_desc desc = {.size = sizeof(repmlp_context_desc), .device = o.device};
     repmlp_context *ctx;
     TRY(repmlp_context_create(&desc, &ctx));
     repmlp_device_info info;

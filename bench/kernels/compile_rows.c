@@ -180,8 +180,10 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    repmlp_context_desc desc = {
-        .device = device, .flags = REPMLP_CONTEXT_COMPILE_ONLY | REPMLP_CONTEXT_COMPILE_STATS};
+    repmlp_context_desc desc = {.size = sizeof(repmlp_context_desc),
+                                .device = device,
+                                .flags =
+                                    REPMLP_CONTEXT_COMPILE_ONLY | REPMLP_CONTEXT_COMPILE_STATS};
     repmlp_context *ctx;
     repmlp_status st = repmlp_context_create(&desc, &ctx);
     if (st != REPMLP_OK) {

@@ -72,7 +72,7 @@ int main(int argc, char **argv) {
             return 2;
         }
     }
-    repmlp_context_desc desc = {.device = device};
+    repmlp_context_desc desc = {.size = sizeof(repmlp_context_desc), .device = device};
     repmlp_context *ctx;
     CHECK(repmlp_context_create(&desc, &ctx));
     repmlp_device_info info;

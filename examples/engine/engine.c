@@ -289,14 +289,18 @@ int main(int argc, char **argv) {
            e.family, storage_16bit ? "enabled" : "not available", validation ? "on" : "off");
 
     /* ---- the library on the engine's device ---- */
-    repmlp_vulkan_import import = {.get_instance_proc_addr = vkGetInstanceProcAddr,
-                                   .instance = e.instance,
-                                   .physical_device = e.physical,
-                                   .device = e.device,
-                                   .queue_family = e.family,
-                                   .queue = e.queue,
-                                   .storage_16bit_enabled = storage_16bit};
-    repmlp_context_desc desc = {.log = on_library_log};
+    /* Each struct starts from its initializer, which sets its size: a later library version
+     * may append fields, and reads only what this header had. */
+    repmlp_vulkan_import import = REPMLP_VULKAN_IMPORT_INIT;
+    import.get_instance_proc_addr = vkGetInstanceProcAddr;
+    import.instance = e.instance;
+    import.physical_device = e.physical;
+    import.device = e.device;
+    import.queue_family = e.family;
+    import.queue = e.queue;
+    import.storage_16bit_enabled = storage_16bit;
+    repmlp_context_desc desc = REPMLP_CONTEXT_DESC_INIT;
+    desc.log = on_library_log;
     repmlp_context *ctx;
     repmlp_check(repmlp_context_import(&import, &desc, &ctx), "repmlp_context_import");
     repmlp_model *model;
@@ -340,7 +344,8 @@ int main(int argc, char **argv) {
                 VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
         /* The frame's fence (unsignalled now) tells the library when this recording is done,
          * so a later rebind frees what it used without repmlp_session_release_recordings. */
-        repmlp_completion done = {.fence = e.fence};
+        repmlp_completion done = REPMLP_COMPLETION_INIT;
+        done.fence = e.fence;
         repmlp_check(repmlp_session_record_tracked(session, e.cmd, 0, 1, &done),
                      "repmlp_session_record_tracked");
         /* After inference: compute-shader writes of the output visible to the engine's copy. */

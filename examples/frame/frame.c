@@ -14,7 +14,7 @@
  * prints what it did; after the third, the top-3 of that picture.
  *
  * It also checks itself: the rendered picture is copied back, preprocessed on the host
- * (repmlp_preprocess_pixels, what repmlp-run --image does) and run through a second session;
+ * (repmlp_preprocessing_apply, what repmlp-run --image does) and run through a second session;
  * the GPU's top-3 must name the same classes with probabilities within 1e-4, or the exit
  * status is non-zero. --validation (or FRAME_VALIDATION=1) turns on the Khronos validation
  * layer; any warning or error fails the run too. */
@@ -528,10 +528,10 @@ static void record_drawing(const app *a, float angle, float scale) {
                            &region);
 }
 
-/* The host path on the picture the GPU saw: luminance, repmlp_preprocess_pixels, a session
+/* The host path on the picture the GPU saw: luminance, repmlp_preprocessing_apply, a session
  * run, softmax; the top `TOP` classes into cls/prob. */
-static void host_top(repmlp_session *host, const repmlp_preprocess *pre, const unsigned char *rgba,
-                     uint32_t *cls, float *prob) {
+static void host_top(repmlp_session *host, const repmlp_preprocessing *pre,
+                     const unsigned char *rgba, uint32_t *cls, float *prob) {
     unsigned char gray[SIZE * SIZE];
     for (int i = 0; i < SIZE * SIZE; i++) {
         const unsigned char *p = rgba + 4 * i;
@@ -539,7 +539,7 @@ static void host_top(repmlp_session *host, const repmlp_preprocess *pre, const u
     }
     float input[1024], logits[10];
     if ((size_t)pre->input_h * pre->input_w > 1024) exit(1);
-    repmlp_check(repmlp_preprocess_pixels(pre, gray, SIZE, SIZE, input), "preprocess");
+    repmlp_check(repmlp_preprocessing_apply(pre, gray, SIZE, SIZE, input), "preprocess");
     repmlp_check(repmlp_session_run(host, input, (size_t)pre->input_h * pre->input_w, logits, 10),
                  "host session");
     double m = logits[0], sum = 0;
@@ -583,25 +583,29 @@ int main(int argc, char **argv) {
            a.family, validation ? "on" : "off");
     create_renderer(&a);
 
-    repmlp_vulkan_import import = {.get_instance_proc_addr = vkGetInstanceProcAddr,
-                                   .instance = a.instance,
-                                   .physical_device = a.physical,
-                                   .device = a.device,
-                                   .queue_family = a.family,
-                                   .queue = a.queue,
-                                   .storage_16bit_enabled = storage_16bit};
+    repmlp_vulkan_import import = REPMLP_VULKAN_IMPORT_INIT; /* sets its size */
+    import.get_instance_proc_addr = vkGetInstanceProcAddr;
+    import.instance = a.instance;
+    import.physical_device = a.physical;
+    import.device = a.device;
+    import.queue_family = a.family;
+    import.queue = a.queue;
+    import.storage_16bit_enabled = storage_16bit;
     repmlp_context *ctx;
     repmlp_check(repmlp_context_import(&import, NULL, &ctx), "repmlp_context_import");
     repmlp_model *model;
     repmlp_check(repmlp_model_load(ctx, model_path, &model), "repmlp_model_load");
-    repmlp_preprocess pre;
-    repmlp_check(repmlp_model_preprocess(model, &pre), "repmlp_model_preprocess");
+    repmlp_preprocessing pre;
+    repmlp_check(repmlp_model_preprocessing(model, &pre), "repmlp_model_preprocessing");
     repmlp_session *gpu, *host;
     repmlp_check(repmlp_session_create(model, 1, &gpu), "repmlp_session_create");
     repmlp_check(repmlp_session_create(model, 1, &host), "repmlp_session_create");
     repmlp_check(repmlp_session_set_topk(gpu, TOP), "repmlp_session_set_topk");
-    repmlp_image_input picture = {a.target.view, VK_IMAGE_LAYOUT_GENERAL, TARGET_FORMAT, SIZE,
-                                  SIZE};
+    repmlp_image_input picture = REPMLP_IMAGE_INPUT_INIT;
+    picture.view = a.target.view;
+    picture.layout = VK_IMAGE_LAYOUT_GENERAL;
+    picture.format = TARGET_FORMAT;
+    picture.width = picture.height = SIZE;
     repmlp_check(repmlp_session_bind_image(gpu, &picture), "repmlp_session_bind_image");
     for (uint32_t p = 0; p < PARTS; p++) {
         repmlp_part_info info;

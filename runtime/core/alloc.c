@@ -1,19 +1,27 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/fault.h"
+#include "core/sized_struct.h"
 #include "repmlp/context.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-/* The application's allocator (repmlp_set_allocator); all NULL: the C library's. */
+/* The application's allocator (repmlp_allocator_set); all NULL: the C library's. */
 static repmlp_allocator host;
 
-repmlp_status repmlp_set_allocator(const repmlp_allocator *allocator) {
-    if (allocator && (!allocator->malloc || !allocator->realloc || !allocator->free))
-        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
-                       "repmlp_set_allocator: malloc, realloc and free are all required");
-    host = allocator ? *allocator : (repmlp_allocator){0};
+repmlp_status repmlp_allocator_set(const repmlp_allocator *caller_allocator) {
+    repmlp_allocator allocator = {0};
+    if (caller_allocator) {
+        repmlp_status st =
+            rm_sized_struct_read(&allocator, sizeof allocator, caller_allocator,
+                                 RM_SIZE_THROUGH(repmlp_allocator, user), "repmlp_allocator");
+        if (st != REPMLP_OK) return st;
+        if (!allocator.malloc || !allocator.realloc || !allocator.free)
+            return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
+                           "repmlp_allocator_set: malloc, realloc and free are all required");
+    }
+    host = allocator;
     return REPMLP_OK;
 }
 

@@ -12,6 +12,7 @@
 #include "core/limits.h"
 #include "core/memory_choice.h"
 #include "core/pipeline.h"
+#include "core/sized_struct.h"
 #include "gemm_layout.h"
 #include "repmlp/vulkan.h"
 
@@ -524,18 +525,35 @@ static repmlp_status pick_device(repmlp_context *ctx, const char *selector) {
     return st;
 }
 
-repmlp_status repmlp_context_create(const repmlp_context_desc *desc, repmlp_context **out) {
+/* The first published layout of repmlp_context_desc ended with vk_allocator; tune_budget_ms
+ * came later, so an application built before it still creates contexts (with the default). */
+#define CONTEXT_DESC_FIRST_SIZE RM_SIZE_THROUGH(repmlp_context_desc, vk_allocator)
+
+/* The caller's description (NULL: every default) in this library's layout. */
+static repmlp_status read_context_desc(const repmlp_context_desc *desc, repmlp_context_desc *out) {
+    if (!desc) {
+        *out = (repmlp_context_desc)REPMLP_CONTEXT_DESC_INIT;
+        return REPMLP_OK;
+    }
+    return rm_sized_struct_read(out, sizeof *out, desc, CONTEXT_DESC_FIRST_SIZE,
+                                "repmlp_context_desc");
+}
+
+repmlp_status repmlp_context_create(const repmlp_context_desc *caller_desc, repmlp_context **out) {
     if (!out) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_context_create: out is NULL");
     *out = NULL;
+    repmlp_context_desc desc_copy, *desc = &desc_copy;
+    repmlp_status st = read_context_desc(caller_desc, desc);
+    if (st != REPMLP_OK) return st;
     repmlp_context *ctx;
-    repmlp_status st = rm_context_alloc(desc, &ctx);
+    st = rm_context_alloc(desc, &ctx);
     if (st != REPMLP_OK) return st;
     ctx->owns_instance = ctx->owns_device = true;
     bool validation = (ctx->flags & REPMLP_CONTEXT_VALIDATION) != 0;
     rm_optional_features optional = {0};
     st = rm_instance_create(validation, ctx->vk_allocator, &ctx->instance);
     if (st == REPMLP_OK && validation) st = create_messenger(ctx);
-    if (st == REPMLP_OK) st = pick_device(ctx, desc ? desc->device : NULL);
+    if (st == REPMLP_OK) st = pick_device(ctx, desc->device);
     if (st == REPMLP_OK) {
         read_caps(ctx, &optional);
         st = create_device(ctx, &optional);
@@ -715,9 +733,18 @@ repmlp_status repmlp_context_vulkan(const repmlp_context *ctx, repmlp_vulkan_han
     return REPMLP_OK;
 }
 
-repmlp_status repmlp_context_import(const repmlp_vulkan_import *im, const repmlp_context_desc *desc,
-                                    repmlp_context **out) {
-    if (!im || !out || !im->instance || !im->physical_device || !im->device || !im->queue)
+repmlp_status repmlp_context_import(const repmlp_vulkan_import *caller_import,
+                                    const repmlp_context_desc *caller_desc, repmlp_context **out) {
+    if (!caller_import || !out)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_context_import: NULL argument");
+    repmlp_vulkan_import import_copy, *im = &import_copy;
+    repmlp_context_desc desc_copy, *desc = &desc_copy;
+    repmlp_status st = rm_sized_struct_read(im, sizeof *im, caller_import,
+                                            RM_SIZE_THROUGH(repmlp_vulkan_import, queue_lock_user),
+                                            "repmlp_vulkan_import");
+    if (st == REPMLP_OK) st = read_context_desc(caller_desc, desc);
+    if (st != REPMLP_OK) return st;
+    if (!im->instance || !im->physical_device || !im->device || !im->queue)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
                        "repmlp_context_import: instance, physical device, device and queue are "
                        "required");
@@ -725,7 +752,7 @@ repmlp_status repmlp_context_import(const repmlp_vulkan_import *im, const repmlp
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
                        "repmlp_context_import: queue_lock and queue_unlock go together");
     *out = NULL;
-    repmlp_status st = load_for(im->get_instance_proc_addr, im->instance);
+    st = load_for(im->get_instance_proc_addr, im->instance);
     if (st != REPMLP_OK) return st;
     repmlp_context *ctx;
     st = rm_context_alloc(desc, &ctx);
@@ -752,7 +779,7 @@ repmlp_status repmlp_context_import(const repmlp_vulkan_import *im, const repmlp
     ctx->caps.storage_16bit =
         optional.storage16 && im->storage_16bit_enabled && !(ctx->flags & REPMLP_CONTEXT_NO_FP16);
     ctx->caps.fp16_weights = ctx->caps.storage_16bit && (ctx->flags & REPMLP_CONTEXT_FP16_WEIGHTS);
-    ctx->caps.timeline_semaphores = im->timeline_semaphore_enabled == VK_TRUE;
+    ctx->caps.timeline_semaphores = im->timeline_semaphore_enabled;
     st = rm_context_finish(ctx);
     if (st != REPMLP_OK) {
         repmlp_context_destroy(ctx);

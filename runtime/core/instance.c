@@ -265,10 +265,8 @@ int rm_select_device(const repmlp_device_info *infos, uint32_t count, const char
     return best;
 }
 
-repmlp_status repmlp_list_devices(repmlp_device_info *infos, uint32_t *count) {
-    if (!count) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_list_devices: count is NULL");
-    if (*count && !infos)
-        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_list_devices: infos is NULL");
+repmlp_status repmlp_device_list(repmlp_device_info *infos, uint32_t *count) {
+    if (!count) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_device_list: count is NULL");
     VkInstance instance;
     repmlp_status st = rm_instance_create(false, NULL, &instance);
     if (st != REPMLP_OK) return st;
@@ -276,13 +274,12 @@ repmlp_status repmlp_list_devices(repmlp_device_info *infos, uint32_t *count) {
     uint32_t n = 0;
     st = rm_enumerate(instance, &devices, &n);
     if (st == REPMLP_OK) {
-        uint32_t capacity = *count;
-        for (uint32_t i = 0; i < n && i < capacity; i++)
+        /* Vulkan's count query: NULL asks for the number; a short array gets what fits. */
+        uint32_t written = infos ? (n < *count ? n : *count) : n;
+        for (uint32_t i = 0; infos && i < written; i++)
             rm_describe_device(devices[i], i, &infos[i]);
-        *count = n;
-        if (capacity && capacity < n)
-            st = rm_fail(REPMLP_ERROR_TOO_LARGE, "repmlp_list_devices: %u devices, room for %u", n,
-                         capacity);
+        *count = written;
+        if (written < n) st = REPMLP_INCOMPLETE;
     }
     rm_free(devices);
     vkDestroyInstance(instance, NULL);

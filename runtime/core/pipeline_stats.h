@@ -5,7 +5,7 @@
 #define RM_PIPELINE_STATS_H
 
 #include "core/context.h"
-#include "repmlp/profile.h"
+#include "repmlp/session.h"
 
 /* Every statistic REPMLP_NOT_REPORTED, reported 0. */
 void rm_pipeline_stats_clear(repmlp_compile_stats *out);

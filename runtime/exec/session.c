@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/sized_struct.h"
 #include "exec/tune.h"
 #include "graph/memplan.h"
 
@@ -507,12 +508,20 @@ static repmlp_status check_image(repmlp_session *s, const repmlp_image_input *im
                        "bind_image: the layout must be SHADER_READ_ONLY_OPTIMAL or GENERAL");
     *p = (rm_preprocess_image_params){
         .format = image->format, .width = image->width, .height = image->height};
-    repmlp_status st = repmlp_model_preprocess(s->model, &p->pre);
+    repmlp_status st = repmlp_model_preprocessing(s->model, &p->pre);
     return st == REPMLP_OK ? st : rm_fail_prefix(st, "bind_image");
 }
 
-repmlp_status repmlp_session_bind_image(repmlp_session *s, const repmlp_image_input *image) {
+repmlp_status repmlp_session_bind_image(repmlp_session *s, const repmlp_image_input *caller_image) {
     if (!s) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "bind_image: NULL session");
+    repmlp_image_input image_copy, *image = NULL;
+    if (caller_image) {
+        image = &image_copy;
+        repmlp_status st =
+            rm_sized_struct_read(image, sizeof *image, caller_image,
+                                 RM_SIZE_THROUGH(repmlp_image_input, height), "repmlp_image_input");
+        if (st != REPMLP_OK) return st;
+    }
     repmlp_status st = check_idle(s, "bind_image");
     rm_preprocess_image_params p;
     if (st == REPMLP_OK && image) st = check_image(s, image, &p);

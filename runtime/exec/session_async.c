@@ -1,5 +1,6 @@
 /* Submitting a session's run without waiting, with the application's semaphores. */
 #include "core/error.h"
+#include "core/sized_struct.h"
 #include "exec/session.h"
 #include "repmlp/vulkan.h"
 
@@ -70,9 +71,18 @@ static repmlp_status fill_submit(const repmlp_session *s, const repmlp_submit_in
     return REPMLP_OK;
 }
 
-repmlp_status repmlp_session_submit(repmlp_session *s, const repmlp_submit_info *info) {
+repmlp_status repmlp_session_submit(repmlp_session *s, const repmlp_submit_info *caller_info) {
     if (!s) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_session_submit: NULL session");
-    repmlp_status st = rm_check_alive(s->ctx);
+    repmlp_submit_info info_copy, *info = NULL;
+    repmlp_status st = REPMLP_OK;
+    if (caller_info) {
+        info = &info_copy;
+        st = rm_sized_struct_read(info, sizeof *info, caller_info,
+                                  RM_SIZE_THROUGH(repmlp_submit_info, signal_values),
+                                  "repmlp_submit_info");
+        if (st != REPMLP_OK) return st;
+    }
+    st = rm_check_alive(s->ctx);
     if (st == REPMLP_OK) st = rm_check_runs(s->ctx, "repmlp_session_submit");
     if (st != REPMLP_OK) return st;
     st = rm_session_settle(s);

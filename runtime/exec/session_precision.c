@@ -8,10 +8,11 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/pipeline.h"
+#include "core/sized_struct.h"
 #include "exec/session.h"
 
 /* The first version of the struct ends with check_input_count. */
-#define DESC_V1_SIZE (offsetof(repmlp_session_desc, check_input_count) + sizeof(size_t))
+#define DESC_V1_SIZE RM_SIZE_THROUGH(repmlp_session_desc, check_input_count)
 
 static uint32_t count_fp16_ops(const repmlp_session *s) {
     uint32_t n = 0;
@@ -58,16 +59,16 @@ static repmlp_status measure_error(repmlp_session *s, const float *input, size_t
     return st;
 }
 
-repmlp_status repmlp_session_create_desc(repmlp_model *model, const repmlp_session_desc *desc,
+repmlp_status repmlp_session_create_desc(repmlp_model *model,
+                                         const repmlp_session_desc *caller_desc,
                                          repmlp_session **out) {
-    if (!model || !desc || !out)
+    if (!model || !caller_desc || !out)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_session_create_desc: NULL argument");
     *out = NULL;
-    if (desc->size < DESC_V1_SIZE || desc->size > sizeof *desc)
-        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
-                       "repmlp_session_create_desc: desc->size is %u, not sizeof "
-                       "(repmlp_session_desc) (%zu)",
-                       desc->size, sizeof *desc);
+    repmlp_session_desc desc_copy, *desc = &desc_copy;
+    repmlp_status st =
+        rm_sized_struct_read(desc, sizeof *desc, caller_desc, DESC_V1_SIZE, "repmlp_session_desc");
+    if (st != REPMLP_OK) return rm_fail_prefix(st, "repmlp_session_create_desc");
     if (desc->batch == 0)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
                        "repmlp_session_create_desc: batch must be >= 1");
@@ -82,7 +83,7 @@ repmlp_status repmlp_session_create_desc(repmlp_model *model, const repmlp_sessi
                        "repmlp_session_create_desc: fp16 arithmetic needs check_input (a batch "
                        "of the model's own input) to measure its error");
     repmlp_session *s;
-    repmlp_status st = rm_session_create(model, desc->batch, desc->precision, &s);
+    st = rm_session_create(model, desc->batch, desc->precision, &s);
     if (st != REPMLP_OK) return st;
     if (fp16 && desc->check_input_count != s->input_count) {
         unsigned long long input_count = s->input_count; /* read before the session is freed */

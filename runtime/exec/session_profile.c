@@ -9,7 +9,7 @@
 #include "core/pipeline.h"
 #include "core/pipeline_stats.h"
 #include "core/timestamp.h"
-#include "repmlp/profile.h"
+#include "repmlp/session.h"
 #include "repmlp/vulkan.h"
 
 repmlp_status rm_session_profile(repmlp_session *s, double *ms_per_node) {
@@ -97,7 +97,7 @@ repmlp_status rm_session_profile_part(repmlp_session *s, uint32_t part, uint32_t
     return st;
 }
 
-/* ---- the public calls (repmlp/profile.h) ---- */
+/* ---- the public calls (repmlp/session.h) ---- */
 
 uint32_t repmlp_session_op_count(const repmlp_session *s) {
     return s ? (uint32_t)s->graph.node_count : 0;

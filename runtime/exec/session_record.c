@@ -1,6 +1,7 @@
 /* Recording a session into the application's command buffers, whole or in parts (an engine
  * spreads a network over several frames). */
 #include "core/error.h"
+#include "core/sized_struct.h"
 #include "exec/session.h"
 #include "repmlp/vulkan.h"
 
@@ -114,10 +115,15 @@ repmlp_status repmlp_session_record_part(repmlp_session *s, VkCommandBuffer cmd,
 }
 
 repmlp_status repmlp_session_record_tracked(repmlp_session *s, VkCommandBuffer cmd, uint32_t part,
-                                            uint32_t parts, const repmlp_completion *done) {
-    if (!done)
+                                            uint32_t parts, const repmlp_completion *caller_done) {
+    if (!caller_done)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
                        "repmlp_session_record_tracked: NULL completion (untracked recordings: "
                        "repmlp_session_record_part)");
-    return record_held(s, cmd, part, parts, done, "repmlp_session_record_tracked");
+    repmlp_completion done;
+    repmlp_status st =
+        rm_sized_struct_read(&done, sizeof done, caller_done,
+                             RM_SIZE_THROUGH(repmlp_completion, fence), "repmlp_completion");
+    if (st != REPMLP_OK) return st;
+    return record_held(s, cmd, part, parts, &done, "repmlp_session_record_tracked");
 }

@@ -778,11 +778,11 @@ repmlp_status repmlp_session_tuning_info(const repmlp_session *s, repmlp_tuning_
                                          uint32_t *count) {
     if (!s || !count)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_session_tuning_info: NULL argument");
-    if (*count && !nodes)
-        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "repmlp_session_tuning_info: nodes is NULL");
     const struct rm_tune_report *r = s->tune;
-    uint32_t total = r ? r->node_count : 0, capacity = *count;
-    for (uint32_t i = 0; i < total && i < capacity; i++) {
+    uint32_t total = r ? r->node_count : 0;
+    /* Vulkan's count query: NULL asks for the number; a short array gets what fits. */
+    uint32_t written = nodes ? (total < *count ? total : *count) : total;
+    for (uint32_t i = 0; nodes && i < written; i++) {
         const rm_tune_shape *sh = &r->shapes[r->nodes[i].shape];
         const rm_node *n = &s->graph.nodes[r->nodes[i].node];
         repmlp_tuning_node *o = &nodes[i];
@@ -802,17 +802,13 @@ repmlp_status repmlp_session_tuning_info(const repmlp_session *s, repmlp_tuning_
         o->candidate_count = sh->source == REPMLP_TUNING_MEASURED ? sh->count : 0;
         memcpy(o->candidates, sh->cand, o->candidate_count * sizeof *sh->cand);
     }
-    *count = total;
-    if (capacity && capacity < total)
-        return rm_fail(REPMLP_ERROR_TOO_LARGE, "repmlp_session_tuning_info: %u ops, room for %u",
-                       total, capacity);
-    return REPMLP_OK;
+    *count = written;
+    return written < total ? REPMLP_INCOMPLETE : REPMLP_OK;
 }
 
 /* ---- Tuning files: our header (pinning device, driver and library), then the entries ---- */
 
-/* The file's bytes (header and entries), rm_malloc'd. */
-static repmlp_status serialize(repmlp_context *ctx, unsigned char **out, size_t *size) {
+repmlp_status rm_tune_serialize(repmlp_context *ctx, unsigned char **out, size_t *size) {
     rm_mutex_lock(&ctx->lock);
     uint32_t count = ctx->tune ? ctx->tune->count : 0;
     size_t payload = (size_t)count * sizeof(rm_tune_entry);
@@ -829,37 +825,6 @@ static repmlp_status serialize(repmlp_context *ctx, unsigned char **out, size_t 
     return REPMLP_OK;
 }
 
-repmlp_status repmlp_context_save_tuning_memory(repmlp_context *ctx, void *data, size_t *size) {
-    if (!ctx || !size)
-        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "save_tuning_memory: NULL argument");
-    unsigned char *bytes;
-    size_t n;
-    repmlp_status st = serialize(ctx, &bytes, &n);
-    if (st != REPMLP_OK) return st;
-    size_t capacity = *size;
-    *size = n;
-    if (data && capacity < n)
-        st = rm_fail(REPMLP_ERROR_TOO_LARGE, "save_tuning_memory: %zu bytes needed, room for %zu",
-                     n, capacity);
-    else if (data)
-        memcpy(data, bytes, n);
-    rm_free(bytes);
-    return st;
-}
-
-repmlp_status repmlp_context_save_tuning(repmlp_context *ctx, const char *path) {
-    if (!ctx || !path) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "save_tuning: NULL argument");
-    unsigned char *bytes;
-    size_t n;
-    repmlp_status st = serialize(ctx, &bytes, &n);
-    if (st != REPMLP_OK) return st;
-    rm_device_file_header h;
-    memcpy(&h, bytes, sizeof h);
-    st = rm_device_file_write(path, &h, bytes + sizeof h, n - sizeof h);
-    rm_free(bytes);
-    return st;
-}
-
 /* Why the bytes cannot be used, or NULL when they can: the device file's checks, and whole
  * entries. */
 static const char *check(const repmlp_context *ctx, const unsigned char *data, size_t size) {
@@ -870,8 +835,8 @@ static const char *check(const repmlp_context *ctx, const unsigned char *data, s
     return why;
 }
 
-static repmlp_status load(repmlp_context *ctx, const unsigned char *data, size_t size,
-                          const char *what) {
+repmlp_status rm_tune_load(repmlp_context *ctx, const unsigned char *data, size_t size,
+                           const char *what) {
     const char *why = check(ctx, data, size);
     if (why) {
         rm_log(ctx, REPMLP_LOG_WARNING, "tuning data %s ignored: %s", what, why);
@@ -895,25 +860,4 @@ static repmlp_status load(repmlp_context *ctx, const unsigned char *data, size_t
     if (st != REPMLP_OK) return rm_fail_prefix(st, "tuning data %s", what);
     rm_log(ctx, REPMLP_LOG_INFO, "tuning data %s loaded: %u shapes", what, used);
     return REPMLP_OK;
-}
-
-repmlp_status repmlp_context_load_tuning_memory(repmlp_context *ctx, const void *data,
-                                                size_t size) {
-    if (!ctx || (!data && size))
-        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "load_tuning_memory: NULL argument");
-    return load(ctx, data, size, "(memory)");
-}
-
-repmlp_status repmlp_context_load_tuning(repmlp_context *ctx, const char *path) {
-    if (!ctx || !path) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "load_tuning: NULL argument");
-    if (!rm_device_file_exists(path)) {
-        rm_log(ctx, REPMLP_LOG_INFO, "tuning data %s: none yet", path);
-        return REPMLP_OK;
-    }
-    rm_file_map map;
-    repmlp_status st = rm_file_map_open(path, &map);
-    if (st != REPMLP_OK) return st;
-    st = load(ctx, map.data, map.size, path);
-    rm_file_map_close(&map);
-    return st;
 }

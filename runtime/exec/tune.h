@@ -1,7 +1,7 @@
 /* Private: kernel tuning. With REPMLP_CONTEXT_TUNE, a session times the rows of
  * rm_gemm_kernel_variants that can run each of its GEMM/conv shapes (less those pruned by the
  * shapes measured before) and records with the fastest; the context keeps the winners (and a deny
- * list of rows that gave wrong output) and saves/loads them (repmlp_context_save_tuning). */
+ * list of rows that gave wrong output) and saves/loads them (repmlp_context_save_cache). */
 #ifndef RM_TUNE_H
 #define RM_TUNE_H
 
@@ -49,6 +49,14 @@ typedef struct rm_tune_evidence {
 void rm_tune_learn(const repmlp_tuning_candidate *cand, uint32_t count, rm_tune_evidence *ev);
 /* Whether ev rules the row out for later shapes: 3 losses and never close. */
 bool rm_tune_pruned(const rm_tune_evidence *ev, const rm_gemm_kernel_variant *row);
+
+/* The context's tuning data as a device file's bytes (header and entries), rm_malloc'd: what
+ * repmlp_context_save_cache(REPMLP_CACHE_TUNING) writes. */
+repmlp_status rm_tune_serialize(repmlp_context *ctx, unsigned char **out, size_t *size);
+/* Merges such bytes into the context's tuning data; unusable bytes (another device, damaged)
+ * are ignored with a log message naming `what`, and REPMLP_OK. */
+repmlp_status rm_tune_load(repmlp_context *ctx, const unsigned char *data, size_t size,
+                           const char *what);
 
 #ifdef REPMLP_FAULT_INJECTION
 /* Test hook: the checked output of the candidate kernel `shader` (a shader name; NULL: none) is

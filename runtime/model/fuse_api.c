@@ -7,6 +7,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/sized_struct.h"
 #include "io/json.h"
 #include "model/arch_registry.h"
 #include "model/fused_format.h"
@@ -57,11 +58,11 @@ const char *repmlp_fuse_arch_name(size_t i, const char **description) {
     return arch->name;
 }
 
-size_t repmlp_preset_count(void) {
+size_t repmlp_fuse_preset_count(void) {
     return rm_preset_count();
 }
 
-const char *repmlp_preset_name(size_t i, const char **arch) {
+const char *repmlp_fuse_preset_name(size_t i, const char **arch) {
     const rm_preset *p = i < rm_preset_count() ? rm_preset_at(i) : NULL;
     if (!p) return NULL;
     if (arch) *arch = p->arch;
@@ -78,7 +79,12 @@ typedef struct fuse_target {
     size_t *fused_size;
 } fuse_target;
 
-static repmlp_status fuse(const repmlp_fuse_desc *desc, const fuse_target *io) {
+static repmlp_status fuse(const repmlp_fuse_desc *caller_desc, const fuse_target *io) {
+    repmlp_fuse_desc desc_copy, *desc = &desc_copy;
+    repmlp_status s =
+        rm_sized_struct_read(desc, sizeof *desc, caller_desc,
+                             RM_SIZE_THROUGH(repmlp_fuse_desc, metadata_count), "repmlp_fuse_desc");
+    if (s != REPMLP_OK) return s;
     const char *train_path = io->train_path;
     const char *arch_name = desc->arch;
     if (desc->preset) {
@@ -94,8 +100,8 @@ static repmlp_status fuse(const repmlp_fuse_desc *desc, const fuse_target *io) {
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "an arch (or a preset) is required");
     const rm_model_arch *arch = rm_model_arch_find(arch_name);
     if (!arch) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "unknown arch '%s'", arch_name);
-    repmlp_status s = rm_fused_set_extra_metadata(desc->metadata_keys, desc->metadata_values,
-                                                  desc->metadata_count);
+    s = rm_fused_set_extra_metadata(desc->metadata_keys, desc->metadata_values,
+                                    desc->metadata_count);
     if (s != REPMLP_OK) return rm_fail_prefix(s, "--metadata");
     cJSON *config = NULL;
     char where[1100];

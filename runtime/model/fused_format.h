@@ -39,9 +39,9 @@ repmlp_status rm_fused_set_extra_metadata(const char *const *keys, const char *c
 repmlp_status rm_fused_read_metadata(const rm_safetensors *st, const char **arch,
                                      const char **config_json);
 
-/* The "preprocess" JSON text (repmlp/model.h, repmlp_preprocess) checked against a model
+/* The "preprocess" JSON text (repmlp/model.h, repmlp_preprocessing) checked against a model
  * taking `in`; REPMLP_ERROR_FORMAT "<where>: <what is wrong>" otherwise. */
 repmlp_status rm_preprocess_parse(const char *json, const repmlp_shape *in, const char *where,
-                                  repmlp_preprocess *out);
+                                  repmlp_preprocessing *out);
 
 #endif

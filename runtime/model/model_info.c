@@ -35,9 +35,9 @@ static repmlp_status read_info(rm_safetensors *st, repmlp_model_info *out) {
     const char *pre = rm_safetensors_metadata(st, "preprocess");
     if (pre) {
         snprintf(where, sizeof where, "%s: __metadata__ key 'preprocess'", path);
-        s = rm_preprocess_parse(pre, &info.input, where, &info.preprocess);
+        s = rm_preprocess_parse(pre, &info.input, where, &info.preprocessing);
         if (s != REPMLP_OK) return s;
-        info.has_preprocess = 1;
+        info.has_preprocessing = 1;
     }
     *out = info;
     return REPMLP_OK;

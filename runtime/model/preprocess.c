@@ -39,7 +39,7 @@ static bool json_per_channel(const cJSON *obj, const char *key, uint32_t channel
 
 /* What is wrong with the parsed object j as preprocessing for a model taking `in` (NULL when
  * nothing); fills p. */
-static const char *check(const cJSON *j, const repmlp_shape *in, repmlp_preprocess *p) {
+static const char *check(const cJSON *j, const repmlp_shape *in, repmlp_preprocessing *p) {
     memset(p, 0, sizeof *p);
     if (!cJSON_IsObject(j)) return "is not a JSON object";
     if (!json_size(j, "source_size", &p->source_h, &p->source_w))
@@ -79,7 +79,7 @@ static const char *check(const cJSON *j, const repmlp_shape *in, repmlp_preproce
 }
 
 repmlp_status rm_preprocess_parse(const char *json, const repmlp_shape *in, const char *where,
-                                  repmlp_preprocess *out) {
+                                  repmlp_preprocessing *out) {
     cJSON *j = NULL;
     repmlp_status st = rm_json_parse(json, strlen(json), where, &j);
     if (st != REPMLP_OK) return st;

@@ -1,4 +1,4 @@
-/* A picture's pixels on the host -> the model's input, in float64 (repmlp_preprocess). */
+/* A picture's pixels on the host -> the model's input, in float64 (repmlp_preprocessing). */
 #include <math.h>
 #include <string.h>
 
@@ -46,13 +46,13 @@ static void resize_bilinear(const double *src, int sh, int sw, double *dst, int 
     }
 }
 
-repmlp_status repmlp_preprocess_pixels(const repmlp_preprocess *p, const unsigned char *pixels,
-                                       uint32_t width, uint32_t height, float *out) {
+repmlp_status repmlp_preprocessing_apply(const repmlp_preprocessing *p, const unsigned char *pixels,
+                                         uint32_t width, uint32_t height, float *out) {
     if (!p || !pixels || !out || !width || !height || width > 65536 || height > 65536 ||
         p->channels < 1 || p->channels > 3 || !p->source_h || !p->source_w || !p->input_h ||
         !p->input_w)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT,
-                       "repmlp_preprocess_pixels: NULL argument or bad size");
+                       "repmlp_preprocessing_apply: NULL argument or bad size");
     const int channels = (int)p->channels, w = (int)width, h = (int)height;
     const int src_h = (int)p->source_h, src_w = (int)p->source_w;
     const int in_h = (int)p->input_h, in_w = (int)p->input_w;

@@ -233,7 +233,7 @@ void rm_global_perceptron_offsets(rm_dispatch *d, const uint32_t offsets[4]);
  * model's input for one image (channels x input_h x input_w), preprocessed as `pre` says.
  * Bindings: 0 the image (rm_binding.image), 1 the input buffer. */
 typedef struct rm_preprocess_image_params {
-    repmlp_preprocess pre;
+    repmlp_preprocessing pre;
     VkFormat format;
     uint32_t width, height;
 } rm_preprocess_image_params;

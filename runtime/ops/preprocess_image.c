@@ -26,7 +26,7 @@ bool rm_image_format_supported(VkFormat format, bool *srgb) {
 
 repmlp_status rm_preprocess_image_prepare(repmlp_context *ctx, const rm_preprocess_image_params *p,
                                           rm_dispatch *out) {
-    const repmlp_preprocess *pre = &p->pre;
+    const repmlp_preprocessing *pre = &p->pre;
     bool srgb;
     if (!rm_image_format_supported(p->format, &srgb))
         return rm_fail(REPMLP_ERROR_UNSUPPORTED, "image input: format %d is not supported",

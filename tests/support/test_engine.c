@@ -115,7 +115,8 @@ void ts_engine_stop(ts_engine *e) {
 }
 
 repmlp_vulkan_import ts_engine_import(const ts_engine *e) {
-    return (repmlp_vulkan_import){.instance = e->instance,
+    return (repmlp_vulkan_import){.size = sizeof(repmlp_vulkan_import),
+                                  .instance = e->instance,
                                   .physical_device = e->physical,
                                   .device = e->device,
                                   .queue_family = e->family,

@@ -54,7 +54,8 @@ int ts_exit_code(int failed) {
 }
 
 repmlp_context_desc ts_context_desc(void) {
-    repmlp_context_desc desc = {.device = ts_test_device(),
+    repmlp_context_desc desc = {.size = sizeof(repmlp_context_desc),
+                                .device = ts_test_device(),
                                 .flags = ts_context_flags(),
                                 .log = ts_log,
                                 .validation_counter = &ts_validation_messages};
