@@ -175,7 +175,8 @@ typedef struct repmlp_context_desc {
 REPMLP_API repmlp_status repmlp_device_list(repmlp_device_info *infos, uint32_t *count);
 
 /** Creates a context on the selected device.
- * @param desc NULL for all defaults. */
+ * @param desc NULL for all defaults.
+ * @param out receives the context (NULL on failure); destroy it with repmlp_context_destroy. */
 REPMLP_API repmlp_status repmlp_context_create(const repmlp_context_desc *desc,
                                                repmlp_context **out);
 
@@ -310,6 +311,8 @@ REPMLP_API repmlp_status repmlp_context_load_cache(repmlp_context *ctx, repmlp_c
                                                    const char *path);
 
 /** repmlp_context_save_cache into memory: the same bytes as the file.
+ * @param ctx the context whose cache is saved.
+ * @param kind which cache.
  * @param data NULL to ask for the size only, else room for *size bytes.
  * @param size in: the capacity of data; out: the bytes needed (data NULL) or written.
  * @return REPMLP_ERROR_TOO_LARGE, with *size set to the bytes needed and nothing written, when

@@ -57,7 +57,7 @@ REPMLP_API repmlp_status repmlp_model_load_memory(repmlp_context *ctx, const voi
                                                   size_t size, repmlp_model **out);
 
 /** The preprocessing a training script recorded for the model's images (a fused file's
- * __metadata__ "preprocess", stored by repmlp-fuse --metadata preprocess=@P.json): an 8-bit
+ * __metadata__ "preprocess", stored by `repmlp-fuse --metadata preprocess=@P.json`): an 8-bit
  * pixel value p becomes value_lo + p/255 (value_hi - value_lo); a picture that is not
  * source_h x source_w is first area-averaged to that size (each output pixel the mean of the
  * source area it covers); then (v - mean[c]) / std[c]; then, with bilinear, resized to the

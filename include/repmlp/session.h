@@ -183,6 +183,7 @@ typedef struct repmlp_tuning_node {
 /** Reports, per GEMM/conv op of the session, how its kernel was chosen: the candidates, their
  * times and the winner. A count query as Vulkan's: none such ops when the session was created
  * without tuning (no REPMLP_CONTEXT_TUNE and no loaded tuning data).
+ * @param session the session asked.
  * @param nodes NULL to ask for the number only, else an array of *count entries.
  * @param count in: the capacity of nodes; out: the number of such ops (nodes NULL) or of
  *        entries written.
