@@ -65,11 +65,20 @@ typedef struct repmlp_compile_stats {
     int64_t shared_bytes;             /* workgroup shared memory [LDS size] */
     int64_t subgroups_per_simd;       /* occupancy [Subgroups per SIMD] */
     int64_t instructions;             /* [Instructions] */
-    /* The hottest loop in the disassembly: the loop (found by its backward branch) holding the
-     * most FMA instructions, the innermost among equals; its instructions, FMAs (fma/mac/mad/
-     * dot) and loads (memory reads of any kind), counted statically (a loop nested inside
-     * counts once). REPMLP_NOT_REPORTED without a disassembly or a loop. */
+    /* The hottest loop in the disassembly: of the loops (found by their backward branches) the
+     * shortest holding at least half the FMA instructions of the loop with the most; its
+     * instructions, floating-point FMAs (fma/mac/mad/dot, not integer ones like AMD's
+     * v_mad_u32_u24) and loads (memory reads of any kind), counted statically (a loop nested
+     * inside counts once). REPMLP_NOT_REPORTED without a disassembly or a loop. */
     int64_t loop_instructions, loop_fma, loop_loads;
+    /* The hottest loop's vector ALU instructions (AMD: the "v_" mnemonics, FMAs included,
+     * memory and scalar instructions not): loop_fma / loop_vector_alu is the share of the
+     * vector units' issue slots doing FMAs. REPMLP_NOT_REPORTED without a loop, or for a
+     * disassembly that names no vector ALU instruction this way. */
+    int64_t loop_vector_alu;
+    /* The compiler's static estimates for one subgroup, where it reports them (ACO: [Latency]
+     * and [Inverse Throughput], in cycles, loops weighted by a guessed trip count). */
+    int64_t latency, inverse_throughput;
 } repmlp_compile_stats;
 
 /* Op `op`'s compiled pipeline. REPMLP_ERROR_UNSUPPORTED unless the context was created with
