@@ -140,6 +140,12 @@ def share(op):
     return "n/r" if n is None else "%.0f%%" % (100.0 * fma / max(n, 1))
 
 
+def valu_share(op):
+    """FMAs / vector ALU instructions of the hottest loop (n/r: no loop, or not reported)."""
+    n, fma = op.get("loop_vector_alu"), op["loop_fma"]
+    return "n/r" if n is None or fma is None else "%.0f%%" % (100.0 * fma / max(n, 1))
+
+
 def num(v):
     return "n/r" if v is None else str(v)
 
@@ -159,13 +165,15 @@ def kernel_table(result):
         waves = sorted({o["subgroups_per_simd"] for o in ops
                         if o["subgroups_per_simd"] is not None})
         shares = sorted({share(o) for o in ops})
+        valu_shares = sorted({valu_share(o) for o in ops})
         rng = lambda xs: ("%s" % xs[0] if len(xs) == 1 else "%s-%s" % (xs[0], xs[-1])) \
             if xs else "n/r"
-        lines.append("| %s | %dx%dx%d | %d | %d/%d | %s | %s | %s/%s | %s | %s |" % (
+        lines.append("| %s | %dx%dx%d | %d | %d/%d | %s | %s | %s/%s | %s | %s | %s |" % (
             kernel, wg[0], wg[1], wg[2], len(ops), op["lanes_active"], op["lanes"], rng(vgprs),
             rng(waves), num(max((o["spilled_vgprs"] or 0) for o in ops)),
             num(max((o["spilled_sgprs"] or 0) for o in ops)),
-            num(max((o["scratch_bytes"] or 0) for o in ops)), ", ".join(shares)))
+            num(max((o["scratch_bytes"] or 0) for o in ops)), ", ".join(shares),
+            ", ".join(valu_shares)))
     return lines
 
 
@@ -183,8 +191,10 @@ def write_results(path, results, rows, seconds, jobs):
            "Columns: lanes = a workgroup's invocations / the lanes of the subgroups it occupies; "
            "VGPRs per invocation; waves = subgroups per SIMD (occupancy); spills v/s = spilled "
            "VGPRs/SGPRs; FMA share = FMA instructions / instructions of the hottest loop (the "
-           "loop holding the most FMAs, found in ACO's disassembly by its backward branch; n/r: "
-           "the k loop is fully unrolled, no loop left).",
+           "shortest loop holding at least half the FMAs of the one with the most, found in "
+           "ACO's disassembly by its backward branch; n/r: "
+           "the k loop is fully unrolled, no loop left); of VALU = FMA instructions / vector ALU "
+           "instructions (`v_*`) of the same loop.",
            ""]
     out.append("## Sessions (built-in kernel choice)")
     out.append("")
@@ -210,13 +220,14 @@ def write_results(path, results, rows, seconds, jobs):
             out.append("%s (%s), batch %d:" % (r["config"], r["device"], r["batch"]))
             out.append("")
             out.append("| kernel | workgroup | ops | lanes | VGPRs | waves | spills v/s | scratch "
-                       "| FMA share |")
-            out.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+                       "| FMA share | of VALU |")
+            out.append("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
             out.extend(kernel_table(r))
             out.append("")
     out.append("## Every shader row (repmlp-compile-rows: one realistic shape each)")
     out.append("")
-    out.append("VGPRs / waves / spills v/s (scratch bytes when not 0) per configuration; GEMM-core "
+    out.append("VGPRs / waves / spills v/s (scratch bytes when not 0) / the hottest loop's FMA "
+               "share of vector ALU (GEMM-core rows) per configuration; GEMM-core "
                "rows forced on a 196 x 256 x 1024 GEMM or a 3x3 convolution of 64 channels on "
                "56 x 56. Only the built-in choice must not spill; a spilling row here is a row the "
                "tuner should not pick on that family.")
@@ -238,6 +249,8 @@ def write_results(path, results, rows, seconds, jobs):
                                             num(x["spilled_vgprs"]), num(x["spilled_sgprs"]))
                 if x["scratch_bytes"]:
                     cell += " scratch %s" % x["scratch_bytes"]
+                if x.get("loop_fma") is not None:
+                    cell += " / %s" % valu_share(x)
                 cells.append(cell)
         out.append("| %s | %s |" % (row, " | ".join(cells)))
     out.append("")

@@ -4,7 +4,7 @@
 // A(m, k) = x[n, G*CG + c, oy*STRIDE_H - PAD_H + ky, ox*STRIDE_W - PAD_W + kx], zero outside;
 // no im2col buffer is ever written. The output maps write (N, O, OH, OW).
 #extension GL_GOOGLE_include_directive : require
-#define RM_A_CURSOR 1 // a_begin / a_next below
+#define RM_A_TAPS 1 // a_tap / a_plane below: taps outer, channels inner
 #include "gemm_core.glsl"
 
 layout(constant_id = RM_SPEC_CONV) const uint CG = 1;    // input channels per group
@@ -21,8 +21,9 @@ layout(constant_id = RM_SPEC_CONV + 10) const uint OH = 1;
 layout(constant_id = RM_SPEC_CONV + 11) const uint OW = 1;
 
 uint image[TM]; // offset of the row's image
-int iy0[TM];
-int ix0[TM];
+// The row's first tap before padding, (oy * STRIDE_H) << 16 | ox * STRIDE_W (each below 2^16:
+// runtime/ops/conv.c checks): one register per row instead of two, live through the k loop.
+uint origin[TM];
 
 void prepare_rows(uint g, uint m0) {
     for (uint i = 0; i < TM; i++) {
@@ -31,17 +32,24 @@ void prepare_rows(uint g, uint m0) {
         uint oy = (m / OW) % OH;
         uint n = m / (OW * OH);
         image[i] = (n * C + g * CG) * H * W;
-        iy0[i] = int(oy * STRIDE_H) - int(PAD_H);
-        ix0[i] = int(ox * STRIDE_W) - int(PAD_W);
+        origin[i] = (oy * STRIDE_H) << 16 | ox * STRIDE_W;
     }
+}
+
+// Row i's input position of tap (kx, ky), before the padding test.
+int tap_y(uint i, uint ky) {
+    return int(origin[i] >> 16) + (int(ky) - int(PAD_H));
+}
+int tap_x(uint i, uint kx) {
+    return int(origin[i] & 0xffffu) + (int(kx) - int(PAD_W));
 }
 
 // Tap (kx, ky) of the channel plane at `plane`, for the TM rows. The address is clamped to the
 // image and the value selected: no branch in the k loop (see FOR_K in gemm_core.glsl).
 void load_tap(uint kx, uint ky, uint plane, inout float a[TM]) {
     [[unroll]] for (uint i = 0; i < TM; i++) {
-        int iy = iy0[i] + int(ky);
-        int ix = ix0[i] + int(kx);
+        int iy = tap_y(i, ky);
+        int ix = tap_x(i, kx);
         bool inside = iy >= 0 && ix >= 0 && iy < int(H) && ix < int(W);
         uint at =
             image[i] + plane + uint(clamp(iy, 0, int(H) - 1)) * W + uint(clamp(ix, 0, int(W) - 1));
@@ -54,21 +62,33 @@ void load_a(uint g, uint k, inout float a[TM]) {
     load_tap(k % KW, (k / KW) % KH, (k / (KW * KH)) * H * W, a);
 }
 
-uvec4 tap; // (kx, ky, c) of the cursor's column
+// The k loop (FOR_K, RM_A_TAPS): per tap, each row's clamped address and padding test, then
+// per channel plane one load and one select per row.
+uint tap_at[TM];
+bool tap_in[TM];
 
-bool a_column_addend() {
-    return false;
+uint a_taps() {
+    return KH * KW;
 }
 
-void a_begin(uint g, uint k0) {
-    tap = map_digits(k0, KW, KH, 0);
+uint a_planes() {
+    return CG;
 }
 
-void a_next(inout float a[TM]) {
-    load_tap(tap.x, tap.y, tap.z * H * W, a);
-    tap = map_step(tap, KW, KH, 0);
+void a_tap(uint g, uint t) {
+    uint kx = t % KW, ky = t / KW;
+    [[unroll]] for (uint i = 0; i < TM; i++) {
+        int iy = tap_y(i, ky);
+        int ix = tap_x(i, kx);
+        tap_in[i] = iy >= 0 && ix >= 0 && iy < int(H) && ix < int(W);
+        tap_at[i] = image[i] + uint(clamp(iy, 0, int(H) - 1)) * W + uint(clamp(ix, 0, int(W) - 1));
+    }
 }
 
-void a_next_plus_v(inout float a[TM]) {
-    a_next(a);
+void a_plane(uint c, inout float a[TM]) {
+    uint plane = c * (H * W);
+    [[unroll]] for (uint i = 0; i < TM; i++) {
+        float value = LOAD_X(tap_at[i] + plane);
+        a[i] = tap_in[i] ? value : 0.0;
+    }
 }

@@ -171,7 +171,23 @@ void load_a(uint g, uint k, inout float a[TM]);
 // map_index per k, and its per-column addend gets a loop of its own, chosen once: drivers that
 // do not fold branches on specialization constants (SwiftShader) pay for every branch in the
 // loop (the accumulators are spilled around it).
-#ifdef RM_A_CURSOR
+//
+// RM_A_TAPS (conv.comp): the reduction k = c * a_taps() + t is walked taps outer, channels
+// inner. a_tap(g, t) sets up each row's address and padding test once per tap, so the inner
+// loop is A's TM loads (a uniform plane offset apart), TM selects and the FMAs. With the index
+// math inside the k loop, conv_m8's hottest loop was 36-40% FMAs of its vector ALU on ACO; it is
+// 78% so. The sum runs in another order than k's: the result differs only by rounding.
+#if defined(RM_A_TAPS)
+uint a_taps();   // taps per channel (KH * KW)
+uint a_planes(); // channels per group
+void a_tap(uint g, uint t);
+void a_plane(uint c, inout float a[TM]); // A's column (c, t) of the current tap t
+#define FOR_K(g, STEP)                                                                             \
+    for (uint t = 0; t < a_taps(); t++) {                                                          \
+        a_tap(g, t);                                                                               \
+        for (uint c = 0; c < a_planes(); c++) STEP(a_plane(c, a), c *a_taps() + t);                \
+    }
+#elif defined(RM_A_CURSOR)
 bool a_column_addend(); // whether V is added at every column
 void a_begin(uint g, uint k0);
 void a_next(inout float a[TM]);        // A's column, then the cursor moves on

@@ -8,6 +8,8 @@
 // Correct for any subgroup size and for partial subgroups: lanes are ranked among the active
 // invocations (subgroupExclusiveAdd), not taken from gl_SubgroupInvocationID / gl_SubgroupSize.
 
+#define SG_HALF (TM * NV / 2) // vec4 sums in half the tile (NV is even)
+
 void main() {
     uint g = p.g0 + gl_WorkGroupID.z; // a weight cut into parts starts at p.g0
     uint m0 = gl_WorkGroupID.y * TM;  // < M: the grid has ceil(M / TM) row tiles
@@ -39,11 +41,18 @@ void main() {
                 acc[i * NV + v] = fma(vec4(a[i]), b[v], acc[i * NV + v]);
         }
 #endif
-        [[unroll]] for (uint i = 0; i < TM * NV; i++) acc[i] = subgroupAdd(acc[i]);
         // Every lane holds the sums; the stores are dealt round-robin to the lanes, in a loop
-        // (unrolled store_element copies cost CPU drivers' compilers ~1 s per pipeline).
-        vec4 res[TM * NV] = acc;
-        [[dont_unroll]] for (uint e = lane; e < TM * TN; e += lanes)
-            store_element(g, m0 + e / TN, n0 + e % TN, res[e / 4][e % 4]);
+        // (unrolled store_element copies cost CPU drivers' compilers ~1 s per pipeline). Half
+        // the tile at a time: the sums are uniform, so AMD's compiler keeps them in scalar
+        // registers, and all TM * TN of them at once spilled on GCN (SGPRs, conv_sgemv_*_m8).
+        [[unroll]] for (uint h = 0; h < 2; h++) {
+            vec4 res[SG_HALF];
+            [[unroll]] for (uint i = 0; i < SG_HALF; i++) res[i] =
+                subgroupAdd(acc[h * SG_HALF + i]);
+            [[dont_unroll]] for (uint e = lane; e < SG_HALF * 4; e += lanes) {
+                uint at = h * SG_HALF * 4 + e; // the element's place in the TM x TN tile
+                store_element(g, m0 + at / TN, n0 + at % TN, res[e / 4][e % 4]);
+            }
+        }
     }
 }

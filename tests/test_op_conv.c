@@ -6,6 +6,7 @@
 #include "test_support.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "nn_ref.h"
 #include "ops/ops.h"
@@ -214,6 +215,14 @@ static void errors(void **state) {
     /* 7x7 kernel over 2x2 + 2*1 padding */
     rm_conv_params q = {1, 4, 2, 2, 4, 7, 7, 1, 1, 1, 1, 1, .ep = {0}};
     assert_int_equal(rm_conv_prepare(ts_ctx, &q, &d), REPMLP_ERROR_INVALID_ARGUMENT);
+    /* The kernel keeps positions in 16 bits: a padded side over 65535 is refused, a pointwise
+     * conv (a GEMM) of the same size is not limited by it. */
+    rm_conv_params r = {1, 1, 65534, 2, 4, 3, 3, 1, 1, 1, 1, 1, .ep = {0}};
+    assert_int_equal(rm_conv_prepare(ts_ctx, &r, &d), REPMLP_ERROR_TOO_LARGE);
+    assert_non_null(strstr(repmlp_last_error(), "65536x4"));
+    r.kh = r.kw = 1;
+    r.ph = r.pw = 0;
+    assert_int_equal(rm_conv_prepare(ts_ctx, &r, &d), REPMLP_OK);
 }
 
 int main(void) {

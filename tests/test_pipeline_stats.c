@@ -39,6 +39,29 @@ static void hottest_loop(void **state) {
     assert_int_equal(c.loop_instructions, 6);
     assert_int_equal(c.loop_fma, 2);
     assert_int_equal(c.loop_loads, 1);
+    /* v_fma, v_fmac, v_add: the load, the wait and the branch are not vector ALU. */
+    assert_int_equal(c.loop_vector_alu, 3);
+}
+
+/* Vector ALU of a loop: "v_" mnemonics only (not buffer_/global_/ds_ memory, not s_ scalar
+ * ones); a text naming no "v_" instruction (another vendor's) does not report it. */
+static void vector_alu(void **state) {
+    (void)state;
+    repmlp_compile_stats c = parse("BB1:\n"
+                                   "\tv_cndmask_b32 v1, 0, v2, vcc\n"
+                                   "\tv_cmp_gt_i32 vcc, s3, v4\n"
+                                   "\tv_mad_u32_u24 v8, v4, 12, v3\n"
+                                   "\tds_read_b32 v5, v6\n"
+                                   "\tv_fmac_f32 v7, v5, v1\n"
+                                   "\ts_add_u32 s3, s3, 1\n"
+                                   "\ts_cbranch_scc1 BB1\n"
+                                   "\tv_mov_b32 v0, 0\n");
+    assert_int_equal(c.loop_instructions, 7);
+    assert_int_equal(c.loop_fma, 1); /* the integer multiply-add is not an FMA */
+    assert_int_equal(c.loop_vector_alu, 4);
+    c = parse("L1:\n\tfma r0, r1, r2, r0\n\tadd r3, r3, 1\n\tjmp L1\n");
+    assert_int_equal(c.loop_fma, 1);
+    assert_int_equal(c.loop_vector_alu, REPMLP_NOT_REPORTED);
 }
 
 /* A loop of FMAs around a staging loop without (a shared-memory kernel): the outer one. */
@@ -53,6 +76,22 @@ static void fma_loop_around_another(void **state) {
     assert_int_equal(c.loop_loads, 1);
 }
 
+/* A subgroup GEMV: the k loop inside a loop over column chunks whose epilogue holds a few FMAs
+ * of its own (an activation): the k loop, not the longer loop with one FMA more. */
+static void k_loop_inside_epilogue_loop(void **state) {
+    (void)state;
+    repmlp_compile_stats c = parse("BB1:\n"
+                                   "BB2:\n\tbuffer_load_dword v0, v9, s[0:3], 0 offen\n"
+                                   "\tv_fmac_f32 v4, v0, v1\n\tv_fmac_f32 v5, v0, v2\n"
+                                   "\ts_cbranch_scc1 BB2\n"
+                                   "\tv_cndmask_b32 v6, v4, v5, vcc\n\tv_fma_f32 v6, v6, v7, v8\n"
+                                   "\tv_mul_f32 v6, v6, v6\n"
+                                   "\ts_cbranch_vccnz BB1\n");
+    assert_int_equal(c.loop_instructions, 4);
+    assert_int_equal(c.loop_fma, 2);
+    assert_int_equal(c.loop_vector_alu, 2);
+}
+
 /* Forward branches only (an unrolled kernel), and text that is not a disassembly: no loop. */
 static void no_loop(void **state) {
     (void)state;
@@ -60,6 +99,7 @@ static void no_loop(void **state) {
                                    "BB1:\n\ts_endpgm\n");
     assert_int_equal(c.loop_instructions, REPMLP_NOT_REPORTED);
     assert_int_equal(c.loop_fma, REPMLP_NOT_REPORTED);
+    assert_int_equal(c.loop_vector_alu, REPMLP_NOT_REPORTED);
     c = parse("");
     assert_int_equal(c.loop_loads, REPMLP_NOT_REPORTED);
     c = parse("BB7:\n\ts_branch BB7\n");
@@ -83,10 +123,9 @@ static void lanes(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(hottest_loop),
-        cmocka_unit_test(fma_loop_around_another),
-        cmocka_unit_test(no_loop),
-        cmocka_unit_test(lanes),
+        cmocka_unit_test(hottest_loop), cmocka_unit_test(fma_loop_around_another),
+        cmocka_unit_test(vector_alu),   cmocka_unit_test(k_loop_inside_epilogue_loop),
+        cmocka_unit_test(no_loop),      cmocka_unit_test(lanes),
     };
     return ts_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
 }

@@ -27,17 +27,22 @@ static void json_text(FILE *f, const char *s) {
 }
 
 static void print_row(FILE *f, const repmlp_op_info *op, const repmlp_compile_stats *c) {
-    char v[8][24], wg[32], lanes[24], loop[48];
+    char v[8][24], wg[32], lanes[24], loop[64], valu[24] = "n/r";
     snprintf(wg, sizeof wg, "%ux%ux%u", c->workgroup[0], c->workgroup[1], c->workgroup[2]);
     snprintf(lanes, sizeof lanes, "%u/%u", c->lanes_active, c->lanes);
+    if (c->loop_vector_alu != REPMLP_NOT_REPORTED && c->loop_fma != REPMLP_NOT_REPORTED)
+        snprintf(valu, sizeof valu, "%.0f%%",
+                 100.0 * (double)c->loop_fma /
+                     (double)(c->loop_vector_alu ? c->loop_vector_alu : 1));
     if (c->loop_instructions == REPMLP_NOT_REPORTED)
         snprintf(loop, sizeof loop, "n/r");
     else
-        snprintf(loop, sizeof loop, "%lld/%lld/%lld/%lld %.0f%%", (long long)c->loop_instructions,
-                 (long long)c->loop_fma, (long long)c->loop_loads,
+        snprintf(loop, sizeof loop, "%lld/%lld/%lld/%lld %.0f%%, of VALU %s",
+                 (long long)c->loop_instructions, (long long)c->loop_fma, (long long)c->loop_loads,
                  (long long)(c->loop_instructions - c->loop_fma - c->loop_loads),
                  100.0 * (double)c->loop_fma /
-                     (double)(c->loop_instructions ? c->loop_instructions : 1));
+                     (double)(c->loop_instructions ? c->loop_instructions : 1),
+                 valu);
     fprintf(f, "  %-40s %-6s %-20s %-8s %3u %-7s %5s %5s %4s/%-4s %7s %6s %5s %6s %s\n", op->label,
             op->kind, op->kernel, wg, c->subgroup_size, lanes, num(v[0], 24, c->vector_registers),
             num(v[1], 24, c->scalar_registers), num(v[2], 24, c->spilled_vector_registers),
@@ -47,7 +52,7 @@ static void print_row(FILE *f, const repmlp_op_info *op, const repmlp_compile_st
 }
 
 static void print_json_op(FILE *f, const repmlp_op_info *op, const repmlp_compile_stats *c) {
-    char v[11][24];
+    char v[14][24];
     fprintf(f, "{\"label\": \"");
     json_text(f, op->label);
     fprintf(f,
@@ -56,7 +61,8 @@ static void print_json_op(FILE *f, const repmlp_op_info *op, const repmlp_compil
             "\"vgprs\": %s, \"sgprs\": %s, \"spilled_vgprs\": %s, \"spilled_sgprs\": %s, "
             "\"scratch_bytes\": %s, \"lds_bytes\": %s, \"subgroups_per_simd\": %s, "
             "\"instructions\": %s, \"loop_instructions\": %s, \"loop_fma\": %s, "
-            "\"loop_loads\": %s}",
+            "\"loop_loads\": %s, \"loop_vector_alu\": %s, \"latency\": %s, "
+            "\"inverse_throughput\": %s}",
             op->kind, op->kernel, c->workgroup[0], c->workgroup[1], c->workgroup[2],
             c->subgroup_size, c->lanes_active, c->lanes, c->reported,
             json_num(v[0], 24, c->vector_registers), json_num(v[1], 24, c->scalar_registers),
@@ -64,7 +70,9 @@ static void print_json_op(FILE *f, const repmlp_op_info *op, const repmlp_compil
             json_num(v[3], 24, c->spilled_scalar_registers), json_num(v[4], 24, c->scratch_bytes),
             json_num(v[5], 24, c->shared_bytes), json_num(v[6], 24, c->subgroups_per_simd),
             json_num(v[7], 24, c->instructions), json_num(v[8], 24, c->loop_instructions),
-            json_num(v[9], 24, c->loop_fma), json_num(v[10], 24, c->loop_loads));
+            json_num(v[9], 24, c->loop_fma), json_num(v[10], 24, c->loop_loads),
+            json_num(v[11], 24, c->loop_vector_alu), json_num(v[12], 24, c->latency),
+            json_num(v[13], 24, c->inverse_throughput));
 }
 
 int rm_print_compile_stats(FILE *f, const repmlp_session *s, const char *device, const char *model,
@@ -80,7 +88,7 @@ int rm_print_compile_stats(FILE *f, const repmlp_session *s, const char *device,
         fprintf(f,
                 "compiled pipelines (%u ops; n/r: not reported by the driver; lanes: a "
                 "workgroup's invocations / the lanes of its subgroups; loop: the hottest loop's "
-                "instructions/FMAs/loads/other, FMA share):\n",
+                "instructions/FMAs/loads/other, FMA share of them and of the vector ALU ones):\n",
                 n);
         fprintf(f, "  %-40s %-6s %-20s %-8s %3s %-7s %5s %5s %9s %7s %6s %5s %6s %s\n", "op",
                 "kind", "kernel", "wg", "sg", "lanes", "VGPR", "SGPR", "spill v/s", "scratch",

@@ -2,12 +2,13 @@
  * specialized for one realistic shape each (GEMM-core rows forced on a T224-sized GEMM or
  * 3x3 convolution), with the driver's statistics (internal: reaches below the API).
  *
- *   repmlp-compile-rows [--device SEL] [--json]
+ *   repmlp-compile-rows [--device SEL] [--json] [--row NAME]...
  *
  * One line per row: the row, its workgroup and lanes, registers, spills, scratch, shared memory,
- * occupancy and the hottest loop's mix; "skip: why" where the device cannot take the row (a
- * feature it lacks). Exits 1 when a row it can take fails to compile, or when a row has no
- * shape here (a new row must get one). */
+ * occupancy, the hottest loop's mix and the compiler's latency estimates (--row: only the rows
+ * named, e.g. to read one's disassembly with the driver's own dump); "skip: why" where the device
+ * cannot take the row (a feature it lacks). Exits 1 when a row it can take fails to compile, or
+ * when a row has no shape here (a new row must get one). */
 #include <stdio.h>
 #include <string.h>
 
@@ -119,7 +120,10 @@ static void print_stats(const char *name, const repmlp_compile_stats *c, bool js
                          c->instructions,
                          c->loop_instructions,
                          c->loop_fma,
-                         c->loop_loads};
+                         c->loop_loads,
+                         c->loop_vector_alu,
+                         c->latency,
+                         c->inverse_throughput};
     static const char *const keys[] = {"vgprs",
                                        "sgprs",
                                        "spilled_vgprs",
@@ -130,7 +134,10 @@ static void print_stats(const char *name, const repmlp_compile_stats *c, bool js
                                        "instructions",
                                        "loop_instructions",
                                        "loop_fma",
-                                       "loop_loads"};
+                                       "loop_loads",
+                                       "loop_vector_alu",
+                                       "latency",
+                                       "inverse_throughput"};
     if (json) {
         printf("{\"row\": \"%s\", \"status\": \"ok\", \"workgroup\": [%u, %u, %u], "
                "\"subgroup_size\": %u, \"lanes_active\": %u, \"lanes\": %u",
@@ -170,13 +177,17 @@ static void print_other(const char *name, const char *status, const char *why, b
 int main(int argc, char **argv) {
     const char *device = NULL;
     bool json = false;
+    const char *only[16];
+    int only_count = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
             device = argv[++i];
+        } else if (strcmp(argv[i], "--row") == 0 && i + 1 < argc && only_count < 16) {
+            only[only_count++] = argv[++i];
         } else if (strcmp(argv[i], "--json") == 0) {
             json = true;
         } else {
-            fprintf(stderr, "usage: repmlp-compile-rows [--device SEL] [--json]\n");
+            fprintf(stderr, "usage: repmlp-compile-rows [--device SEL] [--json] [--row NAME]...\n");
             return 2;
         }
     }
@@ -194,6 +205,9 @@ int main(int argc, char **argv) {
     int failed = 0;
     for (int id = 0; id < RM_SHADER_COUNT; id++) {
         const char *name = rm_shader((rm_shader_id)id)->name;
+        bool wanted = only_count == 0;
+        for (int o = 0; o < only_count; o++) wanted = wanted || strcmp(only[o], name) == 0;
+        if (!wanted) continue;
         rm_dispatch d;
         memset(&d, 0, sizeof d);
         st = prepare_row(ctx, (rm_shader_id)id, &d);

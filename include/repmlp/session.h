@@ -272,13 +272,24 @@ typedef struct repmlp_compile_stats {
     int64_t shared_bytes;             /**< workgroup shared memory [LDS size] */
     int64_t subgroups_per_simd;       /**< occupancy [Subgroups per SIMD] */
     int64_t instructions;             /**< [Instructions] */
-    /** The hottest loop in the disassembly: the loop (found by its backward branch) holding
-     * the most FMA instructions, the innermost among equals; its instructions, counted
-     * statically (a loop nested inside counts once). REPMLP_NOT_REPORTED without a
-     * disassembly or a loop. */
+    /** The hottest loop in the disassembly: of the loops (found by their backward branches)
+     * the shortest holding at least half the FMA instructions of the loop with the most; its
+     * instructions, counted statically (a loop nested inside counts once).
+     * REPMLP_NOT_REPORTED without a disassembly or a loop. */
     int64_t loop_instructions;
-    int64_t loop_fma;   /**< its FMAs (fma/mac/mad/dot), as loop_instructions */
+    /** its floating-point FMAs (fma/mac/mad/dot, not integer ones like AMD's v_mad_u32_u24),
+     * as loop_instructions */
+    int64_t loop_fma;
     int64_t loop_loads; /**< its loads (memory reads of any kind), as loop_instructions */
+    /** The hottest loop's vector ALU instructions (AMD: the "v_" mnemonics, FMAs included,
+     * memory and scalar instructions not): loop_fma / loop_vector_alu is the share of the
+     * vector units' issue slots doing FMAs. REPMLP_NOT_REPORTED without a loop, or for a
+     * disassembly that names no vector ALU instruction this way. */
+    int64_t loop_vector_alu;
+    /** The compiler's static estimate of one subgroup's latency, in cycles, where it reports it
+     * (ACO: [Latency], loops weighted by a guessed trip count). */
+    int64_t latency;
+    int64_t inverse_throughput; /**< likewise, ACO's [Inverse Throughput] */
 } repmlp_compile_stats;
 
 /** Experimental: op `op`'s compiled pipeline. REPMLP_ERROR_UNSUPPORTED unless the context was

@@ -5,9 +5,11 @@
  * ':' is a label; otherwise the first token is the mnemonic (lines starting with ';', '/', '#'
  * or blank are skipped). A branch (a mnemonic starting "s_branch"/"s_cbranch", or containing
  * "branch"/"jmp"/"while") whose operand names a label seen before it closes a loop running
- * from that label to the branch. The hottest loop is the one holding the most FMA instructions
- * (the shortest among equals: the innermost, for a k loop inside another loop); its counts are
- * static (an inner loop inside it counts once). This is ACO's format (AMD) and close to
+ * from that label to the branch. The hottest loop is the shortest one holding at least half
+ * the FMA instructions of the loop with the most (the innermost: a k loop rather than a loop
+ * around it, whose epilogue may hold a few FMAs of its own); its counts are
+ * static (an inner loop inside it counts once), with its vector ALU instructions where the
+ * mnemonics say which (AMD's "v_"). This is ACO's format (AMD) and close to
  * others'; where it does not apply the loop fields stay REPMLP_NOT_REPORTED. */
 #include "core/pipeline_stats.h"
 
@@ -38,6 +40,8 @@ static const stat_name stat_names[] = {
     {"Subgroups per SIMD", RM_FIELD(subgroups_per_simd)},
     {"Instructions", RM_FIELD(instructions)},
     {"Instruction Count", RM_FIELD(instructions)}, /* Intel */
+    {"Latency", RM_FIELD(latency)},                /* ACO's estimates */
+    {"Inverse Throughput", RM_FIELD(inverse_throughput)},
 };
 #undef RM_FIELD
 
@@ -133,7 +137,10 @@ void rm_pipeline_stats_clear(repmlp_compile_stats *out) {
                          &out->instructions,
                          &out->loop_instructions,
                          &out->loop_fma,
-                         &out->loop_loads};
+                         &out->loop_loads,
+                         &out->loop_vector_alu,
+                         &out->latency,
+                         &out->inverse_throughput};
     for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) *fields[i] = REPMLP_NOT_REPORTED;
     out->reported = 0;
 }
@@ -200,8 +207,23 @@ static bool is_branch(const char *m) {
            strstr(m, "branch") || strstr(m, "jmp") || strstr(m, "while");
 }
 
+/* An integer type in a mnemonic: "_u" or "_i" and a digit (AMD's v_mad_u32_u24). */
+static bool has_integer_type(const char *m) {
+    for (; *m; m++)
+        if (m[0] == '_' && (m[1] == 'u' || m[1] == 'i') && isdigit((unsigned char)m[2]))
+            return true;
+    return false;
+}
+
+/* A floating-point multiply-add: integer ones compute addresses, not the product. */
 static bool is_fma(const char *m) {
-    return strstr(m, "fma") || strstr(m, "mac_") || strstr(m, "mad_") || strstr(m, "dot");
+    return (strstr(m, "fma") || strstr(m, "mac_") || strstr(m, "mad_") || strstr(m, "dot")) &&
+           !has_integer_type(m);
+}
+
+/* AMD's vector ALU: every "v_" mnemonic (memory instructions are buffer_, global_, ds_, ...). */
+static bool is_vector_alu(const char *m) {
+    return strncmp(m, "v_", 2) == 0;
 }
 
 static bool is_load(const char *m) {
@@ -261,40 +283,51 @@ static void find_loop(void *user, uint32_t index, const char *mnemonic, const ch
 typedef struct mix {
     const loop *loops;
     uint32_t loop_count;
-    int64_t *fma, *loads; /* per loop */
+    int64_t *fma, *loads, *valu; /* per loop */
+    int64_t valu_total;          /* in the whole text */
 } mix;
 
 static void count_mix(void *user, uint32_t index, const char *mnemonic, const char *operand) {
     (void)operand;
     mix *m = user;
+    if (is_vector_alu(mnemonic)) m->valu_total++;
     for (uint32_t i = 0; i < m->loop_count; i++) {
         if (index < m->loops[i].begin || index > m->loops[i].end) continue;
         if (is_fma(mnemonic)) m->fma[i]++;
         if (is_load(mnemonic)) m->loads[i]++;
+        if (is_vector_alu(mnemonic)) m->valu[i]++;
     }
 }
 
 void rm_pipeline_stats_parse_loop(const char *text, repmlp_compile_stats *out) {
     label *labels = rm_calloc(RM_MAX_LABELS, sizeof *labels);
     loop_finder *f = rm_calloc(1, sizeof *f);
-    int64_t *counts = rm_calloc(2 * RM_MAX_LOOPS, sizeof *counts);
+    int64_t *counts = rm_calloc(3 * RM_MAX_LOOPS, sizeof *counts);
     if (labels && f && counts) {
         f->labels = labels;
         walk(text, NULL, NULL, labels, &f->label_count);
         walk(text, find_loop, f, NULL, NULL);
-        mix m = {f->loops, f->loop_count, counts, counts + RM_MAX_LOOPS};
+        mix m = {f->loops, f->loop_count, counts, counts + RM_MAX_LOOPS, counts + 2 * RM_MAX_LOOPS,
+                 0};
         walk(text, count_mix, &m, NULL, NULL);
+        /* The shortest loop holding at least half the FMAs of the loop with the most: the k
+         * loop rather than a loop around it whose epilogue adds a few (an activation's). */
+        int64_t most = 0;
+        for (uint32_t i = 0; i < f->loop_count; i++)
+            if (m.fma[i] > most) most = m.fma[i];
         int best = -1;
         for (uint32_t i = 0; i < f->loop_count; i++) {
             uint32_t len = f->loops[i].end - f->loops[i].begin;
-            if (best < 0 || m.fma[i] > m.fma[best] ||
-                (m.fma[i] == m.fma[best] && len < f->loops[best].end - f->loops[best].begin))
+            if (2 * m.fma[i] < most) continue;
+            if (best < 0 || len < f->loops[best].end - f->loops[best].begin ||
+                (len == f->loops[best].end - f->loops[best].begin && m.fma[i] > m.fma[best]))
                 best = (int)i;
         }
         if (best >= 0) {
             out->loop_instructions = f->loops[best].end - f->loops[best].begin + 1;
             out->loop_fma = m.fma[best];
             out->loop_loads = m.loads[best];
+            if (m.valu_total > 0) out->loop_vector_alu = m.valu[best];
         }
     }
     rm_free(counts);

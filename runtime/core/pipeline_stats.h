@@ -16,8 +16,8 @@ void rm_pipeline_stats_clear(repmlp_compile_stats *out);
 void rm_pipeline_stats_read(repmlp_context *ctx, VkPipeline pipeline, repmlp_compile_stats *out);
 
 /* The instruction mix of the hottest loop of a disassembly (text, one instruction a line): of
- * the loops (a label, then a backward branch to it) the one holding the most FMA instructions,
- * the shortest among equals. loop_* stay REPMLP_NOT_REPORTED without one. */
+ * the loops (a label, then a backward branch to it) the shortest one holding at least half the
+ * FMA instructions of the loop with the most. loop_* stay REPMLP_NOT_REPORTED without one. */
 void rm_pipeline_stats_parse_loop(const char *text, repmlp_compile_stats *out);
 
 /* Fills workgroup, subgroup_size, lanes_active and lanes from a workgroup of wg[0..2]

@@ -51,6 +51,12 @@ repmlp_status rm_conv_prepare(repmlp_context *ctx, const rm_conv_params *p, rm_d
                        p->C, p->H, p->W);
     if (p->kh == 1 && p->kw == 1 && p->sh == 1 && p->sw == 1 && p->ph == 0 && p->pw == 0)
         return prepare_pointwise(ctx, p, out);
+    /* conv.comp keeps a row's first tap (oy * sh, ox * sw) in 16 bits each. */
+    if ((uint64_t)p->H + 2 * (uint64_t)p->ph > 0xffff ||
+        (uint64_t)p->W + 2 * (uint64_t)p->pw > 0xffff)
+        return rm_fail(REPMLP_ERROR_TOO_LARGE,
+                       "conv: padded input %ux%u is too large (at most 65535 a side)",
+                       p->H + 2 * p->ph, p->W + 2 * p->pw);
     uint32_t oh = rm_conv_out_size(p->H, p->kh, p->sh, p->ph);
     uint32_t ow = rm_conv_out_size(p->W, p->kw, p->sw, p->pw);
     uint32_t cg = p->C / p->groups, ohw = oh * ow;
