@@ -85,6 +85,23 @@ static void fills_half_a_subgroup(void **state) {
                         }
 }
 
+/* A K of 2 steps gives split-K 2 slices (16 lanes): from 4 rows on, shorter row tiles fill
+ * half of the subgroup instead (the test fixtures' small fc3 layers). */
+static void short_k_takes_shorter_tiles(void **state) {
+    (void)state;
+    static const uint32_t few[] = {4, 7, 8, 11};
+    for (uint32_t width = 32; width <= 64; width *= 2)
+        for (size_t m = 0; m < sizeof few / sizeof *few; m++) {
+            repmlp_context *ctx = fake_context(width, true);
+            rm_gemm_core c = problem(RM_GEMM_KERNEL_GEMM, RM_GEMM_STORAGE, few[m], 2, 64);
+            repmlp_compile_stats l;
+            const rm_gemm_kernel_variant *v = plan(ctx, &c, &l);
+            if (2 * l.lanes_active < l.lanes)
+                fail_msg("M=%u K=2, %u-lane subgroups: kernel %s fills %u of %u lanes", c.M, width,
+                         rm_shader(v->shader)->name, l.lanes_active, l.lanes);
+        }
+}
+
 /* lavapipe plans 8 lanes, SwiftShader 4: every M keeps the register tile there. */
 static void cpu_widths_keep_the_register_tile(void **state) {
     (void)state;
@@ -114,6 +131,7 @@ static void forced_tile_stays(void **state) {
 int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fills_half_a_subgroup),
+        cmocka_unit_test(short_k_takes_shorter_tiles),
         cmocka_unit_test(cpu_widths_keep_the_register_tile),
         cmocka_unit_test(forced_tile_stays),
     };

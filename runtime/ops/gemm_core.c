@@ -113,24 +113,39 @@ static repmlp_status check_variant(repmlp_context *ctx, const rm_gemm_core *c,
  * below 12 rows, or 2-3 tiles of 8, it has 8-24 invocations, and a GPU running it in 32- or
  * 64-lane subgroups idles most lanes (batch-1 FCs, the global perceptron's FCs, late stages).
  * Where the register tile leaves more than half of the planned subgroup (caps.plan_subgroup_size:
- * the device's or the profile's) idle, split-K takes over with the same row tile: 8 lanes x up
- * to 16 K-slices, reduced in shared memory, no subgroup operations, so it also runs under the
- * profiles. CPU drivers plan 4-8 lanes and keep the register tile. Returns reg when split-K
- * would not be wider or its row is missing. */
+ * the device's or the profile's) idle, the first of these that fills half is taken: split-K with
+ * the same row tile (8 lanes x up to 16 K-slices reduced in shared memory; no subgroup
+ * operations, so also under the profiles), then shorter row tiles (more row tiles per
+ * workgroup: register, then split-K); where none does (few rows and a short K), the widest.
+ * CPU drivers plan 4-8 lanes and keep the register tile. A missing row is passed over. */
 static const rm_gemm_kernel_variant *fill_subgroup(const rm_device_caps *caps,
                                                    const rm_gemm_core *c,
                                                    const rm_gemm_kernel_variant *reg) {
-    uint64_t lanes = (uint64_t)RM_GEMM_LX * register_ly(c->M, reg->tile_m);
-    if (2 * lanes >= caps->plan_subgroup_size) return reg;
-    uint64_t split_lanes = (uint64_t)RM_GEMM_LX * rm_gemm_split_k_slices(caps, c->K, reg->tile_m);
-    const rm_gemm_kernel_variant *sk = rm_gemm_kernel_variant_find(
-        reg->kernel, reg->path, reg->weights, RM_GEMM_ALGORITHM_SPLIT_K, reg->tile_m);
-    return sk && split_lanes > lanes ? sk : reg;
+    uint64_t best_lanes = (uint64_t)RM_GEMM_LX * register_ly(c->M, reg->tile_m);
+    const rm_gemm_kernel_variant *best = reg;
+    for (int t = (int)RM_TILE_COUNT - 1; t >= 0 && 2 * best_lanes < caps->plan_subgroup_size; t--) {
+        uint32_t tile = tile_rows[t];
+        if (tile > reg->tile_m) continue;
+        for (int split = tile == reg->tile_m; split < 2; split++) {
+            uint64_t lanes =
+                (uint64_t)RM_GEMM_LX *
+                (split ? rm_gemm_split_k_slices(caps, c->K, tile) : register_ly(c->M, tile));
+            const rm_gemm_kernel_variant *v = rm_gemm_kernel_variant_find(
+                reg->kernel, reg->path, reg->weights,
+                split ? RM_GEMM_ALGORITHM_SPLIT_K : RM_GEMM_ALGORITHM_REGISTER, tile);
+            if (v && lanes > best_lanes) {
+                best = v;
+                best_lanes = lanes;
+                if (2 * lanes >= caps->plan_subgroup_size) break;
+            }
+        }
+    }
+    return best;
 }
 
 /* The built-in choice: the operand path measured on the context (or forced), the register
- * tile from M (or forced by tile_m), split-K where the register tile would leave most of a
- * subgroup idle (fill_subgroup; not when tile_m is forced). */
+ * tile from M (or forced by tile_m), split-K or a shorter tile where the register tile would
+ * leave most of a subgroup idle (fill_subgroup; not when tile_m is forced). */
 static repmlp_status pick_variant(repmlp_context *ctx, const rm_gemm_core *c, uint64_t texel_reads,
                                   const char *what, const rm_gemm_kernel_variant **out) {
     int tile = pick_tile(c->M);
