@@ -3,8 +3,9 @@
 # RepMLPRes50-Light-224 (batch 1 and 32), of the digits example and every test fixture, and
 # every row of shaders/shader_list.h, compiled by RADV/ACO for polaris10, vega10, navi21 and
 # gfx1100 (wave64; RDNA also wave32) on RADV's null device (no GPU needed: compile-only
-# contexts). Fails when a pipeline does not compile or the built-in kernel choice spills or
-# uses scratch; writes bench/RESULTS-gpu-compile.md. Details: scripts/check_gpu_compile.py.
+# contexts). Fails when a pipeline does not compile, the built-in kernel choice spills or uses
+# scratch, or one of its GEMM/conv ops leaves more than half of its subgroups' lanes idle;
+# writes bench/RESULTS-gpu-compile.md. Details: scripts/check_gpu_compile.py.
 #   bash scripts/check-gpu-compile.sh [BUILD] [WEIGHTS_DIR]
 # BUILD defaults to build; WEIGHTS_DIR keeps the presets' random weights between runs
 # (a temporary directory when not given; needs Debian's python3-torch). The report goes to

@@ -1,7 +1,9 @@
 """Compiles the library's real pipelines for AMD GPUs without one (RADV's null device: Mesa's
 RADV with RADV_FORCE_FAMILY compiles with ACO and reports each pipeline's statistics, but
-cannot run), and fails when a pipeline does not compile or when the built-in kernel choice
-spills registers or uses scratch memory. Run by scripts/check-gpu-compile.sh.
+cannot run), and fails when a pipeline does not compile, when the built-in kernel choice
+spills registers or uses scratch memory, or when a GEMM/conv op of the built-in choice runs
+workgroups that leave more than half of their subgroups' lanes idle (a workgroup of 8
+invocations in a 64-lane wave). Run by scripts/check-gpu-compile.sh.
 
     python3 scripts/check_gpu_compile.py BUILD [--out bench/RESULTS-gpu-compile.md]
         [--weights DIR] [--jobs N]
@@ -45,6 +47,7 @@ BATCHES = [1, 32]
 FIXTURE_ARCHS = {"block_v1": "RepMLP", "block_v2": "RepMLPBlock", "resnet": "RepMLPResNet",
                  "repmlpnet": "RepMLPNet"}
 SPILL_KEYS = ("spilled_vgprs", "spilled_sgprs", "scratch_bytes")
+GEMM_KINDS = ("gemm", "conv")
 
 
 def env_for(config):
@@ -115,6 +118,11 @@ def bench(build, config, model, batch):
     data = json.loads(so.strip().splitlines()[-1])
     result["ops"], result["device"] = data["ops"], data["device"]
     for op in data["ops"]:
+        if op["kind"] in GEMM_KINDS and 2 * op["lanes_active"] < op["lanes"]:
+            result["errors"].append(
+                "%s (%s): workgroup %s fills %d of its %d subgroup lanes, less than half" % (
+                    op["label"], op["kernel"], "x".join(str(n) for n in op["workgroup"]),
+                    op["lanes_active"], op["lanes"]))
         for key in SPILL_KEYS:
             if op[key] is None:
                 result["errors"].append("%s: %s not reported" % (op["label"], key))
@@ -154,7 +162,7 @@ def kernel_table(result):
     """One line per distinct (kernel, workgroup) of the GEMM/conv ops of a session."""
     groups = {}
     for op in result["ops"]:
-        if op["kind"] not in ("gemm", "conv"):
+        if op["kind"] not in GEMM_KINDS:
             continue
         key = (op["kernel"], tuple(op["workgroup"]))
         groups.setdefault(key, []).append(op)
@@ -184,7 +192,9 @@ def write_results(path, results, rows, seconds, jobs):
            "builds, compiled by Mesa's RADV/ACO for AMD GPUs without one "
            "(`RADV_FORCE_FAMILY`, a compile-only context), with the statistics the driver reports "
            "through `VK_KHR_pipeline_executable_properties`. The check fails when a pipeline does "
-           "not compile or when the built-in kernel choice spills or uses scratch. "
+           "not compile, when the built-in kernel choice spills or uses scratch, or when one of its "
+           "GEMM/conv ops leaves more than half of its subgroups' lanes idle (lanes active < half "
+           "the lanes). "
            "%d sessions and %d row sets in %.0f s (%d jobs)." % (len(results), len(rows), seconds,
                                                                 jobs),
            "",

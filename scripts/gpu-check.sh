@@ -7,7 +7,8 @@
 # GEMM kernel on the RepMLP-Res50 block shapes (batch 1 and 32) and square problems, the
 # shipped fixtures end to end with their per-op profile, and the digits model spread over 1, 2,
 # 4 and 8 parts. RepMLPNet-T224 / -B224 run too where /usr/bin/python3 has torch to make their
-# random weights. Every step's time and status is logged; a failing step does not stop the
+# random weights, and T224's per-op compile statistics on this device (repmlp-bench
+# --compile-stats, batch 1 and 32) follow its timings. Every step's time and status is logged; a failing step does not stop the
 # others, the exit status says whether any failed.
 # REPMLP_GPU_DEVICE (a name substring) picks the device when the loader lists several.
 # REPMLP_GPU_CHECK_QUICK=1 leaves out the largest GEMMs and the presets: a dry run of the script
@@ -119,6 +120,12 @@ elif /usr/bin/python3 -c 'import torch' 2>/dev/null; then
     for batch in 1 32; do
       step "$preset batch $batch" "$bin/repmlp-bench" "$w.fused" --batch $batch --repeat 10 \
         --parts 4 "${dev_args[@]}"
+      # what this device's compiler made of each op (registers, spills, occupancy, lanes
+      # filled), beside the static figures of bench/RESULTS-gpu-compile.md
+      if [ "$preset" = RepMLPNet-T224 ]; then
+        step "$preset batch $batch compile stats" "$bin/repmlp-bench" "$w.fused" --batch $batch \
+          --compile-stats "${dev_args[@]}"
+      fi
     done
     rm -rf "$w" "$w.fused"
   done

@@ -53,6 +53,14 @@ void rm_gemm_put_map(uint32_t *spec, const rm_index_map *m) {
     memcpy(spec + 3, m->stride, sizeof m->stride);
 }
 
+/* The register tile's invocation rows (LY) for M rows in tiles of tile_m: fewer than 8 when M
+ * needs fewer, as rows past M would only start and exit (a batch-1 GEMM on lavapipe ran 1.x
+ * faster with one row of invocations than with 8). */
+static uint32_t register_ly(uint32_t M, uint32_t tile_m) {
+    uint64_t row_tiles = rm_div_up(M, tile_m);
+    return row_tiles < RM_GEMM_LY ? (uint32_t)row_tiles : RM_GEMM_LY;
+}
+
 /* The register tile (RM_GEMM_ALGORITHM_REGISTER): a workgroup of LX x LY invocations spans
  * one weight panel and LY row tiles. */
 static repmlp_status plan_register(repmlp_context *ctx, const rm_gemm_core *c,
@@ -60,11 +68,8 @@ static repmlp_status plan_register(repmlp_context *ctx, const rm_gemm_core *c,
                                    uint64_t grid[3]) {
     (void)ctx;
     grid[0] = rm_div_up(c->NO, RM_GEMM_TN * RM_GEMM_LX);
-    /* Fewer invocation rows when M needs fewer: rows past M would only start and exit (a
-     * batch-1 GEMM on lavapipe ran 1.x faster with one row of invocations than with 8). */
-    uint64_t row_tiles = rm_div_up(c->M, v->tile_m);
-    uint32_t ly = row_tiles < RM_GEMM_LY ? (uint32_t)row_tiles : RM_GEMM_LY;
-    grid[1] = rm_div_up(row_tiles, ly);
+    uint32_t ly = register_ly(c->M, v->tile_m);
+    grid[1] = rm_div_up(rm_div_up(c->M, v->tile_m), ly);
     grid[2] = c->groups;
     spec[0] = RM_GEMM_LX;
     spec[1] = ly;
@@ -104,8 +109,43 @@ static repmlp_status check_variant(repmlp_context *ctx, const rm_gemm_core *c,
     return REPMLP_OK;
 }
 
+/* Few rows leave the register tile's workgroup (8 lanes x one per row tile, up to 8) narrow:
+ * below 12 rows, or 2-3 tiles of 8, it has 8-24 invocations, and a GPU running it in 32- or
+ * 64-lane subgroups idles most lanes (batch-1 FCs, the global perceptron's FCs, late stages).
+ * Where the register tile leaves more than half of the planned subgroup (caps.plan_subgroup_size:
+ * the device's or the profile's) idle, the first of these that fills half is taken: split-K with
+ * the same row tile (8 lanes x up to 16 K-slices reduced in shared memory; no subgroup
+ * operations, so also under the profiles), then shorter row tiles (more row tiles per
+ * workgroup: register, then split-K); where none does (few rows and a short K), the widest.
+ * CPU drivers plan 4-8 lanes and keep the register tile. A missing row is passed over. */
+static const rm_gemm_kernel_variant *fill_subgroup(const rm_device_caps *caps,
+                                                   const rm_gemm_core *c,
+                                                   const rm_gemm_kernel_variant *reg) {
+    uint64_t best_lanes = (uint64_t)RM_GEMM_LX * register_ly(c->M, reg->tile_m);
+    const rm_gemm_kernel_variant *best = reg;
+    for (int t = (int)RM_TILE_COUNT - 1; t >= 0 && 2 * best_lanes < caps->plan_subgroup_size; t--) {
+        uint32_t tile = tile_rows[t];
+        if (tile > reg->tile_m) continue;
+        for (int split = tile == reg->tile_m; split < 2; split++) {
+            uint64_t lanes =
+                (uint64_t)RM_GEMM_LX *
+                (split ? rm_gemm_split_k_slices(caps, c->K, tile) : register_ly(c->M, tile));
+            const rm_gemm_kernel_variant *v = rm_gemm_kernel_variant_find(
+                reg->kernel, reg->path, reg->weights,
+                split ? RM_GEMM_ALGORITHM_SPLIT_K : RM_GEMM_ALGORITHM_REGISTER, tile);
+            if (v && lanes > best_lanes) {
+                best = v;
+                best_lanes = lanes;
+                if (2 * lanes >= caps->plan_subgroup_size) break;
+            }
+        }
+    }
+    return best;
+}
+
 /* The built-in choice: the operand path measured on the context (or forced), the register
- * tile from M (or forced by tile_m). */
+ * tile from M (or forced by tile_m), split-K or a shorter tile where the register tile would
+ * leave most of a subgroup idle (fill_subgroup; not when tile_m is forced). */
 static repmlp_status pick_variant(repmlp_context *ctx, const rm_gemm_core *c, uint64_t texel_reads,
                                   const char *what, const rm_gemm_kernel_variant **out) {
     int tile = pick_tile(c->M);
@@ -132,6 +172,7 @@ static repmlp_status pick_variant(repmlp_context *ctx, const rm_gemm_core *c, ui
     if (!*out)
         return rm_fail(REPMLP_ERROR_UNSUPPORTED, "%s: no %s kernel with a %u-row tile", what,
                        texel ? "texel" : "storage", tile_rows[tile]);
+    if (!c->tile_m) *out = fill_subgroup(&ctx->caps, c, *out);
     return check_variant(ctx, c, *out, texel_reads, what);
 }
 
@@ -153,9 +194,9 @@ static bool panel_grid(rm_gemm_algorithm a) {
     }
 }
 
-repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *c, uint32_t *spec,
-                                   uint32_t spec_count, rm_dispatch *out) {
-    memset(out, 0, sizeof *out);
+repmlp_status rm_gemm_core_plan(repmlp_context *ctx, const rm_gemm_core *c,
+                                const rm_gemm_kernel_variant **out, uint32_t *spec,
+                                uint64_t grid[3]) {
     if (!c->M || !c->K || !c->NO || !c->groups)
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "%s: empty problem M=%u K=%u N=%u g=%u",
                        c->name, c->M, c->K, c->NO, c->groups);
@@ -188,11 +229,21 @@ repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *c, u
     repmlp_status st = v ? check_variant(ctx, c, v, texel_reads, what)
                          : pick_variant(ctx, c, texel_reads, what, &v);
     if (st != REPMLP_OK) return st;
-    uint64_t grid[3];
     st = plans[v->algorithm](ctx, c, v, spec, grid);
     if (st != REPMLP_OK) return st;
-    st = rm_limits_check_groups(ctx, what, grid[0], grid[1], grid[2]);
+    *out = v;
+    return rm_limits_check_groups(ctx, what, grid[0], grid[1], grid[2]);
+}
+
+repmlp_status rm_gemm_core_prepare(repmlp_context *ctx, const rm_gemm_core *c, uint32_t *spec,
+                                   uint32_t spec_count, rm_dispatch *out) {
+    memset(out, 0, sizeof *out);
+    const rm_gemm_kernel_variant *v;
+    uint64_t grid[3];
+    repmlp_status st = rm_gemm_core_plan(ctx, c, &v, spec, grid);
     if (st != REPMLP_OK) return st;
+    char what[128];
+    snprintf(what, sizeof what, "%s M=%u N=%u g=%u", c->name, c->M, c->NO, c->groups);
 
     spec[RM_SPEC_K] = c->K;
     spec[RM_SPEC_NO] = c->NO;

@@ -27,6 +27,14 @@ typedef struct rm_gemm_core {
     uint64_t max_write;
 } rm_gemm_core;
 
+/* The first half of rm_gemm_core_prepare, without a pipeline: checks the problem's sizes, picks
+ * the kernel row (c->force, else the built-in choice), fills its workgroup (spec[0..2]) and grid
+ * and checks the grid against the limits. Needs nothing of ctx but its caps when c->force is set
+ * or c->variant is RM_GEMM_STORAGE (no operand path to measure): the planning tests call it on a
+ * context holding only caps. */
+repmlp_status rm_gemm_core_plan(repmlp_context *ctx, const rm_gemm_core *c,
+                                const rm_gemm_kernel_variant **v, uint32_t *spec, uint64_t grid[3]);
+
 /* Fills spec[0..RM_GEMM_CORE_SPEC) and the grid, picks the variant, checks every limit, cuts a
  * weight larger than one binding may span into parts, then gets the pipeline with
  * spec[0..spec_count). */
@@ -70,6 +78,11 @@ RM_GEMM_PLAN(coopmat_nv);
 repmlp_status rm_gemm_plan_shared_tile(repmlp_context *ctx, const rm_gemm_core *c,
                                        const rm_gemm_kernel_variant *v, uint32_t *spec,
                                        uint64_t grid[3], uint32_t stage_bytes);
+
+/* The K-slices of split-K on this device for K steps and a tile of tile_m rows: a power of two
+ * up to 16, as many as K has steps and the workgroup and shared-memory limits take; 0 when not
+ * even one fits. */
+uint32_t rm_gemm_split_k_slices(const rm_device_caps *caps, uint32_t K, uint32_t tile_m);
 
 /* spec[0..7) <- map (3 radices, 4 strides). */
 void rm_gemm_put_map(uint32_t *spec, const rm_index_map *m);
