@@ -22,6 +22,14 @@ REPMLP_API size_t repmlp_preset_count(void);
 /* Name of preset i (NULL past the end); *arch (if non-NULL) gets its architecture. */
 REPMLP_API const char *repmlp_preset_name(size_t i, const char **arch);
 
+/* How repmlp_fuse_desc.weights stores the GEMM/conv weights (every other tensor is F32). */
+typedef enum repmlp_fuse_weights {
+    REPMLP_FUSE_WEIGHTS_F32 = 0, /* F32, as fused (the default) */
+    /* 8-bit, symmetric, blocks of 32 along K with an fp16 scale each (docs/FUSED_FORMAT.md):
+     * about 0.27x the file size; the loader dequantizes to the fp32/fp16 weight path. */
+    REPMLP_FUSE_WEIGHTS_Q8 = 1
+} repmlp_fuse_weights;
+
 typedef struct repmlp_fuse_desc {
     const char *arch;   /* REPMLP_ARCH_* (repmlp/model.h); NULL with a preset */
     const char *preset; /* NULL, or a preset name: its config, which config_json overrides */
@@ -34,6 +42,7 @@ typedef struct repmlp_fuse_desc {
     const char *const *metadata_keys;
     const char *const *metadata_values;
     size_t metadata_count;
+    repmlp_fuse_weights weights; /* REPMLP_FUSE_WEIGHTS_F32 (0) unless set */
 } repmlp_fuse_desc;
 
 /* Fuses the training-time state_dict in `train_path` (safetensors, the names of docs/MODELS.md)
