@@ -1,11 +1,13 @@
-/* repmlp-q8-accuracy FUSED INPUT EXPECTED [TMPDIR]: how far a fused model's output moves from
- * the float64 expected output when its GEMM/conv weights (every tensor named "*.weight" of 2 or
- * more dimensions) are stored as fp32 (as fused), fp16, 8-bit in blocks of 32 along K with
+/* repmlp-q8-accuracy FUSED INPUT EXPECTED [TMPDIR [FORMAT,...]]: how far a fused model's output
+ * moves from the float64 expected output when its GEMM/conv weights (every tensor named "*.weight"
+ * of 2 or more dimensions) are stored as fp32 (as fused), fp16, 8-bit in blocks of 32 along K with
  * fp16 or fp32 scales, 8-bit in blocks of 64, and 8-bit with one fp32 scale per output column
  * (per row of the PyTorch weight). Every other tensor (biases, BatchNorm terms) stays fp32.
  * The model runs in float64 (reference/net_ref) on the weights each format gives back, so the
  * numbers are the format's own error, not a device's. Prints one line per format:
- * "<format> <max relative error>" (the largest |difference| over the largest |expected|). */
+ * "<format> <max relative error>" (the largest |difference| over the largest |expected|); a
+ * comma-separated list of format names runs only those (a full-size preset takes minutes per
+ * format). */
 #include <math.h>
 #include <unistd.h>
 #include <stdio.h>
@@ -64,7 +66,7 @@ static void check(repmlp_status s) {
 
 int main(int argc, char **argv) {
     if (argc < 4) {
-        fprintf(stderr, "usage: repmlp-q8-accuracy FUSED INPUT EXPECTED [TMPDIR]\n");
+        fprintf(stderr, "usage: repmlp-q8-accuracy FUSED INPUT EXPECTED [TMPDIR [FORMAT,...]]\n");
         return 2;
     }
     char tmp[4096];
@@ -87,6 +89,7 @@ int main(int argc, char **argv) {
     const char *arch, *config;
     check(rm_fused_read_metadata(fused, &arch, &config));
     for (format f = F32; f <= Q8_COLUMN; f++) {
+        if (argc > 5 && !strstr(argv[5], format_names[f])) continue;
         rm_st_writer *w;
         check(rm_st_writer_create(&w));
         for (size_t i = 0; i < rm_safetensors_count(fused); i++) {
