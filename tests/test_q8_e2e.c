@@ -197,6 +197,21 @@ static void q8_digits(void **state) {
     cJSON_Delete(want);
 }
 
+/* --weights takes f32 or q8; anything else is a usage error (exit 2) naming the value. */
+static void weights_option(void **state) {
+    (void)state;
+    char cmd[4096], log[4096];
+    FORMAT(cmd, "%s --preset RepMLPNet-T224 --weights q4 in.safetensors out.safetensors",
+           ts_tool("repmlp-fuse"));
+    int rc = ts_system(cmd, log, sizeof log);
+    if (rc != 2 || !strstr(log, "--weights takes f32 or q8, not 'q4'"))
+        fail_msg("repmlp-fuse exited %d:\n%s", rc, log);
+    FORMAT(cmd, "%s --help", ts_tool("repmlp-fuse"));
+    rc = ts_system(cmd, log, sizeof log);
+    assert_int_equal(rc, 0);
+    assert_non_null(strstr(log, "--weights f32|q8"));
+}
+
 static int setup(void **state) {
     (void)state;
     const char *driver = ts_test_device();
@@ -208,6 +223,7 @@ static int setup(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(weights_option),
         cmocka_unit_test(q8_fixtures),
         cmocka_unit_test(q8_digits),
     };
