@@ -1,5 +1,6 @@
 /* The RepMLP v1 fuser on an arbitrary training-time file, with a fixed small config: shape
- * checks, dtype conversions, BN statistics, every-tensor-used check. */
+ * checks, dtype conversions, BN statistics, every-tensor-used check; inputs of odd size write
+ * 8-bit weights (repmlp-fuse --weights q8). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #include "io/safetensors.h"
 #include "model/config.h"
 #include "model/fuse_block_v1.h"
+#include "model/fuse_io.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -26,6 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         cJSON_Delete(json);
         ready = 1;
     }
+    rm_fuse_set_q8(size % 2 == 1);
     rm_safetensors *st;
     if (rm_safetensors_open(fuzz_write_input(data, size), &st) != REPMLP_OK) return 0;
     rm_st_writer *w;

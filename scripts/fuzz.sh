@@ -28,6 +28,9 @@ for d in tests/fixtures/block_v1/*/; do
   cp "$d/train.safetensors" "$corpus/fuse/$(basename "$d").safetensors"
   "$build/bin/repmlp-fuse" --arch RepMLP --config "@$d/config.json" "$d/train.safetensors" \
     "$corpus/model/$(basename "$d").safetensors" >/dev/null
+  # the same with 8-bit weights: I8 tensors, F16 scales, the loader's block checks
+  "$build/bin/repmlp-fuse" --arch RepMLP --config "@$d/config.json" --weights q8 \
+    "$d/train.safetensors" "$corpus/model/$(basename "$d")-q8.safetensors" >/dev/null
 done
 for t in safetensors config model fuse; do
   [ -d "fuzz/regressions/$t" ] && cp fuzz/regressions/$t/* "$corpus/$t/" 2>/dev/null || true

@@ -26,6 +26,14 @@ REPMLP_API size_t repmlp_fuse_preset_count(void);
 /** Name of preset i (NULL past the end); *arch (if non-NULL) gets its architecture. */
 REPMLP_API const char *repmlp_fuse_preset_name(size_t i, const char **arch);
 
+/** How repmlp_fuse_desc.weights stores the GEMM/conv weights (every other tensor is F32). */
+typedef enum repmlp_fuse_weights {
+    REPMLP_FUSE_WEIGHTS_F32 = 0, /**< F32, as fused (the default) */
+    /** 8-bit, symmetric, blocks of 32 along K with an fp16 scale each (docs/FUSED_FORMAT.md):
+     * about 0.27x the file size; the loader dequantizes to the fp32/fp16 weight path. */
+    REPMLP_FUSE_WEIGHTS_Q8 = 1
+} repmlp_fuse_weights;
+
 /** What to fuse (repmlp_fuse_file, repmlp_fuse_memory, repmlp_fuse_to_model). Start from
  * REPMLP_FUSE_DESC_INIT. */
 typedef struct repmlp_fuse_desc {
@@ -43,6 +51,9 @@ typedef struct repmlp_fuse_desc {
     const char *const *metadata_keys;
     const char *const *metadata_values; /**< metadata_count values for metadata_keys */
     size_t metadata_count;              /**< entries of metadata_keys and metadata_values */
+    /** How GEMM/conv weights are stored (REPMLP_FUSE_WEIGHTS_F32, the default, when the
+     * caller's struct predates the field). */
+    repmlp_fuse_weights weights;
 } repmlp_fuse_desc;
 
 /** A repmlp_fuse_desc with its size set and nothing chosen yet. */

@@ -11,6 +11,7 @@
 #include "io/safetensors.h"
 #include "graph/memplan.h"
 #include "model/fused_format.h"
+#include "model/weights_q8.h"
 
 static uint64_t align_up(uint64_t x, uint64_t a) {
     return (x + a - 1) / a * a;
@@ -41,6 +42,52 @@ int rm_builder_weight(rm_builder *b, const char *name, int ndim, const int64_t *
     return -1;
 }
 
+/* The F16 scales of 8-bit weight t, "<name>_scale" (NULL: none); *name gets the name. */
+static const rm_st_tensor *q8_scales(const rm_safetensors *st, const rm_st_tensor *t, char *name,
+                                     size_t size) {
+    snprintf(name, size, "%s%s", t->name, RM_Q8_SCALE_SUFFIX);
+    return rm_safetensors_find(st, name);
+}
+
+/* An I8 tensor t must be a GEMM/conv weight (2 to 4 dims) with its scales: F16 of shape
+ * (rows, blocks of RM_Q8_BLOCK along K), K the product of the other dims (FUSED_FORMAT.md). */
+static repmlp_status check_q8(const repmlp_model *m, const rm_safetensors *st,
+                              const rm_st_tensor *t) {
+    char name[1024], want[96], got[96];
+    const rm_st_tensor *sc = q8_scales(st, t, name, sizeof name);
+    if (t->ndim < 2 || t->count == 0)
+        return rm_fail(REPMLP_ERROR_FORMAT,
+                       "%s: tensor '%s': an I8 (8-bit) weight needs 2 to 4 dims and elements",
+                       m->path, t->name);
+    if (!sc)
+        return rm_fail(REPMLP_ERROR_FORMAT,
+                       "%s: tensor '%s' is I8 (8-bit) but its scales '%s' are missing", m->path,
+                       t->name, name);
+    if (sc->dtype != RM_DTYPE_F16)
+        return rm_fail(REPMLP_ERROR_FORMAT, "%s: tensor '%s': dtype %s, 8-bit scales are F16",
+                       m->path, name, rm_dtype_name(sc->dtype));
+    const int64_t shape[2] = {t->shape[0],
+                              (int64_t)rm_q8_blocks(t->count / (uint64_t)t->shape[0], RM_Q8_BLOCK)};
+    if (sc->ndim != 2 || sc->shape[0] != shape[0] || sc->shape[1] != shape[1])
+        return rm_fail(REPMLP_ERROR_FORMAT,
+                       "%s: tensor '%s': expected shape %s (rows, blocks of %d), got %s", m->path,
+                       name, rm_st_format_shape(2, shape, want, sizeof want), RM_Q8_BLOCK,
+                       rm_st_format_shape(sc->ndim, sc->shape, got, sizeof got));
+    return REPMLP_OK;
+}
+
+/* True for "<name>_scale" of an I8 tensor <name>: read with it, no tensor of its own. */
+static bool is_q8_scales(const rm_safetensors *st, const rm_st_tensor *t) {
+    size_t len = strlen(t->name), suffix = strlen(RM_Q8_SCALE_SUFFIX);
+    if (len <= suffix || strcmp(t->name + len - suffix, RM_Q8_SCALE_SUFFIX) != 0) return false;
+    char base[1024];
+    if (len - suffix >= sizeof base) return false;
+    memcpy(base, t->name, len - suffix);
+    base[len - suffix] = '\0';
+    const rm_st_tensor *w = rm_safetensors_find(st, base);
+    return w && w->dtype == RM_DTYPE_I8;
+}
+
 /* The tensor table: names, shapes, counts (stored as they are until check_tensors says
  * which ones GEMMs read). */
 static repmlp_status read_table(repmlp_model *m, rm_safetensors *st) {
@@ -59,9 +106,18 @@ static repmlp_status read_table(repmlp_model *m, rm_safetensors *st) {
             w->ignored = true; /* training bookkeeping; eval-mode BatchNorm never reads it */
             continue;
         }
-        if (t->dtype != RM_DTYPE_F32 && !m->any_float)
-            return rm_fail(REPMLP_ERROR_FORMAT, "%s: tensor '%s': dtype %s, fused files hold F32",
+        if (!m->any_float && is_q8_scales(st, t)) {
+            w->ignored = true; /* read with its weight (check_q8) */
+            continue;
+        }
+        if (t->dtype == RM_DTYPE_I8 && !m->any_float) {
+            repmlp_status s = check_q8(m, st, t);
+            if (s != REPMLP_OK) return s;
+        } else if (t->dtype != RM_DTYPE_F32 && !m->any_float) {
+            return rm_fail(REPMLP_ERROR_FORMAT,
+                           "%s: tensor '%s': dtype %s, fused files hold F32 (and I8 weights)",
                            m->path, t->name, rm_dtype_name(t->dtype));
+        }
         if (t->ndim < 1 || t->ndim > 4 || t->count == 0)
             return rm_fail(REPMLP_ERROR_FORMAT, "%s: tensor '%s': %d dims / %zu elements", m->path,
                            t->name, t->ndim, t->count);
@@ -202,9 +258,18 @@ static repmlp_status check_finite(const repmlp_model *m, const rm_weight *w, con
     return REPMLP_OK;
 }
 
-/* Tensor i as F32 into dst, checked to be finite. */
+/* Tensor i as F32 into dst (8-bit weights dequantized, their blocks checked), checked to be
+ * finite. */
 static repmlp_status read_f32(const repmlp_model *m, rm_safetensors *st, int i, float *dst) {
-    rm_st_tensor_to_f32(rm_safetensors_tensor_at(st, (size_t)i), dst);
+    const rm_st_tensor *t = rm_safetensors_tensor_at(st, (size_t)i);
+    if (t->dtype == RM_DTYPE_I8) { /* check_q8 passed: its scales exist, F16, of the shape */
+        char name[1024];
+        const rm_st_tensor *sc = q8_scales(st, t, name, sizeof name);
+        uint64_t rows = (uint64_t)t->shape[0];
+        return rm_q8_dequantize(t->data, sc->data, rows, t->count / rows, RM_Q8_BLOCK, m->path,
+                                t->name, dst);
+    }
+    rm_st_tensor_to_f32(t, dst);
     return check_finite(m, &m->weights[i], dst);
 }
 

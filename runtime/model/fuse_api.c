@@ -10,6 +10,7 @@
 #include "core/sized_struct.h"
 #include "io/json.h"
 #include "model/arch_registry.h"
+#include "model/fuse_io.h"
 #include "model/fused_format.h"
 
 /* A network's config: `config` alone, or the preset's with config's keys replacing or adding
@@ -100,9 +101,13 @@ static repmlp_status fuse(const repmlp_fuse_desc *caller_desc, const fuse_target
         return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "an arch (or a preset) is required");
     const rm_model_arch *arch = rm_model_arch_find(arch_name);
     if (!arch) return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "unknown arch '%s'", arch_name);
+    if (desc->weights != REPMLP_FUSE_WEIGHTS_F32 && desc->weights != REPMLP_FUSE_WEIGHTS_Q8)
+        return rm_fail(REPMLP_ERROR_INVALID_ARGUMENT, "unknown weights type %d",
+                       (int)desc->weights);
     s = rm_fused_set_extra_metadata(desc->metadata_keys, desc->metadata_values,
                                     desc->metadata_count);
     if (s != REPMLP_OK) return rm_fail_prefix(s, "--metadata");
+    rm_fuse_set_q8(desc->weights == REPMLP_FUSE_WEIGHTS_Q8);
     cJSON *config = NULL;
     char where[1100];
     snprintf(where, sizeof where, "%s", desc->config_where ? desc->config_where : "config");
@@ -119,6 +124,7 @@ static repmlp_status fuse(const repmlp_fuse_desc *caller_desc, const fuse_target
     rm_free(cfg);
     cJSON_Delete(config);
     rm_fused_set_extra_metadata(NULL, NULL, 0);
+    rm_fuse_set_q8(false);
     return s;
 }
 

@@ -4,6 +4,7 @@
 #include "core/error.h"
 #include "model/fuse_block_v1.h"
 #include "model/fused_format.h"
+#include "model/weights_q8.h"
 
 #include <float.h>
 #include <math.h>
@@ -86,12 +87,64 @@ repmlp_status rm_fuser_read_bn(rm_fuser *f, const char *base, int64_t channels, 
     return s;
 }
 
+static _Thread_local bool fuse_q8;
+
+void rm_fuse_set_q8(bool q8) {
+    fuse_q8 = q8;
+}
+
+static bool is_core_weight(const char *name, int ndim) {
+    size_t n = strlen(name), suffix = strlen(".weight");
+    return ndim >= 2 && n > suffix && strcmp(name + n - suffix, ".weight") == 0;
+}
+
+/* v (count values, finite, within float32) as I8 `name` and F16 `name_scale`; frees v. */
+static repmlp_status emit_q8(rm_fuser *f, const char *name, int ndim, const int64_t *shape,
+                             size_t count, double *v) {
+    uint64_t rows = (uint64_t)shape[0], K = rows ? count / rows : 0;
+    uint64_t blocks = rm_q8_blocks(K, RM_Q8_BLOCK), n = rows * blocks; /* n <= count */
+    int8_t *q = rm_malloc(count ? count : 1);
+    float *scales = rm_malloc(n ? n * sizeof *scales : 1);
+    uint16_t *bits = rm_malloc(n ? n * sizeof *bits : 1);
+    repmlp_status s = REPMLP_OK;
+    if (!q || !scales || !bits) {
+        s = rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "%s: fused tensor '%s': out of host memory",
+                    f->file, name);
+    } else if (!rm_q8_quantize(v, rows, K, RM_Q8_BLOCK, true, q, scales)) {
+        s = rm_fail(REPMLP_ERROR_FORMAT,
+                    "%s: fused tensor '%s': a block's scale is beyond fp16's range (values over "
+                    "127 x 65504): fuse it without --weights q8",
+                    f->file, name);
+    }
+    for (uint64_t i = 0; s == REPMLP_OK && i < n; i++) bits[i] = rm_q8_f32_to_f16(scales[i]);
+    rm_free(v);
+    rm_free(scales);
+    char scale_name[RM_FUSE_NAME_MAX + 8];
+    snprintf(scale_name, sizeof scale_name, "%s%s", name, RM_Q8_SCALE_SUFFIX);
+    const int64_t scale_shape[2] = {(int64_t)rows, (int64_t)blocks};
+    if (s == REPMLP_OK) {
+        s = rm_st_writer_add_take(f->out, name, RM_DTYPE_I8, ndim, shape, q);
+        q = NULL;
+    }
+    if (s == REPMLP_OK) {
+        s = rm_st_writer_add_take(f->out, scale_name, RM_DTYPE_F16, 2, scale_shape, bits);
+        bits = NULL;
+    }
+    rm_free(q);
+    rm_free(bits);
+    return s;
+}
+
 repmlp_status rm_fuser_emit(rm_fuser *f, const char *name, int ndim, const int64_t *shape,
                             double **values) {
     double *v = *values;
     *values = NULL;
     size_t count;
     rm_product(shape, ndim, &count);
+    for (size_t i = 0; fuse_q8 && is_core_weight(name, ndim) && i <= count; i++) {
+        if (i == count) return emit_q8(f, name, ndim, shape, count, v);
+        if (!(fabs(v[i]) <= FLT_MAX)) break; /* reported below */
+    }
     float *dst = rm_calloc(count ? count : 1, sizeof *dst);
     if (!dst) {
         rm_free(v);

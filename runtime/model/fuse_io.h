@@ -6,6 +6,7 @@
 #ifndef RM_FUSE_IO_H
 #define RM_FUSE_IO_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "io/safetensors.h"
@@ -42,9 +43,15 @@ rm_bn_params rm_fuse_bn_params(const rm_fuse_bn *bn);
 /* Frees and zeroes; a zeroed struct is fine. */
 void rm_fuse_bn_free(rm_fuse_bn *bn);
 
+/* Whether rm_fuser_emit writes GEMM/conv weights as 8-bit blocks (model/weights_q8.h) for
+ * every fuse of this thread from now on (repmlp_fuse_* sets and clears it around one fuse). */
+void rm_fuse_set_q8(bool q8);
+
 /* Rounds (*values) to float32 and adds it to the writer as `name`. Takes *values: frees it and
  * sets it to NULL on success and failure alike, so callers free only what they never emitted.
- * A magnitude beyond float32 is an error. */
+ * A magnitude beyond float32 is an error. Under rm_fuse_set_q8(true) a GEMM/conv weight (a
+ * name ending in ".weight" with 2 or more dims) is written as I8 `name` plus F16
+ * `name_scale` instead (docs/FUSED_FORMAT.md). */
 repmlp_status rm_fuser_emit(rm_fuser *f, const char *name, int ndim, const int64_t *shape,
                             double **values);
 
