@@ -20,8 +20,13 @@ static void names_and_strings(void **state) {
 
 static void last_error_is_per_call(void **state) {
     (void)state;
+#ifdef REPMLP_TEST_HOOKS
     rm_clear_error();
     assert_string_equal(repmlp_last_error(), "");
+#else
+    ts_skip_note(
+        "the empty last error needs rm_clear_error: configure with -DREPMLP_TEST_HOOKS=ON");
+#endif
     assert_int_equal(rm_fail(REPMLP_ERROR_FORMAT, "%s: tensor '%s' bad", "f.st", "w"),
                      REPMLP_ERROR_FORMAT);
     assert_string_equal(repmlp_last_error(), "f.st: tensor 'w' bad");

@@ -63,6 +63,9 @@ ts_rng ts_rng_make(uint64_t seed);
 float ts_uniform(ts_rng *r, float lo, float hi);
 void ts_fill(ts_rng *r, float *x, size_t n, float lo, float hi);
 
+/* The JSON file at path, parsed (messages name the path); fails the test on an error. Free
+ * with cJSON_Delete. */
+struct cJSON *ts_json_file(const char *path);
 /* ref_compare_f32's rel: max |got - want| / max |want|, +Inf (and a message naming the first
  * element) when any value is NaN or Inf. */
 double ts_max_rel_error(const float *got, const double *want, size_t n);
@@ -131,6 +134,12 @@ double ts_run(repmlp_context *ctx, rm_dispatch *dispatches, const rm_binding *co
               size_t count);
 
 double ts_now_ms(void);
+
+/* Fuses the training file train_path of architecture `arch` (an RM_ARCH_* name) with its
+ * validated config struct into out_path, as repmlp-fuse does: through the architecture's
+ * registry row (model/arch_registry.h) and rm_fuse_to_file. */
+repmlp_status ts_fuse_file(const char *arch, const void *config, const char *train_path,
+                           const char *out_path);
 
 /* A RepMLP v1 block fixture (tests/fixtures/block_v1/<name>) fused into a scratch file, with
  * its input (F32) and PyTorch's float64 output. */
