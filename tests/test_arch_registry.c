@@ -114,5 +114,5 @@ int main(void) {
         cmocka_unit_test(presets_parse_and_round_trip),
         cmocka_unit_test(parse_failure_frees_and_names_the_key),
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
+    return ts_exit_code(ts_run_group(tests, NULL, NULL));
 }

@@ -657,7 +657,7 @@ int main(void) {
         cmocka_unit_test(allocation_failures), cmocka_unit_test(cli_fuses_every_arch),
         cmocka_unit_test(cli_rejections),
     };
-    int rc = cmocka_run_group_tests(tests, setup, teardown);
+    int rc = ts_run_group(tests, setup, teardown);
     free(err_text);
     return ts_exit_code(rc);
 }

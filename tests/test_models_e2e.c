@@ -731,5 +731,5 @@ int main(void) {
         cmocka_unit_test(profiles_end_to_end),
         cmocka_unit_test(forced_limits_end_to_end),
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, setup, NULL));
+    return ts_exit_code(ts_run_group(tests, setup, NULL));
 }

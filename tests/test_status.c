@@ -46,5 +46,5 @@ int main(void) {
         cmocka_unit_test(last_error_is_per_call),
         cmocka_unit_test(version),
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
+    return ts_exit_code(ts_run_group(tests, NULL, NULL));
 }
