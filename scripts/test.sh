@@ -19,11 +19,11 @@ else
   echo "test.sh: not a git checkout: clang-format check skipped"
 fi
 
-# Tests, tools and failure injection are forced on: a reused build directory configured
-# without them must not pass with less run.
+# Tests, tools, failure injection and the test hooks are forced on: a reused build directory
+# configured without them must not pass with less run.
 build=${REPMLP_BUILD_DIR:-build-test}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DREPMLP_WERROR=ON -DREPMLP_BUILD_TESTS=ON \
-  -DREPMLP_BUILD_TOOLS=ON -DREPMLP_FAULT_INJECTION=ON
+  -DREPMLP_BUILD_TOOLS=ON -DREPMLP_FAULT_INJECTION=ON -DREPMLP_TEST_HOOKS=ON
 cmake --build "$build" -j"$(nproc)"
 bash scripts/run-ctest.sh "$build" -j"$(nproc)"
 # The validation layer's best-practices checks (vendor ones included) on the digits model and
