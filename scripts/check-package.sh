@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Checks what users get, from the outside: installs the build into a temporary prefix, checks
-# the exported symbols, builds the examples against the installed CMake package and with
-# pkg-config, runs them on lavapipe and SwiftShader (engine and frame with the validation layer
-# on; frame renders the shipped digits and classifies them on the GPU over 3 frames),
-# and cross-builds the library and tools for Windows with MinGW-w64 (warnings as errors).
+# the exported symbols and that the libraries hold no test code (check-no-test-code.sh), builds
+# the examples against the installed CMake package and with pkg-config, runs them on lavapipe
+# and SwiftShader (engine and frame with the validation layer on; frame renders the shipped
+# digits and classifies them on the GPU over 3 frames), and cross-builds the library and tools
+# for Windows with MinGW-w64 (warnings as errors).
 # Called by scripts/test.sh after the test suite; runs alone too:
 #   bash scripts/check-package.sh            # REPMLP_BUILD_DIR picks the build (build-test)
 set -euo pipefail
@@ -53,6 +54,10 @@ diff -u "$tmp/api.txt" "$tmp/shared.txt" || fail "librepmlp.so exports other sym
 diff -u "$tmp/api.txt" "$tmp/static.txt" || fail "librepmlp.a has other global symbols than the API"
 soname=$(readelf -d "$libdir/librepmlp.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 echo "$(wc -l <"$tmp/api.txt") API functions exported; SONAME $soname"
+
+# ---- no test scaffolding: test hooks, reference/ and tests/support/ code, local symbols too ----
+step "no test code in the installed libraries"
+bash scripts/check-no-test-code.sh "$build" "$libdir/librepmlp.so" "$libdir/librepmlp.a"
 
 # ---- a fused model, made by the installed tool ----
 model=$tmp/block_v1.fused.safetensors

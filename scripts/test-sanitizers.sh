@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${REPMLP_ASAN_BUILD_DIR:-build-asan}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DREPMLP_WERROR=ON -DREPMLP_ASAN=ON -DREPMLP_UBSAN=ON \
-  -DREPMLP_BUILD_TESTS=ON -DREPMLP_BUILD_TOOLS=ON -DREPMLP_FAULT_INJECTION=ON
+  -DREPMLP_BUILD_TESTS=ON -DREPMLP_BUILD_TOOLS=ON -DREPMLP_FAULT_INJECTION=ON -DREPMLP_TEST_HOOKS=ON
 cmake --build "$build" -j"$(nproc)"
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1

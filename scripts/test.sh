@@ -21,12 +21,12 @@ else
   echo "test.sh: not a git checkout: clang-format check skipped"
 fi
 
-# Tests, tools and failure injection are forced on: a reused build directory configured
-# without them must not pass with less run.
+# Tests, tools, failure injection and the test hooks are forced on: a reused build directory
+# configured without them must not pass with less run.
 build=${REPMLP_BUILD_DIR:-build-test}
 # REPMLP_ABI_DEBUGINFO: -g in the installable libraries, whose types the ABI check reads.
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DREPMLP_WERROR=ON -DREPMLP_BUILD_TESTS=ON \
-  -DREPMLP_BUILD_TOOLS=ON -DREPMLP_FAULT_INJECTION=ON -DREPMLP_ABI_DEBUGINFO=ON
+  -DREPMLP_BUILD_TOOLS=ON -DREPMLP_FAULT_INJECTION=ON -DREPMLP_TEST_HOOKS=ON -DREPMLP_ABI_DEBUGINFO=ON
 cmake --build "$build" -j"$(nproc)"
 # The public surface: the API reference builds without a warning (every public symbol
 # documented) and the shared library's ABI equals the release baseline (abi/librepmlp.abi)

@@ -30,6 +30,9 @@ static void model_rows_have_runtime_rows(void **state) {
 
 static void runtime_rows_have_model_rows(void **state) {
     (void)state;
+#ifndef REPMLP_TEST_HOOKS
+    ts_skip("walking the runtime's rows needs rm_arch_at: configure with -DREPMLP_TEST_HOOKS=ON");
+#else
     size_t n = 0;
     for (const rm_arch *r; (r = rm_arch_at(n)) != NULL; n++) {
         assert_non_null(r->model);
@@ -43,6 +46,7 @@ static void runtime_rows_have_model_rows(void **state) {
             fail_msg("runtime arch %s has no model row of its name", r->name);
     }
     assert_int_equal(n, rm_model_arch_count() + 1);
+#endif
 }
 
 static void public_fuser_lists_the_rows(void **state) {
@@ -110,5 +114,5 @@ int main(void) {
         cmocka_unit_test(presets_parse_and_round_trip),
         cmocka_unit_test(parse_failure_frees_and_names_the_key),
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
+    return ts_exit_code(ts_run_group(tests, NULL, NULL));
 }

@@ -218,5 +218,5 @@ int main(void) {
         cmocka_unit_test(refuses_to_run),
         cmocka_unit_test(pipeline_cache_ahead_of_time),
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
+    return ts_exit_code(ts_run_group(tests, NULL, NULL));
 }

@@ -165,5 +165,5 @@ int main(void) {
         cmocka_unit_test(rejections),
         cmocka_unit_test(generic_helpers),
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
+    return ts_exit_code(ts_run_group(tests, NULL, NULL));
 }

@@ -573,5 +573,5 @@ int main(void) {
         cmocka_unit_test(presets_expand),
         cmocka_unit_test(preset_overrides),
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
+    return ts_exit_code(ts_run_group(tests, NULL, NULL));
 }

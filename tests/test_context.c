@@ -236,5 +236,5 @@ int main(void) {
         cmocka_unit_test(small_buffers_share_blocks),
         cmocka_unit_test(op_errors),
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
+    return ts_exit_code(ts_run_group(tests, NULL, NULL));
 }

@@ -414,5 +414,5 @@ int main(void) {
         cmocka_unit_test(topk_on_device),
         cmocka_unit_test(preprocess_api),
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, setup, NULL));
+    return ts_exit_code(ts_run_group(tests, setup, NULL));
 }

@@ -241,6 +241,5 @@ int main(void) {
         cmocka_unit_test(device_loss),
         cmocka_unit_test(nonfinite_weights),
     };
-    return ts_exit_code(
-        cmocka_run_group_tests(tests, ts_group_fixture_open, ts_group_fixture_close));
+    return ts_exit_code(ts_run_group(tests, ts_group_fixture_open, ts_group_fixture_close));
 }

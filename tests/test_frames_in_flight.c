@@ -437,5 +437,5 @@ int main(void) {
         cmocka_unit_test(nothing_held),
         cmocka_unit_test(steady_state_and_faults),
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, setup, NULL));
+    return ts_exit_code(ts_run_group(tests, setup, NULL));
 }

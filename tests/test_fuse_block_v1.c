@@ -16,13 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "block_v1_fused_load.h"
 #include "block_v1_ref.h"
 #include "compare.h"
 #include "core/alloc.h"
 #include "core/fault.h"
 #include "io/json.h"
 #include "io/safetensors.h"
-#include "model/block_v1_deploy.h"
 #include "model/fuse_block_v1.h"
 #include "model/fused_format.h"
 
@@ -170,10 +170,11 @@ static void every_fixture_case(void **state) {
 
         /* 2. fuse to a file, load it as the runner would, deploy reference vs PyTorch */
         const char *fused = hu_path(dir, "fused.safetensors");
-        hu_expect_ok(rm_fuse_block_v1_file(&cfg, fixture(name, "train.safetensors"), fused));
+        hu_expect_ok(
+            ts_fuse_file(RM_ARCH_BLOCK_V1, &cfg, fixture(name, "train.safetensors"), fused));
         rm_block_v1_config cfg2;
-        rm_block_v1_deploy d;
-        hu_expect_ok(rm_block_v1_fused_load(fused, &cfg2, &d));
+        ref_block_v1_fused d;
+        hu_expect_ok(ref_block_v1_fused_load(fused, &cfg2, &d));
         assert_memory_equal(&cfg, &cfg2, sizeof cfg);
         const ref_block_v1_deploy dr = {d.fc1_weight, d.fc1_bias,   d.fc2_weight,
                                         d.fc2_bias,   d.fc3_weight, d.fc3_bias};
@@ -216,7 +217,7 @@ static void every_fixture_case(void **state) {
         worst_ref = fmax(worst_ref, err_ref);
         worst_fused = fmax(worst_fused, err_fused);
 
-        rm_block_v1_deploy_free(&d);
+        ref_block_v1_fused_free(&d);
         free(y);
         rm_free(want);
         arena_free(&a);
@@ -233,7 +234,8 @@ static void fused_metadata(void **state) {
     (void)state;
     const char *fused = hu_path(dir, "meta.safetensors");
     const rm_block_v1_config cfg = load_config("gp_g4_k135");
-    hu_expect_ok(rm_fuse_block_v1_file(&cfg, fixture("gp_g4_k135", "train.safetensors"), fused));
+    hu_expect_ok(
+        ts_fuse_file(RM_ARCH_BLOCK_V1, &cfg, fixture("gp_g4_k135", "train.safetensors"), fused));
     rm_safetensors *st = NULL;
     hu_expect_ok(rm_safetensors_open(fused, &st));
     assert_string_equal(rm_safetensors_metadata(st, "format"), "repmlp-vk-fused");
@@ -264,9 +266,9 @@ static void fused_metadata(void **state) {
 
     /* A training file is not a fused file. */
     rm_block_v1_config c2;
-    rm_block_v1_deploy d;
+    ref_block_v1_fused d;
     const char *train = fixture("gp_g4_k135", "train.safetensors");
-    HU_EXPECT_ERROR(rm_block_v1_fused_load(train, &c2, &d), REPMLP_ERROR_FORMAT, train,
+    HU_EXPECT_ERROR(ref_block_v1_fused_load(train, &c2, &d), REPMLP_ERROR_FORMAT, train,
                     "__metadata__ key 'format'");
 }
 
@@ -301,7 +303,7 @@ static void fuser_rejections(void **state) {
     };
     for (size_t i = 0; i < sizeof cases_ / sizeof cases_[0]; i++) {
         hu_copy_st(src, bad, "", &cases_[i].e, NULL);
-        HU_EXPECT_ERROR(rm_fuse_block_v1_file(&cfg, bad, out), REPMLP_ERROR_FORMAT, bad,
+        HU_EXPECT_ERROR(ts_fuse_file(RM_ARCH_BLOCK_V1, &cfg, bad, out), REPMLP_ERROR_FORMAT, bad,
                         cases_[i].needle1,
                         cases_[i].needle2 ? cases_[i].needle2 : cases_[i].needle1);
         print_message("%s\n", repmlp_last_error());
@@ -311,11 +313,11 @@ static void fuser_rejections(void **state) {
     const int64_t one = 5;
     hu_copy_st(src, bad, "", &(hu_edit){"fc3_bn.num_batches_tracked", RM_DTYPE_I64, 0, {0}, &one},
                NULL);
-    hu_expect_ok(rm_fuse_block_v1_file(&cfg, bad, out));
+    hu_expect_ok(ts_fuse_file(RM_ARCH_BLOCK_V1, &cfg, bad, out));
     remove(out);
     /* a stray tensor is named */
     hu_copy_st(src, bad, "", NULL, "repconv5.conv.weight");
-    HU_EXPECT_ERROR(rm_fuse_block_v1_file(&cfg, bad, out), REPMLP_ERROR_FORMAT, bad,
+    HU_EXPECT_ERROR(ts_fuse_file(RM_ARCH_BLOCK_V1, &cfg, bad, out), REPMLP_ERROR_FORMAT, bad,
                     "tensor 'repconv5.conv.weight' is unexpected for arch RepMLP");
     assert_false(hu_exists(out));
 }
@@ -339,13 +341,13 @@ static void allocation_failures(void **state) {
         rm_fault_arm(RM_FAULT_HOST_ALLOC, n);
         cJSON *json = NULL;
         rm_block_v1_config cfg, cfg2;
-        rm_block_v1_deploy d = {0};
+        ref_block_v1_fused d = {0};
         repmlp_status s = rm_json_parse(text, len, cfg_path, &json);
         if (s == REPMLP_OK) s = rm_block_v1_config_from_json(json, cfg_path, &cfg);
-        if (s == REPMLP_OK) s = rm_fuse_block_v1_file(&cfg, train, out);
+        if (s == REPMLP_OK) s = ts_fuse_file(RM_ARCH_BLOCK_V1, &cfg, train, out);
         const bool written = s == REPMLP_OK;
-        if (s == REPMLP_OK) s = rm_block_v1_fused_load(out, &cfg2, &d);
-        rm_block_v1_deploy_free(&d);
+        if (s == REPMLP_OK) s = ref_block_v1_fused_load(out, &cfg2, &d);
+        ref_block_v1_fused_free(&d);
         cJSON_Delete(json);
         const long calls = rm_fault_calls(RM_FAULT_HOST_ALLOC);
         rm_fault_arm(RM_FAULT_HOST_ALLOC, 0);
@@ -372,5 +374,5 @@ int main(void) {
         cmocka_unit_test(fuser_rejections),
         cmocka_unit_test(allocation_failures),
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, setup, teardown));
+    return ts_exit_code(ts_run_group(tests, setup, teardown));
 }

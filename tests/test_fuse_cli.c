@@ -261,5 +261,5 @@ int main(void) {
         cmocka_unit_test(usage_errors),
         cmocka_unit_test(metadata_option),
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, setup, teardown));
+    return ts_exit_code(ts_run_group(tests, setup, teardown));
 }

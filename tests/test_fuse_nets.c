@@ -121,12 +121,12 @@ static char *fuse_case(const struct set *set, const char *name, const int64_t in
     if (strcmp(set->arch, RM_ARCH_BLOCK_V2) == 0) {
         rm_block_v2_config c;
         hu_expect_ok(rm_block_v2_config_from_json(obj, path, &c));
-        hu_expect_ok(rm_fuse_block_v2_file(&c, train, out));
+        hu_expect_ok(ts_fuse_file(RM_ARCH_BLOCK_V2, &c, train, out));
         json = rm_block_v2_config_to_json(&c);
     } else if (strcmp(set->arch, RM_ARCH_RESNET) == 0) {
         rm_resnet_config c;
         hu_expect_ok(rm_resnet_config_from_json(obj, path, &c));
-        hu_expect_ok(rm_fuse_resnet_file(&c, train, out));
+        hu_expect_ok(ts_fuse_file(RM_ARCH_RESNET, &c, train, out));
         json = rm_resnet_config_to_json(&c);
     } else {
         rm_repmlpnet_config c;
@@ -135,7 +135,7 @@ static char *fuse_case(const struct set *set, const char *name, const int64_t in
             assert_non_null(cJSON_AddNumberToObject(obj, "img_W", (double)in[3]));
         }
         hu_expect_ok(rm_repmlpnet_config_from_json(obj, path, &c));
-        hu_expect_ok(rm_fuse_repmlpnet_file(&c, train, out));
+        hu_expect_ok(ts_fuse_file(RM_ARCH_REPMLPNET, &c, train, out));
         json = rm_repmlpnet_config_to_json(&c);
     }
     cJSON_Delete(obj);
@@ -430,15 +430,15 @@ static void allocation_failures(void **state) {
             if (walk[w].set == 2) {
                 rm_repmlpnet_config c;
                 s = rm_repmlpnet_config_parse(text, cfg_path, &c);
-                if (s == REPMLP_OK) s = rm_fuse_repmlpnet_file(&c, train, out);
+                if (s == REPMLP_OK) s = ts_fuse_file(RM_ARCH_REPMLPNET, &c, train, out);
             } else if (walk[w].set == 1) {
                 rm_resnet_config c;
                 s = rm_resnet_config_parse(text, cfg_path, &c);
-                if (s == REPMLP_OK) s = rm_fuse_resnet_file(&c, train, out);
+                if (s == REPMLP_OK) s = ts_fuse_file(RM_ARCH_RESNET, &c, train, out);
             } else {
                 rm_block_v2_config c;
                 s = rm_block_v2_config_parse(text, cfg_path, &c);
-                if (s == REPMLP_OK) s = rm_fuse_block_v2_file(&c, train, out);
+                if (s == REPMLP_OK) s = ts_fuse_file(RM_ARCH_BLOCK_V2, &c, train, out);
             }
             free(text);
             const long calls = rm_fault_calls(RM_FAULT_HOST_ALLOC);
@@ -525,7 +525,7 @@ static void cli_fuses_every_arch(void **state) {
             char *text = hu_read_file(fixture(set->dir, pick[i].name, "config.json"), NULL);
             hu_expect_ok(rm_repmlpnet_config_parse(text, "cfg", &c));
             free(text);
-            hu_expect_ok(rm_fuse_repmlpnet_file(&c, train, lib));
+            hu_expect_ok(ts_fuse_file(RM_ARCH_REPMLPNET, &c, train, lib));
         } else {
             json = fuse_case(set, pick[i].name, in, lib);
         }
@@ -657,7 +657,7 @@ int main(void) {
         cmocka_unit_test(allocation_failures), cmocka_unit_test(cli_fuses_every_arch),
         cmocka_unit_test(cli_rejections),
     };
-    int rc = cmocka_run_group_tests(tests, setup, teardown);
+    int rc = ts_run_group(tests, setup, teardown);
     free(err_text);
     return ts_exit_code(rc);
 }

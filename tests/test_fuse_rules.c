@@ -230,5 +230,5 @@ int main(void) {
         cmocka_unit_test(conv_to_fc_brute_force),      cmocka_unit_test(bn_into_next_fc_by_hand),
         cmocka_unit_test(bn_into_next_fc_brute_force),
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
+    return ts_exit_code(ts_run_group(tests, NULL, NULL));
 }

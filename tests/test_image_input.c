@@ -203,5 +203,5 @@ int main(void) {
         cmocka_unit_test(every_format),
         cmocka_unit_test(errors),
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, setup, NULL));
+    return ts_exit_code(ts_run_group(tests, setup, NULL));
 }

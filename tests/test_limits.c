@@ -580,5 +580,5 @@ int main(void) {
         cmocka_unit_test_teardown(operand_path, env_teardown),
         cmocka_unit_test_teardown(operand_path_faults, env_teardown),
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, NULL, env_teardown));
+    return ts_exit_code(ts_run_group(tests, NULL, env_teardown));
 }

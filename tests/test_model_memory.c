@@ -382,6 +382,5 @@ int main(void) {
         cmocka_unit_test(profile_ops),
         cmocka_unit_test(host_faults),
     };
-    return ts_exit_code(
-        cmocka_run_group_tests(tests, ts_group_fixture_open, ts_group_fixture_close));
+    return ts_exit_code(ts_run_group(tests, ts_group_fixture_open, ts_group_fixture_close));
 }

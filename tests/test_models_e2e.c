@@ -322,10 +322,15 @@ static void api_end_to_end(void **state) {
 
 /* The fixtures' perceptrons are small enough to run fused: once more, unfused. */
 static void api_unfused_perceptrons(void **state) {
+#ifdef REPMLP_TEST_HOOKS
     api_ctx = ts_context();
-    api_ctx->unfuse_perceptrons = true;
+    api_ctx->test_hooks.unfuse_perceptrons = true;
     each_case((const fixture_set *)*state, api_case);
     ts_context_done(api_ctx);
+#else
+    (void)state;
+    ts_skip("unfused perceptrons need the test hooks: configure with -DREPMLP_TEST_HOOKS=ON");
+#endif
 }
 
 static void perceptron_paths(void **state) {
@@ -333,6 +338,8 @@ static void perceptron_paths(void **state) {
     print_message("global perceptrons: %d fused, %d unfused over the API cases\n",
                   fused_perceptrons, unfused_perceptrons);
     assert_true(fused_perceptrons > 0);
+    if (!rm_test_hooks_enabled())
+        ts_skip("unfused perceptrons need the test hooks: configure with -DREPMLP_TEST_HOOKS=ON");
     assert_true(unfused_perceptrons > 0);
 }
 
@@ -404,11 +411,9 @@ static void parts_end_to_end(void **state) {
 /* The training-time structure run unfused on the runtime ("RepMLP-unfused", the benchmark
  * baseline of re-parameterization) computes the same as PyTorch. */
 static void unfused_case(const char *name, const char *dir) {
-    char p[4096], where[4096];
-    FORMAT(p, "@%s/config.json", dir);
-    cJSON *config = NULL;
-    if (rm_json_parse_arg(p, dir, "config", where, sizeof where, &config) != REPMLP_OK)
-        fail_msg("%s", repmlp_last_error());
+    char p[4096];
+    FORMAT(p, "%s/config.json", dir);
+    cJSON *config = ts_json_file(p);
     fixture_io io = read_fixture(dir);
     FORMAT(p, "%s/train.safetensors", dir);
     repmlp_model *model;
@@ -533,8 +538,8 @@ static void profiles_end_to_end(void **state) {
 /* Limits far below the fixtures' sizes, set on the context: allocations as large as the largest
  * tensor (so the weights take several buffers), bindings as small as the largest activation,
  * non-GEMM weight or GEMM panel block, and every GEMM weight of several panel blocks cut into
- * about 3 dispatches (weight_split_parts: the fixtures' activations outgrow their weights, so
- * the binding limit alone cuts few). The outputs must not change. */
+ * about 3 dispatches (test hook weight_split_parts: the fixtures' activations outgrow their
+ * weights, so the binding limit alone cuts few). The outputs must not change. */
 static int forced_splits, forced_buffers;
 
 static void forced_case(const char *name, const char *dir) {
@@ -574,7 +579,9 @@ static void forced_case(const char *name, const char *dir) {
     repmlp_model_destroy(m);
     api_ctx->caps.max_allocation_size = (largest + 255) / 256 * 256;
     api_ctx->caps.max_storage_buffer_range = range;
-    api_ctx->weight_split_parts = 3;
+#ifdef REPMLP_TEST_HOOKS
+    api_ctx->test_hooks.weight_split_parts = 3;
+#endif
     if (repmlp_model_load(api_ctx, fused, &m) != REPMLP_OK) fail_msg("%s", repmlp_last_error());
     assert_true(m->weight_buffer_count >= (stored > 1 ? 2u : 1u));
     repmlp_session *s;
@@ -592,12 +599,16 @@ static void forced_case(const char *name, const char *dir) {
     repmlp_session_destroy(s);
     repmlp_model_destroy(m);
     api_ctx->caps = saved;
-    api_ctx->weight_split_parts = 0;
+#ifdef REPMLP_TEST_HOOKS
+    api_ctx->test_hooks.weight_split_parts = 0;
+#endif
     free_fixture(&io);
 }
 
 static void forced_limits_end_to_end(void **state) {
     (void)state;
+    if (!rm_test_hooks_enabled())
+        ts_skip("forced weight splits need the test hooks: configure with -DREPMLP_TEST_HOOKS=ON");
     api_ctx = ts_context();
     api_ctx->operand_path = RM_OPERAND_STORAGE; /* texel views are never cut */
     forced_splits = forced_buffers = 0;
@@ -720,5 +731,5 @@ int main(void) {
         cmocka_unit_test(profiles_end_to_end),
         cmocka_unit_test(forced_limits_end_to_end),
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, setup, NULL));
+    return ts_exit_code(ts_run_group(tests, setup, NULL));
 }

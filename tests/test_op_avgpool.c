@@ -48,6 +48,5 @@ static void global_pool(void **state) {
 
 int main(void) {
     const struct CMUnitTest tests[] = {cmocka_unit_test(windows), cmocka_unit_test(global_pool)};
-    return ts_exit_code(
-        cmocka_run_group_tests(tests, ts_group_context_open, ts_group_context_close));
+    return ts_exit_code(ts_run_group(tests, ts_group_context_open, ts_group_context_close));
 }

@@ -108,6 +108,5 @@ int main(void) {
         cmocka_unit_test(ties_and_order),
         cmocka_unit_test(special_values),
     };
-    return ts_exit_code(
-        cmocka_run_group_tests(tests, ts_group_context_open, ts_group_context_close));
+    return ts_exit_code(ts_run_group(tests, ts_group_context_open, ts_group_context_close));
 }

@@ -127,5 +127,5 @@ int main(void) {
         cmocka_unit_test(vector_alu),   cmocka_unit_test(k_loop_inside_epilogue_loop),
         cmocka_unit_test(no_loop),      cmocka_unit_test(lanes),
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
+    return ts_exit_code(ts_run_group(tests, NULL, NULL));
 }

@@ -89,5 +89,5 @@ int main(int argc, char **argv) {
     }
     args = argv;
     const struct CMUnitTest tests[] = {cmocka_unit_test(preset)};
-    return ts_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
+    return ts_exit_code(ts_run_group(tests, NULL, NULL));
 }

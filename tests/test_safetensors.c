@@ -469,5 +469,5 @@ int main(void) {
         cmocka_unit_test(malformed_files),       cmocka_unit_test(unreadable_files),
         cmocka_unit_test(allocation_failures),
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, setup, teardown));
+    return ts_exit_code(ts_run_group(tests, setup, teardown));
 }

@@ -20,8 +20,13 @@ static void names_and_strings(void **state) {
 
 static void last_error_is_per_call(void **state) {
     (void)state;
+#ifdef REPMLP_TEST_HOOKS
     rm_clear_error();
     assert_string_equal(repmlp_last_error(), "");
+#else
+    ts_skip_note(
+        "the empty last error needs rm_clear_error: configure with -DREPMLP_TEST_HOOKS=ON");
+#endif
     assert_int_equal(rm_fail(REPMLP_ERROR_FORMAT, "%s: tensor '%s' bad", "f.st", "w"),
                      REPMLP_ERROR_FORMAT);
     assert_string_equal(repmlp_last_error(), "f.st: tensor 'w' bad");
@@ -43,5 +48,5 @@ int main(void) {
         cmocka_unit_test(last_error_is_per_call),
         cmocka_unit_test(version),
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
+    return ts_exit_code(ts_run_group(tests, NULL, NULL));
 }

@@ -164,5 +164,5 @@ int main(void) {
         cmocka_unit_test(rejections),
         cmocka_unit_test(host_faults),
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, setup, teardown));
+    return ts_exit_code(ts_run_group(tests, setup, teardown));
 }

@@ -520,5 +520,5 @@ int main(void) {
         cmocka_unit_test(stress),
         cmocka_unit_test(device_lost_while_running),
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
+    return ts_exit_code(ts_run_group(tests, NULL, NULL));
 }

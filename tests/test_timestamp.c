@@ -37,5 +37,5 @@ int main(void) {
         cmocka_unit_test(wraps_at_the_valid_bits),
         cmocka_unit_test(ignores_bits_above_the_valid_ones),
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
+    return ts_exit_code(ts_run_group(tests, NULL, NULL));
 }

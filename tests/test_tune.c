@@ -748,5 +748,5 @@ int main(void) {
         cmocka_unit_test(faults_while_tuning),
 #endif
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, group_open, group_close));
+    return ts_exit_code(ts_run_group(tests, group_open, group_close));
 }

@@ -11,6 +11,7 @@
 #include "repmlp/context.h"
 #include "core/error.h"
 #include "core/mutex.h"
+#include "core/test_hooks.h"
 
 /* What the device can do, read once at context creation and then clamped to the device
  * profile in effect (REPMLP_DEVICE_PROFILE, see core/limits.h): the ONE set of limits the
@@ -105,11 +106,9 @@ struct repmlp_context {
     rm_mutex operand_lock;  /* the operand-path choice: measured once, by one thread */
     rm_operand_path operand_path;        /* guarded by operand_lock */
     rm_operand_path operand_path_forced; /* REPMLP_OPERAND_PATH, read at creation */
-    /* Tests only: > 0 cuts every GEMM-core weight of several panel blocks into about this many
-     * parts, as if it outgrew maxStorageBufferRange, so the split runs on small models. */
-    uint32_t weight_split_parts;
-    /* Tests only: true runs every global perceptron as the unfused ops, whatever its size. */
-    bool unfuse_perceptrons;
+#ifdef REPMLP_TEST_HOOKS
+    rm_test_hooks test_hooks; /* read through rm_test_hook (core/test_hooks.h) */
+#endif
     const struct rm_profile *profile; /* REPMLP_DEVICE_PROFILE (NULL: none), see limits.h */
     uint64_t timeout_ns;
     uint32_t flags;

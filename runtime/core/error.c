@@ -34,9 +34,11 @@ const char *repmlp_last_error(void) {
     return last_error;
 }
 
+#ifdef REPMLP_TEST_HOOKS
 void rm_clear_error(void) {
     last_error[0] = '\0';
 }
+#endif
 
 repmlp_status rm_fail(repmlp_status status, const char *fmt, ...) {
     va_list ap;

@@ -22,6 +22,9 @@ repmlp_status rm_fail(repmlp_status status, const char *fmt, ...) RM_PRINTF(2, 3
  * caller knows context (a file name) that the failing callee did not. */
 repmlp_status rm_fail_prefix(repmlp_status status, const char *fmt, ...) RM_PRINTF(2, 3);
 
+#ifdef REPMLP_TEST_HOOKS
+/* Empties the thread's last error (test hook: core/test_hooks.h). */
 void rm_clear_error(void);
+#endif
 
 #endif

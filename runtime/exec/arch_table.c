@@ -14,6 +14,8 @@ const rm_arch *rm_arch_find(const char *name) {
     return NULL;
 }
 
+#ifdef REPMLP_TEST_HOOKS
 const rm_arch *rm_arch_at(size_t i) {
     return i < ARCH_COUNT ? arch_table[i] : NULL;
 }
+#endif

@@ -616,6 +616,7 @@ uint64_t repmlp_model_weight_bytes(const repmlp_model *m) {
     return m ? m->weight_bytes : 0;
 }
 
+#ifdef REPMLP_TEST_HOOKS
 repmlp_status rm_model_check_file(const char *path, uint32_t batch) {
     repmlp_model *m = rm_calloc(1, sizeof *m);
     if (!m) return rm_fail(REPMLP_ERROR_OUT_OF_HOST_MEMORY, "out of host memory");
@@ -639,3 +640,4 @@ repmlp_status rm_model_check_file(const char *path, uint32_t batch) {
     repmlp_model_destroy(m);
     return s;
 }
+#endif

@@ -56,8 +56,11 @@ extern const rm_arch rm_arch_block_v1_train;
 
 /* NULL when unknown. */
 const rm_arch *rm_arch_find(const char *name);
-/* The runtime's rows (RM_ARCH_LIST order, then RepMLP-unfused); NULL past the end. */
+#ifdef REPMLP_TEST_HOOKS
+/* The runtime's rows (RM_ARCH_LIST order, then RepMLP-unfused); NULL past the end. For the
+ * tests that walk the table (test hook: core/test_hooks.h). */
 const rm_arch *rm_arch_at(size_t i);
+#endif
 
 struct repmlp_model {
     repmlp_context *ctx;
@@ -82,9 +85,12 @@ struct repmlp_model {
 repmlp_status rm_model_load_as(repmlp_context *ctx, const char *path, const char *arch,
                                const cJSON *config, repmlp_model **out);
 
+#ifdef REPMLP_TEST_HOOKS
 /* Loads a fused file as repmlp_model_load does, minus the device: metadata, config, tensors,
- * then builds and memory-plans the graph for `batch`. For fuzzing and validation tools. */
+ * then builds and memory-plans the graph for `batch`. For the fuzzers (test hook:
+ * core/test_hooks.h). */
 repmlp_status rm_model_check_file(const char *path, uint32_t batch);
+#endif
 
 /* Builds the model's graph for `batch` into g (initialised here; freed on failure) and
  * computes value lifetimes. `used` (weight_count flags, or NULL) marks the weights taken. */

@@ -3,7 +3,6 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/fault.h"
-#include "io/file_map.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -151,19 +150,4 @@ void rm_json_buf_string(rm_json_buf *b, const char *s) {
 void rm_json_buf_free(rm_json_buf *b) {
     rm_free(b->text);
     memset(b, 0, sizeof *b);
-}
-
-repmlp_status rm_json_parse_arg(const char *arg, const char *context, const char *flag, char *where,
-                                size_t where_size, cJSON **out) {
-    if (arg[0] != '@') {
-        snprintf(where, where_size, "%s: %s", context, flag);
-        return rm_json_parse(arg, strlen(arg), where, out);
-    }
-    snprintf(where, where_size, "%s", arg + 1);
-    rm_file_map map;
-    repmlp_status s = rm_file_map_open(arg + 1, &map);
-    if (s != REPMLP_OK) return s;
-    s = rm_json_parse((const char *)map.data, map.size, where, out);
-    rm_file_map_close(&map);
-    return s;
 }

@@ -17,12 +17,6 @@
  * REPMLP_ERROR_OUT_OF_HOST_MEMORY. Free the result with cJSON_Delete. */
 repmlp_status rm_json_parse(const char *text, size_t len, const char *where, cJSON **out);
 
-/* A command-line JSON argument: inline JSON text, or "@FILE" for a file's contents. `where`
- * (where_size bytes) receives what messages name: "<context>: <flag>" for inline text, the
- * file's path for @FILE. Errors as rm_json_parse, plus the file's own. */
-repmlp_status rm_json_parse_arg(const char *arg, const char *context, const char *flag, char *where,
-                                size_t where_size, cJSON **out);
-
 /* Sets *dup to the first key (in sorted order) that occurs twice among obj's members, or to
  * NULL. cJSON keeps duplicates, and a silently shadowed key is a wrong model, so every object
  * we accept is checked. Fails only for lack of memory (message names `where`). */

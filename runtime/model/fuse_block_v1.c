@@ -102,12 +102,6 @@ static repmlp_status block_body(const void *ctx, rm_fuser *f) {
     return rm_fuse_block_v1(ctx, f->train, "", f->out, "");
 }
 
-repmlp_status rm_fuse_block_v1_file(const rm_block_v1_config *cfg, const char *train_path,
-                                    const char *out_path) {
-    return rm_fuse_to_file(RM_ARCH_BLOCK_V1, rm_block_v1_config_to_json(cfg), block_body, cfg,
-                           train_path, out_path);
-}
-
 RM_MODEL_ARCH_CONFIG_FNS(rm_block_v1, rm_block_v1_config)
 
 const rm_model_arch rm_model_arch_block_v1 = {RM_ARCH_BLOCK_V1,

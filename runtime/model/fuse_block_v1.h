@@ -27,10 +27,4 @@ repmlp_status rm_fuse_block_v1(const rm_block_v1_config *cfg, rm_safetensors *tr
  * for the first (header order) tensor never marked used; OK when all were. */
 repmlp_status rm_fuse_check_all_used(const rm_safetensors *train, const char *arch);
 
-/* The whole `repmlp-fuse --arch RepMLP` job: opens train_path, fuses the block (names
- * block-relative), rejects unused tensors, and writes out_path with the fused-format metadata
- * (fused_format.h). On failure nothing is left at out_path. */
-repmlp_status rm_fuse_block_v1_file(const rm_block_v1_config *cfg, const char *train_path,
-                                    const char *out_path);
-
 #endif

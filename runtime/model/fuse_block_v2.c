@@ -77,12 +77,6 @@ static repmlp_status block_body(const void *ctx, rm_fuser *f) {
     return s;
 }
 
-repmlp_status rm_fuse_block_v2_file(const rm_block_v2_config *cfg, const char *train_path,
-                                    const char *out_path) {
-    return rm_fuse_to_file(RM_ARCH_BLOCK_V2, rm_block_v2_config_to_json(cfg), block_body, cfg,
-                           train_path, out_path);
-}
-
 RM_MODEL_ARCH_CONFIG_FNS(rm_block_v2, rm_block_v2_config)
 
 const rm_model_arch rm_model_arch_block_v2 = {RM_ARCH_BLOCK_V2,

@@ -35,9 +35,4 @@ repmlp_status rm_fuse_block_v2_emit(const rm_block_v2_config *cfg, rm_fuser *f,
 /* Frees and zeroes; a zeroed struct is fine. */
 void rm_block_v2_fused_free(rm_block_v2_fused *fused);
 
-/* The whole `repmlp-fuse --arch RepMLPBlock` job (block-relative names, metadata config from
- * rm_block_v2_config_to_json); nothing is left at out_path on failure. */
-repmlp_status rm_fuse_block_v2_file(const rm_block_v2_config *cfg, const char *train_path,
-                                    const char *out_path);
-
 #endif

@@ -126,12 +126,6 @@ static repmlp_status net_body(const void *ctx, rm_fuser *f) {
     return rm_fuse_repmlpnet(ctx, f);
 }
 
-repmlp_status rm_fuse_repmlpnet_file(const rm_repmlpnet_config *cfg, const char *train_path,
-                                     const char *out_path) {
-    return rm_fuse_to_file(RM_ARCH_REPMLPNET, rm_repmlpnet_config_to_json(cfg), net_body, cfg,
-                           train_path, out_path);
-}
-
 RM_MODEL_ARCH_CONFIG_FNS(rm_repmlpnet, rm_repmlpnet_config)
 
 const rm_model_arch rm_model_arch_repmlpnet = {RM_ARCH_REPMLPNET,

@@ -13,8 +13,4 @@
  * deploy tensors to f->out. cfg must be validated. */
 repmlp_status rm_fuse_repmlpnet(const rm_repmlpnet_config *cfg, rm_fuser *f);
 
-/* The whole `repmlp-fuse --arch RepMLPNet` job; nothing is left at out_path on failure. */
-repmlp_status rm_fuse_repmlpnet_file(const rm_repmlpnet_config *cfg, const char *train_path,
-                                     const char *out_path);
-
 #endif

@@ -61,12 +61,6 @@ static repmlp_status resnet_body(const void *ctx, rm_fuser *f) {
     return rm_fuse_resnet(ctx, f);
 }
 
-repmlp_status rm_fuse_resnet_file(const rm_resnet_config *cfg, const char *train_path,
-                                  const char *out_path) {
-    return rm_fuse_to_file(RM_ARCH_RESNET, rm_resnet_config_to_json(cfg), resnet_body, cfg,
-                           train_path, out_path);
-}
-
 RM_MODEL_ARCH_CONFIG_FNS(rm_resnet, rm_resnet_config)
 
 const rm_model_arch rm_model_arch_resnet = {RM_ARCH_RESNET,

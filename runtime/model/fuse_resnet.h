@@ -12,8 +12,4 @@
  * deploy tensors to f->out. cfg must be validated. */
 repmlp_status rm_fuse_resnet(const rm_resnet_config *cfg, rm_fuser *f);
 
-/* The whole `repmlp-fuse --arch RepMLPResNet` job; nothing is left at out_path on failure. */
-repmlp_status rm_fuse_resnet_file(const rm_resnet_config *cfg, const char *train_path,
-                                  const char *out_path);
-
 #endif

@@ -300,8 +300,8 @@ static repmlp_status split(const repmlp_context *ctx, const rm_gemm_core *c, con
                        what, (unsigned long long)block, c->K, (unsigned long long)limit,
                        caps->profile);
     uint64_t per = limit / block, total = panels * c->groups;
-    if (ctx->weight_split_parts && rm_div_up(total, ctx->weight_split_parts) < per)
-        per = rm_div_up(total, ctx->weight_split_parts);
+    uint32_t test_parts = rm_test_hook(ctx, weight_split_parts);
+    if (test_parts && rm_div_up(total, test_parts) < per) per = rm_div_up(total, test_parts);
     if (total <= per) return REPMLP_OK;
     /* Whole groups per part when a group fits, else a group's panels in per-block ranges. */
     uint64_t gpp = per >= panels ? per / panels : 0;

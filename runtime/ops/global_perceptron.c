@@ -26,7 +26,7 @@ bool rm_global_perceptron_fits(const repmlp_context *ctx, const rm_global_percep
     if (!ctx) return false; /* no device (a model parsed for its metadata): the unfused ops */
     const rm_device_caps *c = &ctx->caps;
     uint64_t D = rm_global_perceptron_width(p);
-    if (D * p->I > RM_GP_FUSED_MAX_WEIGHTS || ctx->unfuse_perceptrons) return false;
+    if (D * p->I > RM_GP_FUSED_MAX_WEIGHTS || rm_test_hook(ctx, unfuse_perceptrons)) return false;
     uint64_t window = (2 * D * p->I + D + p->I) * sizeof(float) + 4 * rm_caps_binding_alignment(c);
     return (D + p->I) * sizeof(float) <= c->max_shared_memory &&
            window <= c->max_storage_buffer_range && window <= c->max_allocation_size;

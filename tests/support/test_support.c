@@ -16,10 +16,11 @@
 #include "exec/session.h"
 #include "ops/gemm_core.h"
 #include "ops/ops.h"
+#include "io/file_map.h"
 #include "io/json.h"
 #include "io/safetensors.h"
 #include "model/config.h"
-#include "model/fuse_block_v1.h"
+#include "model/arch_registry.h"
 
 void ts_log(void *user, repmlp_log_level level, const char *message) {
     (void)user;
@@ -37,7 +38,8 @@ uint32_t ts_context_flags(void) {
 }
 
 uint32_t ts_validation_messages;
-int ts_skipped;
+size_t ts_cases;
+static size_t skipped_cases, skip_notes;
 
 void ts_skip_note(const char *fmt, ...) {
     char reason[1024];
@@ -46,11 +48,27 @@ void ts_skip_note(const char *fmt, ...) {
     vsnprintf(reason, sizeof reason, fmt, ap);
     va_end(ap);
     print_message("SKIPPED: %s\n", reason);
-    ts_skipped++;
+    skip_notes++;
+}
+
+void ts_skip_case(void) {
+    skipped_cases++;
 }
 
 int ts_exit_code(int failed) {
-    return failed ? failed : ts_skipped ? TS_SKIP_CODE : 0;
+    if (failed) return failed;
+    /* ts_cases is 0 when the groups were not run through ts_run_group: any skipped case then
+     * skips the program. */
+    if (skipped_cases && skipped_cases >= ts_cases) {
+        print_message("SKIPPED: nothing ran: all %zu cases were skipped (reasons above)\n",
+                      skipped_cases);
+        return TS_SKIP_CODE;
+    }
+    if (skip_notes)
+        print_message("passed with %zu skip(s) (SKIPPED lines above); %zu of %zu cases skipped "
+                      "whole\n",
+                      skip_notes, skipped_cases, ts_cases);
+    return 0;
 }
 
 repmlp_context_desc ts_context_desc(void) {
@@ -118,6 +136,32 @@ float ts_uniform(ts_rng *r, float lo, float hi) {
 
 void ts_fill(ts_rng *r, float *x, size_t n, float lo, float hi) {
     for (size_t i = 0; i < n; i++) x[i] = ts_uniform(r, lo, hi);
+}
+
+repmlp_status ts_fuse_file(const char *arch, const void *config, const char *train_path,
+                           const char *out_path) {
+    const rm_model_arch *a = rm_model_arch_find(arch);
+    if (!a) fail_msg("no architecture %s in the registry", arch);
+    return rm_fuse_to_file(a->name, a->to_json(config), a->fuse, config, train_path, out_path);
+}
+
+struct cJSON *ts_json_file(const char *path) {
+    rm_file_map map;
+    cJSON *json = NULL;
+    repmlp_status s = rm_file_map_open(path, &map);
+    if (s == REPMLP_OK) {
+        s = rm_json_parse((const char *)map.data, map.size, path, &json);
+        rm_file_map_close(&map);
+    }
+    if (s != REPMLP_OK) fail_msg("%s", repmlp_last_error());
+    return json;
+}
+
+double *ts_to_double(const float *x, size_t n) {
+    double *d = malloc(n * sizeof *d);
+    assert_non_null(d);
+    for (size_t i = 0; i < n; i++) d[i] = x[i];
+    return d;
 }
 
 double ts_max_rel_error(const float *got, const double *want, size_t n) {
@@ -311,7 +355,7 @@ void ts_block_fixture_load(ts_block_fixture *f, const char *name) {
     snprintf(f->fused_path, sizeof f->fused_path, "%s/tmp-%s-%d.fused.safetensors",
              REPMLP_BINARY_DIR, name, (int)getpid());
     snprintf(path, sizeof path, "%s/train.safetensors", dir);
-    if (rm_fuse_block_v1_file(&cfg, path, f->fused_path) != REPMLP_OK)
+    if (ts_fuse_file(RM_ARCH_BLOCK_V1, &cfg, path, f->fused_path) != REPMLP_OK)
         fail_msg("fusing %s: %s", path, repmlp_last_error());
     snprintf(path, sizeof path, "%s/input.safetensors", dir);
     read_float_tensor(path, "input", &f->input, false, &f->input_count, &f->batch);

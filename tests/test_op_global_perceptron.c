@@ -89,6 +89,5 @@ int main(void) {
         cmocka_unit_test(shapes),
         cmocka_unit_test(too_wide),
     };
-    return ts_exit_code(
-        cmocka_run_group_tests(tests, ts_group_context_open, ts_group_context_close));
+    return ts_exit_code(ts_run_group(tests, ts_group_context_open, ts_group_context_close));
 }

@@ -1,15 +1,16 @@
-#include "model/block_v1_deploy.h"
+#include "block_v1_fused_load.h"
 
 #include "core/alloc.h"
 #include "core/error.h"
 #include "io/json.h"
+#include "io/safetensors.h"
 #include "model/fuse_block_v1.h"
 #include "model/fused_format.h"
 
 #include <stdio.h>
 #include <string.h>
 
-void rm_block_v1_deploy_free(rm_block_v1_deploy *d) {
+void ref_block_v1_fused_free(ref_block_v1_fused *d) {
     rm_free(d->fc1_weight);
     rm_free(d->fc1_bias);
     rm_free(d->fc2_weight);
@@ -34,8 +35,8 @@ static repmlp_status read_deploy(rm_safetensors *st, const char *prefix, const c
     return s;
 }
 
-repmlp_status rm_block_v1_deploy_load(rm_safetensors *st, const char *prefix,
-                                      const rm_block_v1_config *c, rm_block_v1_deploy *out) {
+static repmlp_status read_tensors(rm_safetensors *st, const char *prefix,
+                                  const rm_block_v1_config *c, ref_block_v1_fused *out) {
     memset(out, 0, sizeof *out);
     const int64_t cpp = c->in_channels * c->hp * c->wp;
     const int64_t rows = c->out_channels * c->h * c->w;
@@ -53,12 +54,12 @@ repmlp_status rm_block_v1_deploy_load(rm_safetensors *st, const char *prefix,
     }
     if (s == REPMLP_OK) s = read_deploy(st, prefix, "fc3.weight", 4, w3, &out->fc3_weight);
     if (s == REPMLP_OK) s = read_deploy(st, prefix, "fc3.bias", 1, &rows, &out->fc3_bias);
-    if (s != REPMLP_OK) rm_block_v1_deploy_free(out);
+    if (s != REPMLP_OK) ref_block_v1_fused_free(out);
     return s;
 }
 
-repmlp_status rm_block_v1_fused_load(const char *path, rm_block_v1_config *cfg,
-                                     rm_block_v1_deploy *out) {
+repmlp_status ref_block_v1_fused_load(const char *path, rm_block_v1_config *cfg,
+                                      ref_block_v1_fused *out) {
     memset(out, 0, sizeof *out);
     rm_safetensors *st = NULL;
     cJSON *json = NULL;
@@ -80,9 +81,9 @@ repmlp_status rm_block_v1_fused_load(const char *path, rm_block_v1_config *cfg,
     }
     if (s == REPMLP_OK) s = rm_json_parse(config_text, strlen(config_text), where, &json);
     if (s == REPMLP_OK) s = rm_block_v1_config_from_json(json, where, cfg);
-    if (s == REPMLP_OK) s = rm_block_v1_deploy_load(st, "", cfg, out);
+    if (s == REPMLP_OK) s = read_tensors(st, "", cfg, out);
     if (s == REPMLP_OK) s = rm_fuse_check_all_used(st, RM_ARCH_BLOCK_V1);
-    if (s != REPMLP_OK) rm_block_v1_deploy_free(out);
+    if (s != REPMLP_OK) ref_block_v1_fused_free(out);
     cJSON_Delete(json);
     rm_free(where);
     rm_safetensors_close(st);
