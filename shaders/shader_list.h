@@ -22,6 +22,8 @@
  *     COOPMAT_NV (NV cooperative matrices, 64 x 64 tiles, gemm_main_coopmat_nv.glsl); tile = TM
  *     rows per invocation (A staging rows for COOPMAT_NV). Rows of another algorithm than
  *     REGISTER define RM_ALGORITHM_MAIN and RM_ALGORITHM_<ALGORITHM>.
+ *   Which rows exist, and why each is kept (or was removed), is bench/KERNELS.md: a row
+ *   dominated on every GPU family and CPU driver by another of the same shapes goes.
  * defines: space-separated NAME=VALUE, or - for none. */
 #ifndef RM_SHADER_LIST_H
 #define RM_SHADER_LIST_H
@@ -109,11 +111,8 @@ RM_GEMM_SHADER(CONV_SPLITK_W16_M1, conv_splitk_w16_m1, conv.comp, TM=1 RM_W16=1 
 RM_GEMM_SHADER(CONV_SPLITK_W16_M4, conv_splitk_w16_m4, conv.comp, TM=4 RM_W16=1 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_SPLIT_K=1, CONV, STORAGE, F16, SPLIT_K, 4) \
 RM_GEMM_SHADER(CONV_SPLITK_W16_M8, conv_splitk_w16_m8, conv.comp, TM=8 RM_W16=1 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_SPLIT_K=1, CONV, STORAGE, F16, SPLIT_K, 8) \
 RM_GEMM_SHADER(CONV_NARROW_M4, conv_narrow_m4, conv.comp, TM=4 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_NARROW=1, CONV, STORAGE, F32, NARROW, 4) \
-RM_GEMM_SHADER(CONV_NARROW_M8, conv_narrow_m8, conv.comp, TM=8 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_NARROW=1, CONV, STORAGE, F32, NARROW, 8) \
 RM_GEMM_SHADER(CONV_NARROW_TEXEL_M4, conv_narrow_texel_m4, conv.comp, TM=4 RM_TEXEL=1 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_NARROW=1, CONV, TEXEL, ANY, NARROW, 4) \
-RM_GEMM_SHADER(CONV_NARROW_TEXEL_M8, conv_narrow_texel_m8, conv.comp, TM=8 RM_TEXEL=1 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_NARROW=1, CONV, TEXEL, ANY, NARROW, 8) \
 RM_GEMM_SHADER(CONV_NARROW_W16_M4, conv_narrow_w16_m4, conv.comp, TM=4 RM_W16=1 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_NARROW=1, CONV, STORAGE, F16, NARROW, 4) \
-RM_GEMM_SHADER(CONV_NARROW_W16_M8, conv_narrow_w16_m8, conv.comp, TM=8 RM_W16=1 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_NARROW=1, CONV, STORAGE, F16, NARROW, 8) \
 RM_GEMM_SHADER(GEMM_SHARED_M4, gemm_shared_m4, gemm.comp, TM=4 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_SHARED=1, GEMM, STORAGE, F32, SHARED, 4) \
 RM_GEMM_SHADER(GEMM_SHARED_M8, gemm_shared_m8, gemm.comp, TM=8 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_SHARED=1, GEMM, STORAGE, F32, SHARED, 8) \
 RM_GEMM_SHADER(GEMM_SHARED_W16_M4, gemm_shared_w16_m4, gemm.comp, TM=4 RM_ALGORITHM_MAIN=1 RM_ALGORITHM_SHARED=1 RM_W16=1, GEMM, STORAGE, F16, SHARED, 4) \

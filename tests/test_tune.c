@@ -616,6 +616,50 @@ static unsigned char *fp16_tuning_data(size_t *size) {
     return data;
 }
 
+/* Tuning data saved by a build that had a kernel this one removed (bench/KERNELS.md): it loads,
+ * the entry naming the removed kernel is skipped with a warning naming it, its shape keeps the
+ * built-in choice, and the other entries are used. */
+static void removed_kernel_in_tuning_data(void **state) {
+    (void)state;
+    const char *removed = "conv_narrow_m8";
+    for (uint32_t i = 0; i < rm_gemm_kernel_variant_count; i++)
+        assert_string_not_equal(rm_shader(rm_gemm_kernel_variants[i].shader)->name, removed);
+    repmlp_context *ctx = tune_context(REPMLP_CONTEXT_TUNE);
+    tuned t;
+    tuned_open(ctx, ts_fx.batch, &t);
+    size_t n = 0;
+    assert_int_equal(repmlp_context_save_tuning_memory(ctx, NULL, &n), REPMLP_OK);
+    unsigned char *data = malloc(n);
+    assert_int_equal(repmlp_context_save_tuning_memory(ctx, data, &n), REPMLP_OK);
+    size_t head = sizeof(rm_device_file_header), entries = (n - head) / sizeof(rm_tune_entry);
+    assert_true(entries >= 1);
+    rm_tune_entry e;
+    memcpy(&e, data + head, sizeof e);
+    memset(e.winner, 0, sizeof e.winner);
+    snprintf(e.winner, sizeof e.winner, "%s", removed);
+    memcpy(data + head, &e, sizeof e);
+    rm_device_file_header h;
+    rm_device_file_header_make(ctx, "RMVKTU01", data + head, n - head, &h);
+    memcpy(data, &h, sizeof h);
+    tuned_close(&t);
+    context_done(ctx);
+
+    ctx = tune_context(0);
+    log_seen[0] = 0;
+    assert_int_equal(repmlp_context_load_tuning_memory(ctx, data, n), REPMLP_OK);
+    char want[160];
+    snprintf(want, sizeof want, "does not have: 1 (first %s)", removed);
+    if (!strstr(log_seen, want)) fail_msg("no log line with '%s' in:\n%s", want, log_seen);
+    snprintf(want, sizeof want, "loaded: %u shapes", (unsigned)(entries - 1));
+    if (!strstr(log_seen, want)) fail_msg("no log line with '%s' in:\n%s", want, log_seen);
+    tuned_open(ctx, ts_fx.batch, &t);
+    for (uint32_t i = 0; i < t.count; i++) assert_string_not_equal(t.nodes[i].winner, removed);
+    assert_true(ts_max_rel_error(t.y, ts_fx.expected, ts_fx.output_count) < TS_FX_TOLERANCE);
+    tuned_close(&t);
+    context_done(ctx);
+    free(data);
+}
+
 /* fp16 arithmetic is the session's explicit choice: with tuning data naming fp16-arithmetic
  * kernels for every shape, a default session (and an fp32 one from a description) runs none of
  * them; a session that chose fp16 arithmetic runs them and reports their error against fp32
@@ -736,6 +780,7 @@ int main(void) {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(forced_rows),
         cmocka_unit_test(fp16_arithmetic_only_when_chosen),
+        cmocka_unit_test(removed_kernel_in_tuning_data),
         cmocka_unit_test(tuned_equals_untuned),
         cmocka_unit_test(pruning_from_earlier_shapes),
         cmocka_unit_test(host_timing),

@@ -159,10 +159,17 @@ static bool worth_trying(const rm_gemm_kernel_variant *row, const rm_tune_key *k
             break;
     }
     /* Row tiles near M: not taller than M (the shortest tile always), and not so short that
-     * each weight load feeds a sixteenth of the rows or less (the tallest tile always). */
-    bool shortest =
-        row->tile_m == 1 || (row->algorithm == RM_GEMM_ALGORITHM_NARROW && row->tile_m == 4);
-    bool tallest = row->tile_m == 8;
+     * each weight load feeds a sixteenth of the rows or less (the tallest tile always). The
+     * shortest and tallest are those this build has for the row's form (bench/KERNELS.md). */
+    bool shortest = true, tallest = true;
+    for (uint32_t i = 0; i < rm_gemm_kernel_variant_count; i++) {
+        const rm_gemm_kernel_variant *v = &rm_gemm_kernel_variants[i];
+        if (v->kernel != row->kernel || v->path != row->path || v->weights != row->weights ||
+            v->algorithm != row->algorithm)
+            continue;
+        shortest = shortest && v->tile_m >= row->tile_m;
+        tallest = tallest && v->tile_m <= row->tile_m;
+    }
     return (row->tile_m <= M || shortest) && (16 * row->tile_m > M || tallest);
 }
 
@@ -843,21 +850,33 @@ repmlp_status rm_tune_load(repmlp_context *ctx, const unsigned char *data, size_
         return REPMLP_OK;
     }
     uint32_t count = (uint32_t)((size - sizeof(rm_device_file_header)) / sizeof(rm_tune_entry)),
-             used = 0;
+             used = 0, missing = 0;
+    char first_missing[RM_TUNE_NAME];
     repmlp_status st = REPMLP_OK;
     rm_mutex_lock(&ctx->lock);
     for (uint32_t i = 0; i < count && st == REPMLP_OK; i++) {
         rm_tune_entry e;
         memcpy(&e, data + sizeof(rm_device_file_header) + i * sizeof e, sizeof e);
         e.winner[RM_TUNE_NAME - 1] = 0;
-        /* Rows of kernels this build does not have are skipped, not trusted. */
+        /* Rows of kernels this build does not have (removed ones: bench/KERNELS.md) are
+         * skipped, not trusted: their shapes keep the built-in choice. */
         const rm_gemm_kernel_variant *row = row_named(e.winner);
+        if (!row && !missing++) memcpy(first_missing, e.winner, sizeof first_missing);
         if (!row || !row_matches(row, &e.key)) continue;
         st = store_put(ctx, &e.key, e.winner);
         used += st == REPMLP_OK;
     }
     rm_mutex_unlock(&ctx->lock);
     if (st != REPMLP_OK) return rm_fail_prefix(st, "tuning data %s", what);
+    if (missing) {
+        /* The name comes from the file: printable characters only. */
+        for (char *c = first_missing; *c; c++)
+            if (*c < 0x20 || *c > 0x7e) *c = '?';
+        rm_log(ctx, REPMLP_LOG_WARNING,
+               "tuning data %s: entries naming a kernel this build does not have: %u (first %s); "
+               "their shapes keep the built-in choice",
+               what, missing, first_missing);
+    }
     rm_log(ctx, REPMLP_LOG_INFO, "tuning data %s loaded: %u shapes", what, used);
     return REPMLP_OK;
 }
