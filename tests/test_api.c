@@ -266,6 +266,5 @@ int main(void) {
         cmocka_unit_test(count_query),
         cmocka_unit_test(caches),
     };
-    return ts_exit_code(
-        cmocka_run_group_tests(tests, ts_group_fixture_open, ts_group_fixture_close));
+    return ts_exit_code(ts_run_group(tests, ts_group_fixture_open, ts_group_fixture_close));
 }

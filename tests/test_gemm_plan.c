@@ -135,5 +135,5 @@ int main(void) {
         cmocka_unit_test(cpu_widths_keep_the_register_tile),
         cmocka_unit_test(forced_tile_stays),
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
+    return ts_exit_code(ts_run_group(tests, NULL, NULL));
 }

@@ -227,5 +227,5 @@ int main(void) {
         cmocka_unit_test(q8_fixtures),
         cmocka_unit_test(q8_digits),
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, setup, NULL));
+    return ts_exit_code(ts_run_group(tests, setup, NULL));
 }

@@ -265,5 +265,5 @@ int main(void) {
         cmocka_unit_test(fuse_writes_q8),
         cmocka_unit_test(loader_rejects_damage),
     };
-    return ts_exit_code(cmocka_run_group_tests(tests, NULL, NULL));
+    return ts_exit_code(ts_run_group(tests, NULL, NULL));
 }

@@ -628,9 +628,11 @@ static void removed_kernel_in_tuning_data(void **state) {
     tuned t;
     tuned_open(ctx, ts_fx.batch, &t);
     size_t n = 0;
-    assert_int_equal(repmlp_context_save_tuning_memory(ctx, NULL, &n), REPMLP_OK);
+    assert_int_equal(repmlp_context_save_cache_memory(ctx, REPMLP_CACHE_TUNING, NULL, &n),
+                     REPMLP_OK);
     unsigned char *data = malloc(n);
-    assert_int_equal(repmlp_context_save_tuning_memory(ctx, data, &n), REPMLP_OK);
+    assert_int_equal(repmlp_context_save_cache_memory(ctx, REPMLP_CACHE_TUNING, data, &n),
+                     REPMLP_OK);
     size_t head = sizeof(rm_device_file_header), entries = (n - head) / sizeof(rm_tune_entry);
     assert_true(entries >= 1);
     rm_tune_entry e;
@@ -646,7 +648,8 @@ static void removed_kernel_in_tuning_data(void **state) {
 
     ctx = tune_context(0);
     log_seen[0] = 0;
-    assert_int_equal(repmlp_context_load_tuning_memory(ctx, data, n), REPMLP_OK);
+    assert_int_equal(repmlp_context_load_cache_memory(ctx, REPMLP_CACHE_TUNING, data, n),
+                     REPMLP_OK);
     char want[160];
     snprintf(want, sizeof want, "does not have: 1 (first %s)", removed);
     if (!strstr(log_seen, want)) fail_msg("no log line with '%s' in:\n%s", want, log_seen);
