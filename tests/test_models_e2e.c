@@ -695,10 +695,27 @@ static void every_arch_covered(void **state) {
         fail_msg("%s: ARCHS names %zu architectures, the library has %zu", path, named, arch_count);
 }
 
+/* One source, two programs, so that ctest runs the halves side by side (on SwiftShader the
+ * whole took about 1000 s, the suite's long pole): test_models_e2e (every fixture through the
+ * CLI and the API, the perceptron paths, the unfused block, load errors) and
+ * test_models_e2e_limits (E2E_LIMITS 1: weights cut into parts, fp16 weights, both device
+ * profiles at every batch, shrunk limits). Each has its own scratch directory. */
+#ifndef E2E_LIMITS
+#define E2E_LIMITS 0
+#endif
+static bool limits_case(const char *name) {
+    static const char *const limits[] = {"parts_end_to_end", "fp16_end_to_end",
+                                         "profiles_end_to_end", "forced_limits_end_to_end"};
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
+        if (strcmp(name, limits[i]) == 0) return true;
+    return false;
+}
+
 static int setup(void **state) {
     (void)state;
     const char *driver = ts_test_device();
-    FORMAT(scratch, "%s/tmp-models-e2e-%s", REPMLP_BINARY_DIR, driver ? driver : "default");
+    FORMAT(scratch, "%s/tmp-models-e2e%s-%s", REPMLP_BINARY_DIR, E2E_LIMITS ? "-limits" : "",
+           driver ? driver : "default");
     mkdir(scratch, 0755);
     ts_share_operand_path(); /* one measurement for every repmlp-run */
     return 0;
@@ -731,5 +748,11 @@ int main(void) {
         cmocka_unit_test(profiles_end_to_end),
         cmocka_unit_test(forced_limits_end_to_end),
     };
-    return ts_exit_code(ts_run_group(tests, setup, NULL));
+    struct CMUnitTest mine[sizeof tests / sizeof tests[0]];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
+        if (limits_case(tests[i].name) == (E2E_LIMITS != 0)) mine[n++] = tests[i];
+    ts_cases += n;
+    return ts_exit_code(_cmocka_run_group_tests(
+        E2E_LIMITS ? "test_models_e2e_limits" : "test_models_e2e", mine, n, setup, NULL));
 }
