@@ -18,4 +18,7 @@ cc -shared -fPIC -O2 -o "$build/libkeep_loaded.so" tests/support/keep_loaded.c
 export LD_PRELOAD="$(cc -print-file-name=libasan.so) $PWD/$build/libkeep_loaded.so"
 # RADV's null device (test_compile_only@radv-navi21) is left out too: its driver's own
 # allocations have no suppressions; the library's side of it runs here on lavapipe.
-bash scripts/run-ctest.sh "$build" -j"$(nproc)" -LE "swiftshader|radv"
+# check_docs and check_api_tiers run no code of ours (they read the docs and compile the
+# headers; the main suite runs them): with the ASan runtime preloaded, bash and mawk report their
+# own leaks and a mawk overflow, so they are left out here.
+bash scripts/run-ctest.sh "$build" -j"$(nproc)" -LE "swiftshader|radv" -E "^(check_docs|check_api_tiers)$"
