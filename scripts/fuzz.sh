@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-15}
 build=${REPMLP_FUZZ_BUILD_DIR:-build-fuzz}
 CC=clang cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DREPMLP_FUZZ=ON \
-  -DREPMLP_BUILD_TESTS=OFF -DREPMLP_WERROR=ON >/dev/null
+  -DREPMLP_BUILD_TESTS=OFF -DREPMLP_WERROR=ON -DREPMLP_TEST_HOOKS=ON >/dev/null
 cmake --build "$build" -j"$(nproc)"
 
 corpus=$(mktemp -d)

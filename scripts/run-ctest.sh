@@ -11,7 +11,7 @@ rc=$?
 log=$build/Testing/Temporary/LastTest.log
 if [ -f "$log" ]; then
   # LastTest.log holds each test's full output after a line "N/M Testing: NAME".
-  skips=$(awk '/^[0-9]+\/[0-9]+ Testing: / { name = $3 }
+  skips=$(env -u LD_PRELOAD awk '/^[0-9]+\/[0-9]+ Testing: / { name = $3 }
                /SKIPPED: / { sub(/.*SKIPPED: /, ""); print "  " name ": " $0 }' "$log" | sort -u)
   if [ -n "$skips" ]; then
     echo "== skipped (reported by ctest as 'Skipped' when a whole program skipped):"
