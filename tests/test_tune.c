@@ -577,6 +577,22 @@ static uint32_t fp16_kernels(const repmlp_session *s) {
     return n;
 }
 
+/* The context's tuning data as a tuning file's bytes (free them): *size bytes, *entries
+ * measured shapes after the header (at least one). */
+static unsigned char *saved_tuning(repmlp_context *ctx, size_t *size, size_t *entries) {
+    size_t n = 0;
+    assert_int_equal(repmlp_context_save_cache_memory(ctx, REPMLP_CACHE_TUNING, NULL, &n),
+                     REPMLP_OK);
+    unsigned char *data = malloc(n);
+    assert_non_null(data);
+    assert_int_equal(repmlp_context_save_cache_memory(ctx, REPMLP_CACHE_TUNING, data, &n),
+                     REPMLP_OK);
+    *size = n;
+    *entries = (n - sizeof(rm_device_file_header)) / sizeof(rm_tune_entry);
+    assert_true(*entries >= 1);
+    return data;
+}
+
 /* Tuning data naming an fp16-arithmetic kernel for every shape of the fixture: each measured
  * entry twice, as a session of fp32 arithmetic (a file that says so, by mistake or malice) and
  * as one of fp16 arithmetic would have it: the bytes of a tuning file (free them). */
@@ -584,14 +600,8 @@ static unsigned char *fp16_tuning_data(size_t *size) {
     repmlp_context *ctx = tune_context(REPMLP_CONTEXT_TUNE);
     tuned t;
     tuned_open(ctx, ts_fx.batch, &t);
-    size_t n = 0;
-    assert_int_equal(repmlp_context_save_cache_memory(ctx, REPMLP_CACHE_TUNING, NULL, &n),
-                     REPMLP_OK);
-    unsigned char *measured = malloc(n);
-    assert_int_equal(repmlp_context_save_cache_memory(ctx, REPMLP_CACHE_TUNING, measured, &n),
-                     REPMLP_OK);
-    size_t head = sizeof(rm_device_file_header), entries = (n - head) / sizeof(rm_tune_entry);
-    assert_true(entries >= 1);
+    size_t n, entries, head = sizeof(rm_device_file_header);
+    unsigned char *measured = saved_tuning(ctx, &n, &entries);
     *size = head + 2 * entries * sizeof(rm_tune_entry);
     unsigned char *data = calloc(1, *size);
     rm_tune_entry *out = (rm_tune_entry *)(data + head);
@@ -627,14 +637,8 @@ static void removed_kernel_in_tuning_data(void **state) {
     repmlp_context *ctx = tune_context(REPMLP_CONTEXT_TUNE);
     tuned t;
     tuned_open(ctx, ts_fx.batch, &t);
-    size_t n = 0;
-    assert_int_equal(repmlp_context_save_cache_memory(ctx, REPMLP_CACHE_TUNING, NULL, &n),
-                     REPMLP_OK);
-    unsigned char *data = malloc(n);
-    assert_int_equal(repmlp_context_save_cache_memory(ctx, REPMLP_CACHE_TUNING, data, &n),
-                     REPMLP_OK);
-    size_t head = sizeof(rm_device_file_header), entries = (n - head) / sizeof(rm_tune_entry);
-    assert_true(entries >= 1);
+    size_t n, entries, head = sizeof(rm_device_file_header);
+    unsigned char *data = saved_tuning(ctx, &n, &entries);
     rm_tune_entry e;
     memcpy(&e, data + head, sizeof e);
     memset(e.winner, 0, sizeof e.winner);
