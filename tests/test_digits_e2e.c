@@ -24,12 +24,6 @@
 
 static char scratch[1200], fused[1200];
 
-#define FORMAT(buf, ...)                                                                           \
-    do {                                                                                           \
-        int n_ = snprintf(buf, sizeof buf, __VA_ARGS__);                                           \
-        if (n_ < 0 || (size_t)n_ >= sizeof buf) fail_msg("path or command too long");              \
-    } while (0)
-
 static char *read_text(const char *path) {
     FILE *f = fopen(path, "rb");
     if (!f) fail_msg("%s: cannot open", path);
@@ -55,8 +49,8 @@ static cJSON *read_json(const char *path) {
 static const char *run_flags(void) {
     static char flags[256];
     const char *device = ts_test_device();
-    FORMAT(flags, "%s%s%s", ts_context_flags() ? "--validation " : "", device ? "--device " : "",
-           device ? device : "");
+    TS_FORMAT(flags, "%s%s%s", ts_context_flags() ? "--validation " : "", device ? "--device " : "",
+              device ? device : "");
     return flags;
 }
 
@@ -86,12 +80,12 @@ static void fused_metadata(void **state) {
 /* Runs --eval at one batch size; the accuracy line and every prediction equal PyTorch's. */
 static void eval_at(int batch) {
     char cmd[4096], out[16384], pred_path[1200];
-    FORMAT(pred_path, "%s/predictions-b%d.json", scratch, batch);
+    TS_FORMAT(pred_path, "%s/predictions-b%d.json", scratch, batch);
     remove(pred_path);
-    FORMAT(cmd,
-           "%s %s --input " DIGITS "/test.safetensors --eval " DIGITS "/test.safetensors "
-           "--batch %d --predictions %s --top 3 --show 2 %s",
-           ts_tool("repmlp-run"), fused, batch, pred_path, run_flags());
+    TS_FORMAT(cmd,
+              "%s %s --input " DIGITS "/test.safetensors --eval " DIGITS "/test.safetensors "
+              "--batch %d --predictions %s --top 3 --show 2 %s",
+              ts_tool("repmlp-run"), fused, batch, pred_path, run_flags());
     double t0 = ts_now_ms();
     int rc = ts_system(cmd, out, sizeof out);
     if (rc != 0) fail_msg("repmlp-run exited %d:\n%s", rc, out);
@@ -105,7 +99,7 @@ static void eval_at(int batch) {
     assert_true(count >= 100);
     assert_true(accuracy >= 0.97);
     char line[128];
-    FORMAT(line, "accuracy: %.4f (%d/%d)\n", accuracy, correct, count);
+    TS_FORMAT(line, "accuracy: %.4f (%d/%d)\n", accuracy, correct, count);
     if (!strstr(out, line)) fail_msg("expected \"%s\" in:\n%s", line, out);
     if (!strstr(out, "throughput: ")) fail_msg("no throughput line:\n%s", out);
     if (!strstr(out, "#1 (label ")) fail_msg("no --top lines:\n%s", out);
@@ -175,9 +169,9 @@ static void images_match_labels(void **state) {
     int n = list_pngs(names);
 
     char cmd[8192], out[8192], part[1024];
-    FORMAT(cmd, "%s %s --top 3 %s", ts_tool("repmlp-run"), fused, run_flags());
+    TS_FORMAT(cmd, "%s %s --top 3 %s", ts_tool("repmlp-run"), fused, run_flags());
     for (int i = 0; i < n; i++) {
-        FORMAT(part, " --image " DIGITS "/%s", names[i]);
+        TS_FORMAT(part, " --image " DIGITS "/%s", names[i]);
         if (strlen(cmd) + strlen(part) >= sizeof cmd) fail_msg("command too long");
         strcat(cmd, part);
     }
@@ -190,7 +184,7 @@ static void images_match_labels(void **state) {
     for (int i = 0; i < n; i++) {
         int label = atoi(names[i] + 6);
         char key[1100];
-        FORMAT(key, "image " DIGITS "/%s: class ", names[i]);
+        TS_FORMAT(key, "image " DIGITS "/%s: class ", names[i]);
         const char *at = strstr(out, key);
         if (!at) fail_msg("no line for %s:\n%s", names[i], out);
         int cls = -1;
@@ -212,7 +206,7 @@ static void images_match_labels(void **state) {
 /* The text after "image <path>: " in the runner's output. */
 static void image_line(const char *out, const char *path, char *line, size_t size) {
     char key[1200];
-    FORMAT(key, "image %s: ", path);
+    TS_FORMAT(key, "image %s: ", path);
     const char *at = strstr(out, key);
     if (!at) fail_msg("no line for %s:\n%s", path, out);
     at += strlen(key);
@@ -229,13 +223,13 @@ static void image_other_size_and_format(void **state) {
     (void)state;
     char names[16][256], png[1200], ppm[1200], err[1400];
     list_pngs(names);
-    FORMAT(png, DIGITS "/%s", names[0]);
+    TS_FORMAT(png, DIGITS "/%s", names[0]);
     unsigned char *px;
     int w, h;
     if (rm_image_load(png, 1, &px, &w, &h, err, sizeof err)) fail_msg("%s", err);
     assert_int_equal(w, 8);
     assert_int_equal(h, 8);
-    FORMAT(ppm, "%s/digit_big.ppm", scratch);
+    TS_FORMAT(ppm, "%s/digit_big.ppm", scratch);
     FILE *f = fopen(ppm, "wb");
     assert_non_null(f);
     fprintf(f, "P6\n%d %d\n255\n", w * 5, h * 3);
@@ -246,8 +240,8 @@ static void image_other_size_and_format(void **state) {
     rm_image_free(px);
 
     char cmd[4096], out[8192], a[512], b[512];
-    FORMAT(cmd, "%s %s --top 4 --image %s --image %s %s", ts_tool("repmlp-run"), fused, png, ppm,
-           run_flags());
+    TS_FORMAT(cmd, "%s %s --top 4 --image %s --image %s %s", ts_tool("repmlp-run"), fused, png, ppm,
+              run_flags());
     int rc = ts_system(cmd, out, sizeof out);
     if (rc != 0) fail_msg("repmlp-run exited %d:\n%s", rc, out);
     image_line(out, png, a, sizeof a);
@@ -260,7 +254,7 @@ static void image_other_size_and_format(void **state) {
 /* Runs repmlp-run with args; expects a non-zero exit and one output line holding needle. */
 static void expect_error(const char *args, const char *needle) {
     char cmd[8192], out[8192];
-    FORMAT(cmd, "%s %s %s", ts_tool("repmlp-run"), args, run_flags());
+    TS_FORMAT(cmd, "%s %s %s", ts_tool("repmlp-run"), args, run_flags());
     int rc = ts_system(cmd, out, sizeof out);
     if (rc == 0) fail_msg("'%s' succeeded:\n%s", args, out);
     /* stdout ("device: ...") may come before or after; the error is one line of stderr */
@@ -279,20 +273,20 @@ static void errors(void **state) {
     (void)state;
     char args[4096], plain[1200], cmd[4096], out[4096];
     /* not an image: names the file */
-    FORMAT(args, "%s --image " DIGITS "/config.json", fused);
+    TS_FORMAT(args, "%s --image " DIGITS "/config.json", fused);
     expect_error(args, "config.json: cannot decode image");
-    FORMAT(args, "%s --image " DIGITS "/no-such.png", fused);
+    TS_FORMAT(args, "%s --image " DIGITS "/no-such.png", fused);
     expect_error(args, "no-such.png: cannot open");
     /* --eval against a file without labels, and labels of the wrong count */
-    FORMAT(args, "%s --input " DIGITS "/test.safetensors --eval %s", fused, fused);
+    TS_FORMAT(args, "%s --input " DIGITS "/test.safetensors --eval %s", fused, fused);
     expect_error(args, "tensor 'labels' is missing");
     /* a fused file without the preprocessing cannot take --image */
-    FORMAT(plain, "%s/digits-plain.fused.safetensors", scratch);
-    FORMAT(cmd,
-           "%s --arch RepMLPNet --config @" DIGITS "/config.json " DIGITS "/train.safetensors %s",
-           ts_tool("repmlp-fuse"), plain);
+    TS_FORMAT(plain, "%s/digits-plain.fused.safetensors", scratch);
+    TS_FORMAT(
+        cmd, "%s --arch RepMLPNet --config @" DIGITS "/config.json " DIGITS "/train.safetensors %s",
+        ts_tool("repmlp-fuse"), plain);
     assert_int_equal(ts_system(cmd, out, sizeof out), 0);
-    FORMAT(args, "%s --image " DIGITS "/digit_missing.png", plain);
+    TS_FORMAT(args, "%s --image " DIGITS "/digit_missing.png", plain);
     expect_error(args, "__metadata__ key 'preprocess' is missing");
     remove(plain);
 }

@@ -46,13 +46,6 @@ static const fixture_set *current;
 
 static char scratch[1024];
 
-/* snprintf that fails the test instead of silently truncating a path or command. */
-#define FORMAT(buf, ...)                                                                           \
-    do {                                                                                           \
-        int n_ = snprintf(buf, sizeof buf, __VA_ARGS__);                                           \
-        if (n_ < 0 || (size_t)n_ >= sizeof buf) fail_msg("path or command too long");              \
-    } while (0)
-
 typedef struct tensor {
     int ndim;
     int64_t shape[8];
@@ -106,10 +99,10 @@ static double run_cli(const char *fused, const char *input, const char *expected
                       const char *output) {
     char cmd[16384], out[8192];
     const char *device = ts_test_device();
-    FORMAT(cmd, "%s %s --input %s --output %s --expect %s --tolerance %g %s%s%s",
-           ts_tool("repmlp-run"), fused, input, output, expected, current->tolerance,
-           ts_context_flags() ? "--validation " : "", device ? "--device " : "",
-           device ? device : "");
+    TS_FORMAT(cmd, "%s %s --input %s --output %s --expect %s --tolerance %g %s%s%s",
+              ts_tool("repmlp-run"), fused, input, output, expected, current->tolerance,
+              ts_context_flags() ? "--validation " : "", device ? "--device " : "",
+              device ? device : "");
     int rc = ts_system(cmd, out, sizeof out);
     if (rc != 0) fail_msg("repmlp-run exited %d:\n%s", rc, out);
     if (!strstr(out, "PASS")) fail_msg("repmlp-run did not report PASS:\n%s", out);
@@ -126,15 +119,15 @@ static double run_cli(const char *fused, const char *input, const char *expected
 
 static void fuse_case(const char *dir, const char *fused) {
     char cmd[16384], out[4096];
-    FORMAT(cmd, "%s --arch %s --config @%s/config.json %s/train.safetensors %s",
-           ts_tool("repmlp-fuse"), current->arch, dir, dir, fused);
+    TS_FORMAT(cmd, "%s --arch %s --config @%s/config.json %s/train.safetensors %s",
+              ts_tool("repmlp-fuse"), current->arch, dir, dir, fused);
     int rc = ts_system(cmd, out, sizeof out);
     if (rc != 0) fail_msg("repmlp-fuse exited %d:\n%s", rc, out);
 }
 
 static void each_case(const fixture_set *set, void (*fn)(const char *name, const char *dir)) {
     char root[1024];
-    FORMAT(root, "%s/%s", FIXTURES, set->dir);
+    TS_FORMAT(root, "%s/%s", FIXTURES, set->dir);
     current = set;
     DIR *d = opendir(root);
     if (!d) fail_msg("fixtures missing: %s", root);
@@ -148,18 +141,18 @@ static void each_case(const fixture_set *set, void (*fn)(const char *name, const
         fail_msg("%s: %d fixtures, expected at least %d", root, n, set->min_cases);
     for (int i = 0; i < n; i++) {
         char dir[2048];
-        FORMAT(dir, "%s/%s", root, names[i]);
+        TS_FORMAT(dir, "%s/%s", root, names[i]);
         fn(names[i], dir);
     }
 }
 
 static void cli_case(const char *name, const char *dir) {
     char fused[4096], path_in[4096], path_ref[4096], path_out[4096], p[4096];
-    FORMAT(fused, "%s/%s-%s.fused.safetensors", scratch, current->dir, name);
+    TS_FORMAT(fused, "%s/%s-%s.fused.safetensors", scratch, current->dir, name);
     fuse_case(dir, fused);
-    FORMAT(p, "%s/input.safetensors", dir);
+    TS_FORMAT(p, "%s/input.safetensors", dir);
     tensor input = read_tensor(p, "input");
-    FORMAT(p, "%s/expected.safetensors", dir);
+    TS_FORMAT(p, "%s/expected.safetensors", dir);
     tensor expected = read_tensor(p, "output");
     int fixture_n = (int)input.shape[0];
     assert_true(fixture_n >= 2);
@@ -172,9 +165,9 @@ static void cli_case(const char *name, const char *dir) {
     const int *picks[3] = {pick1, all, big};
     int counts[3] = {1, fixture_n, 7};
     for (int k = 0; k < 3; k++) {
-        FORMAT(path_in, "%s/%s-%s.in%d.safetensors", scratch, current->dir, name, counts[k]);
-        FORMAT(path_ref, "%s/%s-%s.ref%d.safetensors", scratch, current->dir, name, counts[k]);
-        FORMAT(path_out, "%s/%s-%s.out%d.safetensors", scratch, current->dir, name, counts[k]);
+        TS_FORMAT(path_in, "%s/%s-%s.in%d.safetensors", scratch, current->dir, name, counts[k]);
+        TS_FORMAT(path_ref, "%s/%s-%s.ref%d.safetensors", scratch, current->dir, name, counts[k]);
+        TS_FORMAT(path_out, "%s/%s-%s.out%d.safetensors", scratch, current->dir, name, counts[k]);
         write_subset(&input, picks[k], counts[k], "input", RM_DTYPE_F32, path_in);
         write_subset(&expected, picks[k], counts[k], "output", RM_DTYPE_F64, path_ref);
         double err = run_cli(fused, path_in, path_ref, path_out);
@@ -201,9 +194,9 @@ typedef struct fixture_io {
 static fixture_io read_fixture(const char *dir) {
     char p[4096];
     fixture_io io;
-    FORMAT(p, "%s/input.safetensors", dir);
+    TS_FORMAT(p, "%s/input.safetensors", dir);
     io.input = read_tensor(p, "input");
-    FORMAT(p, "%s/expected.safetensors", dir);
+    TS_FORMAT(p, "%s/expected.safetensors", dir);
     io.expected = read_tensor(p, "output");
     io.x = malloc(io.input.count * sizeof(float));
     io.y = malloc(io.expected.count * sizeof(float));
@@ -412,10 +405,10 @@ static void parts_end_to_end(void **state) {
  * baseline of re-parameterization) computes the same as PyTorch. */
 static void unfused_case(const char *name, const char *dir) {
     char p[4096];
-    FORMAT(p, "%s/config.json", dir);
+    TS_FORMAT(p, "%s/config.json", dir);
     cJSON *config = ts_json_file(p);
     fixture_io io = read_fixture(dir);
-    FORMAT(p, "%s/train.safetensors", dir);
+    TS_FORMAT(p, "%s/train.safetensors", dir);
     repmlp_model *model;
     if (rm_model_load_as(api_ctx, p, "RepMLP-unfused", config, &model) != REPMLP_OK)
         fail_msg("%s", repmlp_last_error());
@@ -668,7 +661,7 @@ static void every_arch_covered(void **state) {
     assert_int_equal(sizeof sets / sizeof sets[0], arch_count);
 
     char path[1024];
-    FORMAT(path, "%s/tools/fixtures/repmlp_models.py", REPMLP_SOURCE_DIR);
+    TS_FORMAT(path, "%s/tools/fixtures/repmlp_models.py", REPMLP_SOURCE_DIR);
     FILE *f = fopen(path, "rb");
     if (!f) fail_msg("%s: cannot open", path);
     static char text[1 << 20];
@@ -714,8 +707,8 @@ static bool limits_case(const char *name) {
 static int setup(void **state) {
     (void)state;
     const char *driver = ts_test_device();
-    FORMAT(scratch, "%s/tmp-models-e2e%s-%s", REPMLP_BINARY_DIR, E2E_LIMITS ? "-limits" : "",
-           driver ? driver : "default");
+    TS_FORMAT(scratch, "%s/tmp-models-e2e%s-%s", REPMLP_BINARY_DIR, E2E_LIMITS ? "-limits" : "",
+              driver ? driver : "default");
     mkdir(scratch, 0755);
     ts_share_operand_path(); /* one measurement for every repmlp-run */
     return 0;

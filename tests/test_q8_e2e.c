@@ -42,12 +42,6 @@ static const q8_case cases[] = {
 
 static char scratch[1024];
 
-#define FORMAT(buf, ...)                                                                           \
-    do {                                                                                           \
-        int n_ = snprintf(buf, sizeof buf, __VA_ARGS__);                                           \
-        if (n_ < 0 || (size_t)n_ >= sizeof buf) fail_msg("path or command too long");              \
-    } while (0)
-
 static void ok(repmlp_status s) {
     if (s != REPMLP_OK) fail_msg("%s", repmlp_last_error());
 }
@@ -67,7 +61,7 @@ static void dequantized_copy(const char *q8, const char *out) {
             continue;
         }
         char name[512];
-        FORMAT(name, "%s%s", t->name, RM_Q8_SCALE_SUFFIX);
+        TS_FORMAT(name, "%s%s", t->name, RM_Q8_SCALE_SUFFIX);
         const rm_st_tensor *sc = rm_safetensors_find(st, name);
         assert_non_null(sc);
         float *v = malloc(t->count * sizeof *v);
@@ -88,21 +82,21 @@ static void dequantized_copy(const char *q8, const char *out) {
 
 static void run_case(const q8_case *c) {
     char dir[2048], fused[2048], deq[2048], out[2048], cmd[16384], log[8192];
-    FORMAT(dir, "%s/%s/%s", FIXTURES, c->set, c->name);
-    FORMAT(fused, "%s/%s.q8.safetensors", scratch, c->name);
-    FORMAT(deq, "%s/%s.deq.safetensors", scratch, c->name);
-    FORMAT(out, "%s/%s.out.safetensors", scratch, c->name);
-    FORMAT(cmd, "%s --arch %s --config @%s/config.json --weights q8 %s/train.safetensors %s",
-           ts_tool("repmlp-fuse"), c->arch, dir, dir, fused);
+    TS_FORMAT(dir, "%s/%s/%s", FIXTURES, c->set, c->name);
+    TS_FORMAT(fused, "%s/%s.q8.safetensors", scratch, c->name);
+    TS_FORMAT(deq, "%s/%s.deq.safetensors", scratch, c->name);
+    TS_FORMAT(out, "%s/%s.out.safetensors", scratch, c->name);
+    TS_FORMAT(cmd, "%s --arch %s --config @%s/config.json --weights q8 %s/train.safetensors %s",
+              ts_tool("repmlp-fuse"), c->arch, dir, dir, fused);
     int rc = ts_system(cmd, log, sizeof log);
     if (rc != 0) fail_msg("repmlp-fuse exited %d:\n%s", rc, log);
     const char *device = ts_test_device();
-    FORMAT(cmd,
-           "%s %s --input %s/input.safetensors --output %s --expect %s/expected.safetensors "
-           "--tolerance %g %s%s%s",
-           ts_tool("repmlp-run"), fused, dir, out, dir, c->tolerance,
-           ts_context_flags() ? "--validation " : "", device ? "--device " : "",
-           device ? device : "");
+    TS_FORMAT(cmd,
+              "%s %s --input %s/input.safetensors --output %s --expect %s/expected.safetensors "
+              "--tolerance %g %s%s%s",
+              ts_tool("repmlp-run"), fused, dir, out, dir, c->tolerance,
+              ts_context_flags() ? "--validation " : "", device ? "--device " : "",
+              device ? device : "");
     rc = ts_system(cmd, log, sizeof log);
     if (rc != 0 || !strstr(log, "PASS")) fail_msg("repmlp-run exited %d:\n%s", rc, log);
     const char *check = strstr(log, "check:");
@@ -113,7 +107,7 @@ static void run_case(const q8_case *c) {
     dequantized_copy(fused, deq);
     rm_safetensors *in, *got;
     char path[2048];
-    FORMAT(path, "%s/input.safetensors", dir);
+    TS_FORMAT(path, "%s/input.safetensors", dir);
     ok(rm_safetensors_open(path, &in));
     ok(rm_safetensors_open(out, &got));
     const rm_st_tensor *xt = rm_safetensors_find(in, "input"),
@@ -164,21 +158,22 @@ static void q8_digits(void **state) {
     (void)state;
     char fused[2048], preds[2048], cmd[16384], log[8192];
     const char *ex = REPMLP_SOURCE_DIR "/examples/digits";
-    FORMAT(fused, "%s/digits.q8.safetensors", scratch);
-    FORMAT(preds, "%s/digits.q8.json", scratch);
-    FORMAT(cmd, "%s --arch RepMLPNet --config @%s/config.json --weights q8 %s/train.safetensors %s",
-           ts_tool("repmlp-fuse"), ex, ex, fused);
+    TS_FORMAT(fused, "%s/digits.q8.safetensors", scratch);
+    TS_FORMAT(preds, "%s/digits.q8.json", scratch);
+    TS_FORMAT(cmd,
+              "%s --arch RepMLPNet --config @%s/config.json --weights q8 %s/train.safetensors %s",
+              ts_tool("repmlp-fuse"), ex, ex, fused);
     int rc = ts_system(cmd, log, sizeof log);
     if (rc != 0) fail_msg("repmlp-fuse exited %d:\n%s", rc, log);
     const char *device = ts_test_device();
-    FORMAT(cmd,
-           "%s %s --input %s/test.safetensors --eval %s/test.safetensors --predictions %s %s%s%s",
-           ts_tool("repmlp-run"), fused, ex, ex, preds, ts_context_flags() ? "--validation " : "",
-           device ? "--device " : "", device ? device : "");
+    TS_FORMAT(
+        cmd, "%s %s --input %s/test.safetensors --eval %s/test.safetensors --predictions %s %s%s%s",
+        ts_tool("repmlp-run"), fused, ex, ex, preds, ts_context_flags() ? "--validation " : "",
+        device ? "--device " : "", device ? device : "");
     rc = ts_system(cmd, log, sizeof log);
     if (rc != 0) fail_msg("repmlp-run exited %d:\n%s", rc, log);
     char want_path[2048];
-    FORMAT(want_path, "%s/pytorch_predictions.json", ex);
+    TS_FORMAT(want_path, "%s/pytorch_predictions.json", ex);
     cJSON *got = read_json(preds), *want = read_json(want_path);
     const cJSON *gp = cJSON_GetObjectItem(got, "predictions"),
                 *wp = cJSON_GetObjectItem(want, "predictions");
@@ -201,12 +196,12 @@ static void q8_digits(void **state) {
 static void weights_option(void **state) {
     (void)state;
     char cmd[4096], log[4096];
-    FORMAT(cmd, "%s --preset RepMLPNet-T224 --weights q4 in.safetensors out.safetensors",
-           ts_tool("repmlp-fuse"));
+    TS_FORMAT(cmd, "%s --preset RepMLPNet-T224 --weights q4 in.safetensors out.safetensors",
+              ts_tool("repmlp-fuse"));
     int rc = ts_system(cmd, log, sizeof log);
     if (rc != 2 || !strstr(log, "--weights takes f32 or q8, not 'q4'"))
         fail_msg("repmlp-fuse exited %d:\n%s", rc, log);
-    FORMAT(cmd, "%s --help", ts_tool("repmlp-fuse"));
+    TS_FORMAT(cmd, "%s --help", ts_tool("repmlp-fuse"));
     rc = ts_system(cmd, log, sizeof log);
     assert_int_equal(rc, 0);
     assert_non_null(strstr(log, "--weights f32|q8"));
@@ -215,7 +210,7 @@ static void weights_option(void **state) {
 static int setup(void **state) {
     (void)state;
     const char *driver = ts_test_device();
-    FORMAT(scratch, "%s/tmp-q8-e2e-%s", REPMLP_BINARY_DIR, driver ? driver : "default");
+    TS_FORMAT(scratch, "%s/tmp-q8-e2e-%s", REPMLP_BINARY_DIR, driver ? driver : "default");
     mkdir(scratch, 0755);
     ts_share_operand_path();
     return 0;

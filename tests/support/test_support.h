@@ -62,6 +62,14 @@ extern size_t ts_cases;
  * when every case counted by ts_run_group was skipped (saying so), else 0. */
 int ts_exit_code(int failed);
 
+/* snprintf into a char array that fails the test instead of silently truncating a path or
+ * command. */
+#define TS_FORMAT(buf, ...)                                                                        \
+    do {                                                                                           \
+        int n_ = snprintf(buf, sizeof buf, __VA_ARGS__);                                           \
+        if (n_ < 0 || (size_t)n_ >= sizeof buf) fail_msg("path or command too long");              \
+    } while (0)
+
 /* Deterministic pseudo-random numbers (xorshift64*). */
 typedef struct ts_rng {
     uint64_t state;
