@@ -42,6 +42,11 @@ layout(constant_id = RM_SPEC_V_COLS + 6) const uint VC_S3 = 0;
 // > 0: V is constant over runs of ADD_RUN columns and is added through the run sums of the
 // weight (runtime/ops/gemm_pack.c) instead of at every k.
 layout(constant_id = RM_SPEC_ADD_RUN) const uint ADD_RUN = 0;
+// K / ADD_RUN, or 0 without a run addend: the host divides, so that no specialization-constant
+// expression divides (by zero where ADD_RUN is 0), and every driver sees the loop bound as a
+// plain constant. SwiftShader did not fold a guarded division (a select on ADD_RUN) and kept
+// the run loop in every GEMM: 1.2x slower (bench/AB.md, 2026-12-08).
+layout(constant_id = RM_SPEC_ADD_RUNS) const uint ADD_RUNS = 0;
 
 uint arow[TM];
 uint vrow[TM];
@@ -88,12 +93,8 @@ void a_next_plus_v(inout float a[TM]) {
     v_digits = map_step(v_digits, VC_R0, VC_R1, VC_R2);
 }
 
-// The division is a specialization-constant expression, folded whichever way the select goes:
-// its divisor must not be zero (ADD_RUN is 0 for every GEMM without a run addend).
-const uint ADD_RUN_DIVISOR = ADD_RUN != 0 ? ADD_RUN : 1;
-
 uint run_count() {
-    return HAS_ADDEND != 0 && ADD_RUN != 0 ? K / ADD_RUN_DIVISOR : 0;
+    return ADD_RUNS;
 }
 
 void load_run(uint g, uint r, inout float a[TM]) {

@@ -33,7 +33,8 @@
 #define RM_SPEC_V_ROWS 53
 #define RM_SPEC_V_COLS 60
 #define RM_SPEC_ADD_RUN 67
-#define RM_GEMM_MAX_SPEC 68
+#define RM_SPEC_ADD_RUNS 68 /* K / ADD_RUN, 0 without a run addend: computed by the host */
+#define RM_GEMM_MAX_SPEC 69
 
 /* conv.comp: CG, C, H, W, KH, KW, STRIDE_H, STRIDE_W, PAD_H, PAD_W, OH, OW in this order */
 #define RM_SPEC_CONV 38

@@ -46,6 +46,7 @@ repmlp_status rm_gemm_prepare(repmlp_context *ctx, const rm_gemm_params *p, rm_d
     rm_gemm_put_map(spec + RM_SPEC_A_COLS, &p->a_cols);
     spec[RM_SPEC_HAS_ADDEND] = p->has_addend ? 1u : 0u;
     spec[RM_SPEC_ADD_RUN] = run;
+    spec[RM_SPEC_ADD_RUNS] = run ? p->K / run : 0;
     if (p->has_addend) {
         rm_gemm_put_map(spec + RM_SPEC_V_ROWS, &p->v_rows);
         rm_gemm_put_map(spec + RM_SPEC_V_COLS, &p->v_cols);
