@@ -51,7 +51,7 @@ cmake -S . -B "$arm_build" -DCMAKE_TOOLCHAIN_FILE=cmake/aarch64-linux-gnu.cmake 
 cmake --build "$arm_build" -j"$jobs" >/dev/null
 qemu=$(sed -n 's/^REPMLP_QEMU_AARCH64:FILEPATH=//p' "$arm_build/CMakeCache.txt")
 [ -x "$qemu" ] || fail "no qemu-aarch64 found (qemu-user-static)"
-readelf -h "$arm_build/bin/repmlp-fuse" | grep -q 'Machine: *AArch64' ||
+grep -q 'Machine: *AArch64' <<<"$(readelf -h "$arm_build/bin/repmlp-fuse")" ||
   fail "$arm_build/bin/repmlp-fuse is not an arm64 program"
 if [ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 ]; then binfmt=on; else binfmt=off; fi
 echo "$($qemu --version | head -n1); binfmt_misc for aarch64: $binfmt (not needed)"

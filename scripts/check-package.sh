@@ -91,7 +91,7 @@ cc -std=c11 -Wall -Wextra -Werror examples/classify/classify.c -o "$tmp/classify
 cc -std=c11 -Wall -Wextra -Werror -DREPMLP_STATIC examples/classify/classify.c \
   -o "$tmp/classify-pc-static" $(pkg-config --cflags repmlp) "$libdir/librepmlp.a" \
   $(pkg-config --static --libs-only-l repmlp | sed 's/-lrepmlp\b//') -lvulkan
-if ldd "$tmp/classify-pc-static" | grep -q librepmlp; then fail "classify-pc-static is not static"; fi
+if grep -q librepmlp <<<"$(ldd "$tmp/classify-pc-static" 2>&1)"; then fail "classify-pc-static is not static"; fi
 
 # ---- run on both CPU drivers ----
 for driver in lavapipe swiftshader; do

@@ -56,7 +56,7 @@ apt_get() { $SUDO apt-get -o DPkg::Lock::Timeout=600 -q "$@"; }
 updated=0
 
 # arm64 packages come from the same archive once dpkg knows the architecture.
-if [ $arm64 = 1 ] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+if [ $arm64 = 1 ] && ! grep -qx arm64 <<<"$(dpkg --print-foreign-architectures)"; then
   need_root "dpkg --add-architecture arm64"
   echo "install-deps: adding the arm64 architecture"
   $SUDO dpkg --add-architecture arm64
@@ -83,7 +83,7 @@ fi
 
 missing=()
 for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  grep -q "install ok installed" <<<"$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -203,6 +203,43 @@ void a_next_plus_v(inout float a[TM]); // the same plus V's column
 #define FOR_K(g, STEP)                                                                             \
     for (uint k = 0; k < K; k++) STEP(load_a(g, k, a), k)
 #endif
+// FOR_K_SLICE(g, S, SLICES, STEP): slice S of SLICES of the same reduction, for split-K: one
+// contiguous stretch of it, walked as FOR_K walks the whole (the cursor from the stretch's first
+// column; under RM_A_TAPS the taps-outer order, a tap's set-up once per tap the stretch enters),
+// so the k loop has no per-k index division. slice_begin balances n steps over the slices.
+uint slice_begin(uint n, uint s, uint slices) {
+    return s * (n / slices) + min(s, n % slices);
+}
+#if defined(RM_A_TAPS)
+#define FOR_K_SLICE(g, S, SLICES, STEP)                                                            \
+    {                                                                                              \
+        const uint n_ = a_taps() * a_planes(), q1_ = slice_begin(n_, (S) + 1, SLICES);             \
+        for (uint q_ = slice_begin(n_, S, SLICES); q_ < q1_;) {                                    \
+            const uint t = q_ / a_planes(), c0_ = q_ - t * a_planes();                             \
+            const uint c1_ = min(a_planes(), c0_ + (q1_ - q_));                                    \
+            a_tap(g, t);                                                                           \
+            for (uint c = c0_; c < c1_; c++) STEP(a_plane(c, a), c *a_taps() + t);                 \
+            q_ += c1_ - c0_;                                                                       \
+        }                                                                                          \
+    }
+#elif defined(RM_A_CURSOR)
+#define FOR_K_SLICE(g, S, SLICES, STEP)                                                            \
+    {                                                                                              \
+        const uint k0_ = slice_begin(K, S, SLICES), k1_ = slice_begin(K, (S) + 1, SLICES);         \
+        a_begin(g, k0_);                                                                           \
+        if (a_column_addend()) {                                                                   \
+            for (uint k = k0_; k < k1_; k++) STEP(a_next_plus_v(a), k);                            \
+        } else {                                                                                   \
+            for (uint k = k0_; k < k1_; k++) STEP(a_next(a), k);                                   \
+        }                                                                                          \
+    }
+#else
+#define FOR_K_SLICE(g, S, SLICES, STEP)                                                            \
+    {                                                                                              \
+        const uint k0_ = slice_begin(K, S, SLICES), k1_ = slice_begin(K, (S) + 1, SLICES);         \
+        for (uint k = k0_; k < k1_; k++) STEP(load_a(g, k, a), k);                                 \
+    }
+#endif
 #ifdef RM_RUNS
 // Optional second, short reduction (gemm's addend folded through the packed run sums, which
 // follow the main panels): run_count() terms, the A side from load_run().

@@ -1,9 +1,11 @@
 // Split-K inside a workgroup (RM_ALGORITHM_SPLIT_K), included by gemm_core.glsl, for few rows:
 // the workgroup (LX = PANEL / TN lanes, KS = gl_WorkGroupSize.y slices) computes one TM x PANEL
-// output tile; slice s sums k = s, s + KS, ... (so the slices read KS neighbouring panel rows)
-// with the lanes' columns interleaved as in the coalesced tile, then the partial tiles are
-// summed through shared memory, each invocation finishing some of its lane's accumulators.
-// No subgroup operations. Grid (panels, row tiles, groups).
+// output tile; slice s sums one contiguous stretch of the reduction (FOR_K_SLICE: A's cursor and
+// W's index advance by a step per k, no index division in the loop; the run sums of gemm's
+// addend are shared out k = s, s + KS, ...), with the lanes' columns interleaved as in the
+// coalesced tile, then the partial tiles are summed through shared memory in slice order
+// (deterministic), each invocation finishing some of its lane's accumulators. No subgroup
+// operations. Grid (panels, row tiles, groups).
 #define SK_LX (PANEL / TN)
 #define SK_TILE (TM * NV) // vec4 accumulators per invocation
 
@@ -25,15 +27,20 @@ void main() {
     [[unroll]] for (uint i = 0; i < SK_TILE; i++) acc[i] = vec4(0.0);
     // No early return: every invocation must reach the barrier.
     if (sk_column(lane, 0) < NO) {
-        for (uint k = slice; k < K; k += slices) {
-            float a[TM];
-            load_a(g, k, a);
-            vec4 b[NV];
-            [[unroll]] for (uint v = 0; v < NV; v++) b[v] =
-                LOAD_W4(w_vec4_index(g, k, sk_column(lane, v)));
-            [[unroll]] for (uint i = 0; i < TM; i++) [[unroll]] for (uint v = 0; v < NV; v++)
-                acc[i * NV + v] = fma(vec4(a[i]), b[v], acc[i * NV + v]);
-        }
+        // W's vec4 index of (g, k = 0, the lane's first column); column v is v * SK_LX vec4s on
+        // (sk_column: the lanes interleave within the panel), row k is k * PANEL / 4 vec4s on.
+        const uint w0 = w_vec4_index(g, 0, sk_column(lane, 0));
+#define SK_STEP(LOAD_A, KK)                                                                        \
+    {                                                                                              \
+        float a[TM];                                                                               \
+        LOAD_A;                                                                                    \
+        vec4 b[NV];                                                                                \
+        [[unroll]] for (uint v = 0; v < NV; v++) b[v] =                                            \
+            LOAD_W4(w0 + (KK) * (PANEL / 4) + v * SK_LX);                                          \
+        [[unroll]] for (uint i = 0; i < TM; i++) [[unroll]] for (uint v = 0; v < NV; v++)          \
+            acc[i * NV + v] = fma(vec4(a[i]), b[v], acc[i * NV + v]);                              \
+    }
+        FOR_K_SLICE(g, slice, slices, SK_STEP);
 #ifdef RM_RUNS
         for (uint r = slice; r < run_count(); r += slices) {
             float a[TM];
