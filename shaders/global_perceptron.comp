@@ -17,6 +17,10 @@ layout(constant_id = 7) const uint PW = 1;
 layout(constant_id = 8) const uint I = 1;   // hidden width
 layout(constant_id = 9) const uint ACT = 0; // of fc2: 0 none, 3 sigmoid
 layout(constant_id = 10) const uint D = 1;  // C * (H / PH) * (W / PW), for the shared array
+// H / PH and W / PW, divided by the host: a specialization-constant division would need a guard
+// against zero, and SwiftShader does not fold a guarded one (bench/AB.md, 2026-12-08).
+layout(constant_id = 11) const uint HP = 1;
+layout(constant_id = 12) const uint WP = 1;
 
 layout(std430, binding = 0) readonly buffer Input {
     float x[];
@@ -41,8 +45,6 @@ shared float hidden[I];
 
 void main() {
     const uint n = gl_WorkGroupID.x, lane = gl_LocalInvocationID.x, L = gl_WorkGroupSize.x;
-    // Specialization-constant divisions: never by zero, whatever the constants say.
-    const uint HP = H / (PH != 0 ? PH : 1), WP = W / (PW != 0 ? PW : 1);
     const float scale = 1.0 / float(PH * PW);
     for (uint d = lane; d < D; d += L) {
         uint jp = d % WP, ip = (d / WP) % HP, c = d / (WP * HP);

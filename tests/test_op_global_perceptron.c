@@ -69,6 +69,7 @@ static void shapes(void **state) {
     gp_case(1, 49, 6, 9, 3, 3, 97, RM_ACT_NONE);        /* D = 294, I > the workgroup */
     gp_case(2, 64, 28, 28, 7, 7, 16, RM_ACT_NONE);      /* D = 1024 */
     gp_case(5, 97, 14, 14, 14, 14, 24, RM_ACT_SIGMOID); /* a batch */
+    gp_case(2, 5, 12, 10, 3, 5, 11, RM_ACT_NONE);       /* h != w: H / h = 4, W / w = 2 */
 }
 
 /* A perceptron whose pooled and hidden values do not fit in shared memory is refused (the

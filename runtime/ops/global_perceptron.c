@@ -5,7 +5,7 @@
 #include "ops/ops.h"
 
 /* The spec constants after the workgroup size, in shaders/global_perceptron.comp's order. */
-enum { GP_C = 3, GP_H, GP_W, GP_PH, GP_PW, GP_I, GP_ACT, GP_D, GP_SPEC_COUNT };
+enum { GP_C = 3, GP_H, GP_W, GP_PH, GP_PW, GP_I, GP_ACT, GP_D, GP_HP, GP_WP, GP_SPEC_COUNT };
 
 uint64_t rm_global_perceptron_width(const rm_global_perceptron_params *p) {
     if (!p->h || !p->w) return 0;
@@ -68,6 +68,8 @@ repmlp_status rm_global_perceptron_prepare(repmlp_context *ctx,
     spec[GP_I] = p->I;
     spec[GP_ACT] = (uint32_t)p->act;
     spec[GP_D] = (uint32_t)D;
+    spec[GP_HP] = p->H / p->h; /* the host divides: no specialization-constant division */
+    spec[GP_WP] = p->W / p->w;
     st = rm_pipeline_get(ctx, RM_SHADER_GLOBAL_PERCEPTRON, spec, GP_SPEC_COUNT, &out->pipeline);
     if (st != REPMLP_OK) return st;
     out->groups[0] = p->N;
