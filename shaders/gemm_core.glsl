@@ -192,16 +192,21 @@ bool a_column_addend(); // whether V is added at every column
 void a_begin(uint g, uint k0);
 void a_next(inout float a[TM]);        // A's column, then the cursor moves on
 void a_next_plus_v(inout float a[TM]); // the same plus V's column
-#define FOR_K(g, STEP)                                                                             \
-    a_begin(g, 0);                                                                                 \
+// FOR_K_RANGE(g, K0, K1, STEP): the columns [K0, K1) (K1 evaluated at every step: pass a
+// constant or a local).
+#define FOR_K_RANGE(g, K0, K1, STEP)                                                               \
+    a_begin(g, K0);                                                                                \
     if (a_column_addend()) {                                                                       \
-        for (uint k = 0; k < K; k++) STEP(a_next_plus_v(a), k);                                    \
+        for (uint k = K0; k < K1; k++) STEP(a_next_plus_v(a), k);                                  \
     } else {                                                                                       \
-        for (uint k = 0; k < K; k++) STEP(a_next(a), k);                                           \
+        for (uint k = K0; k < K1; k++) STEP(a_next(a), k);                                         \
     }
 #else
-#define FOR_K(g, STEP)                                                                             \
-    for (uint k = 0; k < K; k++) STEP(load_a(g, k, a), k)
+#define FOR_K_RANGE(g, K0, K1, STEP)                                                               \
+    for (uint k = K0; k < K1; k++) STEP(load_a(g, k, a), k)
+#endif
+#ifndef RM_A_TAPS
+#define FOR_K(g, STEP) FOR_K_RANGE(g, 0, K, STEP)
 #endif
 // FOR_K_SLICE(g, S, SLICES, STEP): slice S of SLICES of the same reduction, for split-K: one
 // contiguous stretch of it, walked as FOR_K walks the whole (the cursor from the stretch's first
@@ -222,22 +227,11 @@ uint slice_begin(uint n, uint s, uint slices) {
             q_ += c1_ - c0_;                                                                       \
         }                                                                                          \
     }
-#elif defined(RM_A_CURSOR)
-#define FOR_K_SLICE(g, S, SLICES, STEP)                                                            \
-    {                                                                                              \
-        const uint k0_ = slice_begin(K, S, SLICES), k1_ = slice_begin(K, (S) + 1, SLICES);         \
-        a_begin(g, k0_);                                                                           \
-        if (a_column_addend()) {                                                                   \
-            for (uint k = k0_; k < k1_; k++) STEP(a_next_plus_v(a), k);                            \
-        } else {                                                                                   \
-            for (uint k = k0_; k < k1_; k++) STEP(a_next(a), k);                                   \
-        }                                                                                          \
-    }
 #else
 #define FOR_K_SLICE(g, S, SLICES, STEP)                                                            \
     {                                                                                              \
         const uint k0_ = slice_begin(K, S, SLICES), k1_ = slice_begin(K, (S) + 1, SLICES);         \
-        for (uint k = k0_; k < k1_; k++) STEP(load_a(g, k, a), k);                                 \
+        FOR_K_RANGE(g, k0_, k1_, STEP);                                                            \
     }
 #endif
 #ifdef RM_RUNS
@@ -304,18 +298,22 @@ void store_element(uint g, uint m, uint n, float sum) {
     y[yat] = activate(vec4(value)).x;
 }
 
-#ifndef RM_ALGORITHM_MAIN // another algorithm supplies main() (shaders/shader_list.h)
-// One reduction step of the register tile: A's TM values from LOAD_A (a call filling `a`),
-// W's NV vec4s from the packed weight at vec4 index W_AT, TM * NV vector FMAs.
-#define TILE_STEP(LOAD_A, W_AT)                                                                    \
+// One reduction step of a TM x NV-vec4 accumulator tile `acc`: A's TM values from LOAD_A (a call
+// filling `a`), W's NV vec4s from the packed weight at vec4 index W_OF_V, an expression of the
+// unrolled v (the register tile's columns are adjacent, split-K's lanes interleave theirs),
+// TM * NV vector FMAs.
+#define FMA_STEP(LOAD_A, W_OF_V)                                                                   \
     {                                                                                              \
         float a[TM];                                                                               \
         LOAD_A;                                                                                    \
         vec4 b[NV];                                                                                \
-        [[unroll]] for (uint v = 0; v < NV; v++) b[v] = LOAD_W4((W_AT) + v);                       \
+        [[unroll]] for (uint v = 0; v < NV; v++) b[v] = LOAD_W4(W_OF_V);                           \
         [[unroll]] for (uint i = 0; i < TM; i++) [[unroll]] for (uint v = 0; v < NV; v++)          \
             acc[i * NV + v] = fma(vec4(a[i]), b[v], acc[i * NV + v]);                              \
     }
+
+#ifndef RM_ALGORITHM_MAIN // another algorithm supplies main() (shaders/shader_list.h)
+#define TILE_STEP(LOAD_A, W_AT) FMA_STEP(LOAD_A, (W_AT) + v)
 
 void main() {
     uint g = p.g0 + gl_WorkGroupID.z;

@@ -30,16 +30,7 @@ void main() {
         // W's vec4 index of (g, k = 0, the lane's first column); column v is v * SK_LX vec4s on
         // (sk_column: the lanes interleave within the panel), row k is k * PANEL / 4 vec4s on.
         const uint w0 = w_vec4_index(g, 0, sk_column(lane, 0));
-#define SK_STEP(LOAD_A, KK)                                                                        \
-    {                                                                                              \
-        float a[TM];                                                                               \
-        LOAD_A;                                                                                    \
-        vec4 b[NV];                                                                                \
-        [[unroll]] for (uint v = 0; v < NV; v++) b[v] =                                            \
-            LOAD_W4(w0 + (KK) * (PANEL / 4) + v * SK_LX);                                          \
-        [[unroll]] for (uint i = 0; i < TM; i++) [[unroll]] for (uint v = 0; v < NV; v++)          \
-            acc[i * NV + v] = fma(vec4(a[i]), b[v], acc[i * NV + v]);                              \
-    }
+#define SK_STEP(LOAD_A, KK) FMA_STEP(LOAD_A, w0 + (KK) * (PANEL / 4) + v * SK_LX)
         FOR_K_SLICE(g, slice, slices, SK_STEP);
 #ifdef RM_RUNS
         for (uint r = slice; r < run_count(); r += slices) {
