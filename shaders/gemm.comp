@@ -43,9 +43,9 @@ layout(constant_id = RM_SPEC_V_COLS + 6) const uint VC_S3 = 0;
 // weight (runtime/ops/gemm_pack.c) instead of at every k.
 layout(constant_id = RM_SPEC_ADD_RUN) const uint ADD_RUN = 0;
 // K / ADD_RUN, or 0 without a run addend: the host divides, so that no specialization-constant
-// expression divides (by zero where ADD_RUN is 0), and every driver sees the loop bound as a
-// plain constant. SwiftShader did not fold a guarded division (a select on ADD_RUN) and kept
-// the run loop in every GEMM: 1.2x slower (bench/AB.md, 2026-12-08).
+// expression divides (by zero where ADD_RUN is 0) and every driver sees the loop bound as a
+// plain constant. The guarded division this replaces (a select on ADD_RUN) left SwiftShader's
+// GEMMs 1.2x slower; this form measures as before it (bench/AB.md, 2026-12-08).
 layout(constant_id = RM_SPEC_ADD_RUNS) const uint ADD_RUNS = 0;
 
 uint arow[TM];

@@ -18,7 +18,7 @@ layout(constant_id = 8) const uint I = 1;   // hidden width
 layout(constant_id = 9) const uint ACT = 0; // of fc2: 0 none, 3 sigmoid
 layout(constant_id = 10) const uint D = 1;  // C * (H / PH) * (W / PW), for the shared array
 // H / PH and W / PW, divided by the host: a specialization-constant division would need a guard
-// against zero, and SwiftShader does not fold a guarded one (bench/AB.md, 2026-12-08).
+// against zero (tests/check_spirv.sh refuses one, bench/AB.md 2026-12-08).
 layout(constant_id = 11) const uint HP = 1;
 layout(constant_id = 12) const uint WP = 1;
 

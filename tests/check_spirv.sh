@@ -9,9 +9,9 @@
 # - specialization: no OpSpecConstantOp UDiv/SDiv/UMod/SMod/SRem whose divisor is not a nonzero
 #   constant (or a select or or between such): the defaults and a driver's own folding could
 #   divide by zero at pipeline creation. A select that guards a specialization constant against
-#   zero is refused too: SwiftShader does not fold it, and the one in gemm.comp made every GEMM
-#   1.2x slower there (bench/AB.md, 2026-12-08). The host divides instead and passes the quotient
-#   as a specialization constant of its own.
+#   zero is refused too: the host divides instead and passes the quotient as a specialization
+#   constant of its own, which is simpler for every compiler (the guard in gemm.comp coincided
+#   with SwiftShader's GEMMs running 1.2x slower, bench/AB.md 2026-12-08).
 set -euo pipefail
 shaders=${1:?usage: check_spirv.sh GENERATED_SHADERS_DIR SHADER_LIST RUNTIME_DIR}
 list=${2:?usage: check_spirv.sh GENERATED_SHADERS_DIR SHADER_LIST RUNTIME_DIR}
