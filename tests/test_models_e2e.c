@@ -696,11 +696,11 @@ static void every_arch_covered(void **state) {
 #ifndef E2E_LIMITS
 #define E2E_LIMITS 0
 #endif
+static const char *const limits_cases[] = {"parts_end_to_end", "fp16_end_to_end",
+                                           "profiles_end_to_end", "forced_limits_end_to_end"};
 static bool limits_case(const char *name) {
-    static const char *const limits[] = {"parts_end_to_end", "fp16_end_to_end",
-                                         "profiles_end_to_end", "forced_limits_end_to_end"};
-    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
-        if (strcmp(name, limits[i]) == 0) return true;
+    for (size_t i = 0; i < sizeof limits_cases / sizeof limits_cases[0]; i++)
+        if (strcmp(name, limits_cases[i]) == 0) return true;
     return false;
 }
 
@@ -741,6 +741,16 @@ int main(void) {
         cmocka_unit_test(profiles_end_to_end),
         cmocka_unit_test(forced_limits_end_to_end),
     };
+    /* A renamed case must not drop out of both programs unnoticed. */
+    for (size_t l = 0; l < sizeof limits_cases / sizeof limits_cases[0]; l++) {
+        bool found = false;
+        for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
+            found |= strcmp(tests[i].name, limits_cases[l]) == 0;
+        if (!found) {
+            fprintf(stderr, "test_models_e2e: limits case %s names no test\n", limits_cases[l]);
+            return 1;
+        }
+    }
     struct CMUnitTest mine[sizeof tests / sizeof tests[0]];
     size_t n = 0;
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
